@@ -1,0 +1,42 @@
+#!/bin/sh
+# The one place that knows Debian package names. Brings a fresh Debian
+# bookworm machine (run as root) everything the build, the tests, the
+# benchmarks and the demo need. Idempotent and quick when all is present:
+# it asks dpkg first and only calls apt-get for what is missing.
+set -eu
+
+PACKAGES="
+build-essential pkg-config clang libclang-rt-14-dev
+libcurl4-openssl-dev libjson-c-dev libmicrohttpd-dev libssl-dev libyaml-dev libcmocka-dev
+etcd-server etcd-client
+python3 util-linux procps iproute2 ca-certificates openssl curl
+valgrind
+"
+# Only the benchmarks need these (the Go peer webhook and the load generator).
+BENCH_PACKAGES="golang-go wrk"
+
+want="$PACKAGES"
+[ "${1:-}" = "--bench" ] && want="$want $BENCH_PACKAGES"
+
+missing=""
+for p in $want; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+
+# kubectl: use the one on PATH (the machine image ships 1.32); Debian's
+# kubernetes-client (1.20) only where none is found, since the two collide.
+command -v kubectl >/dev/null 2>&1 || missing="$missing kubernetes-client"
+
+if [ -n "$missing" ]; then
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "install-deps: missing packages:$missing" >&2
+		echo "install-deps: run as root (or: sudo apt-get install$missing)" >&2
+		exit 1
+	fi
+	echo "install-deps: installing$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	# shellcheck disable=SC2086
+	apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+echo "install-deps: all present"

@@ -1,0 +1,323 @@
+/*
+ * cluster.c — EtcdCluster objects to and from the parsed view in cluster.h.
+ *
+ * Parsing is strict where a person wrote the field (spec: a wrong type is an
+ * error naming its path, so a GitOps CI job can point at the line) and
+ * lenient where the controller wrote it (status: read what is there).
+ */
+#include "cluster.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+
+static const char *const phase_names[] = {"", "Creating", "Running", "Scaling", "Degraded",
+					  "Failed"};
+
+const char *ec_phase_name(enum ec_phase p)
+{
+	return (unsigned)p < EO_ARRAY_LEN(phase_names) ? phase_names[p] : "";
+}
+
+enum ec_phase ec_phase_parse(const char *s)
+{
+	for (size_t i = 1; s && i < EO_ARRAY_LEN(phase_names); i++)
+		if (strcmp(s, phase_names[i]) == 0)
+			return (enum ec_phase)i;
+	return EC_PHASE_UNSET;
+}
+
+/* Copy an optional string field that must be a string when present. */
+static int spec_str(json_object *obj, const char *path, char *out, size_t size,
+		    const char *def, bool *present, struct eo_err *err)
+{
+	json_object *v = json_at(obj, path);
+	if (present)
+		*present = v != NULL && !json_object_is_type(v, json_type_null);
+	if (!v || json_object_is_type(v, json_type_null)) {
+		eo_strlcpy(out, def, size);
+		return 0;
+	}
+	if (!json_object_is_type(v, json_type_string))
+		return eo_err_set(err, EO_EPARSE, "%s: expected a string, got %s", path,
+				  json_type_label(v));
+	if (eo_strlcpy(out, json_object_get_string(v), size) != 0)
+		return eo_err_set(err, EO_EPARSE, "%s: longer than %zu characters", path, size - 1);
+	return 0;
+}
+
+static void opt_copy(json_object *obj, const char *path, char *out, size_t size)
+{
+	eo_strlcpy(out, json_opt_str(obj, path, ""), size);
+}
+
+/* "3" → 3; anything else (empty, signs, letters, overflow) is invalid. */
+static int64_t parse_target(const char *s)
+{
+	if (!s || !*s || strlen(s) > 18)
+		return EC_TARGET_INVALID;
+	int64_t v = 0;
+	for (const char *p = s; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return EC_TARGET_INVALID;
+		v = v * 10 + (*p - '0');
+	}
+	return v;
+}
+
+static void parse_member(json_object *m, struct ec_member *out)
+{
+	memset(out, 0, sizeof(*out));
+	opt_copy(m, "name", out->name, sizeof(out->name));
+	opt_copy(m, "id", out->id, sizeof(out->id));
+	opt_copy(m, "peerURL", out->peer_url, sizeof(out->peer_url));
+	opt_copy(m, "clientURL", out->client_url, sizeof(out->client_url));
+	out->learner = json_opt_bool(m, "learner", false);
+	out->healthy = json_opt_bool(m, "healthy", false);
+	out->leader = json_opt_bool(m, "leader", false);
+	out->db_size = json_opt_int(m, "dbSize", 0);
+	out->raft_index = json_opt_int(m, "raftIndex", 0);
+}
+
+static void parse_status(json_object *st, struct ec_status *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!st)
+		return;
+	out->phase = ec_phase_parse(json_opt_str(st, "phase", ""));
+	out->observed_generation = json_opt_int(st, "observedGeneration", 0);
+	out->replicas = (int)json_opt_int(st, "replicas", 0);
+	out->ready_replicas = (int)json_opt_int(st, "readyReplicas", 0);
+	out->learners = (int)json_opt_int(st, "learners", 0);
+	opt_copy(st, "selector", out->selector, sizeof(out->selector));
+	opt_copy(st, "clusterID", out->cluster_id, sizeof(out->cluster_id));
+	opt_copy(st, "leader", out->leader, sizeof(out->leader));
+
+	json_object *members = json_at(st, "members");
+	if (members && json_object_is_type(members, json_type_array)) {
+		size_t n = json_object_array_length(members);
+		for (size_t i = 0; i < n && out->nmembers < EC_MAX_MEMBERS; i++)
+			parse_member(json_object_array_get_idx(members, i),
+				     &out->members[out->nmembers++]);
+	}
+
+	json_object *sc = json_at(st, "scaling");
+	if (sc && json_object_is_type(sc, json_type_object)) {
+		struct ec_scaling *s = &out->scaling;
+		s->active = true;
+		s->from = (int)json_opt_int(sc, "from", 0);
+		s->to = (int)json_opt_int(sc, "to", 0);
+		opt_copy(sc, "step", s->step, sizeof(s->step));
+		opt_copy(sc, "memberID", s->member_id, sizeof(s->member_id));
+		opt_copy(sc, "startedAt", s->started_at, sizeof(s->started_at));
+		opt_copy(sc, "message", s->message, sizeof(s->message));
+	}
+
+	json_object *conds = json_at(st, "conditions");
+	if (conds && json_object_is_type(conds, json_type_array)) {
+		size_t n = json_object_array_length(conds);
+		for (size_t i = 0; i < n && out->nconditions < EC_MAX_CONDITIONS; i++) {
+			json_object *c = json_object_array_get_idx(conds, i);
+			struct ec_condition *d = &out->conditions[out->nconditions++];
+			opt_copy(c, "type", d->type, sizeof(d->type));
+			opt_copy(c, "status", d->status, sizeof(d->status));
+			opt_copy(c, "reason", d->reason, sizeof(d->reason));
+			opt_copy(c, "message", d->message, sizeof(d->message));
+			opt_copy(c, "lastTransitionTime", d->last_transition,
+				 sizeof(d->last_transition));
+		}
+	}
+}
+
+int cluster_parse(json_object *obj, struct etcd_cluster *out, struct eo_err *err)
+{
+	memset(out, 0, sizeof(*out));
+	out->target = EC_TARGET_NONE;
+	if (!obj || !json_object_is_type(obj, json_type_object))
+		return eo_err_set(err, EO_EPARSE, "object: expected an EtcdCluster object, got %s",
+				  obj ? json_type_label(obj) : "nothing");
+
+	const char *kind = json_opt_str(obj, "kind", NULL);
+	if (kind && strcmp(kind, EC_KIND) != 0)
+		return eo_err_set(err, EO_EPARSE, "kind: expected %s, got \"%s\"", EC_KIND, kind);
+
+	json_object *meta = json_at(obj, "metadata");
+	if (meta && !json_object_is_type(meta, json_type_object))
+		return eo_err_set(err, EO_EPARSE, "metadata: expected an object, got %s",
+				  json_type_label(meta));
+	opt_copy(obj, "metadata.name", out->name, sizeof(out->name));
+	opt_copy(obj, "metadata.namespace", out->namespace, sizeof(out->namespace));
+	opt_copy(obj, "metadata.uid", out->uid, sizeof(out->uid));
+	opt_copy(obj, "metadata.resourceVersion", out->resource_version,
+		 sizeof(out->resource_version));
+	out->generation = json_opt_int(obj, "metadata.generation", 0);
+	out->deleting = json_at(obj, "metadata.deletionTimestamp") != NULL;
+
+	json_object *ann = json_at(obj, "metadata.annotations[" EC_ANN_TARGET "]");
+	if (ann) {
+		const char *raw = json_object_is_type(ann, json_type_string)
+					  ? json_object_get_string(ann) : "";
+		eo_strlcpy(out->target_raw, raw, sizeof(out->target_raw));
+		out->target = parse_target(raw);
+	}
+
+	json_object *spec = json_at(obj, "spec");
+	if (spec && !json_object_is_type(spec, json_type_object))
+		return eo_err_set(err, EO_EPARSE, "spec: expected an object, got %s",
+				  json_type_label(spec));
+	struct ec_spec *s = &out->spec;
+	json_object *rep = json_at(obj, "spec.replicas");
+	if (rep && !json_object_is_type(rep, json_type_null)) {
+		if (json_get_int(obj, "spec.replicas", &s->replicas, err) != 0)
+			return -1;
+		s->replicas_set = true;
+	} else {
+		s->replicas = EC_DEFAULT_REPLICAS;
+	}
+	if (spec_str(obj, "spec.version", s->version, sizeof(s->version), EC_DEFAULT_VERSION,
+		     NULL, err) != 0 ||
+	    spec_str(obj, "spec.image", s->image, sizeof(s->image), "", NULL, err) != 0 ||
+	    spec_str(obj, "spec.storage.size", s->storage_size, sizeof(s->storage_size),
+		     EC_DEFAULT_STORAGE, NULL, err) != 0 ||
+	    spec_str(obj, "spec.storage.storageClassName", s->storage_class,
+		     sizeof(s->storage_class), "", &s->storage_class_set, err) != 0 ||
+	    spec_str(obj, "spec.clusterDomain", s->cluster_domain, sizeof(s->cluster_domain),
+		     EC_DEFAULT_DOMAIN, NULL, err) != 0)
+		return -1;
+	if (!s->version[0])
+		eo_strlcpy(s->version, EC_DEFAULT_VERSION, sizeof(s->version));
+	if (!s->cluster_domain[0])
+		eo_strlcpy(s->cluster_domain, EC_DEFAULT_DOMAIN, sizeof(s->cluster_domain));
+
+	parse_status(json_at(obj, "status"), &out->status);
+	return 0;
+}
+
+static void add_str(json_object *o, const char *key, const char *v)
+{
+	if (v && *v)
+		json_object_object_add(o, key, json_object_new_string(v));
+}
+
+json_object *cluster_status_json(const struct ec_status *st)
+{
+	json_object *o = json_object_new_object();
+	add_str(o, "phase", ec_phase_name(st->phase));
+	json_object_object_add(o, "observedGeneration",
+			       json_object_new_int64(st->observed_generation));
+	json_object_object_add(o, "replicas", json_object_new_int(st->replicas));
+	json_object_object_add(o, "readyReplicas", json_object_new_int(st->ready_replicas));
+	json_object_object_add(o, "learners", json_object_new_int(st->learners));
+	add_str(o, "selector", st->selector);
+	add_str(o, "clusterID", st->cluster_id);
+	add_str(o, "leader", st->leader);
+
+	json_object *members = json_object_new_array();
+	for (int i = 0; i < st->nmembers; i++) {
+		const struct ec_member *m = &st->members[i];
+		json_object *j = json_object_new_object();
+		add_str(j, "name", m->name);
+		add_str(j, "id", m->id);
+		add_str(j, "peerURL", m->peer_url);
+		add_str(j, "clientURL", m->client_url);
+		json_object_object_add(j, "learner", json_object_new_boolean(m->learner));
+		json_object_object_add(j, "healthy", json_object_new_boolean(m->healthy));
+		json_object_object_add(j, "leader", json_object_new_boolean(m->leader));
+		json_object_object_add(j, "dbSize", json_object_new_int64(m->db_size));
+		json_object_object_add(j, "raftIndex", json_object_new_int64(m->raft_index));
+		json_object_array_add(members, j);
+	}
+	json_object_object_add(o, "members", members);
+
+	if (st->scaling.active) {
+		const struct ec_scaling *s = &st->scaling;
+		json_object *j = json_object_new_object();
+		json_object_object_add(j, "from", json_object_new_int(s->from));
+		json_object_object_add(j, "to", json_object_new_int(s->to));
+		add_str(j, "step", s->step);
+		add_str(j, "memberID", s->member_id);
+		add_str(j, "startedAt", s->started_at);
+		add_str(j, "message", s->message);
+		json_object_object_add(o, "scaling", j);
+	}
+
+	json_object *conds = json_object_new_array();
+	for (int i = 0; i < st->nconditions; i++) {
+		const struct ec_condition *c = &st->conditions[i];
+		json_object *j = json_object_new_object();
+		add_str(j, "type", c->type);
+		add_str(j, "status", c->status);
+		add_str(j, "reason", c->reason);
+		json_object_object_add(j, "message", json_object_new_string(c->message));
+		add_str(j, "lastTransitionTime", c->last_transition);
+		json_object_array_add(conds, j);
+	}
+	json_object_object_add(o, "conditions", conds);
+	return o;
+}
+
+const struct ec_condition *cluster_condition(const struct ec_status *st, const char *type)
+{
+	for (int i = 0; i < st->nconditions; i++)
+		if (strcmp(st->conditions[i].type, type) == 0)
+			return &st->conditions[i];
+	return NULL;
+}
+
+void cluster_set_condition(struct ec_status *st, const char *type, const char *status,
+			   const char *reason, const char *message, const char *now)
+{
+	struct ec_condition *c = (struct ec_condition *)cluster_condition(st, type);
+	if (!c) {
+		if (st->nconditions >= EC_MAX_CONDITIONS)
+			return;
+		c = &st->conditions[st->nconditions++];
+		memset(c, 0, sizeof(*c));
+		eo_strlcpy(c->type, type, sizeof(c->type));
+	}
+	if (strcmp(c->status, status) != 0 || !c->last_transition[0])
+		eo_strlcpy(c->last_transition, now, sizeof(c->last_transition));
+	eo_strlcpy(c->status, status, sizeof(c->status));
+	eo_strlcpy(c->reason, reason, sizeof(c->reason));
+	eo_strlcpy(c->message, message, sizeof(c->message));
+}
+
+void cluster_etcd_image(const struct etcd_cluster *c, char *out, size_t size)
+{
+	if (c->spec.image[0])
+		eo_strlcpy(out, c->spec.image, size);
+	else
+		snprintf(out, size, "%s:v%s", EC_ETCD_IMAGE_REPO, c->spec.version);
+}
+
+int ec_version_parse(const char *s, struct ec_version *v)
+{
+	if (!s)
+		return -1;
+	if (*s == 'v')
+		s++;
+	int n = 0;
+	if (sscanf(s, "%d.%d.%d%n", &v->major, &v->minor, &v->patch, &n) != 3 || s[n] != '\0')
+		return -1;
+	if (v->major < 0 || v->minor < 0 || v->patch < 0 || v->major > 99 || v->minor > 999 ||
+	    v->patch > 9999)
+		return -1;
+	/* sscanf's %d takes a sign and spaces: allow only digits and dots. */
+	for (const char *p = s; *p; p++)
+		if ((*p < '0' || *p > '9') && *p != '.')
+			return -1;
+	return 0;
+}
+
+int ec_version_cmp(const struct ec_version *a, const struct ec_version *b)
+{
+	if (a->major != b->major)
+		return a->major < b->major ? -1 : 1;
+	if (a->minor != b->minor)
+		return a->minor < b->minor ? -1 : 1;
+	if (a->patch != b->patch)
+		return a->patch < b->patch ? -1 : 1;
+	return 0;
+}

@@ -1,0 +1,148 @@
+/*
+ * cluster.h — the EtcdCluster model: the fixed API names of DESIGN §3, a
+ * parsed view of spec, status and the target annotation, and the builder
+ * for the status object the controller publishes.
+ *
+ * The parsed view uses fixed-size fields (names are DNS labels, ids are
+ * decimal uint64): a struct etcd_cluster can be copied, compared and kept on
+ * the stack, which keeps the pure policy code free of ownership questions.
+ */
+#ifndef EO_CLUSTER_H
+#define EO_CLUSTER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+#include "eo.h"
+
+/* Fixed names (DESIGN §3): relied on by users' manifests and outside tests. */
+#define EC_GROUP "etcd.k8s-operator.io"
+#define EC_VERSION "v1alpha1"
+#define EC_API_VERSION "etcd.k8s-operator.io/v1alpha1"
+#define EC_KIND "EtcdCluster"
+#define EC_PLURAL "etcdclusters"
+#define EC_ANN_TARGET "etcd.k8s-operator.io/target-replicas"
+
+#define EC_MIN_REPLICAS 1
+#define EC_MAX_REPLICAS 9
+#define EC_DEFAULT_REPLICAS 3
+#define EC_DEFAULT_VERSION "3.5.17"
+#define EC_DEFAULT_STORAGE "1Gi"
+#define EC_DEFAULT_DOMAIN "cluster.local"
+/* etcd's image when spec.image is empty: EC_ETCD_IMAGE_REPO ":v" version. */
+#define EC_ETCD_IMAGE_REPO "gcr.io/etcd-development/etcd"
+/* This project's image: the three binaries, the member init step among them. */
+#define EC_OPERATOR_IMAGE "ghcr.io/etcd-k8s-operator/etcd-operator:0.1.0"
+/* Labels on everything the controller owns. */
+#define EC_LABEL_CLUSTER "etcd.k8s-operator.io/cluster"
+#define EC_LABEL_APP "app.kubernetes.io/name"
+
+#define EC_MAX_MEMBERS 16
+#define EC_MAX_CONDITIONS 4
+
+enum ec_phase { EC_PHASE_UNSET, EC_CREATING, EC_RUNNING, EC_SCALING, EC_DEGRADED, EC_FAILED };
+const char *ec_phase_name(enum ec_phase p); /* "" for UNSET */
+enum ec_phase ec_phase_parse(const char *s); /* UNSET when unknown */
+
+struct ec_member {
+	char name[64];
+	char id[24]; /* decimal uint64, as in the API */
+	char peer_url[256];
+	char client_url[256];
+	bool learner, healthy, leader;
+	int64_t db_size;
+	int64_t raft_index;
+};
+
+/* The step in flight: enough to resume after a crash. */
+struct ec_scaling {
+	bool active;
+	int from, to;
+	char step[32];       /* e.g. "AddLearner", "Promote", "RemoveMember" */
+	char member_id[24];
+	char started_at[32]; /* RFC 3339 */
+	char message[256];
+};
+
+struct ec_condition {
+	char type[16];   /* Available | Progressing | Degraded */
+	char status[8];  /* True | False | Unknown */
+	char reason[64];
+	char message[256];
+	char last_transition[32];
+};
+
+struct ec_spec {
+	int64_t replicas; /* as sent: may be anything a client wrote (10^9, -1) */
+	bool replicas_set;
+	char version[32];
+	char image[256];
+	char storage_size[32];
+	char storage_class[254];
+	bool storage_class_set;
+	char cluster_domain[254];
+};
+
+struct ec_status {
+	enum ec_phase phase;
+	int64_t observed_generation;
+	int replicas;       /* voting members */
+	int ready_replicas; /* healthy voting members */
+	int learners;
+	char selector[256];
+	char cluster_id[24];
+	char leader[64];
+	struct ec_member members[EC_MAX_MEMBERS];
+	int nmembers;
+	struct ec_scaling scaling;
+	struct ec_condition conditions[EC_MAX_CONDITIONS];
+	int nconditions;
+};
+
+/* target annotation states */
+#define EC_TARGET_NONE (-1)
+#define EC_TARGET_INVALID (-2)
+
+struct etcd_cluster {
+	char name[254];
+	char namespace[64];
+	char uid[64];
+	char resource_version[32];
+	int64_t generation;
+	bool deleting; /* metadata.deletionTimestamp set */
+	int64_t target; /* annotation value, EC_TARGET_NONE, or EC_TARGET_INVALID */
+	char target_raw[32];
+	struct ec_spec spec;
+	struct ec_status status;
+};
+
+/* Parse an EtcdCluster object. Spec fields of the wrong type are errors
+ * naming their path; missing spec fields take the CRD's defaults; status is
+ * read leniently (a controller may not have written it yet). */
+int cluster_parse(json_object *obj, struct etcd_cluster *out, struct eo_err *err);
+
+/* The status object as the controller publishes it (new reference). */
+json_object *cluster_status_json(const struct ec_status *st);
+
+/* Set or replace a condition; last_transition changes only when status does. */
+void cluster_set_condition(struct ec_status *st, const char *type, const char *status,
+			   const char *reason, const char *message, const char *now);
+const struct ec_condition *cluster_condition(const struct ec_status *st, const char *type);
+
+/* The image etcd runs: spec.image, else EC_ETCD_IMAGE_REPO ":v" version. */
+void cluster_etcd_image(const struct etcd_cluster *c, char *out, size_t size);
+
+/* Quorum arithmetic. */
+static inline int ec_quorum(int voters) { return voters / 2 + 1; }
+static inline int ec_tolerance(int voters) { return voters > 0 ? (voters - 1) / 2 : 0; }
+
+/* etcd versions "3.5.17" (a leading 'v' is accepted). */
+struct ec_version {
+	int major, minor, patch;
+};
+int ec_version_parse(const char *s, struct ec_version *v);
+int ec_version_cmp(const struct ec_version *a, const struct ec_version *b);
+
+#endif

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# test/run.sh BUILD — runs every suite and ends with one summary line,
+#   "N passed, N failed"
+# counted over test cases (cmocka and unittest report their own counts; a
+# script counts as one). A crash or a sanitizer report is a failure even when
+# the runner's own line said otherwise. SUITES=unit,e2e limits what runs.
+set -u
+BUILD=${1:-build}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT" || exit 2
+SUITES=${SUITES:-unit,unit-san,integration,integration-san,bed,e2e,demo,fuzz}
+export EO_BUILD=$(cd "$BUILD" && pwd)
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:halt_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+LOGDIR=${TEST_LOGDIR:-$EO_BUILD/test-logs}
+mkdir -p "$LOGDIR"
+
+passed=0; failed=0; failures=()
+start_all=$SECONDS
+
+want() { [[ ",$SUITES," == *",$1,"* ]]; }
+
+record() { # name passed failed
+	passed=$((passed + $2)); failed=$((failed + $3))
+	[ "$3" -gt 0 ] && failures+=("$1")
+	printf '  %-48s %3d passed, %d failed\n' "$1" "$2" "$3"
+}
+
+run_cmocka() { # suite binary
+	local bin=$1 name log p f rc
+	name="$2/$(basename "$bin")"
+	log="$LOGDIR/${name//\//_}.log"
+	CMOCKA_MESSAGE_OUTPUT=stdout timeout 600 "$bin" >"$log" 2>&1; rc=$?
+	p=$(awk '/\[  PASSED  \]/{s+=$4} END{print s+0}' "$log")
+	f=$(awk '/\[  FAILED  \] [0-9]+ test/{s+=$4} END{print s+0}' "$log")
+	if grep -qE 'ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:' "$log"; then
+		echo "    sanitizer report in $name:"; grep -m3 -E 'Sanitizer|runtime error' "$log" | sed 's/^/      /'
+		[ "$f" -eq 0 ] && f=1
+	fi
+	if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then f=1; echo "    $name exited $rc (see $log)"; tail -5 "$log" | sed 's/^/      /'; fi
+	[ "$f" -gt 0 ] && grep -E '\[  (FAILED|ERROR)  \]|^\[ +ERROR|Failure!|error:' "$log" | head -20 | sed 's/^/      /'
+	record "$name" "$p" "$f"
+}
+
+run_unittest() { # suite file.py
+	local file=$1 name log p f s rc
+	name="$2/$(basename "$file" .py)"
+	log="$LOGDIR/${name//\//_}.log"
+	(cd "$(dirname "$file")" && timeout 1200 python3 -m unittest -v "$(basename "$file" .py)") >"$log" 2>&1; rc=$?
+	p=$(awk '/^Ran [0-9]+ test/{print $2}' "$log" | tail -1); p=${p:-0}
+	f=$(grep -oE '(failures|errors)=[0-9]+' "$log" | awk -F= '{s+=$2} END{print s+0}')
+	s=$(grep -oE 'skipped=[0-9]+' "$log" | tail -1 | cut -d= -f2); s=${s:-0}
+	p=$((p - f - s))
+	if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+	[ "$f" -gt 0 ] && { grep -E '^(FAIL|ERROR):' "$log" | head -20 | sed 's/^/      /'; echo "      log: $log"; }
+	record "$name" "$p" "$f"
+}
+
+run_script() { # suite script
+	local file=$1 name log rc
+	name="$2/$(basename "$file")"
+	log="$LOGDIR/${name//\//_}.log"
+	timeout 1200 "$file" >"$log" 2>&1; rc=$?
+	if [ $rc -eq 0 ]; then record "$name" 1 0; else
+		echo "    $name exited $rc; last lines of $log:"; tail -15 "$log" | sed 's/^/      /'
+		record "$name" 0 1; fi
+}
+
+suite() { echo "== $1"; }
+
+if want unit; then suite "unit (cmocka)"
+	for b in "$EO_BUILD"/test/unit/test_*; do [ -x "$b" ] && run_cmocka "$b" unit; done; fi
+if want unit-san; then suite "unit, AddressSanitizer + UndefinedBehaviorSanitizer"
+	for b in "$EO_BUILD"/san/test/unit/test_*; do [ -x "$b" ] && run_cmocka "$b" unit-san; done; fi
+if want integration; then suite "integration (real etcd, real HTTPS)"
+	for b in "$EO_BUILD"/test/integration/test_*; do [ -x "$b" ] && run_cmocka "$b" integration; done
+	for s in test/integration/test_*.sh; do [ -x "$s" ] && run_script "$s" integration; done
+	for s in test/integration/test_*.py; do [ -f "$s" ] && run_unittest "$s" integration; done; fi
+if want integration-san; then suite "integration, sanitizers"
+	for b in "$EO_BUILD"/san/test/integration/test_*; do [ -x "$b" ] && run_cmocka "$b" integration-san; done; fi
+if want bed; then suite "test bed (kubesim) with the real kubectl"
+	for s in test/kubesim/test_*.py; do [ -f "$s" ] && run_unittest "$s" bed; done; fi
+if want e2e; then suite "end to end on the test bed"
+	for s in test/e2e/test_*.py; do [ -f "$s" ] && run_unittest "$s" e2e; done; fi
+if want fuzz; then suite "fuzz (bounded)"
+	for s in test/fuzz/run.sh; do [ -x "$s" ] && run_script "$s" fuzz; done; fi
+if want demo; then suite "make demo"
+	[ -x scripts/demo.sh ] && run_script scripts/demo.sh demo; fi
+
+echo
+echo "test time: $((SECONDS - start_all))s; logs in $LOGDIR"
+[ ${#failures[@]} -gt 0 ] && echo "failed: ${failures[*]}"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
