@@ -56,6 +56,27 @@ struct ec_member {
 	int64_t raft_index;
 };
 
+/*
+ * Names of the steps in status.scaling.step (the controller writes them, the
+ * plugin shows them as progress). Scale up n → n+1:
+ *   AddLearner → StartPod → CatchUp → Promote → Verify
+ * Scale down n → n-1:
+ *   TransferLeadership → RemoveMember → ShrinkStatefulSet → DeleteVolume
+ * Rollback of a learner whose Pod never became ready: Rollback.
+ * Replacing a member that lost its volume: ReplaceMember (then the scale-up steps).
+ */
+#define EC_STEP_ADD_LEARNER "AddLearner"
+#define EC_STEP_START_POD "StartPod"
+#define EC_STEP_CATCH_UP "CatchUp"
+#define EC_STEP_PROMOTE "Promote"
+#define EC_STEP_VERIFY "Verify"
+#define EC_STEP_TRANSFER_LEADERSHIP "TransferLeadership"
+#define EC_STEP_REMOVE_MEMBER "RemoveMember"
+#define EC_STEP_SHRINK "ShrinkStatefulSet"
+#define EC_STEP_DELETE_VOLUME "DeleteVolume"
+#define EC_STEP_ROLLBACK "Rollback"
+#define EC_STEP_REPLACE "ReplaceMember"
+
 /* The step in flight: enough to resume after a crash. */
 struct ec_scaling {
 	bool active;
