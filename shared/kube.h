@@ -18,6 +18,7 @@
 
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include <json-c/json.h>
 
@@ -73,6 +74,9 @@ int kube_request(struct kube_client *kc, const char *method, const char *path,
 		 const char *content_type, const char *body, json_object **out,
 		 struct eo_err *err);
 
+/* For get/create/update/patch/delete of a namespaced resource, ns NULL or ""
+ * means the client's namespace (create: the object's metadata.namespace
+ * first). out, where given, receives the server's answer (json_object_put). */
 int kube_get(struct kube_client *kc, const struct kube_res *res, const char *ns,
 	     const char *name, json_object **out, struct eo_err *err);
 /* ns NULL: all namespaces. label_selector may be NULL. */
@@ -90,7 +94,8 @@ enum kube_patch_type { KUBE_PATCH_MERGE, KUBE_PATCH_JSON };
 int kube_patch(struct kube_client *kc, const struct kube_res *res, const char *ns,
 	       const char *name, const char *sub, enum kube_patch_type type,
 	       const char *patch, json_object **out, struct eo_err *err);
-/* propagation: NULL (server default), "Background" or "Foreground". */
+/* propagation: NULL (server default), "Background", "Foreground" or "Orphan",
+ * sent as a DeleteOptions body. */
 int kube_delete(struct kube_client *kc, const struct kube_res *res, const char *ns,
 		const char *name, const char *propagation, struct eo_err *err);
 
@@ -119,13 +124,78 @@ int kube_watch(struct kube_client *kc, const struct kube_res *res, const char *n
 
 /* List-then-watch until *stop: lists (delivering ADDED for each item, then
  * SYNCED), watches from the list's resourceVersion, resumes from the last
- * one seen when the server closes, relists on 410, backs off on errors.
- * Objects deleted while a relist was needed are reported as DELETED. */
+ * one seen when the server closes, relists on 410, backs off on errors
+ * (0.5 s doubling to 30 s, logged as warnings). Objects deleted while a
+ * relist was needed are reported as DELETED. A relist reports only what
+ * changed against what was already delivered (ADDED, MODIFIED for a new
+ * resourceVersion, DELETED), then SYNCED again. List items get apiVersion
+ * and kind filled in. Returns 0 when *stop is set, -1 with EO_ECANCELED when
+ * fn returned non-zero. */
 int kube_informer_run(struct kube_client *kc, const struct kube_res *res, const char *ns,
 		      const char *label_selector, kube_watch_fn fn, void *ud,
 		      volatile sig_atomic_t *stop, struct eo_err *err);
 
 /* Turn a Status object (or any error body) into a message a person can act on. */
 void kube_status_message(json_object *status, long http_code, char *out, size_t size);
+
+/*
+ * Request building and response parsing: pure functions, no I/O. The client
+ * above is built on them; they are public so unit tests (and callers that
+ * build their own requests for kube_request) can use them.
+ */
+
+/* Percent-encode everything but RFC 3986 unreserved characters (for query
+ * values such as label selectors, and path segments). malloc'd. */
+char *kube_escape(const char *s);
+/* kube_path(res, ns, NULL, NULL) plus "?labelSelector=…" when the selector
+ * is non-empty. malloc'd. */
+char *kube_list_path(const struct kube_res *res, const char *ns, const char *label_selector);
+/* The watch request: "…?watch=1&allowWatchBookmarks=true&timeoutSeconds=N"
+ * plus resourceVersion and labelSelector when set. malloc'd. */
+char *kube_watch_path(const struct kube_res *res, const char *ns,
+		      const struct kube_watch_opts *opts);
+
+/* Any error body: a Status goes through kube_status_message; other JSON or
+ * text is summarised ("HTTP 502 Bad Gateway: <first ~200 printable bytes>"). */
+void kube_error_message(long http_code, const char *body, size_t len, char *out, size_t size);
+
+/* Parse one Warning header value (RFC 7234: `299 - "text"`, optionally a
+ * date, several separated by commas). Calls fn with each code-299 text,
+ * unquoted, and returns how many. Parsing stops at the first malformed
+ * warning; those before it are still delivered. */
+int kube_warning_parse(const char *value, void (*fn)(const char *text, void *ud), void *ud);
+
+/* Retry-After: delta-seconds or an HTTP-date; milliseconds to wait from
+ * now_s (epoch seconds), or -1 when unreadable. */
+long kube_retry_after_ms(const char *value, int64_t now_s);
+
+/*
+ * Watch stream framing: the body is one JSON document per '\n'-terminated
+ * line. Bytes arrive in arbitrary chunks; each line is fed to a json-c
+ * tokener as it arrives (no re-scan, no copy of large lines), and fn gets
+ * each complete document (borrowed for the call). Blank lines are skipped.
+ * A line longer than max_line, or one that is not exactly one JSON value, is
+ * an EO_EPARSE error. fn returning non-zero stops the feed: kube_lines_feed
+ * then returns 1.
+ */
+struct kube_lines;
+typedef int (*kube_doc_fn)(json_object *doc, void *ud);
+/* max_line 0 → 16 MiB. Free with kube_lines_free. */
+struct kube_lines *kube_lines_new(size_t max_line);
+void kube_lines_free(struct kube_lines *l);
+/* 0: all bytes consumed; 1: fn asked to stop; -1: err filled. */
+int kube_lines_feed(struct kube_lines *l, const char *data, size_t len, kube_doc_fn fn,
+		    void *ud, struct eo_err *err);
+/* At end of stream: delivers a last document not followed by '\n'; an
+ * incomplete one is an error. Same returns as kube_lines_feed. */
+int kube_lines_finish(struct kube_lines *l, kube_doc_fn fn, void *ud, struct eo_err *err);
+
+/* One decoded watch line {"type":…,"object":…}: ADDED/MODIFIED/DELETED go
+ * to fn; BOOKMARK only updates last_rv; every event with an object carrying
+ * metadata.resourceVersion updates last_rv (64 bytes, may be NULL). An ERROR
+ * event gives -1 with err->code from its Status (410 when the
+ * resourceVersion is too old). Returns 0 to go on, 1 when fn asked to stop. */
+int kube_watch_event(json_object *line, char *last_rv, kube_watch_fn fn, void *ud,
+		     struct eo_err *err);
 
 #endif
