@@ -7,9 +7,11 @@
  * with an HTTP status derived from the gRPC code (9 → 412, 14 → 503).
  *
  * Every call has a deadline (a MemberRemove on a cluster without quorum
- * hangs forever otherwise). Cluster-wide calls try the endpoints in order
- * and move on after a connection failure; per-member calls (status,
- * transfer-leadership, health) go to the one endpoint named.
+ * hangs forever otherwise); the deadline covers the whole call, all
+ * endpoints included. Cluster-wide calls try the endpoints in order and move
+ * on after a connection failure, or when the endpoint is a learner (it
+ * refuses before doing anything); an answer from etcd is final. Per-member
+ * calls (status, transfer-leadership, health) go to the one endpoint named.
  */
 #ifndef EO_ETCD_H
 #define EO_ETCD_H
@@ -33,10 +35,20 @@ enum {
 	ETCD_ENOT_LEADER,        /* "not leader" (transfer-leadership sent to a follower) */
 	ETCD_ENO_LEADER,         /* "no leader" */
 	ETCD_EOTHER,             /* any other gateway error; msg has etcd's text */
+	/* Added later; new codes are only ever appended. */
+	ETCD_EMEMBER_EXISTS,     /* "member ID already exist": the same peer URL was added within the same second */
+	ETCD_ENOT_ENOUGH_STARTED,/* "re-configuration failed due to not enough started members": retry */
+	ETCD_EBAD_TRANSFEREE,    /* "bad leader transferee": target is a learner or not a member */
+	ETCD_ELEADER_CHANGED,    /* "leader changed": retry */
+	ETCD_ETIMEDOUT,          /* etcd's own deadline ("request timed out", "context deadline exceeded"):
+				  * a write may still be applied, observe before retrying */
 };
 /* Errors worth retrying after a short wait (not synced, unhealthy, no
  * leader, transport failures, timeouts). */
 bool etcd_err_retryable(const struct eo_err *err);
+/* Short name of an ETCD_E* / EO_E* code for logs ("ENOT_SYNCED"); HTTP
+ * statuses give "HTTP". Static string. */
+const char *etcd_err_name(int code);
 
 struct etcd_tls {
 	const char *ca_file;
@@ -44,6 +56,8 @@ struct etcd_tls {
 	const char *key_file;
 };
 
+/* Not thread-safe: one client per thread (it keeps one libcurl handle so
+ * connections are reused; names are resolved afresh on every call). */
 struct etcd_client;
 
 /* endpoints: "http://127.0.0.2:2379" …; copied. tls may be NULL.
@@ -73,11 +87,18 @@ struct etcd_members {
 	int n;
 };
 
-/* Member list. linearizable: ask with quorum (3.5+ honours it; 3.4 ignores
- * it silently). */
+/* Member list. linearizable: ask with quorum. 3.5+ honours the request
+ * field; 3.4 ignores it silently and answers from the member's local copy
+ * even without quorum, so with linearizable the client first makes a
+ * linearizable (quorum) read on the same endpoint and only then lists:
+ * a member cut off from quorum then fails (ETCD_ETIMEDOUT / EO_ETIMEOUT)
+ * instead of answering a stale list. */
 int etcd_member_list(struct etcd_client *c, bool linearizable, struct etcd_members *out,
 		     struct eo_err *err);
-/* Add one member with its peer URL; out (may be NULL) gets its id. */
+/* Add one member with its peer URL; out (may be NULL) gets its id.
+ * Writes (add, promote, remove, put) move to the next endpoint only when
+ * the request was never sent; a timeout after sending is EO_ETIMEOUT and
+ * the change may still happen: list members before adding again. */
 int etcd_member_add(struct etcd_client *c, const char *peer_url, bool learner,
 		    struct etcd_member *out, struct eo_err *err);
 int etcd_member_promote(struct etcd_client *c, uint64_t id, struct eo_err *err);
@@ -93,6 +114,9 @@ struct etcd_status {
 	uint64_t raft_applied_index;
 	bool is_learner;
 	char errors[256];        /* "; "-joined alarms/errors, or "" */
+	/* Added later. */
+	uint64_t cluster_id;
+	int64_t db_size_in_use;
 };
 /* Maintenance status of the member at endpoint. */
 int etcd_status(struct etcd_client *c, const char *endpoint, struct etcd_status *out,
@@ -116,6 +140,45 @@ int etcd_count_prefix(struct etcd_client *c, const char *prefix, int64_t *count,
 /* Hex form for logs ("8e9e05c52164694d"); decimal is what the API uses. */
 void etcd_id_hex(uint64_t id, char out[17]);
 void etcd_id_dec(uint64_t id, char out[21]);
+/* Decimal digits only, no sign or blanks, 1..UINT64_MAX; -1 otherwise. */
 int etcd_id_parse(const char *dec, uint64_t *id);
+
+/* Lookups in a member list; NULL when absent. */
+const struct etcd_member *etcd_members_find_id(const struct etcd_members *ms, uint64_t id);
+const struct etcd_member *etcd_members_find_peer(const struct etcd_members *ms,
+						  const char *peer_url);
+/* "--initial-cluster" value for a member joining with state "existing",
+ * built the way etcdctl member add prints it: name=peerURL for each peer URL
+ * of each member, self_name for member self_id (which has no name yet).
+ * -1 when it does not fit in size. */
+int etcd_initial_cluster(const struct etcd_members *ms, uint64_t self_id, const char *self_name,
+			 char *out, size_t size);
+
+/*
+ * Pure wire helpers (no I/O): used by the calls above and by unit tests with
+ * captured bodies. Parsers borrow nothing from body and fill *out wholly.
+ */
+/* Classify etcd's error text ("etcdserver: too many learner members…"). */
+int etcd_classify(const char *message);
+/* Turn a non-2xx answer into err (code ETCD_E* for a gateway error, else the
+ * HTTP status), with etcd's words and a hint. Always returns -1. */
+int etcd_parse_error(long http_status, const char *body, size_t len, struct eo_err *err);
+int etcd_parse_members(const char *body, size_t len, struct etcd_members *out,
+		       struct eo_err *err);
+/* A MemberAdd answer: the added member (the answer's "members" are ignored). */
+int etcd_parse_member_add(const char *body, size_t len, struct etcd_member *out,
+			  struct eo_err *err);
+int etcd_parse_status(const char *body, size_t len, struct etcd_status *out,
+		      struct eo_err *err);
+/* A Range answer: *val (malloc'd, NUL-terminated) is the first value or
+ * NULL; count is the answer's count (0 when omitted). val/count may be NULL. */
+int etcd_parse_range(const char *body, size_t len, char **val, size_t *vlen,
+		     int64_t *count, struct eo_err *err);
+/* GET /health: 0 for {"health":"true"}. */
+int etcd_parse_health(long http_status, const char *body, size_t len, struct eo_err *err);
+/* Request bodies (malloc'd JSON). Keys may hold any bytes. */
+char *etcd_body_put(const void *key, size_t klen, const void *val, size_t vlen);
+/* prefix: every key starting with key; count_only: {"count_only":true}. */
+char *etcd_body_range(const void *key, size_t klen, bool prefix, bool count_only);
 
 #endif
