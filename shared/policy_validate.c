@@ -1,0 +1,354 @@
+/*
+ * policy_validate.c — the validating half of the admission rules (DESIGN §5):
+ * bounds, versions, immutable fields, one member at a time, nothing but the
+ * step in flight (or its cancellation) while not settled, and no scale-down
+ * that leaves fewer healthy voters than quorum.
+ *
+ * The one idea: on UPDATE a rule judges only what the request changes
+ * (ratcheting). An object stored before the webhook guarded it — replicas
+ * 12, a version nobody knows — can still be edited, relabelled and deleted;
+ * only moving a field to a bad value is refused. Every refusal names the
+ * field, what was asked, why not, and what to do instead.
+ */
+#include "policy_impl.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ARROW "\xe2\x86\x92"
+
+/* "kubectl etcd scale demo -n ns --replicas 5" */
+static void scale_cmd(const struct etcd_cluster *c, int64_t n, char *out, size_t size)
+{
+	const char *name = c->name[0] ? c->name : "NAME";
+	if (c->namespace[0] && strcmp(c->namespace, "default") != 0)
+		snprintf(out, size, "kubectl etcd scale %s -n %s --replicas %lld", name,
+			 c->namespace, (long long)n);
+	else
+		snprintf(out, size, "kubectl etcd scale %s --replicas %lld", name, (long long)n);
+}
+
+static bool check_range(struct policy_decision *d, int64_t n)
+{
+	if (policy_in_range(n))
+		return true;
+	policy_refuse(d,
+		      "spec.replicas: %lld is not a size this operator runs: an etcd cluster here "
+		      "has %d to %d members (more slows every write, since each waits for a "
+		      "quorum). Set spec.replicas between %d and %d",
+		      (long long)n, EC_MIN_REPLICAS, EC_MAX_REPLICAS, EC_MIN_REPLICAS,
+		      EC_MAX_REPLICAS);
+	return false;
+}
+
+/* An even target tolerates no more failures than the odd size below it.
+ * Intermediate steps (2 on the way 1 → 3) are not targets: no warning. */
+static void warn_even(struct policy_decision *d, int64_t target)
+{
+	if (target % 2 != 0 || !policy_in_range(target))
+		return;
+	policy_warn(d,
+		    "spec.replicas: %lld members tolerate %d failure%s, no more than %lld do; "
+		    "prefer an odd size",
+		    (long long)target, ec_tolerance((int)target),
+		    ec_tolerance((int)target) == 1 ? "" : "s", (long long)target - 1);
+}
+
+static int64_t target_of(const struct etcd_cluster *c)
+{
+	return c->target >= 0 ? c->target : c->spec.replicas;
+}
+
+static void check_target(struct policy_decision *d, const struct etcd_cluster *n)
+{
+	if (n->target == EC_TARGET_INVALID)
+		policy_refuse(d,
+			      "metadata.annotations[" EC_ANN_TARGET "]: \"%s\" is not a member "
+			      "count. Set it to a number from %d to %d, or remove it",
+			      n->target_raw, EC_MIN_REPLICAS, EC_MAX_REPLICAS);
+	else if (n->target != EC_TARGET_NONE && !policy_in_range(n->target))
+		policy_refuse(d,
+			      "metadata.annotations[" EC_ANN_TARGET "]: %lld is not a size this "
+			      "operator runs (%d to %d members). Set it between %d and %d, or "
+			      "remove it",
+			      (long long)n->target, EC_MIN_REPLICAS, EC_MAX_REPLICAS,
+			      EC_MIN_REPLICAS, EC_MAX_REPLICAS);
+}
+
+static void check_version(struct policy_decision *d, const struct etcd_cluster *o,
+			  const struct etcd_cluster *n)
+{
+	struct ec_version nv, ov;
+	bool old_ok = o && ec_version_parse(o->spec.version, &ov) == 0;
+	if (o && strcmp(o->spec.version, n->spec.version) == 0)
+		return;
+	if (ec_version_parse(n->spec.version, &nv) != 0) {
+		policy_refuse(d,
+			      "spec.version: \"%s\" is not an etcd version. Write "
+			      "MAJOR.MINOR.PATCH, such as %s",
+			      n->spec.version, EC_DEFAULT_VERSION);
+		return;
+	}
+	if (old_ok && ec_version_cmp(&ov, &nv) == 0)
+		return; /* "v3.5.17" → "3.5.17": the same version */
+	if (nv.major != 3 || nv.minor < 4 || nv.minor > 6) {
+		policy_refuse(d,
+			      "spec.version: %s is not a version this operator runs: it knows "
+			      "3.4.x, 3.5.x and 3.6.x. Pick one of those, such as %s",
+			      n->spec.version, EC_DEFAULT_VERSION);
+		return;
+	}
+	if (!o)
+		return;
+	if (old_ok && ec_version_cmp(&nv, &ov) < 0) {
+		policy_refuse(d,
+			      "spec.version: cannot go from %s down to %s: etcd does not downgrade "
+			      "a running cluster (its data format only moves forward). Keep %s, or "
+			      "restore a snapshot into a new cluster of %s",
+			      o->spec.version, n->spec.version, o->spec.version, n->spec.version);
+		return;
+	}
+	if (old_ok && (nv.major != ov.major || nv.minor > ov.minor + 1)) {
+		policy_refuse(d,
+			      "spec.version: cannot go from %s to %s in one change: etcd upgrades "
+			      "one minor version at a time. Upgrade to %d.%d.x first, then to %s",
+			      o->spec.version, n->spec.version, ov.major, ov.minor + 1,
+			      n->spec.version);
+		return;
+	}
+	bool pending = n->target >= 0 && n->target != n->spec.replicas;
+	if (!policy_settled(o) || n->spec.replicas != o->spec.replicas || pending) {
+		char why[160];
+		if (!policy_settled(o))
+			policy_unsettled_why(o, why, sizeof(why));
+		else if (n->spec.replicas != o->spec.replicas)
+			snprintf(why, sizeof(why), "this change also moves spec.replicas %lld "
+				 ARROW " %lld", (long long)o->spec.replicas,
+				 (long long)n->spec.replicas);
+		else
+			snprintf(why, sizeof(why), "a staged scale to %lld members is under way",
+				 (long long)n->target);
+		policy_refuse(d,
+			      "spec.version: cannot change %s " ARROW " %s while the cluster is "
+			      "scaling (%s): a rolling restart during a membership change risks "
+			      "quorum. Wait until `kubectl etcd status %s` shows it Running with "
+			      "every member ready, then change the version",
+			      o->spec.version, n->spec.version, why, n->name);
+	}
+}
+
+static void check_immutable(struct policy_decision *d, const struct etcd_cluster *o,
+			    const struct etcd_cluster *n)
+{
+	const struct ec_spec *a = &o->spec, *b = &n->spec;
+	if (a->storage_class_set != b->storage_class_set ||
+	    strcmp(a->storage_class, b->storage_class) != 0)
+		policy_refuse(d,
+			      "spec.storage.storageClassName: cannot change from %s%s%s to %s%s%s: "
+			      "the members' volumes were made from it and a StatefulSet's claims "
+			      "cannot change. Keep it; to move the data, restore a snapshot into a "
+			      "new cluster",
+			      a->storage_class_set ? "\"" : "", a->storage_class_set ? a->storage_class : "(unset)",
+			      a->storage_class_set ? "\"" : "", b->storage_class_set ? "\"" : "",
+			      b->storage_class_set ? b->storage_class : "(unset)",
+			      b->storage_class_set ? "\"" : "");
+	else if (strcmp(a->cluster_domain, b->cluster_domain) != 0)
+		policy_refuse(d,
+			      "spec.clusterDomain: cannot change from \"%s\" to \"%s\": etcd keeps "
+			      "each member's peer URL, built from it, in its membership. Keep "
+			      "\"%s\"; a new domain needs a new cluster",
+			      a->cluster_domain, b->cluster_domain, a->cluster_domain);
+}
+
+/* The ordinal of a member named "<anything>-<digits>", or -1. */
+static int member_ordinal(const char *name)
+{
+	const char *dash = strrchr(name, '-');
+	if (!dash || !dash[1] || strlen(dash + 1) > 4)
+		return -1;
+	int v = 0;
+	for (const char *p = dash + 1; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return -1;
+		v = v * 10 + (*p - '0');
+	}
+	return v;
+}
+
+/*
+ * Scale-down cur → want removes the members of ordinal ≥ want (the highest
+ * first). Refuse when a voter goes and the healthy voters left are fewer than
+ * the quorum of the voters left. A member whose ordinal cannot be read counts
+ * as a voter left but not a healthy one (the cautious side). Without a member
+ * list, status counts stand in, assuming the removed voters were the healthy
+ * ones.
+ */
+static void check_quorum(struct policy_decision *d, const struct etcd_cluster *o, int64_t cur,
+			 int64_t want)
+{
+	const struct ec_status *st = &o->status;
+	int removed = 0, left = 0, healthy = 0;
+	char gone[64] = "";
+	if (st->nmembers > 0) {
+		for (int i = 0; i < st->nmembers; i++) {
+			const struct ec_member *m = &st->members[i];
+			if (m->learner)
+				continue;
+			int ord = member_ordinal(m->name);
+			if (ord >= want) {
+				removed++;
+				eo_strlcpy(gone, m->name, sizeof(gone));
+			} else {
+				left++;
+				healthy += ord >= 0 && m->healthy;
+			}
+		}
+	} else {
+		int voters = st->replicas;
+		removed = voters > want ? voters - (int)want : 0;
+		left = voters - removed;
+		healthy = st->ready_replicas - removed;
+		if (healthy < 0)
+			healthy = 0;
+	}
+	if (removed == 0 || healthy >= ec_quorum(left))
+		return;
+	char who[96];
+	if (gone[0])
+		snprintf(who, sizeof(who), "removing %s", gone);
+	else
+		snprintf(who, sizeof(who), "removing a member");
+	policy_refuse(d,
+		      "spec.replicas: cannot go from %lld to %lld: %s would leave %d healthy "
+		      "voting member%s, fewer than the quorum of %d for %d. Bring the unhealthy "
+		      "members back first (`kubectl etcd status %s`), then scale down",
+		      (long long)cur, (long long)want, who, healthy, healthy == 1 ? "" : "s",
+		      ec_quorum(left), left, o->name);
+}
+
+static void check_replicas_move(struct policy_decision *d, const struct etcd_cluster *o,
+				const struct etcd_cluster *n)
+{
+	int64_t want = n->spec.replicas, cur = policy_current_size(o);
+	char cmd[192];
+	scale_cmd(n, want, cmd, sizeof(cmd));
+	if (want - cur > 1 || want - cur < -1) {
+		int64_t step = cur + policy_sign(want - cur);
+		policy_refuse(d,
+			      "spec.replicas: cannot go from %lld to %lld in one change: etcd "
+			      "membership changes one member at a time. Use \"%s\", or apply "
+			      "replicas %lld with the annotation " EC_ANN_TARGET ": \"%lld\" and let "
+			      "the operator continue",
+			      (long long)cur, (long long)want, cmd, (long long)step, (long long)want);
+		return;
+	}
+	if (!policy_settled(o)) {
+		int64_t back = policy_settled_size(o);
+		if (want != cur && want != back) {
+			char why[160], cancel[64] = "";
+			policy_unsettled_why(o, why, sizeof(why));
+			if (back != cur)
+				snprintf(cancel, sizeof(cancel), ", or set %lld to cancel it",
+					 (long long)back);
+			policy_refuse(d,
+				      "spec.replicas: cannot go to %lld while the cluster is not "
+				      "settled at %lld (%s): one membership change at a time. Wait "
+				      "until `kubectl etcd status %s` shows it settled%s",
+				      (long long)want, (long long)cur, why, n->name, cancel);
+			return;
+		}
+	}
+	if (want < cur)
+		check_quorum(d, o, cur, want);
+}
+
+static void validate_scale(const struct policy_request *req, struct policy_decision *d)
+{
+	const struct etcd_cluster *o = req->old, *n = req->new;
+	int64_t want = n->spec.replicas, cur = policy_current_size(o);
+	if (want == o->spec.replicas)
+		return;
+	if (!check_range(d, want))
+		return;
+	if (want - cur > 1 || want - cur < -1) {
+		char cmd[192];
+		scale_cmd(n, want, cmd, sizeof(cmd));
+		policy_refuse(d,
+			      "spec.replicas: cannot scale %s from %lld to %lld through the scale "
+			      "subresource: etcd membership changes one member at a time, and a "
+			      "Scale cannot carry the target annotation that stages a longer "
+			      "change. Use \"%s\"",
+			      n->name[0] ? n->name : "the cluster", (long long)cur, (long long)want,
+			      cmd);
+		return;
+	}
+	/* A Scale shows voters (status.replicas) but not health: a spec that differs
+	 * from it is a step in flight, and only that step or its cancellation may
+	 * go on. Health and quorum are re-checked by the controller before it
+	 * removes a member, since no Scale can show them. */
+	int voters = o->status.replicas;
+	if (policy_in_range(voters) && voters != cur && want != voters) {
+		policy_refuse(d,
+			      "spec.replicas: cannot scale to %lld while %s is changing %d " ARROW
+			      " %lld: one membership change at a time. Wait until it has %lld "
+			      "members, or scale to %d to cancel",
+			      (long long)want, n->name[0] ? n->name : "the cluster", voters,
+			      (long long)cur, (long long)cur, voters);
+		return;
+	}
+	warn_even(d, want);
+}
+
+void policy_validate(const struct policy_request *req, struct policy_decision *d)
+{
+	d->allowed = true;
+	d->reason[0] = '\0';
+	if (req->op == POLICY_DELETE)
+		return;
+	const struct etcd_cluster *n = req->new;
+	const struct etcd_cluster *o = req->op == POLICY_UPDATE ? req->old : NULL;
+	if (!n) {
+		policy_refuse(d, "object: the request carries no EtcdCluster to check");
+		return;
+	}
+	if (req->op == POLICY_UPDATE && !o) {
+		policy_refuse(d, "oldObject: an UPDATE must carry the object it replaces");
+		return;
+	}
+	if (req->scale_subresource) {
+		validate_scale(req, d);
+		return;
+	}
+
+	bool rep_changed = !o || n->spec.replicas != o->spec.replicas;
+	if (rep_changed && !check_range(d, n->spec.replicas))
+		return;
+	if (!o || n->target != o->target || strcmp(n->target_raw, o->target_raw) != 0)
+		check_target(d, n);
+	check_version(d, o, n);
+	if (o)
+		check_immutable(d, o, n);
+	if (!d->allowed)
+		return;
+
+	if (!o) {
+		if (n->spec.replicas > EC_MIN_REPLICAS) {
+			policy_refuse(d,
+				      "spec.replicas: cannot create a cluster of %lld members in one "
+				      "change: a new etcd cluster starts with one member and grows one "
+				      "at a time. Create it with replicas 1 and the annotation "
+				      EC_ANN_TARGET ": \"%lld\" (the mutating webhook does this when it "
+				      "is installed)",
+				      (long long)n->spec.replicas, (long long)n->spec.replicas);
+			return;
+		}
+	} else if (rep_changed) {
+		check_replicas_move(d, o, n);
+		if (!d->allowed)
+			return;
+	}
+
+	if (!o || target_of(n) != target_of(o))
+		warn_even(d, target_of(n));
+}
