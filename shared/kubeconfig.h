@@ -37,6 +37,9 @@ struct kube_exec {
 	char *interactive_mode; /* Never | IfAvailable | Always (v1 requires it; default IfAvailable) */
 	int provide_cluster_info;
 	char *install_hint;
+	/* KUBERNETES_EXEC_INFO spec.cluster as JSON when provideClusterInfo
+	 * (server, CA, tls-server-name, the cluster's exec extension), or NULL */
+	char *cluster_info_json;
 };
 
 struct kube_conn {
@@ -54,6 +57,7 @@ struct kube_conn {
 	char *context_name;    /* for messages; "" in-cluster */
 	char *cluster_name, *user_name;
 	char *origin;          /* "kubeconfig /path/…" or "in-cluster service account": for messages */
+	char *proxy_url;       /* the cluster's proxy-url, or NULL (then libcurl's proxy variables apply) */
 
 	/* exec credential cache, guarded by lock */
 	pthread_mutex_t lock;
@@ -100,5 +104,10 @@ void kube_creds_clear(struct kube_creds *cr);
 int kube_conn_invalidate(struct kube_conn *c);
 
 void kube_conn_free(struct kube_conn *c);
+
+/* Deadline for one run of an exec credential plugin, in milliseconds; 0
+ * restores the default (60 s, or $EO_EXEC_TIMEOUT_MS when set). After it the
+ * plugin is killed and the request fails with EO_ETIMEOUT. For tests. */
+void kube_exec_set_timeout_ms(long ms);
 
 #endif
