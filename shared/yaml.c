@@ -19,8 +19,7 @@
  * graveyard owned by that entry, so no address in the table can be reused
  * while the table still names it.
  */
-#define EO_YAML_IMPL /* see yaml.h: this brings libyaml's header too */
-#include <yaml.h>
+#include "yaml.h" /* ours, and libyaml's through it */
 
 #include <errno.h>
 #include <math.h>

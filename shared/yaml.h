@@ -16,10 +16,10 @@
  * insertion order, sequences under a key not indented, strings quoted only
  * when they would not read back as the same string ("3", "true", "").
  */
-/* This file shadows libyaml's <yaml.h> on the -Ishared include path; yaml.c
- * defines EO_YAML_IMPL and includes <yaml.h> to get both, libyaml's through
- * #include_next. Nobody else needs libyaml. */
-#if defined(EO_YAML_IMPL) && !defined(YAML_H)
+/* With -Ishared this file shadows libyaml's <yaml.h>, so it brings libyaml's
+ * header along (#include_next): `#include <yaml.h>` anywhere in the tree
+ * gives libyaml's API and this one, whose names do not collide with it. */
+#ifndef YAML_H
 #include_next <yaml.h>
 #endif
 
