@@ -1,0 +1,480 @@
+"""The bed's kubelet (and scheduler): runs every Pod of the store on this one
+node as real processes and keeps the Pod's status the way kubelet does.
+
+The one idea: one worker thread per Pod (by uid) owns that Pod's containers
+and is the only writer of its status; it steps a few small state machines
+(container.py) every quarter second or when woken, and publishes status only
+when it changed. Workers of the same namespace/name are chained: a Pod
+recreated under the same name (a StatefulSet replacing a deleted member)
+starts only after its predecessor's processes are gone, so two etcd processes
+never share a volume — what the API's graceful deletion guarantees in a
+cluster.
+
+Deletion: when a Pod gets metadata.deletionTimestamp (graceful deletion) the
+worker sends SIGTERM to every container's process group, SIGKILL after the
+grace period (metadata.deletionGracePeriodSeconds, else
+spec.terminationGracePeriodSeconds, default 30; 0 kills at once) and then
+removes the Pod object from the store. When the object is deleted outright
+(DELETED event) the same termination runs without the final delete.
+"""
+import logging
+import os
+import queue
+import shutil
+import threading
+import time
+
+import container as ctr
+import podspec
+import volumes as vols
+from rtutil import HOST_IP, NODE_NAME, Recorder, is_terminating, now_rfc3339
+
+log = logging.getLogger("kubesim.kubelet")
+
+SA_PATH = "/var/run/secrets/kubernetes.io/serviceaccount"
+
+
+class NotReady(Exception):
+    """A volume cannot be set up yet (claim not bound, object missing)."""
+
+
+class PodWorker(threading.Thread):
+    def __init__(self, kubelet, pod, prev):
+        md = pod["metadata"]
+        super().__init__(name="pod-%s/%s" % (md.get("namespace"), md["name"]), daemon=True)
+        self.k, self.cfg, self.store = kubelet, kubelet.cfg, kubelet.store
+        self.faults, self.spawner = kubelet.faults, kubelet.spawner
+        self.pod, self.prev = pod, prev
+        self.uid, self.ns, self.name = md["uid"], md.get("namespace", "default"), md["name"]
+        spec = pod.get("spec") or {}
+        self.hostname = spec.get("hostname") or self.name
+        self.restart_policy = spec.get("restartPolicy") or "Always"
+        self.pod_dir = os.path.join(self.cfg["dir"], "pods", self.uid)
+        self.ip = None
+        self.inits = [ctr.Container(self, c, True) for c in spec.get("initContainers") or []]
+        self.mains = [ctr.Container(self, c, False) for c in spec.get("containers") or []]
+        self.vol_dirs = None
+        self.mount_error = None
+        self.wake = threading.Event()
+        self.done = threading.Event()
+        self.stopping = False
+        self._stop_req = None          # (grace, delete_object)
+        self._published = None
+        self._transitions = {}
+        self._start_time = now_rfc3339()
+        self._last_mount_event = 0.0
+
+    # ---- requests from the kubelet (any thread) -------------------------
+    def update(self, pod):
+        self.pod = pod
+        self.wake.set()
+
+    def request_stop(self, grace, delete_object):
+        req = self._stop_req
+        if req is None or grace < req[0] or (delete_object and not req[1]):
+            self._stop_req = (grace if req is None else min(grace, req[0]), delete_object or bool(req and req[1]))
+        self.wake.set()
+
+    def grace_seconds(self):
+        md, spec = self.pod.get("metadata") or {}, self.pod.get("spec") or {}
+        g = md.get("deletionGracePeriodSeconds") if md.get("deletionTimestamp") else None
+        if g is None:
+            g = spec.get("terminationGracePeriodSeconds")
+        return 30 if g is None else max(0, int(g))
+
+    def event(self, etype, reason, message):
+        self.k.recorder.event(self.pod, etype, reason, message)
+
+    # ---- the worker ----------------------------------------------------
+    def run(self):
+        try:
+            if self.prev is not None:
+                while not self.prev.done.wait(0.2):
+                    if self._stop_req is not None:
+                        break
+            if self._stop_req is None:
+                self._setup()
+                while self._stop_req is None:
+                    self._step()
+                    self._publish()
+                    self.wake.wait(0.25)
+                    self.wake.clear()
+        except Exception:
+            log.exception("pod %s/%s worker failed", self.ns, self.name)
+        finally:
+            self._shutdown()
+
+    def _setup(self):
+        os.makedirs(self.pod_dir, exist_ok=True)
+        self.ip = self.k.ips.allocate("pod")
+        if not (self.pod.get("spec") or {}).get("nodeName"):
+            def bind(o):
+                if o["metadata"]["uid"] != self.uid or o["spec"].get("nodeName"):
+                    return False
+                o["spec"]["nodeName"] = NODE_NAME
+            try:
+                self.pod = self.store.mutate("pods", self.ns, self.name, bind)
+            except Exception:
+                pass
+            self.event("Normal", "Scheduled", "Successfully assigned %s/%s to %s" % (self.ns, self.name, NODE_NAME))
+        self._publish()
+
+    def _step(self):
+        now = time.monotonic()
+        if self.vol_dirs is None:
+            if now - self._last_mount_event < 1.0 and self.mount_error:
+                return
+            try:
+                self.vol_dirs = self._prepare_volumes()
+                self.mount_error = None
+            except (NotReady, podspec.ConfigError, OSError) as e:
+                self._last_mount_event = now
+                if str(e) != self.mount_error:
+                    self.event("Warning", "FailedMount", "MountVolume.SetUp failed: %s" % e)
+                self.mount_error = str(e)
+                return
+        for c in self.inits:
+            if not c.done:
+                c.step(now)
+                if not c.done:
+                    return
+            if not c._succeeded():
+                return          # an init container failed for good: Pod Failed
+        for c in self.mains:
+            c.step(now)
+
+    # ---- volumes & environment -----------------------------------------
+    def _lookup(self, kind, ns, name):
+        try:
+            return self.store.get(kind, ns, name)
+        except Exception:
+            return None
+
+    def _prepare_volumes(self):
+        out = {}
+        spec = self.pod.get("spec") or {}
+        base = os.path.join(self.pod_dir, "volumes")
+        for v in spec.get("volumes") or []:
+            name = v.get("name")
+            dest = os.path.join(base, name)
+            if "emptyDir" in v:
+                os.makedirs(dest, exist_ok=True)
+                out[name] = dest
+            elif "persistentVolumeClaim" in v:
+                claim = v["persistentVolumeClaim"].get("claimName")
+                d = self.k.volumes.bound_dir(self.ns, claim)
+                if d is None:
+                    raise NotReady('persistentvolumeclaim "%s" not found or not bound yet' % claim)
+                out[name] = d
+            elif "hostPath" in v:
+                hp = v["hostPath"]
+                if hp.get("type") == "DirectoryOrCreate":
+                    os.makedirs(hp["path"], exist_ok=True)
+                if not os.path.exists(hp["path"]):
+                    raise NotReady("hostPath %s does not exist" % hp["path"])
+                out[name] = hp["path"]
+            elif any(k in v for k in ("configMap", "secret", "downwardAPI", "projected")):
+                out[name] = vols.materialise(self.pod, v, dest, self._lookup, self.k.sa_token())
+            else:
+                raise podspec.ConfigError('volume "%s": the test bed supports emptyDir, persistentVolumeClaim, '
+                                          'hostPath, configMap, secret, downwardAPI and projected' % name)
+        tok = self.k.sa_token()
+        if tok and spec.get("automountServiceAccountToken") is not False:
+            d = os.path.join(base, "kube-api-access")
+            os.makedirs(d, exist_ok=True)
+            for fn, content in (("token", tok[0]), ("ca.crt", tok[1]), ("namespace", self.ns)):
+                with open(os.path.join(d, fn), "w") as f:
+                    f.write(content)
+            out[None] = d
+        return out
+
+    def container_mounts(self, spec, env):
+        mounts, targets = [], set()
+        vols_spec = {v.get("name"): v for v in (self.pod.get("spec") or {}).get("volumes") or []}
+        for m in spec.get("volumeMounts") or []:
+            v = vols_spec.get(m.get("name"))
+            if v is None or m.get("name") not in self.vol_dirs:
+                raise podspec.ConfigError('volumeMount "%s" names no volume of the Pod' % m.get("name"))
+            src = self.vol_dirs[m["name"]]
+            sub = m.get("subPath") or podspec.expand(m.get("subPathExpr") or "", env)
+            if sub:
+                sub = os.path.normpath(sub)
+                if sub.startswith("..") or os.path.isabs(sub):
+                    raise podspec.ConfigError("subPath %r must be a relative path inside the volume" % sub)
+                src = os.path.join(src, sub)
+                if not os.path.exists(src):
+                    os.makedirs(src)
+            ro = bool(m.get("readOnly")) or any(k in v for k in ("configMap", "secret", "downwardAPI", "projected"))
+            mounts.append({"source": src, "target": m["mountPath"], "readOnly": ro, "file": os.path.isfile(src)})
+            targets.add(m["mountPath"].rstrip("/"))
+        if None in self.vol_dirs and SA_PATH not in targets:
+            mounts.append({"source": self.vol_dirs[None], "target": SA_PATH, "readOnly": True, "file": False})
+        return mounts
+
+    def container_env(self, spec):
+        base = {"PATH": podspec.PATH_ENV, "HOSTNAME": self.hostname}
+        api = self.cfg.get("api_host"), self.cfg.get("api_port")
+        if all(api):
+            base.update({"KUBERNETES_SERVICE_HOST": str(api[0]), "KUBERNETES_SERVICE_PORT": str(api[1]),
+                         "KUBERNETES_SERVICE_PORT_HTTPS": str(api[1])})
+        pod = dict(self.pod)
+        pod["status"] = dict(pod.get("status") or {}, podIP=self.ip, hostIP=HOST_IP, podIPs=[{"ip": self.ip}])
+        return podspec.build_env(pod, spec, self._lookup, base)
+
+    def mount_sources(self):
+        return set((self.vol_dirs or {}).values())
+
+    # ---- status --------------------------------------------------------
+    def _phase(self):
+        for c in self.inits:
+            t = c.state.get("terminated")
+            if c.done and t and t.get("exitCode") != 0:
+                return "Failed"
+        if not all(c.done for c in self.inits):
+            return "Pending"
+        running = stopped = succeeded = waiting = 0
+        for c in self.mains:
+            if c.running:
+                running += 1
+            elif "terminated" in c.state:
+                stopped += 1
+                succeeded += c.state["terminated"].get("exitCode") == 0
+            elif c.last_state.get("terminated"):
+                stopped += 1
+            else:
+                waiting += 1
+        if waiting:
+            return "Pending"
+        if running:
+            return "Running"
+        if stopped:
+            if self.restart_policy == "Always":
+                return "Running"
+            if stopped == succeeded:
+                return "Succeeded"
+            return "Running" if self.restart_policy == "OnFailure" else "Failed"
+        return "Pending"
+
+    def _cond(self, ctype, ok, reason=None, message=None):
+        status = "True" if ok else "False"
+        prev = self._transitions.get(ctype)
+        if prev is None or prev[0] != status:
+            self._transitions[ctype] = (status, now_rfc3339())
+        c = {"type": ctype, "status": status, "lastProbeTime": None,
+             "lastTransitionTime": self._transitions[ctype][1]}
+        if not ok and reason:
+            c["reason"], c["message"] = reason, message
+        return c
+
+    def status(self):
+        init_ok = all(c.done and c._succeeded() for c in self.inits)
+        unready = [c.name for c in self.mains if not c.ready]
+        not_ready_msg = "containers with unready status: [%s]" % " ".join(unready)
+        init_msg = "containers with incomplete status: [%s]" % " ".join(c.name for c in self.inits if not c.done)
+        conds = [
+            self._cond("Initialized", init_ok, "ContainersNotInitialized", init_msg),
+            self._cond("Ready", init_ok and not unready, "ContainersNotReady", not_ready_msg),
+            self._cond("ContainersReady", init_ok and not unready, "ContainersNotReady", not_ready_msg),
+            self._cond("PodScheduled", True),
+        ]
+        st = {"phase": self._phase(), "conditions": conds, "hostIP": HOST_IP, "hostIPs": [{"ip": HOST_IP}],
+              "startTime": self._start_time, "qosClass": "BestEffort",
+              "containerStatuses": [c.status() for c in self.mains]}
+        if self.ip:
+            st["podIP"], st["podIPs"] = self.ip, [{"ip": self.ip}]
+        if self.inits:
+            st["initContainerStatuses"] = [c.status() for c in self.inits]
+        return st
+
+    def _publish(self):
+        st = self.status()
+        if st == self._published:
+            return
+        uid = self.uid
+
+        def fn(o):
+            if o["metadata"]["uid"] != uid:
+                return False
+            o["status"] = st
+        try:
+            self.pod = self.store.mutate("pods", self.ns, self.name, fn, subresource="status")
+            self._published = st
+        except Exception as e:   # the object is gone: the kubelet's event handler stops us
+            log.debug("status of %s/%s not written: %s", self.ns, self.name, e)
+
+    # ---- termination ---------------------------------------------------
+    def _shutdown(self):
+        self.stopping = True
+        grace, delete_object = self._stop_req or (self.grace_seconds(), False)
+        if grace > 0 and any(c.running for c in self.inits + self.mains):
+            self.event("Normal", "Killing", "Stopping container %s" % ", ".join(c.name for c in self.mains))
+        for c in self.inits + self.mains:
+            c.kill(grace)
+        deadline = time.monotonic() + grace + 10
+        while any(c.running for c in self.inits + self.mains):
+            now = time.monotonic()
+            for c in self.inits + self.mains:
+                if c.running:
+                    c.step(now)
+            if now > deadline:
+                log.error("pod %s/%s: processes survived SIGKILL", self.ns, self.name)
+                break
+            time.sleep(0.05)
+        if self.ip:
+            self.k.ips.release(self.ip)
+        shutil.rmtree(self.pod_dir, ignore_errors=True)
+        if delete_object:
+            try:
+                self.store.delete("pods", self.ns, self.name, uid=self.uid)
+            except Exception as e:
+                log.debug("pod %s/%s already gone: %s", self.ns, self.name, e)
+        self.done.set()
+        self.k.worker_done(self)
+
+
+class Kubelet:
+    """Watches Pods (through store events and a periodic resync) and runs a PodWorker per Pod."""
+
+    def __init__(self, store, cfg, ips, volumes, faults, spawner):
+        self.store, self.cfg, self.ips, self.volumes = store, cfg, ips, volumes
+        self.faults, self.spawner = faults, spawner
+        self.recorder = Recorder(store, "kubelet")
+        self.workers = {}      # uid -> PodWorker (also finished ones whose Pod object remains)
+        self.by_name = {}      # (ns, name) -> newest worker
+        self._lock = threading.Lock()
+        self._q = queue.Queue()
+        self._closing = False
+        self._t = threading.Thread(target=self._loop, name="kubelet", daemon=True)
+        self._sa = None
+
+    def start(self):
+        self._t.start()
+
+    def sa_token(self):
+        """(token, CA PEM) for in-cluster clients, or None without an API token in the config."""
+        if self._sa is None and self.cfg.get("token") and self.cfg.get("ca_file"):
+            with open(self.cfg["ca_file"]) as f:
+                self._sa = (self.cfg["token"], f.read())
+        return self._sa
+
+    def on_event(self, etype, obj):
+        self._q.put((etype, obj))
+
+    def _loop(self):
+        last_sync = 0.0
+        while not self._closing:
+            try:
+                item = self._q.get(timeout=0.5)
+            except queue.Empty:
+                item = None
+            if self._closing:
+                return
+            try:
+                if item is not None:
+                    self._handle(*item)
+                if time.monotonic() - last_sync > 2.0:
+                    last_sync = time.monotonic()
+                    self._resync()
+            except Exception:
+                log.exception("kubelet loop")
+
+    def _handle(self, etype, pod):
+        md = pod["metadata"]
+        uid, key = md["uid"], (md.get("namespace", "default"), md["name"])
+        with self._lock:
+            w = self.workers.get(uid)
+            if etype == "DELETED":
+                if w is not None:
+                    w.request_stop(self._grace(pod), False)
+                    if w.done.is_set():
+                        self.workers.pop(uid, None)
+                return
+            if (pod.get("spec") or {}).get("nodeName") not in (None, "", NODE_NAME):
+                return
+            if w is None:
+                if is_terminating(pod) or (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+                    if is_terminating(pod):
+                        self._delete_now(pod)
+                    return
+                w = PodWorker(self, pod, self.by_name.get(key))
+                self.workers[uid], self.by_name[key] = w, w
+                w.start()
+                return
+            w.update(pod)
+            if is_terminating(pod):
+                if w.done.is_set():
+                    self._delete_now(pod)
+                else:
+                    w.request_stop(self._grace(pod), True)
+
+    @staticmethod
+    def _grace(pod):
+        md, spec = pod.get("metadata") or {}, pod.get("spec") or {}
+        g = md.get("deletionGracePeriodSeconds") if md.get("deletionTimestamp") else None
+        if g is None:
+            g = spec.get("terminationGracePeriodSeconds")
+        return 30 if g is None else max(0, int(g))
+
+    def _delete_now(self, pod):
+        md = pod["metadata"]
+        try:
+            self.store.delete("pods", md.get("namespace", "default"), md["name"], uid=md["uid"])
+        except Exception:
+            pass
+
+    def _resync(self):
+        pods, _ = self.store.list("pods")
+        seen = set()
+        for p in pods:
+            seen.add(p["metadata"]["uid"])
+            self._handle("MODIFIED", p)
+        with self._lock:
+            gone = [w for uid, w in self.workers.items() if uid not in seen]
+        for w in gone:
+            self._handle("DELETED", w.pod)
+        self.volumes.sweep()
+
+    def worker_done(self, w):
+        with self._lock:
+            if self.by_name.get((w.ns, w.name)) is w:
+                del self.by_name[(w.ns, w.name)]
+            if w._stop_req and (w._stop_req[1] or not self._exists(w)):
+                self.workers.pop(w.uid, None)
+
+    def _exists(self, w):
+        try:
+            return self.store.get("pods", w.ns, w.name)["metadata"]["uid"] == w.uid
+        except Exception:
+            return False
+
+    def find(self, ns, name):
+        with self._lock:
+            w = self.by_name.get((ns, name))
+        if w is None or w.done.is_set():
+            raise LookupError('pod "%s" in namespace "%s" is not running on the test bed' % (name, ns))
+        return w
+
+    def lingering(self, ns):
+        """Names of Pods in ns whose processes are still being terminated."""
+        with self._lock:
+            return {w.name for w in self.workers.values()
+                    if w.ns == ns and w._stop_req is not None and not w.done.is_set()}
+
+    def in_use(self):
+        with self._lock:
+            ws = [w for w in self.workers.values() if not w.done.is_set()]
+        out = set()
+        for w in ws:
+            out |= {os.path.realpath(p) for p in w.mount_sources()}
+        return out
+
+    def stop(self, max_grace=None):
+        """Terminate every Pod's processes (the bed is stopping); the Pod objects stay."""
+        self._closing = True
+        with self._lock:
+            ws = list(self.workers.values())
+        for w in ws:
+            g = w.grace_seconds()
+            w.request_stop(g if max_grace is None else min(g, max_grace), False)
+        for w in ws:
+            w.done.wait(w.grace_seconds() + 15 if max_grace is None else max_grace + 15)
