@@ -1,9 +1,10 @@
-/* etcd-certs — entry point. The program is being built in its own issue; until
- * then it says so plainly and exits non-zero rather than pretend. */
+/* etcd-certs — the webhook's certificates and the manifests that carry them.
+ * Everything is in libcerts (cli.c and friends) so tests drive the same code. */
 #include <stdio.h>
 
-int main(void)
+#include "certs.h"
+
+int main(int argc, char **argv)
 {
-	fprintf(stderr, "etcd-certs: not built yet in this version of etcd-k8s-operator\n");
-	return 2;
+	return certs_cli_main(argc, argv, stdout, stderr);
 }
