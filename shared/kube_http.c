@@ -50,6 +50,10 @@ static int plan_target(struct kube_client *kc, struct eo_err *err)
 	size_t n = strlen(c->server);
 	while (n && c->server[n - 1] == '/')
 		n--;
+	const char *h = strstr(c->server, "://") + 3;
+	kc->loopback = !strncmp(h, "127.", 4) || !strncmp(h, "[::1]", 5) ||
+		       !strncmp(h, "localhost:", 10) || !strncmp(h, "localhost/", 10) ||
+		       !strcmp(h, "localhost");
 	if (!c->tls_server_name || !*c->tls_server_name) {
 		kc->base = strndup(c->server, n);
 		return kc->base ? 0 : eo_err_set(err, EO_ENOMEM, "out of memory");
@@ -280,6 +284,7 @@ static CURLcode perform(struct kube_client *kc, CURL *h, struct attempt *a,
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https,http");
+	curl_easy_setopt(h, CURLOPT_PROXY_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
 	curl_easy_setopt(h, CURLOPT_USERAGENT, kc->user_agent);
 	curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
 	if (strcmp(call->method, "GET"))
@@ -306,6 +311,12 @@ static CURLcode perform(struct kube_client *kc, CURL *h, struct attempt *a,
 	if (kc->host_hdr)
 		hdrs = curl_slist_append(hdrs, kc->host_hdr);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+	/* The cluster's proxy-url; else libcurl's proxy variables, except for
+	 * a server on this machine (Go's rule, which kubectl follows). */
+	if (c->proxy_url)
+		curl_easy_setopt(h, CURLOPT_PROXY, c->proxy_url);
+	else if (kc->loopback)
+		curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
 	if (kc->connect_to) {
 		connect_to = curl_slist_append(NULL, kc->connect_to);
 		curl_easy_setopt(h, CURLOPT_CONNECT_TO, connect_to);
@@ -476,7 +487,11 @@ static void transport_error(struct kube_client *kc, const struct kube_call *call
 			   why, kc->conn->origin ? kc->conn->origin : "the connection");
 		break;
 	default:
-		if (is_connect_failure(rc))
+		if (is_connect_failure(rc) && kc->conn->proxy_url)
+			eo_err_set(err, EO_ETRANSPORT,
+				   "cannot reach %s through proxy %s: %s — check the cluster's proxy-url",
+				   server, kc->conn->proxy_url, why);
+		else if (is_connect_failure(rc))
 			eo_err_set(err, EO_ETRANSPORT,
 				   "cannot reach %s: %s — is the cluster up? check --kubeconfig/--context",
 				   server, why);

@@ -27,6 +27,7 @@ struct kube_client {
 	char *base;       /* URL prefix without trailing '/' */
 	char *connect_to; /* "name:port:host:port", or NULL */
 	char *host_hdr;   /* "Host: host[:port]", or NULL */
+	int loopback;     /* the server is this machine: never through a proxy (as Go does) */
 	pthread_mutex_t lock; /* guards idle[] */
 	CURL *idle[KUBE_POOL_MAX];
 	int nidle;

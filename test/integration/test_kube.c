@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -327,6 +328,78 @@ static void test_tls_checks(void **state)
 	kube_client_free(kc);
 }
 
+static void write_text(const char *path, const char *text)
+{
+	struct eo_err err;
+	if (eo_write_file(path, text, strlen(text), 0600, &err) != 0)
+		fail_msg("%s", err.msg);
+}
+
+/* tokenFile is read again for every request (the kubelet rotates it), and
+ * a 401 gets exactly one more try with whatever the file holds then. */
+static void test_token_file_reread(void **state)
+{
+	char path[160];
+	snprintf(path, sizeof(path), "%s/token", S.tls.dir);
+	write_text(path, "tok-1\n");
+	ctl("/_test/tokens", "{\"tokens\":[\"tok-1\"]}");
+	struct kube_conn *c = conn_new(NULL);
+	c->token_file = strdup(path);
+	struct kube_client *kc = client_for(c, 5000, NULL);
+	struct eo_err err = {0};
+	assert_int_equal(kube_request(kc, "GET", "/version", NULL, NULL, NULL, &err), 0);
+	ctl("/_test/tokens", "{\"tokens\":[\"tok-2\"]}");
+	write_text(path, "tok-2");
+	assert_int_equal(kube_request(kc, "GET", "/version", NULL, NULL, NULL, &err), 0);
+	assert_int_equal(count("GET", "/version"), 2);
+	/* Rotated on the server only: one refresh, one retry, then the 401. */
+	ctl("/_test/tokens", "{\"tokens\":[\"tok-3\"]}");
+	assert_int_equal(kube_request(kc, "GET", "/version", NULL, NULL, NULL, &err), -1);
+	assert_int_equal(err.code, 401);
+	assert_int_equal(count("GET", "/version"), 4);
+	kube_client_free(kc);
+	unlink(path);
+	ctl("/_test/tokens", "{\"tokens\":[\"" TOKEN "\"]}");
+}
+
+/* An exec credential is cached; a 401 drops it, the plugin runs again and
+ * the request is retried once with the new token. */
+static void test_exec_credential_refresh_on_401(void **state)
+{
+	char plugin[160], counter[160];
+	snprintf(plugin, sizeof(plugin), "%s/cred.sh", S.tls.dir);
+	snprintf(counter, sizeof(counter), "%s/cred.count", S.tls.dir);
+	write_text(plugin,
+		   "#!/bin/sh\n"
+		   "n=$(cat \"$1\" 2>/dev/null || echo 0); n=$((n+1)); echo $n > \"$1\"\n"
+		   "if [ $n -eq 1 ]; then t=stale; else t=fresh; fi\n"
+		   "printf '{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":"
+		   "\"ExecCredential\",\"status\":{\"token\":\"%s\"}}' $t\n");
+	chmod(plugin, 0700);
+	ctl("/_test/tokens", "{\"tokens\":[\"fresh\"]}");
+	struct kube_conn *c = conn_new(NULL);
+	struct kube_exec *x = calloc(1, sizeof(*x));
+	x->api_version = strdup("client.authentication.k8s.io/v1");
+	x->command = strdup(plugin);
+	x->args = calloc(2, sizeof(char *));
+	x->args[0] = strdup(counter);
+	x->interactive_mode = strdup("Never");
+	c->exec = x;
+	struct kube_client *kc = client_for(c, 10000, NULL);
+	struct eo_err err = {0};
+	assert_int_equal(kube_request(kc, "GET", "/version", NULL, NULL, NULL, &err), 0);
+	assert_int_equal(count("GET", "/version"), 2);
+	/* Cached now: no third run of the plugin. */
+	assert_int_equal(kube_request(kc, "GET", "/version", NULL, NULL, NULL, &err), 0);
+	char *n = slurp(counter, &(size_t){0});
+	assert_int_equal(atoi(n), 2);
+	free(n);
+	kube_client_free(kc);
+	unlink(plugin);
+	unlink(counter);
+	ctl("/_test/tokens", "{\"tokens\":[\"" TOKEN "\"]}");
+}
+
 /* ---- the verbs ---- */
 
 static json_object *cluster_obj(const char *name, int replicas)
@@ -525,6 +598,16 @@ static void test_deadline(void **state)
 	assert_non_null(strstr(err.msg, want));
 	assert_non_null(strstr(err.msg, "is the cluster up?"));
 	kube_client_free(kc);
+
+	/* The cluster's proxy-url is used, and named when it is the problem. */
+	c = conn_new(TOKEN);
+	c->proxy_url = eo_strdupf("http://%s:1", S.addr);
+	kc = client_for(c, 1000, NULL);
+	assert_int_equal(kube_request(kc, "GET", "/version", NULL, NULL, NULL, &err), -1);
+	assert_int_equal(err.code, EO_ETRANSPORT);
+	assert_non_null(strstr(err.msg, "through proxy http://"));
+	kube_client_free(kc);
+	assert_int_equal(count("GET", "/version"), 1); /* only the hanging one */
 }
 
 struct warnings {
@@ -791,6 +874,8 @@ int main(void)
 		cmocka_unit_test_setup(test_bearer_token, reset),
 		cmocka_unit_test_setup(test_client_certificate, reset),
 		cmocka_unit_test_setup(test_tls_checks, reset),
+		cmocka_unit_test_setup(test_token_file_reread, reset),
+		cmocka_unit_test_setup(test_exec_credential_refresh_on_401, reset),
 		cmocka_unit_test_setup(test_crud_and_conflict, reset),
 		cmocka_unit_test_setup(test_retry_on_503, reset),
 		cmocka_unit_test_setup(test_retry_after_429, reset),
