@@ -141,8 +141,17 @@ static char **build_env(const struct kube_exec *x, const char *info)
 		if (!overridden)
 			env[k++] = environ[i];
 	}
-	for (size_t j = 0; j < nx; j++)
-		env[k++] = x->env[j];
+	/* a name set twice: the later wins, as Go's os/exec dedups (getenv in
+	 * the plugin would take the first) */
+	for (size_t j = 0; j < nx; j++) {
+		size_t name_len = strcspn(x->env[j], "=");
+		int later = name_len == strlen("KUBERNETES_EXEC_INFO") &&
+			    !strncmp(x->env[j], "KUBERNETES_EXEC_INFO", name_len);
+		for (size_t l = j + 1; l < nx && !later; l++)
+			later = !strncmp(x->env[l], x->env[j], name_len + 1);
+		if (!later)
+			env[k++] = x->env[j];
+	}
 	env[k] = eo_strdupf("KUBERNETES_EXEC_INFO=%s", info);
 	return env;
 }
@@ -192,6 +201,7 @@ static int spawn_and_read(const struct kube_exec *x, int interactive, struct eo_
 		goto out;
 	}
 	posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
+	posix_spawn_file_actions_addclosefrom_np(&fa, 3); /* our sockets are not its business */
 	short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
 	if (!interactive) {
 		/* its own process group, so the deadline kills whatever it started;

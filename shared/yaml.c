@@ -1,5 +1,6 @@
 /*
- * yaml.c — YAML ⇄ json-c on libyaml's event API.
+ * yaml.c — YAML streams read into json-c values on libyaml's event API
+ * (writing them back is yaml_emit.c).
  *
  * Parsing is one loop over libyaml's events with an explicit stack of open
  * collections, so nesting depth costs no C stack and is bounded. A finished
@@ -233,6 +234,34 @@ static json_object *typed(enum stype t, const char *s, size_t n, int64_t iv, dou
 	}
 }
 
+/* Whether a YAML 1.1 reader (kubectl's go-yaml, PyYAML) would take this
+ * plain text for something other than a string: its extra booleans, and
+ * numbers with '_', 0b or sexagesimal ':'. Quoting those costs nothing and
+ * keeps our output safe to feed to kubectl apply. */
+static int yaml11_special(const char *s, size_t n)
+{
+	static const char *const words[] = {"y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO",
+					    "on", "On", "ON", "off", "Off", "OFF", "=", "<<"};
+	for (size_t i = 0; i < EO_ARRAY_LEN(words); i++)
+		if (n == strlen(words[i]) && !memcmp(s, words[i], n))
+			return 1;
+	size_t i = (n > 0 && (s[0] == '-' || s[0] == '+'));
+	if (i >= n || !((s[i] >= '0' && s[i] <= '9') || s[i] == '.'))
+		return 0;
+	/* digits with '_', ':', '.', 'b', 'x', 'o', 'e' or a sign after 'e':
+	 * the only texts of that shape are numbers to some resolver */
+	return all_in(s + i, n - i, "0123456789_:.bBxXoOeE+-abcdefABCDEF") &&
+	       (memchr(s, '_', n) || memchr(s, ':', n) || (n > i + 1 && s[i] == '0' && s[i + 1] == 'b'));
+}
+
+int yaml_str_needs_quotes(const char *s, size_t n)
+{
+	int64_t iv;
+	double dv;
+	int bv;
+	return resolve(s, n, &iv, &dv, &bv) != S_STR || yaml11_special(s, n);
+}
+
 /* The value of a scalar event. Returns 0, or -1 with *why set. */
 static int scalar_value(const yaml_event_t *ev, json_object **out, const char **why)
 {
@@ -317,6 +346,7 @@ struct builder {
 	json_object **docs;
 	size_t ndocs, cap_docs;
 	struct eo_err *err;
+	int syntax_error; /* libyaml's own error, as opposed to one of ours */
 };
 
 static int fail_at(struct builder *b, const yaml_mark_t *m, const char *fmt, const char *arg)
@@ -598,6 +628,7 @@ static int parse_events(struct builder *b, const char *buf, size_t len)
 		yaml_event_t ev;
 		if (!yaml_parser_parse(&p, &ev)) {
 			const yaml_mark_t *m = &p.problem_mark;
+			b->syntax_error = 1;
 			rc = eo_err_set(b->err, EO_EPARSE, "%s:%zu:%zu: %s%s%s%s", b->source,
 					m->line + 1, m->column + 1, p.problem ? p.problem : "malformed YAML",
 					p.context ? " (" : "", p.context ? p.context : "",
@@ -633,9 +664,10 @@ int yaml_parse_docs(const char *buf, size_t len, const char *source_name, json_o
 	b->source = source_name ? source_name : "<input>";
 	b->err = err;
 	if (parse_events(b, buf, len) != 0) {
+		int syntax = b->syntax_error;
 		builder_free(b);
 		free(b);
-		if (!looks_like_json(buf, len))
+		if (!syntax || !looks_like_json(buf, len))
 			return -1;
 		/* JSON that libyaml (YAML 1.1) trips over, e.g. tab indentation. */
 		struct eo_err jerr;
@@ -681,117 +713,3 @@ int yaml_parse_docs(const char *buf, size_t len, const char *source_name, json_o
 	return 0;
 }
 
-/* ---- emitting ----------------------------------------------------------- */
-
-static int write_cb(void *data, unsigned char *buffer, size_t size)
-{
-	return eo_buf_append(data, buffer, size) == 0;
-}
-
-static int emit_event(yaml_emitter_t *e, yaml_event_t *ev, struct eo_err *err)
-{
-	if (yaml_emitter_emit(e, ev))
-		return 0;
-	return eo_err_set(err, EO_EPARSE, "cannot write YAML: %s",
-			  e->problem ? e->problem : "emitter error");
-}
-
-static int emit_scalar(yaml_emitter_t *e, const char *s, size_t n, yaml_scalar_style_t style,
-		       struct eo_err *err)
-{
-	yaml_event_t ev;
-	if (!yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)s, (int)n, 1, 1, style))
-		return eo_err_set(err, EO_ENOMEM, "cannot write YAML: out of memory");
-	return emit_event(e, &ev, err);
-}
-
-/* A string, quoted only when plain text would read back as something else. */
-static int emit_string(yaml_emitter_t *e, const char *s, size_t n, struct eo_err *err)
-{
-	int64_t iv;
-	double dv;
-	int bv;
-	yaml_scalar_style_t style = YAML_PLAIN_SCALAR_STYLE; /* libyaml single-quotes if it must */
-	if (memchr(s, '\n', n))
-		style = YAML_LITERAL_SCALAR_STYLE;
-	else if (resolve(s, n, &iv, &dv, &bv) != S_STR || (n == 2 && !memcmp(s, "<<", 2)))
-		style = YAML_DOUBLE_QUOTED_SCALAR_STYLE;
-	return emit_scalar(e, s, n, style, err);
-}
-
-static int emit_value(yaml_emitter_t *e, json_object *o, int depth, struct eo_err *err)
-{
-	yaml_event_t ev;
-	if (depth > YAML_MAX_DEPTH)
-		return eo_err_set(err, EO_EINVAL, "cannot write YAML: nesting deeper than %d levels",
-				  YAML_MAX_DEPTH);
-	switch (json_object_get_type(o)) {
-	case json_type_null: return emit_scalar(e, "null", 4, YAML_PLAIN_SCALAR_STYLE, err);
-	case json_type_boolean:
-		return json_object_get_boolean(o) ? emit_scalar(e, "true", 4, YAML_PLAIN_SCALAR_STYLE, err)
-						  : emit_scalar(e, "false", 5, YAML_PLAIN_SCALAR_STYLE, err);
-	case json_type_int: {
-		const char *t = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
-		return emit_scalar(e, t, strlen(t), YAML_PLAIN_SCALAR_STYLE, err);
-	}
-	case json_type_double: {
-		double d = json_object_get_double(o);
-		const char *t = isnan(d) ? ".nan" : isinf(d) ? (d < 0 ? "-.inf" : ".inf")
-				 : json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
-		return emit_scalar(e, t, strlen(t), YAML_PLAIN_SCALAR_STYLE, err);
-	}
-	case json_type_string:
-		return emit_string(e, json_object_get_string(o), (size_t)json_object_get_string_len(o),
-				   err);
-	case json_type_array:
-		yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_SEQUENCE_STYLE);
-		if (emit_event(e, &ev, err) != 0)
-			return -1;
-		for (size_t i = 0; i < json_object_array_length(o); i++)
-			if (emit_value(e, json_object_array_get_idx(o, i), depth + 1, err) != 0)
-				return -1;
-		yaml_sequence_end_event_initialize(&ev);
-		return emit_event(e, &ev, err);
-	case json_type_object:
-		yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_MAPPING_STYLE);
-		if (emit_event(e, &ev, err) != 0)
-			return -1;
-		json_object_object_foreach(o, k, v)
-		{
-			if (emit_string(e, k, strlen(k), err) != 0 || emit_value(e, v, depth + 1, err) != 0)
-				return -1;
-		}
-		yaml_mapping_end_event_initialize(&ev);
-		return emit_event(e, &ev, err);
-	}
-	return eo_err_set(err, EO_EINVAL, "cannot write YAML: unknown JSON type");
-}
-
-int yaml_emit(json_object *obj, struct eo_buf *out, struct eo_err *err)
-{
-	yaml_emitter_t e;
-	yaml_event_t ev;
-	if (!yaml_emitter_initialize(&e))
-		return eo_err_set(err, EO_ENOMEM, "cannot write YAML: out of memory");
-	yaml_emitter_set_output(&e, write_cb, out);
-	yaml_emitter_set_unicode(&e, 1);
-	yaml_emitter_set_width(&e, -1);
-	yaml_emitter_set_indent(&e, 2);
-	int rc = -1;
-	yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING);
-	if (emit_event(&e, &ev, err) != 0)
-		goto out;
-	yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1);
-	if (emit_event(&e, &ev, err) != 0 || emit_value(&e, obj, 0, err) != 0)
-		goto out;
-	yaml_document_end_event_initialize(&ev, 1);
-	if (emit_event(&e, &ev, err) != 0)
-		goto out;
-	yaml_stream_end_event_initialize(&ev);
-	if (emit_event(&e, &ev, err) != 0)
-		goto out;
-	rc = yaml_emitter_flush(&e) ? 0 : eo_err_set(err, EO_ESYS, "cannot write YAML output");
-out:
-	yaml_emitter_delete(&e);
-	return rc;
-}

@@ -50,6 +50,13 @@ int yaml_line_of(json_object *node);
  * document past this is fine (json_object_get it first); its lines are gone. */
 void yaml_docs_free(json_object **docs, size_t n);
 
+/* Whether a string must be quoted in YAML to read back as the same string:
+ * as plain text it would be a number, boolean or null to the YAML 1.2 core
+ * schema, or to a YAML 1.1 reader such as kubectl's (yes/no/on/off, 1_000,
+ * 1:20, 0b1), or be the merge key "<<". Characters that make plain text
+ * impossible (": ", a leading '*') are the emitter's business, not this. */
+int yaml_str_needs_quotes(const char *s, size_t n);
+
 /* Append obj as a YAML document (no leading "---") to out. */
 int yaml_emit(json_object *obj, struct eo_buf *out, struct eo_err *err);
 

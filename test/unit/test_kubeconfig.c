@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -566,6 +567,7 @@ static void exec_fails(const char *context, int code, const char *what)
 static void test_exec_v1_cached_until_invalidated(void **state)
 {
 	setenv("EO_TEST_EXEC_INFO", tmp("info"), 1);
+	setenv("EXEC_TEST_TOKEN", "from-our-environment", 1); /* the kubeconfig's env wins */
 	struct kube_conn *c = exec_conn("v1");
 	assert_string_equal(c->exec->command, fx("exec-plugin.sh")); /* relative to exec.yaml */
 	assert_token(c, "token-v1");
@@ -594,6 +596,51 @@ static void test_exec_v1_cached_until_invalidated(void **state)
 	assert_file_bytes(ca, ca_len, fx("ca.crt"));
 	free(ca);
 	json_object_put(info);
+	kube_conn_free(c);
+	unsetenv("EXEC_TEST_TOKEN");
+}
+
+static void test_exec_bare_name_on_path(void **state)
+{
+	/* "sh" found on PATH, run in our working directory like kubectl's
+	 * plugins; of two env entries with one name the later wins */
+	char cwd[4096];
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	assert_int_equal(chdir(fixdir), 0);
+	struct kube_conn *c = exec_conn("on-path");
+	assert_string_equal(c->exec->command, "sh");
+	char *t = token_of(c);
+	assert_int_equal(chdir(cwd), 0);
+	assert_string_equal(t, "second");
+	free(t);
+	kube_conn_free(c);
+}
+
+static void *creds_thread(void *arg)
+{
+	struct kube_creds cr;
+	struct eo_err err;
+	if (kube_conn_credentials(arg, &cr, &err) != 0)
+		return NULL;
+	char *t = eo_strdup0(cr.token);
+	kube_creds_clear(&cr);
+	return t;
+}
+
+static void test_exec_concurrent_callers_share_one_run(void **state)
+{
+	struct kube_conn *c = exec_conn("v1");
+	pthread_t th[6];
+	for (size_t i = 0; i < EO_ARRAY_LEN(th); i++)
+		assert_int_equal(pthread_create(&th[i], NULL, creds_thread, c), 0);
+	for (size_t i = 0; i < EO_ARRAY_LEN(th); i++) {
+		void *t = NULL;
+		pthread_join(th[i], &t);
+		assert_non_null(t);
+		assert_string_equal(t, "token-v1");
+		free(t);
+	}
+	assert_int_equal(count_lines(tmp("count")), 1);
 	kube_conn_free(c);
 }
 
@@ -661,6 +708,7 @@ static void test_exec_failures(void **state)
 	exec_fails("badtime", EO_EPARSE, "expirationTimestamp \"tomorrow\"");
 	exec_fails("missing", EO_EINVAL, "executable not found on PATH");
 	exec_fails("missing", 0, "install eo-no-such-credential-plugin from your platform team");
+	exec_fails("flood", EO_EINVAL, "printed more than 1048576 bytes");
 	if (!isatty(STDIN_FILENO))
 		exec_fails("always", EO_EINVAL, "interactiveMode is Always but stdin is not a terminal");
 }
@@ -721,6 +769,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_in_cluster, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exec_v1_cached_until_invalidated, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exec_v1beta1, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_exec_bare_name_on_path, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_exec_concurrent_callers_share_one_run, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exec_expiry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exec_client_certificate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exec_static_token_wins, setup, teardown),

@@ -174,7 +174,7 @@ static void test_errors_cite_line_and_column(void **state)
 
 static void test_anchors_aliases_merge(void **state)
 {
-	struct parsed p = parse_ok("base: &base {image: etcd, port: 2379}\n"
+	struct parsed p = parse_ok("base: &base {image: etcd, port: 2379, ratio: 0.25}\n"
 				   "one: *base\n"
 				   "two:\n"
 				   "  <<: *base\n"
@@ -193,6 +193,7 @@ static void test_anchors_aliases_merge(void **state)
 	json_object_object_add(json_at(o, "one"), "image", json_object_new_string("changed"));
 	assert_string_equal(json_opt_str(o, "base.image", ""), "etcd");
 	assert_string_equal(json_opt_str(o, "two.image", ""), "etcd");
+	assert_string_equal(json_compact(json_at(o, "two.ratio")), "0.25"); /* floats copy too */
 	assert_int_equal(json_opt_int(o, "two.port", 0), 2380); /* explicit key wins */
 	assert_int_equal(json_opt_int(o, "three.a", 0), 1);     /* earlier source wins */
 	assert_int_equal(json_opt_int(o, "three.b", 0), 2);
@@ -248,6 +249,8 @@ static void test_json_is_yaml(void **state)
 	assert_string_equal(json_compact(p.docs[0]),
 			    "{\"a\":[1,2.5,{\"b\":null}],\"c\":\"x\",\"d\":true,\"e\":\"3\"}");
 	yaml_docs_free(p.docs, p.n);
+	/* JSON's duplicate keys are refused like YAML's, not last-one-wins */
+	parse_fails("{\"a\": 1, \"a\": 2}", "test.yaml:1:15: duplicate key \"a\"");
 	/* tab indentation is fine in JSON, not in YAML's block context */
 	p = parse_ok("{\n\t\"spec\": {\n\t\t\"replicas\": 3\n\t}\n}\n");
 	assert_int_equal(json_opt_int(p.docs[0], "spec.replicas", 0), 3);
@@ -267,11 +270,22 @@ static char *emit(json_object *o)
 
 static void test_emit_like_kubectl(void **state)
 {
+	static const char *const quoted[] = {"3", "-1.5", "true", "null", "~", "", "yes", "Off",
+					     "1_000", "1:20", "0b11", "<<", ".inf"};
+	static const char *const plain[] = {"3.5.17", "10.0.0.1", "hello", "v1", "1.2.3-rc.1",
+					    "etcd.k8s-operator.io/target-replicas", "0xg"};
+	for (size_t i = 0; i < EO_ARRAY_LEN(quoted); i++)
+		if (!yaml_str_needs_quotes(quoted[i], strlen(quoted[i])))
+			fail_msg("\"%s\" should need quotes", quoted[i]);
+	for (size_t i = 0; i < EO_ARRAY_LEN(plain); i++)
+		if (yaml_str_needs_quotes(plain[i], strlen(plain[i])))
+			fail_msg("\"%s\" should not need quotes", plain[i]);
 	struct eo_err err;
 	const char *js = "{\"apiVersion\":\"etcd.k8s-operator.io/v1alpha1\",\"kind\":\"EtcdCluster\","
 			 "\"metadata\":{\"name\":\"demo\",\"labels\":{},\"annotations\":"
 			 "{\"etcd.k8s-operator.io/target-replicas\":\"3\"}},"
 			 "\"spec\":{\"replicas\":1,\"version\":\"3.5.17\",\"ratio\":0.5,\"on\":true,"
+			 "\"policy\":\"yes\",\"time\":\"1:20\",\"id\":\"1_000\","
 			 "\"nothing\":null,\"empty\":[],\"members\":[{\"name\":\"a\",\"learner\":false},"
 			 "\"plain\",[1,2]]}}";
 	json_object *o = json_parse(js, strlen(js), &err);
@@ -288,7 +302,10 @@ static void test_emit_like_kubectl(void **state)
 			       "  replicas: 1\n"
 			       "  version: 3.5.17\n"
 			       "  ratio: 0.5\n"
-			       "  on: true\n"
+			       "  \"on\": true\n"
+			       "  policy: \"yes\"\n"
+			       "  time: \"1:20\"\n"
+			       "  id: \"1_000\"\n"
 			       "  nothing: null\n"
 			       "  empty: []\n"
 			       "  members:\n"
@@ -309,6 +326,9 @@ static void test_emit_round_trip(void **state)
 		"%pct", "!bang", "&amp", "*star", "{brace", "[bracket", "|pipe", ">gt", "'sq", "\"dq",
 		" lead", "trail ", "two\nlines", "ends with newline\n", "\n", "tab\there", "ctrl\x01",
 		"über ✓", "3.5.17", "2026-11-29T05:20:22Z", "---", "...", "a\\b", "key: \"value\"",
+		"cr\rhere", "nel\xc2\x85here", "ls\xe2\x80\xa8here", "trailing space \nnext", " \n ",
+		"\ttab first", "last\t", "'", "\"", "?", "? x", "x:", ",comma", "= eq", "0", "-0", "+1",
+		"1_000", "0b101", "1:20", "Yes", "NULL", "-.inf", ".Inf",
 	};
 	json_object *o = json_object_new_object();
 	json_object *arr = json_object_new_array();
@@ -321,7 +341,13 @@ static void test_emit_round_trip(void **state)
 	json_object_object_add(o, "int", json_object_new_int64(-9007199254740993LL));
 	json_object_object_add(o, "double", json_object_new_double(2.0));
 	json_object_object_add(o, "tiny", json_object_new_double(1e-300));
+	char longs[400];
+	for (size_t i = 0; i < sizeof(longs) - 1; i++)
+		longs[i] = i % 7 == 6 ? ' ' : 'a' + (char)(i % 26);
+	longs[sizeof(longs) - 1] = '\0';
+	json_object_object_add(o, "long", json_object_new_string(longs));
 	char *y = emit(o);
+	assert_non_null(strstr(y, longs)); /* not folded: kubectl prints long lines whole */
 	struct parsed p = parse_ok(y);
 	assert_int_equal(p.n, 1);
 	if (!json_object_equal(p.docs[0], o))
