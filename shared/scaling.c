@@ -1,0 +1,1089 @@
+/*
+ * scaling.c — the scaling protocol (DESIGN §4) as a pure decision: one
+ * observed snapshot → the one next action, the status.scaling record to write
+ * before it, and the report (phase, conditions, event).
+ *
+ * The one idea: every branch below asks "what does the world look like?",
+ * never "what was I doing?". A learner in the member list means a scale-up
+ * (or a replacement) is in flight whatever status.scaling says; more Pods
+ * than members means a removal happened and the StatefulSet must come down;
+ * a claim above the StatefulSet whose Pod is gone must be deleted. The
+ * record only supplies time (step timeouts) and the memory of a rollback.
+ *
+ * Order of questions, each answered before the next is asked:
+ *   1. owned objects exist?            → create them
+ *   2. bootstrapped (status.clusterID)? → record it / wait for member 0
+ *   3. a cluster we may touch?         → otherwise report Degraded, act never
+ *   4. a learner?                      → finish it (raise, wait, promote) or roll back
+ *   5. a member to replace or a hole?  → remove the lost member / add a learner there
+ *   6. leftovers of a removal?         → lower the StatefulSet, delete the claim
+ *   7. spec vs voters                  → add a learner / move leadership / remove one
+ *   8. settled                         → clear the record, step toward the target
+ */
+#include "scaling.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "policy.h"
+
+static const char *const kind_names[] = {
+	[SC_NONE] = "None",
+	[SC_WAIT] = "Wait",
+	[SC_CREATE_RESOURCES] = "CreateResources",
+	[SC_SET_BOOTSTRAP_DONE] = "SetBootstrapDone",
+	[SC_ADD_LEARNER] = "AddLearner",
+	[SC_RAISE_STS] = "RaiseStatefulSet",
+	[SC_PROMOTE] = "Promote",
+	[SC_TRANSFER_LEADERSHIP] = "TransferLeadership",
+	[SC_REMOVE_MEMBER] = "RemoveMember",
+	[SC_LOWER_STS] = "LowerStatefulSet",
+	[SC_DELETE_PVC] = "DeletePVC",
+	[SC_ROLLBACK] = "Rollback",
+	[SC_REPLACE_MEMBER] = "ReplaceMember",
+	[SC_PATCH_REPLICAS] = "PatchReplicasToward",
+	[SC_DROP_TARGET] = "DropTarget",
+	[SC_REPORT_DEGRADED] = "ReportDegraded",
+};
+
+const char *sc_kind_name(enum sc_kind k)
+{
+	return (unsigned)k < EO_ARRAY_LEN(kind_names) && kind_names[k] ? kind_names[k] : "?";
+}
+
+/* Requeue delays (ms). */
+#define RQ_FAST 500     /* a status write just recorded something to act on */
+#define RQ_STEP 1000    /* an action was taken; look at its effect */
+#define RQ_POLL 2000    /* waiting for a Pod, a catch-up, a termination */
+#define RQ_DEGRADED 5000
+#define RQ_IDLE 30000   /* settled: refresh the published member health */
+
+/* ---- names ---------------------------------------------------------- */
+
+void sc_peer_url(const struct etcd_cluster *c, int k, char *out, size_t size)
+{
+	snprintf(out, size, "http://%s-%d.%s-peer.%s.svc.%s:2380", c->name, k, c->name,
+		 c->namespace, c->spec.cluster_domain);
+}
+
+void sc_client_url(const struct etcd_cluster *c, int k, char *out, size_t size)
+{
+	snprintf(out, size, "http://%s-%d.%s-peer.%s.svc.%s:2379", c->name, k, c->name,
+		 c->namespace, c->spec.cluster_domain);
+}
+
+int sc_ordinal_of_name(const char *prefix, const char *name)
+{
+	size_t n = strlen(prefix);
+	if (!name || strncmp(name, prefix, n) != 0)
+		return -1;
+	const char *p = name + n;
+	if (!*p || (p[0] == '0' && p[1]) || strlen(p) > 4)
+		return -1;
+	int v = 0;
+	for (; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return -1;
+		v = v * 10 + (*p - '0');
+	}
+	return v;
+}
+
+int sc_ordinal_of_peer_url(const struct etcd_cluster *c, const char *url)
+{
+	char prefix[320], suffix[320];
+	snprintf(prefix, sizeof(prefix), "http://%s-", c->name);
+	snprintf(suffix, sizeof(suffix), ".%s-peer.%s.svc.%s:2380", c->name, c->namespace,
+		 c->spec.cluster_domain);
+	size_t lp = strlen(prefix), ls = strlen(suffix), lu = url ? strlen(url) : 0;
+	if (lu <= lp + ls || strncmp(url, prefix, lp) != 0 ||
+	    strcmp(url + lu - ls, suffix) != 0)
+		return -1;
+	char digits[8];
+	size_t nd = lu - lp - ls;
+	if (nd >= sizeof(digits))
+		return -1;
+	memcpy(digits, url + lp, nd);
+	digits[nd] = '\0';
+	int k = sc_ordinal_of_name("", digits);
+	return k < SC_MAX_ORDINALS ? k : -1;
+}
+
+void sc_selector(const struct etcd_cluster *c, char *out, size_t size)
+{
+	snprintf(out, size, "%s=%s,%s=etcd", EC_LABEL_CLUSTER, c->name, EC_LABEL_APP);
+}
+
+/* ---- the view: counts derived once from the member list --------------- */
+
+struct view {
+	int voters, healthy_voters, learners, started_voters;
+	int learner;                     /* index of the (first) learner, or -1 */
+	int by_ord[SC_MAX_ORDINALS];     /* member index per ordinal, or -1 */
+	int foreign;                     /* members whose peer URL is not ours */
+	int max_voter_ord;               /* -1 when none */
+	uint64_t leader;                 /* the leader most healthy voters agree on */
+	int leader_idx;
+	int agreeing;                    /* healthy voters that see that leader */
+	bool quorum;
+	bool all_voters_healthy;
+};
+
+static void build_view(const struct sc_observed *o, struct view *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->learner = -1;
+	v->leader_idx = -1;
+	v->max_voter_ord = -1;
+	for (int k = 0; k < SC_MAX_ORDINALS; k++)
+		v->by_ord[k] = -1;
+	for (int i = 0; i < o->nmembers; i++) {
+		const struct sc_member *m = &o->members[i];
+		if (m->ordinal < 0 || m->ordinal >= SC_MAX_ORDINALS)
+			v->foreign++;
+		else if (v->by_ord[m->ordinal] < 0)
+			v->by_ord[m->ordinal] = i;
+		if (m->learner) {
+			v->learners++;
+			if (v->learner < 0)
+				v->learner = i;
+			continue;
+		}
+		v->voters++;
+		if (m->name[0])
+			v->started_voters++;
+		if (m->healthy)
+			v->healthy_voters++;
+		if (m->ordinal > v->max_voter_ord)
+			v->max_voter_ord = m->ordinal;
+	}
+	/* The leader: the id most healthy voters report, if it is a voter. */
+	for (int i = 0; i < o->nmembers; i++) {
+		const struct sc_member *m = &o->members[i];
+		if (m->learner || !m->healthy || !m->leader_seen)
+			continue;
+		int n = 0;
+		for (int j = 0; j < o->nmembers; j++)
+			if (!o->members[j].learner && o->members[j].healthy &&
+			    o->members[j].leader_seen == m->leader_seen)
+				n++;
+		if (n > v->agreeing) {
+			v->agreeing = n;
+			v->leader = m->leader_seen;
+		}
+	}
+	for (int i = 0; i < o->nmembers; i++)
+		if (v->leader && o->members[i].id == v->leader && !o->members[i].learner)
+			v->leader_idx = i;
+	if (v->leader_idx < 0)
+		v->leader = 0, v->agreeing = 0;
+	v->quorum = v->voters > 0 && v->leader_idx >= 0 && v->agreeing >= ec_quorum(v->voters);
+	v->all_voters_healthy = v->voters > 0 && v->healthy_voters == v->voters;
+}
+
+/* ---- helpers that fill the action ------------------------------------ */
+
+static int desired(const struct sc_observed *o)
+{
+	int64_t d = o->ec.spec.replicas;
+	if (d < EC_MIN_REPLICAS)
+		d = EC_MIN_REPLICAS;
+	if (d > EC_MAX_REPLICAS)
+		d = EC_MAX_REPLICAS;
+	return (int)d;
+}
+
+static int64_t started_ms(const struct ec_scaling *s)
+{
+	int64_t t;
+	if (!s->active || !s->started_at[0] || eo_rfc3339_parse(s->started_at, &t) != 0)
+		return -1;
+	return t * 1000;
+}
+
+static void fmt_dur(int64_t ms, char *out, size_t size)
+{
+	int64_t s = ms / 1000;
+	if (s >= 60)
+		snprintf(out, size, "%lldm%llds", (long long)(s / 60), (long long)(s % 60));
+	else if (ms >= 1000 || ms == 0)
+		snprintf(out, size, "%llds", (long long)s);
+	else
+		snprintf(out, size, "%lldms", (long long)ms);
+}
+
+static const char *name_of(const struct sc_observed *o, int k, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s-%d", o->ec.name, k);
+	return buf;
+}
+
+static void id_dec(uint64_t id, char out[24])
+{
+	snprintf(out, 24, "%llu", (unsigned long long)id);
+}
+
+/*
+ * Record step in a->scaling. The start time is kept when the record already
+ * names this step for the same change (so a step's timeout runs from when it
+ * began, across controller restarts), and is now otherwise.
+ */
+static void set_step(struct sc_action *a, const struct sc_observed *o, const char *step,
+		     int from, int to, uint64_t member_id)
+{
+	const struct ec_scaling *old = &o->ec.status.scaling;
+	struct ec_scaling *s = &a->scaling;
+	memset(s, 0, sizeof(*s));
+	s->active = true;
+	s->from = from;
+	s->to = to;
+	eo_strlcpy(s->step, step, sizeof(s->step));
+	if (member_id)
+		id_dec(member_id, s->member_id);
+	else if (old->active && strcmp(old->step, step) == 0)
+		eo_strlcpy(s->member_id, old->member_id, sizeof(s->member_id));
+	if (old->active && strcmp(old->step, step) == 0 && old->from == from && old->to == to &&
+	    old->started_at[0])
+		eo_strlcpy(s->started_at, old->started_at, sizeof(s->started_at));
+	else
+		eo_strlcpy(s->started_at, o->now_rfc3339, sizeof(s->started_at));
+}
+
+static void progressing(struct sc_action *a, const char *status, const char *reason,
+			const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void progressing(struct sc_action *a, const char *status, const char *reason,
+			const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	eo_strlcpy(a->progressing_status, status, sizeof(a->progressing_status));
+	eo_strlcpy(a->progressing_reason, reason, sizeof(a->progressing_reason));
+	vsnprintf(a->progressing_message, sizeof(a->progressing_message), fmt, ap);
+	va_end(ap);
+	eo_strlcpy(a->message, a->progressing_message, sizeof(a->message));
+	if (a->scaling.active)
+		eo_strlcpy(a->scaling.message, a->progressing_message, sizeof(a->scaling.message));
+}
+
+static void event(struct sc_action *a, const char *reason, bool warning)
+{
+	eo_strlcpy(a->event_reason, reason, sizeof(a->event_reason));
+	a->event_warning = warning;
+}
+
+/* An event for a report only when the condition it reports is new, so a
+ * cluster that stays degraded does not flood its Events. */
+static bool condition_changed(const struct sc_observed *o, const char *type, const char *status,
+			      const char *reason)
+{
+	const struct ec_condition *c = cluster_condition(&o->ec.status, type);
+	return !c || strcmp(c->status, status) != 0 || strcmp(c->reason, reason) != 0;
+}
+
+static void degraded(struct sc_action *a, const struct sc_observed *o, const char *reason,
+		     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void degraded(struct sc_action *a, const struct sc_observed *o, const char *reason,
+		     const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	a->kind = SC_REPORT_DEGRADED;
+	a->phase = EC_DEGRADED;
+	eo_strlcpy(a->degraded_status, "True", sizeof(a->degraded_status));
+	eo_strlcpy(a->degraded_reason, reason, sizeof(a->degraded_reason));
+	vsnprintf(a->degraded_message, sizeof(a->degraded_message), fmt, ap);
+	va_end(ap);
+	eo_strlcpy(a->message, a->degraded_message, sizeof(a->message));
+	/* The record of a step in flight stays: it resumes when the cluster is back. */
+	a->scaling = o->ec.status.scaling;
+	eo_strlcpy(a->progressing_status, "False", sizeof(a->progressing_status));
+	eo_strlcpy(a->progressing_reason, "Blocked", sizeof(a->progressing_reason));
+	snprintf(a->progressing_message, sizeof(a->progressing_message),
+		 "no membership change while degraded (%s)", reason);
+	a->requeue_ms = RQ_DEGRADED;
+	if (condition_changed(o, "Degraded", "True", reason))
+		event(a, reason, true);
+}
+
+/* The Pod's trouble, for messages: " (Pod demo-3: ErrImagePull: …)". */
+static void pod_trouble(const struct sc_observed *o, int k, char *out, size_t size)
+{
+	out[0] = '\0';
+	if (k < 0 || k >= SC_MAX_ORDINALS)
+		return;
+	const struct sc_pod *p = &o->pods[k];
+	char nb[300];
+	if (!p->exists)
+		snprintf(out, size, " (Pod %s does not exist yet)", name_of(o, k, nb, sizeof(nb)));
+	else if (p->waiting_reason[0])
+		snprintf(out, size, " (Pod %s: %s%s%s)", name_of(o, k, nb, sizeof(nb)),
+			 p->waiting_reason, p->waiting_message[0] ? ": " : "", p->waiting_message);
+	else if (p->initializing)
+		snprintf(out, size, " (Pod %s: in its init step)", name_of(o, k, nb, sizeof(nb)));
+}
+
+/* ---- the branches ---------------------------------------------------- */
+
+static void decide_creating(const struct sc_observed *o, struct sc_action *a)
+{
+	char trouble[300], nb[300];
+	a->phase = EC_CREATING;
+	if (o->etcd_answered && o->cluster_id) {
+		/* sc_status records the id; the next pass clears the bootstrap flag. */
+		a->kind = SC_WAIT;
+		a->requeue_ms = RQ_FAST;
+		progressing(a, "True", "Creating", "member %s founded cluster %llu",
+			    name_of(o, 0, nb, sizeof(nb)), (unsigned long long)o->cluster_id);
+		event(a, "ClusterCreated", false);
+		return;
+	}
+	pod_trouble(o, 0, trouble, sizeof(trouble));
+	a->kind = SC_WAIT;
+	a->requeue_ms = RQ_POLL;
+	progressing(a, "True", "Creating", "waiting for member %s to found the cluster%s",
+		    name_of(o, 0, nb, sizeof(nb)), trouble);
+}
+
+static bool timed_out(const struct sc_observed *o, const char *step)
+{
+	const struct ec_scaling *s = &o->ec.status.scaling;
+	int64_t t = started_ms(s);
+	return t >= 0 && strcmp(s->step, step) == 0 && o->now_ms - t > o->step_timeout_ms;
+}
+
+/* The learner ran out of time in `step`: remove it again. */
+static void learner_timed_out(const struct sc_observed *o, const struct view *v,
+			      struct sc_action *a, const char *late)
+{
+	const struct sc_member *l = &o->members[v->learner];
+	char nb[300], trouble[300], dur[32];
+	name_of(o, l->ordinal, nb, sizeof(nb));
+	pod_trouble(o, l->ordinal, trouble, sizeof(trouble));
+	fmt_dur(o->step_timeout_ms, dur, sizeof(dur));
+	a->kind = SC_ROLLBACK;
+	set_step(a, o, EC_STEP_ROLLBACK, v->voters, v->voters + 1, l->id);
+	progressing(a, "False", "StepTimedOut",
+		    "learner %s did not %s within %s%s; removing it and lowering the StatefulSet; "
+		    "retried after a back-off or when the spec changes",
+		    nb, late, dur, trouble);
+	event(a, "RolledBack", true);
+	a->requeue_ms = RQ_STEP;
+}
+
+static void decide_learner(const struct sc_observed *o, const struct view *v, struct sc_action *a)
+{
+	const struct sc_member *l = &o->members[v->learner];
+	const struct sc_member *leader = &o->members[v->leader_idx];
+	int k = l->ordinal, from = v->voters, to = v->voters + 1, D = desired(o);
+	char nb[300], trouble[300];
+	name_of(o, k, nb, sizeof(nb));
+	a->phase = EC_SCALING;
+	a->ordinal = k;
+	a->member_id = l->id;
+
+	/* Cancelled: the spec no longer wants another voter (a learner that
+	 * fills a hole below the highest voter is a replacement: it stays). */
+	bool fills_hole = k < v->max_voter_ord;
+	if (!fills_hole && D <= v->voters) {
+		a->kind = SC_ROLLBACK;
+		set_step(a, o, EC_STEP_ROLLBACK, from, to, l->id);
+		progressing(a, "True", "Cancelled",
+			    "spec.replicas is %d: removing learner %s (id %llu) added for %d → %d", D,
+			    nb, (unsigned long long)l->id, from, to);
+		event(a, "RolledBack", true);
+		a->requeue_ms = RQ_STEP;
+		return;
+	}
+
+	if (o->sts_replicas < k + 1) {
+		a->kind = SC_RAISE_STS;
+		a->replicas = k + 1;
+		set_step(a, o, EC_STEP_START_POD, from, to, l->id);
+		progressing(a, "True", EC_STEP_START_POD,
+			    "StatefulSet %s raised to %d for learner %s", o->ec.name, k + 1, nb);
+		event(a, "StatefulSetScaled", false);
+		a->requeue_ms = RQ_STEP;
+		return;
+	}
+	/* Each sub-step times out on its own clock, and only while it is still
+	 * the sub-step the learner is in. */
+	const struct sc_pod *p = &o->pods[k];
+	if (!p->exists || !p->ready || p->terminating || !l->reachable) {
+		if (timed_out(o, EC_STEP_START_POD)) {
+			learner_timed_out(o, v, a, "start and become ready");
+			return;
+		}
+		pod_trouble(o, k, trouble, sizeof(trouble));
+		a->kind = SC_WAIT;
+		set_step(a, o, EC_STEP_START_POD, from, to, l->id);
+		progressing(a, "True", EC_STEP_START_POD,
+			    "waiting for learner %s to start and its Pod to be ready%s", nb, trouble);
+		a->requeue_ms = RQ_POLL;
+		return;
+	}
+	if (l->raft_applied_index < leader->raft_index) {
+		if (timed_out(o, EC_STEP_CATCH_UP)) {
+			learner_timed_out(o, v, a, "catch up with the leader");
+			return;
+		}
+		a->kind = SC_WAIT;
+		set_step(a, o, EC_STEP_CATCH_UP, from, to, l->id);
+		progressing(a, "True", EC_STEP_CATCH_UP,
+			    "learner %s catching up: applied index %llu of the leader's %llu", nb,
+			    (unsigned long long)l->raft_applied_index,
+			    (unsigned long long)leader->raft_index);
+		a->requeue_ms = RQ_STEP;
+		return;
+	}
+	if (timed_out(o, EC_STEP_PROMOTE)) {
+		learner_timed_out(o, v, a, "get promoted");
+		return;
+	}
+	a->kind = SC_PROMOTE;
+	set_step(a, o, EC_STEP_PROMOTE, from, to, l->id);
+	progressing(a, "True", EC_STEP_PROMOTE, "promoting learner %s (id %llu) to a voter", nb,
+		    (unsigned long long)l->id);
+	event(a, "MemberPromoted", false);
+	a->requeue_ms = RQ_STEP;
+}
+
+/* A started voter whose Pod has sat in its init step past the grace period:
+ * the init step waits there only when it has no data for a member that
+ * already ran, i.e. the volume was lost. */
+static int lost_member(const struct sc_observed *o, const struct view *v)
+{
+	int64_t grace = o->replace_grace_ms > 0 ? o->replace_grace_ms : 30000;
+	for (int k = 0; k < SC_MAX_ORDINALS; k++) {
+		int i = v->by_ord[k];
+		if (i < 0 || o->members[i].learner || o->members[i].healthy)
+			continue;
+		const struct sc_pod *p = &o->pods[k];
+		if (p->exists && !p->terminating && p->initializing && p->init_since_ms > 0 &&
+		    o->now_ms - p->init_since_ms >= grace)
+			return k;
+	}
+	return -1;
+}
+
+/* The healthy voter, other than `not`, with the most applied entries. */
+static int transfer_target(const struct sc_observed *o, int not)
+{
+	int best = -1;
+	for (int i = 0; i < o->nmembers; i++) {
+		const struct sc_member *m = &o->members[i];
+		if (i == not || m->learner || !m->healthy || m->ordinal < 0)
+			continue;
+		if (best < 0 || m->raft_applied_index > o->members[best].raft_applied_index ||
+		    (m->raft_applied_index == o->members[best].raft_applied_index &&
+		     m->ordinal < o->members[best].ordinal))
+			best = i;
+	}
+	return best;
+}
+
+/* What the webhook calls settled, on the object as last published. */
+static bool settled_on_record(const struct etcd_cluster *c)
+{
+	return policy_settled(c);
+}
+
+/* After the membership matches the spec (every voter healthy): clear the
+ * record, then move spec.replicas toward the target annotation. */
+static void decide_settled(const struct sc_observed *o, const struct view *v, struct sc_action *a)
+{
+	int D = desired(o);
+	const struct ec_scaling *rec = &o->ec.status.scaling;
+	a->phase = EC_RUNNING;
+	if (rec->active) {
+		bool rb = strcmp(rec->step, EC_STEP_ROLLBACK) == 0;
+		a->kind = SC_WAIT;
+		a->requeue_ms = RQ_FAST;
+		a->scaling.active = false;
+		progressing(a, "False", "Settled", "%s %d → %d %s; %d voters healthy",
+			    rb ? "rollback of" : "scaling", rec->from, rec->to,
+			    rb ? "done" : "completed", v->voters);
+		event(a, rb ? "RollbackCompleted" : "ScaleStepCompleted", false);
+		return;
+	}
+	int64_t t = o->ec.target;
+	if (t >= EC_MIN_REPLICAS && t <= EC_MAX_REPLICAS && t != D) {
+		int next = t > D ? D + 1 : D - 1;
+		if (!settled_on_record(&o->ec)) {
+			a->kind = SC_WAIT;
+			a->requeue_ms = RQ_FAST;
+			progressing(a, "True", "Staging",
+				    "%d voters healthy; publishing the settled status before the next "
+				    "step toward %lld", v->voters, (long long)t);
+			return;
+		}
+		/* The controller's own change goes through the same rules as a
+		 * person's: check it before sending it. */
+		struct etcd_cluster next_obj = o->ec;
+		next_obj.spec.replicas = next;
+		struct policy_request req = {.op = POLICY_UPDATE, .old = &o->ec, .new = &next_obj};
+		struct policy_decision pd;
+		policy_admit(&req, &pd, NULL);
+		if (!pd.allowed) {
+			a->kind = SC_WAIT;
+			a->requeue_ms = RQ_POLL;
+			progressing(a, "False", "StagingRefused", "next step %d → %d refused: %s", D,
+				    next, pd.reason);
+			return;
+		}
+		a->kind = SC_PATCH_REPLICAS;
+		a->replicas = next;
+		/* The status stays settled: the webhook judges this change by it. */
+		progressing(a, "True", "Staging", "spec.replicas %d → %d on the way to %lld", D, next,
+			    (long long)t);
+		event(a, "ScaleStaged", false);
+		a->requeue_ms = RQ_STEP;
+		return;
+	}
+	if (t == D) {
+		a->kind = SC_DROP_TARGET;
+		progressing(a, "False", "Settled", "target %lld reached; dropping the %s annotation",
+			    (long long)t, EC_ANN_TARGET);
+		event(a, "TargetReached", false);
+		a->requeue_ms = RQ_STEP;
+		return;
+	}
+	a->kind = SC_NONE;
+	a->requeue_ms = RQ_IDLE;
+	progressing(a, "False", "Settled", "%d of %d voters healthy%s", v->healthy_voters, v->voters,
+		    t == EC_TARGET_INVALID ? "; the target annotation is not a number and is ignored"
+					   : "");
+}
+
+/*
+ * Inside a rollback (the learner is gone, the StatefulSet and the claim
+ * follow): the record keeps saying Rollback and, when the step had timed
+ * out, Progressing keeps saying StepTimedOut with the original reason.
+ */
+static void rollback_progress(struct sc_action *a, const struct sc_observed *o, int D, int n,
+			      const char *what)
+{
+	const struct ec_scaling *rec = &o->ec.status.scaling;
+	const struct ec_condition *c = cluster_condition(&o->ec.status, "Progressing");
+	set_step(a, o, EC_STEP_ROLLBACK, rec->from, rec->to, 0);
+	eo_strlcpy(a->scaling.message, what, sizeof(a->scaling.message));
+	eo_strlcpy(a->message, what, sizeof(a->message));
+	if (D > n && c && strcmp(c->reason, "StepTimedOut") == 0) {
+		eo_strlcpy(a->progressing_status, "False", sizeof(a->progressing_status));
+		eo_strlcpy(a->progressing_reason, c->reason, sizeof(a->progressing_reason));
+		eo_strlcpy(a->progressing_message, c->message, sizeof(a->progressing_message));
+	} else {
+		eo_strlcpy(a->progressing_status, "True", sizeof(a->progressing_status));
+		eo_strlcpy(a->progressing_reason, EC_STEP_ROLLBACK, sizeof(a->progressing_reason));
+		eo_strlcpy(a->progressing_message, what, sizeof(a->progressing_message));
+	}
+}
+
+/* A timed-out rollback is done: wait for a spec change or the back-off
+ * before trying the same step again (no hot loop on a bad image). */
+static bool rollback_hold(const struct sc_observed *o, int D, int n, struct sc_action *a)
+{
+	const struct ec_scaling *rec = &o->ec.status.scaling;
+	if (!rec->active || strcmp(rec->step, EC_STEP_ROLLBACK) != 0 || D <= n)
+		return false;
+	if (o->ec.generation != o->ec.status.observed_generation)
+		return false; /* the spec changed since the rollback */
+	int64_t backoff = o->rollback_backoff_ms > 0 ? o->rollback_backoff_ms
+						     : 2 * o->step_timeout_ms;
+	if (backoff < 10000)
+		backoff = 10000;
+	int64_t t = started_ms(rec);
+	if (t >= 0 && o->now_ms - t >= backoff)
+		return false;
+	char dur[32], what[256];
+	int64_t left = t >= 0 ? backoff - (o->now_ms - t) : backoff;
+	fmt_dur(left, dur, sizeof(dur));
+	snprintf(what, sizeof(what), "rolled back %d → %d; retrying in %s or when the spec changes",
+		 rec->from, rec->to, dur);
+	a->kind = SC_WAIT;
+	a->phase = EC_FAILED;
+	a->hold_generation = true;
+	rollback_progress(a, o, D, n, what);
+	a->scaling = *rec; /* the start time of the hold is the rollback's */
+	a->requeue_ms = left < RQ_STEP ? RQ_STEP : left;
+	return true;
+}
+
+/* Pods above the members and claims above the StatefulSet: the tail of a
+ * removal (scale-down or rollback). Returns true when it decided. */
+static bool decide_leftovers(const struct sc_observed *o, int D, int n, struct sc_action *a)
+{
+	const struct ec_scaling *rec = &o->ec.status.scaling;
+	bool in_rollback = rec->active && strcmp(rec->step, EC_STEP_ROLLBACK) == 0;
+	int from = rec->active ? rec->from : (o->sts_replicas > n ? o->sts_replicas : n + 1);
+	int to = rec->active ? rec->to : n;
+	char nb[300], what[256];
+
+	if (o->sts_replicas > n) {
+		a->kind = SC_LOWER_STS;
+		a->replicas = n;
+		snprintf(what, sizeof(what), "StatefulSet %s lowered from %d to %d", o->ec.name,
+			 o->sts_replicas, n);
+		if (in_rollback) {
+			rollback_progress(a, o, D, n, what);
+		} else {
+			set_step(a, o, EC_STEP_SHRINK, from, to, 0);
+			progressing(a, "True", EC_STEP_SHRINK, "%s", what);
+		}
+		event(a, "StatefulSetScaled", false);
+		a->requeue_ms = RQ_STEP;
+		return true;
+	}
+	if (o->sts_replicas < n) {
+		a->kind = SC_RAISE_STS;
+		a->replicas = n;
+		if (rec->active)
+			a->scaling = *rec;
+		progressing(a, "True", "Repair",
+			    "StatefulSet %s has %d replicas for %d members: raising it", o->ec.name,
+			    o->sts_replicas, n);
+		event(a, "StatefulSetScaled", true);
+		a->requeue_ms = RQ_STEP;
+		return true;
+	}
+	for (int k = n; k < SC_MAX_ORDINALS; k++) {
+		if (!o->pvcs[k] && !o->pods[k].exists)
+			continue;
+		name_of(o, k, nb, sizeof(nb));
+		if (o->pods[k].exists || o->pvc_terminating[k]) {
+			a->kind = SC_WAIT;
+			snprintf(what, sizeof(what), "waiting for the %s of removed member %s to go away",
+				 o->pods[k].exists ? "Pod" : "claim", nb);
+			a->requeue_ms = RQ_POLL;
+		} else {
+			a->kind = SC_DELETE_PVC;
+			a->ordinal = k;
+			snprintf(what, sizeof(what),
+				 "deleting claim data-%s of removed member %s: its data must never be "
+				 "reused", nb, nb);
+			event(a, "VolumeDeleted", false);
+			a->requeue_ms = RQ_STEP;
+		}
+		if (in_rollback) {
+			rollback_progress(a, o, D, n, what);
+		} else {
+			const char *step = a->kind == SC_DELETE_PVC ||
+							   (rec->active &&
+							    strcmp(rec->step, EC_STEP_DELETE_VOLUME) == 0)
+						   ? EC_STEP_DELETE_VOLUME
+						   : EC_STEP_SHRINK;
+			set_step(a, o, step, from, to, 0);
+			progressing(a, "True", step, "%s", what);
+		}
+		return true;
+	}
+	return false;
+}
+
+static void decide_members(const struct sc_observed *o, const struct view *v, struct sc_action *a)
+{
+	const struct ec_scaling *rec = &o->ec.status.scaling;
+	int D = desired(o), n = v->voters;
+	char nb[300], trouble[300];
+	a->phase = EC_SCALING;
+
+	/* A member whose volume was lost: remove it; it is a hole afterwards. */
+	int lost = lost_member(o, v);
+	if (lost >= 0) {
+		const struct sc_member *m = &o->members[v->by_ord[lost]];
+		name_of(o, lost, nb, sizeof(nb));
+		if (v->healthy_voters < ec_quorum(n - 1)) {
+			degraded(a, o, "ReplaceBlocked",
+				 "member %s lost its volume, but removing it would leave %d healthy of "
+				 "%d voters, below quorum %d; restore a member first",
+				 nb, v->healthy_voters, n - 1, ec_quorum(n - 1));
+			return;
+		}
+		a->kind = SC_REPLACE_MEMBER;
+		a->ordinal = lost;
+		a->member_id = m->id;
+		set_step(a, o, EC_STEP_REPLACE, n, n, m->id);
+		progressing(a, "True", EC_STEP_REPLACE,
+			    "member %s (id %llu) came back without its data: removing it to add it "
+			    "again as a learner", nb, (unsigned long long)m->id);
+		event(a, "ReplacingMember", true);
+		a->requeue_ms = RQ_STEP;
+		return;
+	}
+
+	/* A hole below the highest voter (a replacement in progress) is filled
+	 * before anything else; otherwise members are exactly 0..n-1. */
+	int hole = -1;
+	for (int k = 0; k < v->max_voter_ord; k++)
+		if (v->by_ord[k] < 0) {
+			hole = k;
+			break;
+		}
+	if (hole < 0) {
+		if (decide_leftovers(o, D, n, a))
+			return;
+		if (rollback_hold(o, D, n, a))
+			return;
+	}
+
+	/* From here on a membership change: only on a settled cluster. */
+	if (!v->all_voters_healthy) {
+		a->kind = SC_WAIT;
+		a->requeue_ms = RQ_POLL;
+		bool pending = hole >= 0 || D != n || rec->active;
+		a->phase = pending ? EC_SCALING : EC_RUNNING;
+		if (rec->active && strcmp(rec->step, EC_STEP_PROMOTE) == 0)
+			set_step(a, o, EC_STEP_VERIFY, rec->from, rec->to, 0);
+		else if (rec->active)
+			a->scaling = *rec;
+		for (int i = 0; i < o->nmembers; i++) {
+			const struct sc_member *m = &o->members[i];
+			if (m->learner || m->healthy)
+				continue;
+			pod_trouble(o, m->ordinal, trouble, sizeof(trouble));
+			progressing(a, pending ? "True" : "False",
+				    a->scaling.active ? a->scaling.step
+						      : pending ? "WaitingForHealth" : "Settled",
+				    "member %s is not healthy%s; no membership change until every "
+				    "voter is", m->name[0] ? m->name : name_of(o, m->ordinal, nb, sizeof(nb)),
+				    trouble);
+			break;
+		}
+		return;
+	}
+
+	int add = hole >= 0 ? hole : (D > n ? n : -1);
+	if (add >= 0) {
+		a->kind = SC_ADD_LEARNER;
+		a->ordinal = add;
+		sc_peer_url(&o->ec, add, a->peer_url, sizeof(a->peer_url));
+		set_step(a, o, EC_STEP_ADD_LEARNER, n, n + 1, 0);
+		name_of(o, add, nb, sizeof(nb));
+		if (hole >= 0)
+			progressing(a, "True", EC_STEP_ADD_LEARNER,
+				    "adding %s again as a learner, replacing the member that lost its "
+				    "volume", nb);
+		else
+			progressing(a, "True", EC_STEP_ADD_LEARNER, "adding %s as a learner for %d → %d",
+				    nb, n, n + 1);
+		event(a, "MemberAdded", false);
+		a->requeue_ms = RQ_STEP;
+		return;
+	}
+
+	if (D < n) {
+		int i = v->by_ord[n - 1];
+		const struct sc_member *m = &o->members[i];
+		name_of(o, n - 1, nb, sizeof(nb));
+		/* Quorum after the removal, counting only voters that stay healthy
+		 * (the same rule the webhook applies to the spec change). */
+		int healthy_after = v->healthy_voters - (m->healthy ? 1 : 0);
+		if (healthy_after < ec_quorum(n - 1)) {
+			a->kind = SC_WAIT;
+			a->requeue_ms = RQ_POLL;
+			progressing(a, "False", "ScaleDownRefused",
+				    "removing %s would leave %d healthy of %d voters, below quorum %d",
+				    nb, healthy_after, n - 1, ec_quorum(n - 1));
+			return;
+		}
+		if (m->id == v->leader) {
+			int t = transfer_target(o, i);
+			if (t < 0) {
+				a->kind = SC_WAIT;
+				a->requeue_ms = RQ_POLL;
+				progressing(a, "True", EC_STEP_TRANSFER_LEADERSHIP,
+					    "%s leads and no other healthy voter can take over", nb);
+				return;
+			}
+			a->kind = SC_TRANSFER_LEADERSHIP;
+			a->member_id = m->id;
+			a->target_id = o->members[t].id;
+			a->ordinal = n - 1;
+			set_step(a, o, EC_STEP_TRANSFER_LEADERSHIP, n, n - 1, m->id);
+			progressing(a, "True", EC_STEP_TRANSFER_LEADERSHIP,
+				    "%s leads: moving leadership to %s before removing it", nb,
+				    o->members[t].name);
+			event(a, "LeadershipTransferred", false);
+			a->requeue_ms = RQ_STEP;
+			return;
+		}
+		a->kind = SC_REMOVE_MEMBER;
+		a->member_id = m->id;
+		a->ordinal = n - 1;
+		set_step(a, o, EC_STEP_REMOVE_MEMBER, n, n - 1, m->id);
+		progressing(a, "True", EC_STEP_REMOVE_MEMBER, "removing member %s (id %llu) for %d → %d",
+			    nb, (unsigned long long)m->id, n, n - 1);
+		event(a, "MemberRemoved", false);
+		a->requeue_ms = RQ_STEP;
+		return;
+	}
+	decide_settled(o, v, a);
+}
+
+static void decide_create_resources(const struct sc_observed *o, struct sc_action *a)
+{
+	a->kind = SC_CREATE_RESOURCES;
+	a->bootstrap = !o->ec.status.cluster_id[0];
+	a->replicas = 1;
+	if (o->statefulset) {
+		a->replicas = o->sts_replicas;
+	} else if (!a->bootstrap) {
+		/* Recreated after someone deleted it: a Pod for every member. */
+		for (int i = 0; i < o->nmembers; i++)
+			if (o->members[i].ordinal + 1 > a->replicas)
+				a->replicas = o->members[i].ordinal + 1;
+		int known = o->ec.status.replicas + o->ec.status.learners;
+		if (!o->etcd_answered && known > a->replicas)
+			a->replicas = known;
+	}
+	a->phase = a->bootstrap ? EC_CREATING : o->ec.status.phase;
+	a->scaling = o->ec.status.scaling;
+	char missing[128] = "";
+	snprintf(missing, sizeof(missing), "%s%s%s%s", o->peer_service ? "" : " peer-Service",
+		 o->client_service ? "" : " client-Service", o->statefulset ? "" : " StatefulSet",
+		 o->pdb ? "" : " PodDisruptionBudget");
+	if (a->bootstrap)
+		progressing(a, "True", "Creating",
+			    "creating%s; the StatefulSet starts at 1 Pod, which may found the cluster",
+			    missing);
+	else
+		progressing(a, "True", "Repair", "recreating%s (StatefulSet at %d)", missing,
+			    a->replicas);
+	event(a, a->bootstrap ? "Creating" : "ResourcesRecreated", !a->bootstrap);
+	a->requeue_ms = RQ_STEP;
+}
+
+void sc_decide(const struct sc_observed *o, struct sc_action *a)
+{
+	memset(a, 0, sizeof(*a));
+	eo_strlcpy(a->degraded_status, "False", sizeof(a->degraded_status));
+	eo_strlcpy(a->degraded_reason, "Healthy", sizeof(a->degraded_reason));
+	a->phase = EC_RUNNING;
+
+	if (o->ec.deleting) {
+		a->kind = SC_NONE;
+		a->phase = o->ec.status.phase;
+		a->scaling = o->ec.status.scaling;
+		snprintf(a->message, sizeof(a->message), "being deleted: owned objects go with it");
+		return;
+	}
+
+	/* 1. Owned objects. */
+	if (!o->peer_service || !o->client_service || !o->statefulset || !o->pdb) {
+		decide_create_resources(o, a);
+		return;
+	}
+
+	/* 2. Bootstrap. */
+	if (!o->ec.status.cluster_id[0]) {
+		decide_creating(o, a);
+		return;
+	}
+	uint64_t recorded = strtoull(o->ec.status.cluster_id, NULL, 10);
+	if (o->etcd_answered && o->cluster_id && o->cluster_id != recorded) {
+		degraded(a, o, "ClusterIDMismatch",
+			 "members answer for cluster %llu, but this EtcdCluster founded %llu: a member "
+			 "bootstrapped anew; nothing will be changed, see the members' logs",
+			 (unsigned long long)o->cluster_id, (unsigned long long)recorded);
+		return;
+	}
+	if (o->sts_bootstrap) {
+		a->kind = SC_SET_BOOTSTRAP_DONE;
+		a->phase = o->ec.status.phase == EC_PHASE_UNSET ? EC_CREATING : o->ec.status.phase;
+		a->scaling = o->ec.status.scaling;
+		progressing(a, "True", "Creating",
+			    "cluster %s recorded: no Pod may found a cluster any more",
+			    o->ec.status.cluster_id);
+		event(a, "BootstrapDisabled", false);
+		a->requeue_ms = RQ_FAST;
+		return;
+	}
+
+	/* 3. A cluster we may touch. */
+	if (!o->etcd_answered) {
+		degraded(a, o, "NoMemberAnswers",
+			 "no member of %s answers (%s); no membership change until one does",
+			 o->ec.name, o->etcd_error[0] ? o->etcd_error : "unreachable");
+		return;
+	}
+	struct view v;
+	build_view(o, &v);
+	for (int i = 0; v.foreign && i < o->nmembers; i++)
+		if (o->members[i].ordinal < 0) {
+			degraded(a, o, "UnmanagedMember",
+				 "member %s (peer URL %s) is not one of this cluster's Pods; remove it "
+				 "by hand, nothing will be changed until then",
+				 o->members[i].name[0] ? o->members[i].name : "(unstarted)",
+				 o->members[i].peer_url);
+			return;
+		}
+	if (!v.quorum) {
+		degraded(a, o, "QuorumLost",
+			 "%d of %d voters healthy with a common leader, quorum needs %d: no membership "
+			 "change and no force-new-cluster; bring the members' Pods back",
+			 v.agreeing, v.voters, ec_quorum(v.voters));
+		return;
+	}
+
+	/* 4. A learner in flight; 5–8 otherwise. */
+	if (v.learner >= 0)
+		decide_learner(o, &v, a);
+	else
+		decide_members(o, &v, a);
+}
+
+/* ---- status ----------------------------------------------------------- */
+
+static int member_cmp_ord(const struct sc_member *a, const struct sc_member *b)
+{
+	int ka = a->ordinal < 0 ? 1 << 20 : a->ordinal, kb = b->ordinal < 0 ? 1 << 20 : b->ordinal;
+	if (ka != kb)
+		return ka < kb ? -1 : 1;
+	return a->id < b->id ? -1 : a->id > b->id;
+}
+
+void sc_status(const struct sc_observed *o, const struct sc_action *a, struct ec_status *out)
+{
+	const struct ec_status *old = &o->ec.status;
+	*out = *old; /* keeps conditions for their transition times */
+	out->phase = a->phase;
+	out->observed_generation = a->hold_generation ? old->observed_generation : o->ec.generation;
+	sc_selector(&o->ec, out->selector, sizeof(out->selector));
+	if (!out->cluster_id[0] && o->etcd_answered && o->cluster_id)
+		snprintf(out->cluster_id, sizeof(out->cluster_id), "%llu",
+			 (unsigned long long)o->cluster_id);
+	out->scaling = a->scaling;
+
+	if (o->etcd_answered) {
+		struct view v;
+		build_view(o, &v);
+		/* Members, by ordinal as a number. */
+		int idx[EC_MAX_MEMBERS], n = o->nmembers < EC_MAX_MEMBERS ? o->nmembers : EC_MAX_MEMBERS;
+		for (int i = 0; i < n; i++)
+			idx[i] = i;
+		for (int i = 1; i < n; i++)
+			for (int j = i; j > 0 && member_cmp_ord(&o->members[idx[j]],
+								 &o->members[idx[j - 1]]) < 0; j--) {
+				int t = idx[j];
+				idx[j] = idx[j - 1];
+				idx[j - 1] = t;
+			}
+		out->nmembers = n;
+		out->leader[0] = '\0';
+		for (int i = 0; i < n; i++) {
+			const struct sc_member *m = &o->members[idx[i]];
+			struct ec_member *e = &out->members[i];
+			memset(e, 0, sizeof(*e));
+			if (m->name[0])
+				eo_strlcpy(e->name, m->name, sizeof(e->name));
+			else if (m->ordinal >= 0)
+				snprintf(e->name, sizeof(e->name), "%s-%d", o->ec.name, m->ordinal);
+			id_dec(m->id, e->id);
+			eo_strlcpy(e->peer_url, m->peer_url, sizeof(e->peer_url));
+			eo_strlcpy(e->client_url, m->client_url, sizeof(e->client_url));
+			e->learner = m->learner;
+			e->healthy = m->healthy;
+			e->leader = v.leader && m->id == v.leader;
+			e->db_size = m->db_size;
+			e->raft_index = (int64_t)m->raft_index;
+			if (e->leader)
+				eo_strlcpy(out->leader, e->name, sizeof(out->leader));
+		}
+		out->replicas = v.voters;
+		out->ready_replicas = v.healthy_voters;
+		out->learners = v.learners;
+	} else {
+		/* Nobody answers: what we knew stands, but nothing is healthy. */
+		out->ready_replicas = 0;
+		out->leader[0] = '\0';
+		for (int i = 0; i < out->nmembers; i++)
+			out->members[i].healthy = out->members[i].leader = false;
+	}
+
+	/* Available: the cluster serves (a leader and a quorum of voters). */
+	const char *now = o->now_rfc3339;
+	if (a->phase == EC_CREATING && !out->cluster_id[0]) {
+		cluster_set_condition(out, "Available", "False", "Creating",
+				      "the first member has not founded the cluster yet", now);
+	} else if (a->kind == SC_REPORT_DEGRADED &&
+		   (strcmp(a->degraded_reason, "QuorumLost") == 0 ||
+		    strcmp(a->degraded_reason, "NoMemberAnswers") == 0)) {
+		cluster_set_condition(out, "Available", "False", a->degraded_reason,
+				      a->degraded_message, now);
+	} else if (o->etcd_answered) {
+		struct view v;
+		build_view(o, &v);
+		char msg[256];
+		int spare = v.agreeing - ec_quorum(v.voters);
+		snprintf(msg, sizeof(msg), "%d of %d voters healthy, quorum %d: %d more failure%s tolerated",
+			 v.healthy_voters, v.voters, ec_quorum(v.voters), spare < 0 ? 0 : spare,
+			 spare == 1 ? "" : "s");
+		cluster_set_condition(out, "Available", v.quorum ? "True" : "False",
+				      v.quorum ? "QuorumHealthy" : "QuorumLost", msg, now);
+	}
+
+	if (a->progressing_status[0])
+		cluster_set_condition(out, "Progressing", a->progressing_status,
+				      a->progressing_reason, a->progressing_message, now);
+
+	/* Degraded: quorum problems come from the decision; a single unhealthy
+	 * voter is reported here (the cluster serves, but tolerates less). */
+	if (a->kind == SC_REPORT_DEGRADED) {
+		cluster_set_condition(out, "Degraded", "True", a->degraded_reason,
+				      a->degraded_message, now);
+	} else if (o->etcd_answered && out->cluster_id[0]) {
+		struct view v;
+		build_view(o, &v);
+		if (v.healthy_voters < v.voters) {
+			char msg[256];
+			int n = 0;
+			n += snprintf(msg, sizeof(msg), "%d of %d voters unhealthy:",
+				      v.voters - v.healthy_voters, v.voters);
+			for (int i = 0; i < o->nmembers && n < (int)sizeof(msg) - 1; i++)
+				if (!o->members[i].learner && !o->members[i].healthy)
+					n += snprintf(msg + n, sizeof(msg) - (size_t)n, " %s%s",
+						      o->members[i].name[0] ? o->members[i].name
+									    : "(unstarted)",
+						      o->members[i].reachable ? " (no leader)"
+									      : " (unreachable)");
+			cluster_set_condition(out, "Degraded", "True", "MemberUnhealthy", msg, now);
+		} else {
+			cluster_set_condition(out, "Degraded", "False", "Healthy",
+					      "every voter is healthy", now);
+		}
+	}
+}
+
+bool sc_pod_is_voter(const struct sc_observed *o, const struct sc_action *a, int k)
+{
+	if (k < 0 || k >= SC_MAX_ORDINALS || !o->etcd_answered)
+		return false;
+	for (int i = 0; i < o->nmembers; i++) {
+		const struct sc_member *m = &o->members[i];
+		if (m->ordinal != k)
+			continue;
+		if (m->learner || !m->name[0])
+			return false;
+		/* Leaving: out of the client Service before it goes. */
+		if ((a->kind == SC_TRANSFER_LEADERSHIP || a->kind == SC_REMOVE_MEMBER ||
+		     a->kind == SC_REPLACE_MEMBER) &&
+		    a->member_id == m->id)
+			return false;
+		return true;
+	}
+	return false;
+}
+
+int sc_pdb_max_unavailable(const struct sc_observed *o)
+{
+	int voters = 0;
+	if (o->etcd_answered) {
+		for (int i = 0; i < o->nmembers; i++)
+			if (!o->members[i].learner)
+				voters++;
+	} else {
+		voters = o->ec.status.replicas;
+	}
+	return ec_tolerance(voters);
+}

@@ -1,0 +1,171 @@
+/*
+ * scaling.h — the scaling protocol of DESIGN §4 as one pure function:
+ * an observed snapshot of a cluster in, the one next action out.
+ *
+ * The one idea: the decision is derived from what is observed right now —
+ * etcd's member list (learner flags, health, raft indexes), the StatefulSet,
+ * the Pods and the claims — and never from what the controller remembers.
+ * status.scaling (the step in flight, written before each step is taken) only
+ * adds what cannot be observed: when a step started (for the step timeout)
+ * and that a rollback happened (so it is not retried in a hot loop). A
+ * controller that crashed after any action therefore resumes by calling
+ * sc_decide on the next observation; test/unit/test_scaling.c replays every
+ * such crash point.
+ *
+ * Ordinals are integers taken from peer URLs and Pod names, never compared
+ * as text ("demo-10" sorts before "demo-2" as a string).
+ *
+ * No I/O, no clock (now comes in the snapshot), no allocation.
+ */
+#ifndef EO_SCALING_H
+#define EO_SCALING_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cluster.h"
+
+/* Ordinals the snapshot can hold (spec.replicas is at most 9). */
+#define SC_MAX_ORDINALS EC_MAX_MEMBERS
+
+/* One etcd member as observed: the member list plus its own status. */
+struct sc_member {
+	uint64_t id;
+	char name[64];        /* "" until the member has started once */
+	char peer_url[256];
+	char client_url[256]; /* advertised, else derived from the peer URL */
+	int ordinal;          /* from the peer URL; -1: not one of this cluster's */
+	bool learner;
+	bool reachable;       /* its maintenance status answered */
+	bool healthy;         /* reachable, knows a leader, no alarm */
+	uint64_t leader_seen; /* the leader id in its status; 0: none */
+	uint64_t raft_index;
+	uint64_t raft_applied_index;
+	int64_t db_size;
+};
+
+/* One Pod of the StatefulSet, by ordinal. */
+struct sc_pod {
+	bool exists;
+	bool ready;
+	bool terminating;      /* metadata.deletionTimestamp set */
+	bool initializing;     /* its init step (member-init) has not finished */
+	int64_t init_since_ms; /* wall ms since when it is initializing; 0: unknown */
+	char waiting_reason[64];   /* a container's waiting reason: ErrImagePull, CrashLoopBackOff */
+	char waiting_message[160];
+};
+
+/*
+ * Everything sc_decide looks at. The caller fills it from the API and etcd;
+ * ec is the parsed EtcdCluster as read (its status is what the controller
+ * wrote last, status.scaling included).
+ */
+struct sc_observed {
+	struct etcd_cluster ec;
+
+	/* Owned objects. */
+	bool peer_service, client_service, statefulset, pdb;
+	int sts_replicas;   /* spec.replicas of the StatefulSet */
+	bool sts_bootstrap; /* its template still allows ordinal 0 to bootstrap */
+	struct sc_pod pods[SC_MAX_ORDINALS];
+	bool pvcs[SC_MAX_ORDINALS];            /* claim data-<name>-<k> exists */
+	bool pvc_terminating[SC_MAX_ORDINALS]; /* … and is being deleted */
+
+	/* etcd. */
+	bool etcd_answered; /* a member list was read */
+	char etcd_error[200]; /* why not, when not */
+	uint64_t cluster_id;
+	struct sc_member members[EC_MAX_MEMBERS];
+	int nmembers;
+
+	/* Time and knobs. */
+	int64_t now_ms;             /* wall clock, Unix ms */
+	char now_rfc3339[32];
+	int64_t step_timeout_ms;    /* --step-timeout */
+	int64_t replace_grace_ms;   /* a started member's Pod stuck in its init step this
+				       long has lost its volume (0 → 30 s) */
+	int64_t rollback_backoff_ms; /* wait after a rollback before retrying the same
+					spec (0 → 2 × step timeout, at least 10 s) */
+};
+
+enum sc_kind {
+	SC_NONE,               /* settled: nothing to do */
+	SC_WAIT,               /* a step is in flight or a report changed: look again soon */
+	SC_CREATE_RESOURCES,   /* create the missing Services / StatefulSet / PDB */
+	SC_SET_BOOTSTRAP_DONE, /* clear the template's bootstrap flag (status.clusterID recorded) */
+	SC_ADD_LEARNER,        /* MemberAdd peer_url as a learner */
+	SC_RAISE_STS,          /* StatefulSet replicas → replicas */
+	SC_PROMOTE,            /* MemberPromote member_id */
+	SC_TRANSFER_LEADERSHIP, /* move leadership from member_id to target_id */
+	SC_REMOVE_MEMBER,      /* MemberRemove member_id (scale-down) */
+	SC_LOWER_STS,          /* StatefulSet replicas → replicas */
+	SC_DELETE_PVC,         /* delete the claim of ordinal */
+	SC_ROLLBACK,           /* MemberRemove the learner member_id (its Pod never came) */
+	SC_REPLACE_MEMBER,     /* MemberRemove member_id, whose Pod lost its volume */
+	SC_PATCH_REPLICAS,     /* spec.replicas → replicas, one step toward the target */
+	SC_DROP_TARGET,        /* remove the target annotation (reached) */
+	SC_REPORT_DEGRADED,    /* quorum lost or a cluster the protocol cannot reason about */
+};
+const char *sc_kind_name(enum sc_kind k);
+
+struct sc_action {
+	enum sc_kind kind;
+	int ordinal;        /* ADD_LEARNER, DELETE_PVC, REPLACE, ROLLBACK: the member's ordinal */
+	int replicas;       /* CREATE / RAISE / LOWER: StatefulSet; PATCH: spec.replicas */
+	bool bootstrap;     /* CREATE: the template allows bootstrap */
+	uint64_t member_id; /* PROMOTE, REMOVE, ROLLBACK, REPLACE; TRANSFER: the leader */
+	uint64_t target_id; /* TRANSFER: the new leader */
+	char peer_url[256]; /* ADD_LEARNER */
+
+	/* status.scaling as it must read before the action is taken
+	 * (active false: cleared). */
+	struct ec_scaling scaling;
+
+	/* The report: phase and the three conditions. */
+	enum ec_phase phase;
+	bool hold_generation; /* keep status.observedGeneration (a rollback waits for a spec change) */
+	char progressing_status[8], progressing_reason[64], progressing_message[256];
+	char degraded_status[8], degraded_reason[64], degraded_message[256];
+
+	/* The Event for this decision ("" reason: none), and the log line. */
+	char event_reason[40];
+	bool event_warning;
+	char message[256];
+
+	int64_t requeue_ms; /* look again after this long */
+};
+
+/* The next action. Never fails: a state it cannot reason about is reported
+ * (SC_REPORT_DEGRADED or SC_WAIT with a message), never acted on. */
+void sc_decide(const struct sc_observed *o, struct sc_action *a);
+
+/*
+ * The status to publish for this observation and decision: members (sorted
+ * by ordinal), voters, healthy voters, learners, leader, clusterID (recorded
+ * once), selector, phase, scaling and the conditions Available, Progressing,
+ * Degraded (last transition times kept from the old status when the status
+ * of a condition is unchanged).
+ */
+void sc_status(const struct sc_observed *o, const struct sc_action *a, struct ec_status *out);
+
+/* Whether the Pod of ordinal k should carry the voter label that the client
+ * Service selects: its member is a started voter that is not about to leave. */
+bool sc_pod_is_voter(const struct sc_observed *o, const struct sc_action *a, int k);
+
+/* The PodDisruptionBudget's maxUnavailable: the voters' failure tolerance. */
+int sc_pdb_max_unavailable(const struct sc_observed *o);
+
+/* Names and URLs. */
+/* "http://<name>-<k>.<name>-peer.<ns>.svc.<domain>:2380" */
+void sc_peer_url(const struct etcd_cluster *c, int k, char *out, size_t size);
+/* "http://<name>-<k>.<name>-peer.<ns>.svc.<domain>:2379" */
+void sc_client_url(const struct etcd_cluster *c, int k, char *out, size_t size);
+/* The ordinal a peer URL names in this cluster, or -1. */
+int sc_ordinal_of_peer_url(const struct etcd_cluster *c, const char *url);
+/* The ordinal in "<prefix><k>" (k decimal without leading zeros), or -1. */
+int sc_ordinal_of_name(const char *prefix, const char *name);
+/* The label selector of the member Pods (status.selector). */
+void sc_selector(const struct etcd_cluster *c, char *out, size_t size);
+
+#endif
