@@ -2,9 +2,22 @@
  * kube.h — a Kubernetes REST client on libcurl: CRUD, patches, the status and
  * scale subresources, and watch streams parsed line by line.
  *
- * Every request has a deadline; 429, 5xx (but not 500s that carry a Status
- * from admission) and connection errors are retried with exponential back-off
- * within that deadline; a 401 triggers one credential refresh and retry.
+ * Every request has a deadline (opts.timeout_ms, retries included). Retried
+ * with exponential back-off and jitter, always within that deadline: 429
+ * (Retry-After honoured), 502, 503, 504 and connection errors; a 500 only
+ * when the server says a retry helps (Retry-After, or a Status with
+ * details.retryAfterSeconds) — admission webhook failures come as 500 and a
+ * retry will not fix them. POST is not idempotent: it is retried only when
+ * the connection never opened, or on 429 (the server did not process it).
+ * A 401 drops cached credentials (kube_conn_invalidate) and retries once.
+ *
+ * TLS: 1.2 or newer; the connection's CA only (not the system store) when it
+ * has one; a client certificate from the kubeconfig or the exec plugin.
+ * tls-server-name: libcurl has no SNI override, so the request URL names
+ * that host (SNI and certificate check use it) and CURLOPT_CONNECT_TO sends
+ * the connection to the server's real address; the Host header stays the
+ * real one. The cluster's proxy-url is used when set; otherwise libcurl's
+ * proxy variables apply, except for a server on this machine.
  * Errors come back in err: err->code is the HTTP status (404, 409, 422 …) or
  * an EO_E* transport code, err->msg the API server's Status message ("admission
  * webhook \"validate.etcd.k8s-operator.io\" denied the request: …").

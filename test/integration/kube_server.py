@@ -180,6 +180,7 @@ class Handler(BaseHTTPRequestHandler):
                 "accept": self.headers.get("Accept", ""),
                 "ctype": self.headers.get("Content-Type", ""),
                 "host": self.headers.get("Host", ""),
+                "peer": self.client_address[1],
                 "body": raw.decode(errors="replace"), "t": time.monotonic()})
             script = None
             for s in state["scripts"]:

@@ -471,6 +471,9 @@ static void test_crud_and_conflict(void **state)
 			    "application/merge-patch+json");
 	assert_string_equal(json_opt_str(json_object_array_get_idx(r, 1), "ctype", ""),
 			    "application/json-patch+json");
+	/* One client, one kept-alive connection: the pool reuses it. */
+	assert_int_equal(json_opt_int(json_object_array_get_idx(r, 0), "peer", 0),
+			 json_opt_int(json_object_array_get_idx(r, 1), "peer", -1));
 	json_object_put(r);
 	assert_int_equal(count("PUT", "/apis/etcd.k8s-operator.io/v1alpha1/namespaces/default/"
 				      "etcdclusters/demo/status"), 1);
