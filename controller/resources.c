@@ -1,0 +1,413 @@
+/*
+ * resources.c — the Services, StatefulSet and PodDisruptionBudget of an
+ * EtcdCluster, as Kubernetes objects (json-c). Pure: no I/O.
+ *
+ * The one idea: everything about a member that must be decided at run time
+ * (new or existing cluster, the live member list, a removed member's data)
+ * is decided by the member init step inside the Pod, from etcd itself; the
+ * template carries only constants and one permission (EC_BOOTSTRAP, true
+ * until the controller has recorded the cluster's id). So the template
+ * almost never changes, and with updateStrategy OnDelete a change never
+ * restarts a running member: the controller alone decides when a member
+ * goes away.
+ *
+ * Choices, and why:
+ *   - podManagementPolicy Parallel: with OrderedReady a full restart
+ *     deadlocks (Pod 0 is not ready without a quorum, so Pod 1 is never
+ *     made). Membership is one at a time anyway, by the controller.
+ *   - peer Service publishNotReadyAddresses: a new member's name resolves
+ *     before it is ready (the deadlock of the operator this replaces).
+ *   - client Service selects the voter label the controller puts on voters'
+ *     Pods: a learner answers "rpc not supported for learner", so it gets
+ *     no client traffic; a leaving member loses it before it goes.
+ *   - readiness httpGet /health?serializable=true: true on a healthy
+ *     learner in 3.4 (the parameter is ignored, /health answers for
+ *     learners) and 3.5 (a serializable check); not /readyz, which fails on
+ *     learners in 3.6. False without a leader, so a member of a cluster
+ *     that lost quorum is not ready.
+ *   - liveness httpGet /version, gentle: answered by any live etcd process
+ *     whatever the cluster's state, so a lost quorum never turns into a
+ *     restart storm.
+ *   - listen on the Pod IP (etcd needs IPs to listen), advertise DNS names.
+ */
+#include "resources.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "json.h"
+
+static json_object *str(const char *s) { return json_object_new_string(s); }
+static json_object *num(int64_t v) { return json_object_new_int64(v); }
+
+json_object *res_labels(const struct etcd_cluster *c)
+{
+	json_object *l = json_object_new_object();
+	json_object_object_add(l, EC_LABEL_CLUSTER, str(c->name));
+	json_object_object_add(l, EC_LABEL_APP, str("etcd"));
+	json_object_object_add(l, RES_LABEL_MANAGED_BY, str(RES_MANAGED_BY));
+	return l;
+}
+
+static json_object *selector_labels(const struct etcd_cluster *c)
+{
+	json_object *l = json_object_new_object();
+	json_object_object_add(l, EC_LABEL_CLUSTER, str(c->name));
+	json_object_object_add(l, EC_LABEL_APP, str("etcd"));
+	return l;
+}
+
+json_object *res_owner_ref(const struct etcd_cluster *c)
+{
+	json_object *r = json_object_new_object();
+	json_object_object_add(r, "apiVersion", str(EC_API_VERSION));
+	json_object_object_add(r, "kind", str(EC_KIND));
+	json_object_object_add(r, "name", str(c->name));
+	json_object_object_add(r, "uid", str(c->uid));
+	json_object_object_add(r, "controller", json_object_new_boolean(1));
+	json_object_object_add(r, "blockOwnerDeletion", json_object_new_boolean(1));
+	return r;
+}
+
+static json_object *metadata(const struct etcd_cluster *c, const char *name)
+{
+	json_object *m = json_object_new_object();
+	json_object_object_add(m, "name", str(name));
+	json_object_object_add(m, "namespace", str(c->namespace));
+	json_object_object_add(m, "labels", res_labels(c));
+	json_object *refs = json_object_new_array();
+	json_object_array_add(refs, res_owner_ref(c));
+	json_object_object_add(m, "ownerReferences", refs);
+	return m;
+}
+
+static json_object *port(const char *name, int p)
+{
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "name", str(name));
+	json_object_object_add(o, "port", num(p));
+	json_object_object_add(o, "targetPort", num(p));
+	json_object_object_add(o, "protocol", str("TCP"));
+	return o;
+}
+
+static json_object *object(const char *api_version, const char *kind, json_object *meta)
+{
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "apiVersion", str(api_version));
+	json_object_object_add(o, "kind", str(kind));
+	json_object_object_add(o, "metadata", meta);
+	return o;
+}
+
+json_object *res_peer_service(const struct etcd_cluster *c)
+{
+	char name[300];
+	snprintf(name, sizeof(name), "%s-peer", c->name);
+	json_object *o = object("v1", "Service", metadata(c, name));
+	json_object *spec = json_object_new_object();
+	json_object_object_add(spec, "clusterIP", str("None"));
+	json_object_object_add(spec, "publishNotReadyAddresses", json_object_new_boolean(1));
+	json_object_object_add(spec, "selector", selector_labels(c));
+	json_object *ports = json_object_new_array();
+	json_object_array_add(ports, port("peer", 2380));
+	json_object_array_add(ports, port("client", 2379));
+	json_object_object_add(spec, "ports", ports);
+	json_object_object_add(o, "spec", spec);
+	return o;
+}
+
+json_object *res_client_service(const struct etcd_cluster *c)
+{
+	char name[300];
+	snprintf(name, sizeof(name), "%s-client", c->name);
+	json_object *o = object("v1", "Service", metadata(c, name));
+	json_object *spec = json_object_new_object();
+	json_object_object_add(spec, "type", str("ClusterIP"));
+	json_object *sel = selector_labels(c);
+	json_object_object_add(sel, RES_LABEL_VOTER, str("true"));
+	json_object_object_add(spec, "selector", sel);
+	json_object *ports = json_object_new_array();
+	json_object_array_add(ports, port("client", 2379));
+	json_object_object_add(spec, "ports", ports);
+	json_object_object_add(o, "spec", spec);
+	return o;
+}
+
+json_object *res_pdb(const struct etcd_cluster *c, int max_unavailable)
+{
+	json_object *o = object("policy/v1", "PodDisruptionBudget", metadata(c, c->name));
+	json_object *spec = json_object_new_object();
+	json_object_object_add(spec, "maxUnavailable", num(max_unavailable < 0 ? 0 : max_unavailable));
+	json_object *sel = json_object_new_object();
+	json_object_object_add(sel, "matchLabels", selector_labels(c));
+	json_object_object_add(spec, "selector", sel);
+	json_object_object_add(o, "spec", spec);
+	return o;
+}
+
+static json_object *env_field(const char *name, const char *path)
+{
+	json_object *e = json_object_new_object();
+	json_object_object_add(e, "name", str(name));
+	json_object *ref = json_object_new_object();
+	json_object_object_add(ref, "fieldPath", str(path));
+	json_object *from = json_object_new_object();
+	json_object_object_add(from, "fieldRef", ref);
+	json_object_object_add(e, "valueFrom", from);
+	return e;
+}
+
+static json_object *env_value(const char *name, const char *value)
+{
+	json_object *e = json_object_new_object();
+	json_object_object_add(e, "name", str(name));
+	json_object_object_add(e, "value", str(value));
+	return e;
+}
+
+static json_object *pod_env(void)
+{
+	json_object *env = json_object_new_array();
+	json_object_array_add(env, env_field("POD_NAME", "metadata.name"));
+	json_object_array_add(env, env_field("POD_NAMESPACE", "metadata.namespace"));
+	json_object_array_add(env, env_field("POD_IP", "status.podIP"));
+	return env;
+}
+
+static json_object *mount(const char *name, const char *path)
+{
+	json_object *m = json_object_new_object();
+	json_object_object_add(m, "name", str(name));
+	json_object_object_add(m, "mountPath", str(path));
+	return m;
+}
+
+static json_object *mounts(void)
+{
+	json_object *a = json_object_new_array();
+	json_object_array_add(a, mount("data", RES_DATA_MOUNT));
+	json_object_array_add(a, mount("config", RES_CONFIG_MOUNT));
+	return a;
+}
+
+static json_object *strv(const char *const *v)
+{
+	json_object *a = json_object_new_array();
+	for (; *v; v++)
+		json_object_array_add(a, str(*v));
+	return a;
+}
+
+static json_object *http_probe(const char *path, int period, int timeout, int failures,
+			       int initial_delay)
+{
+	json_object *p = json_object_new_object();
+	json_object *get = json_object_new_object();
+	json_object_object_add(get, "path", str(path));
+	json_object_object_add(get, "port", num(2379));
+	json_object_object_add(get, "scheme", str("HTTP"));
+	json_object_object_add(p, "httpGet", get);
+	if (initial_delay)
+		json_object_object_add(p, "initialDelaySeconds", num(initial_delay));
+	json_object_object_add(p, "periodSeconds", num(period));
+	json_object_object_add(p, "timeoutSeconds", num(timeout));
+	json_object_object_add(p, "failureThreshold", num(failures));
+	json_object_object_add(p, "successThreshold", num(1));
+	return p;
+}
+
+static json_object *security(void)
+{
+	json_object *s = json_object_new_object();
+	json_object_object_add(s, "allowPrivilegeEscalation", json_object_new_boolean(0));
+	return s;
+}
+
+static json_object *init_container(const struct etcd_cluster *c, bool bootstrap,
+				   const struct res_opts *opts)
+{
+	char a_name[300], a_domain[300], a_hb[48], a_el[48], a_wait[48];
+	snprintf(a_name, sizeof(a_name), "--cluster-name=%s", c->name);
+	snprintf(a_domain, sizeof(a_domain), "--cluster-domain=%s", c->spec.cluster_domain);
+	snprintf(a_hb, sizeof(a_hb), "--heartbeat-ms=%d", opts->heartbeat_ms);
+	snprintf(a_el, sizeof(a_el), "--election-ms=%d", opts->election_ms);
+	snprintf(a_wait, sizeof(a_wait), "--wait-seconds=%d", opts->init_wait_s);
+	const char *cmd[] = {"/usr/local/bin/etcd-controller", "member-init", NULL};
+	const char *args[] = {a_name, a_domain, "--data-dir=" RES_DATA_DIR,
+			      "--config-file=" RES_CONFIG_FILE, a_hb, a_el, a_wait, NULL};
+	json_object *k = json_object_new_object();
+	json_object_object_add(k, "name", str(RES_INIT_CONTAINER));
+	json_object_object_add(k, "image", str(opts->operator_image));
+	json_object_object_add(k, "imagePullPolicy", str("IfNotPresent"));
+	json_object_object_add(k, "command", strv(cmd));
+	json_object_object_add(k, "args", strv(args));
+	json_object *env = pod_env();
+	json_object_array_add(env, env_value(RES_ENV_BOOTSTRAP, bootstrap ? "true" : "false"));
+	json_object_object_add(k, "env", env);
+	json_object_object_add(k, "volumeMounts", mounts());
+	json_object_object_add(k, "securityContext", security());
+	return k;
+}
+
+static json_object *etcd_container(const struct etcd_cluster *c, const struct res_opts *opts)
+{
+	char image[300];
+	cluster_etcd_image(c, image, sizeof(image));
+	const char *cmd[] = {"/usr/local/bin/etcd", "--config-file=" RES_CONFIG_FILE, NULL};
+	json_object *k = json_object_new_object();
+	json_object_object_add(k, "name", str(RES_ETCD_CONTAINER));
+	json_object_object_add(k, "image", str(image));
+	json_object_object_add(k, "imagePullPolicy", str("IfNotPresent"));
+	json_object_object_add(k, "command", strv(cmd));
+	json_object *ports = json_object_new_array();
+	json_object *p = json_object_new_object();
+	json_object_object_add(p, "name", str("client"));
+	json_object_object_add(p, "containerPort", num(2379));
+	json_object_array_add(ports, p);
+	p = json_object_new_object();
+	json_object_object_add(p, "name", str("peer"));
+	json_object_object_add(p, "containerPort", num(2380));
+	json_object_array_add(ports, p);
+	json_object_object_add(k, "ports", ports);
+	json_object_object_add(k, "env", pod_env());
+	json_object_object_add(k, "readinessProbe",
+			       http_probe("/health?serializable=true", opts->probe_period_s, 2, 3, 0));
+	json_object_object_add(k, "livenessProbe", http_probe("/version", 10, 5, 6, 15));
+	json_object_object_add(k, "volumeMounts", mounts());
+	json_object_object_add(k, "securityContext", security());
+	return k;
+}
+
+static json_object *anti_affinity(const struct etcd_cluster *c)
+{
+	json_object *term = json_object_new_object();
+	json_object_object_add(term, "topologyKey", str("kubernetes.io/hostname"));
+	json_object *ls = json_object_new_object();
+	json_object_object_add(ls, "matchLabels", selector_labels(c));
+	json_object_object_add(term, "labelSelector", ls);
+	json_object *w = json_object_new_object();
+	json_object_object_add(w, "weight", num(100));
+	json_object_object_add(w, "podAffinityTerm", term);
+	json_object *pref = json_object_new_array();
+	json_object_array_add(pref, w);
+	json_object *paa = json_object_new_object();
+	json_object_object_add(paa, "preferredDuringSchedulingIgnoredDuringExecution", pref);
+	json_object *aff = json_object_new_object();
+	json_object_object_add(aff, "podAntiAffinity", paa);
+	return aff;
+}
+
+json_object *res_statefulset(const struct etcd_cluster *c, int replicas, bool bootstrap,
+			     const struct res_opts *in)
+{
+	struct res_opts opts = in ? *in : (struct res_opts){0};
+	if (!opts.operator_image || !*opts.operator_image)
+		opts.operator_image = EC_OPERATOR_IMAGE;
+	if (opts.heartbeat_ms <= 0)
+		opts.heartbeat_ms = 100;
+	if (opts.election_ms <= 0)
+		opts.election_ms = 1000;
+	if (opts.init_wait_s <= 0)
+		opts.init_wait_s = 300;
+	if (opts.probe_period_s <= 0)
+		opts.probe_period_s = 2;
+
+	char peer[300];
+	snprintf(peer, sizeof(peer), "%s-peer", c->name);
+	json_object *o = object("apps/v1", "StatefulSet", metadata(c, c->name));
+	json_object *spec = json_object_new_object();
+	json_object_object_add(spec, "replicas", num(replicas));
+	json_object_object_add(spec, "serviceName", str(peer));
+	json_object_object_add(spec, "podManagementPolicy", str("Parallel"));
+	json_object *us = json_object_new_object();
+	json_object_object_add(us, "type", str("OnDelete"));
+	json_object_object_add(spec, "updateStrategy", us);
+	json_object *sel = json_object_new_object();
+	json_object_object_add(sel, "matchLabels", selector_labels(c));
+	json_object_object_add(spec, "selector", sel);
+
+	json_object *tmeta = json_object_new_object();
+	json_object_object_add(tmeta, "labels", res_labels(c));
+	json_object *pod = json_object_new_object();
+	json_object_object_add(pod, "terminationGracePeriodSeconds", num(30));
+	json_object_object_add(pod, "enableServiceLinks", json_object_new_boolean(0));
+	json_object_object_add(pod, "affinity", anti_affinity(c));
+	json_object *inits = json_object_new_array();
+	json_object_array_add(inits, init_container(c, bootstrap, &opts));
+	json_object_object_add(pod, "initContainers", inits);
+	json_object *ctrs = json_object_new_array();
+	json_object_array_add(ctrs, etcd_container(c, &opts));
+	json_object_object_add(pod, "containers", ctrs);
+	json_object *vols = json_object_new_array();
+	json_object *cfg = json_object_new_object();
+	json_object_object_add(cfg, "name", str("config"));
+	json_object_object_add(cfg, "emptyDir", json_object_new_object());
+	json_object_array_add(vols, cfg);
+	json_object_object_add(pod, "volumes", vols);
+	json_object *tmpl = json_object_new_object();
+	json_object_object_add(tmpl, "metadata", tmeta);
+	json_object_object_add(tmpl, "spec", pod);
+	json_object_object_add(spec, "template", tmpl);
+
+	json_object *claim = json_object_new_object();
+	json_object *cmeta = json_object_new_object();
+	json_object_object_add(cmeta, "name", str("data"));
+	json_object_object_add(cmeta, "labels", res_labels(c));
+	json_object_object_add(claim, "metadata", cmeta);
+	json_object *cspec = json_object_new_object();
+	json_object *modes = json_object_new_array();
+	json_object_array_add(modes, str("ReadWriteOnce"));
+	json_object_object_add(cspec, "accessModes", modes);
+	json_object *req = json_object_new_object();
+	json_object_object_add(req, "storage", str(c->spec.storage_size));
+	json_object *res = json_object_new_object();
+	json_object_object_add(res, "requests", req);
+	json_object_object_add(cspec, "resources", res);
+	if (c->spec.storage_class_set)
+		json_object_object_add(cspec, "storageClassName", str(c->spec.storage_class));
+	json_object_object_add(claim, "spec", cspec);
+	json_object *claims = json_object_new_array();
+	json_object_array_add(claims, claim);
+	json_object_object_add(spec, "volumeClaimTemplates", claims);
+
+	json_object_object_add(o, "spec", spec);
+	return o;
+}
+
+/* The EC_BOOTSTRAP env entry of the init container, or NULL. */
+static json_object *bootstrap_env(json_object *sts)
+{
+	json_object *inits = json_at(sts, "spec.template.spec.initContainers");
+	if (!inits || !json_object_is_type(inits, json_type_array))
+		return NULL;
+	for (size_t i = 0; i < json_object_array_length(inits); i++) {
+		json_object *k = json_object_array_get_idx(inits, i);
+		if (strcmp(json_opt_str(k, "name", ""), RES_INIT_CONTAINER) != 0)
+			continue;
+		json_object *env = json_at(k, "env");
+		if (!env || !json_object_is_type(env, json_type_array))
+			return NULL;
+		for (size_t j = 0; j < json_object_array_length(env); j++) {
+			json_object *e = json_object_array_get_idx(env, j);
+			if (strcmp(json_opt_str(e, "name", ""), RES_ENV_BOOTSTRAP) == 0)
+				return e;
+		}
+	}
+	return NULL;
+}
+
+bool res_sts_bootstrap(json_object *sts)
+{
+	json_object *e = bootstrap_env(sts);
+	return e && strcmp(json_opt_str(e, "value", ""), "true") == 0;
+}
+
+int res_sts_clear_bootstrap(json_object *sts)
+{
+	json_object *e = bootstrap_env(sts);
+	if (!e)
+		return -1;
+	json_object_object_add(e, "value", str("false"));
+	return 0;
+}

@@ -1,0 +1,59 @@
+/*
+ * resources.h — the objects an EtcdCluster owns, built as json-c values:
+ * the peer (headless) Service, the client Service, the StatefulSet with the
+ * member init step, and the PodDisruptionBudget. Pure: no I/O.
+ *
+ * Every builder returns a new reference the caller owns (json_object_put).
+ */
+#ifndef EO_CONTROLLER_RESOURCES_H
+#define EO_CONTROLLER_RESOURCES_H
+
+#include <stdbool.h>
+
+#include <json-c/json.h>
+
+#include "cluster.h"
+
+/* Labels beyond cluster.h's: who manages it, and the voter mark the client
+ * Service selects (learners and leaving members get no client traffic). */
+#define RES_LABEL_MANAGED_BY "app.kubernetes.io/managed-by"
+#define RES_MANAGED_BY "etcd-k8s-operator"
+#define RES_LABEL_VOTER "etcd.k8s-operator.io/voter"
+
+/* The init step's bootstrap permission, an env of the member-init container:
+ * "true" only until status.clusterID is recorded. */
+#define RES_ENV_BOOTSTRAP "EC_BOOTSTRAP"
+#define RES_INIT_CONTAINER "member-init"
+#define RES_ETCD_CONTAINER "etcd"
+
+/* Paths inside the Pod. */
+#define RES_DATA_MOUNT "/var/lib/etcd"
+#define RES_DATA_DIR "/var/lib/etcd/data"
+#define RES_CONFIG_MOUNT "/etc/etcd"
+#define RES_CONFIG_FILE "/etc/etcd/etcd.conf.yml"
+
+struct res_opts {
+	const char *operator_image; /* NULL → EC_OPERATOR_IMAGE */
+	int heartbeat_ms;           /* etcd --heartbeat-interval; 0 → 100 */
+	int election_ms;            /* etcd --election-timeout; 0 → 1000 */
+	int init_wait_s;            /* how long the init step waits to be added; 0 → 300 */
+	int probe_period_s;         /* readiness probe period; 0 → 2 */
+};
+
+json_object *res_peer_service(const struct etcd_cluster *c);
+json_object *res_client_service(const struct etcd_cluster *c);
+json_object *res_statefulset(const struct etcd_cluster *c, int replicas, bool bootstrap,
+			     const struct res_opts *opts);
+json_object *res_pdb(const struct etcd_cluster *c, int max_unavailable);
+
+/* The labels every owned object carries (new object). */
+json_object *res_labels(const struct etcd_cluster *c);
+/* The ownerReference to the EtcdCluster (controller, blockOwnerDeletion). */
+json_object *res_owner_ref(const struct etcd_cluster *c);
+
+/* Read back from an observed StatefulSet: whether its template still allows
+ * bootstrap; and set it (in place) to false. */
+bool res_sts_bootstrap(json_object *sts);
+int res_sts_clear_bootstrap(json_object *sts);
+
+#endif

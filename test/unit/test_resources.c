@@ -1,0 +1,227 @@
+/* Unit tests for controller/resources.c: the objects an EtcdCluster owns. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "../../controller/resources.h"
+#include "json.h"
+
+static struct etcd_cluster cluster(const char *spec)
+{
+	char buf[1024];
+	snprintf(buf, sizeof(buf),
+		 "{\"kind\":\"EtcdCluster\",\"metadata\":{\"name\":\"demo\",\"namespace\":\"prod\","
+		 "\"uid\":\"uid-1\",\"generation\":1},\"spec\":%s}", spec);
+	struct eo_err err;
+	json_object *o = json_parse(buf, strlen(buf), &err);
+	assert_non_null(o);
+	struct etcd_cluster c;
+	assert_int_equal(cluster_parse(o, &c, &err), 0);
+	json_object_put(o);
+	return c;
+}
+
+static void assert_owned(json_object *o)
+{
+	assert_string_equal(json_opt_str(o, "metadata.namespace", ""), "prod");
+	assert_string_equal(json_opt_str(o, "metadata.ownerReferences[0].kind", ""), "EtcdCluster");
+	assert_string_equal(json_opt_str(o, "metadata.ownerReferences[0].uid", ""), "uid-1");
+	assert_string_equal(json_opt_str(o, "metadata.ownerReferences[0].apiVersion", ""),
+			    "etcd.k8s-operator.io/v1alpha1");
+	assert_true(json_opt_bool(o, "metadata.ownerReferences[0].controller", false));
+	assert_true(json_opt_bool(o, "metadata.ownerReferences[0].blockOwnerDeletion", false));
+	assert_string_equal(
+		json_opt_str(o, "metadata.labels[etcd.k8s-operator.io/cluster]", ""), "demo");
+	assert_string_equal(json_opt_str(o, "metadata.labels[app.kubernetes.io/managed-by]", ""),
+			    "etcd-k8s-operator");
+}
+
+static void test_peer_service(void **state)
+{
+	struct etcd_cluster c = cluster("{}");
+	json_object *s = res_peer_service(&c);
+	assert_owned(s);
+	assert_string_equal(json_opt_str(s, "metadata.name", ""), "demo-peer");
+	assert_string_equal(json_opt_str(s, "spec.clusterIP", ""), "None");
+	assert_true(json_opt_bool(s, "spec.publishNotReadyAddresses", false));
+	assert_int_equal(json_opt_int(s, "spec.ports[0].port", 0), 2380);
+	assert_int_equal(json_opt_int(s, "spec.ports[1].port", 0), 2379);
+	/* The peer Service selects every member, voter or not. */
+	assert_null(json_at(s, "spec.selector[etcd.k8s-operator.io/voter]"));
+	assert_string_equal(json_opt_str(s, "spec.selector[app.kubernetes.io/name]", ""), "etcd");
+	json_object_put(s);
+}
+
+static void test_client_service_selects_voters(void **state)
+{
+	struct etcd_cluster c = cluster("{}");
+	json_object *s = res_client_service(&c);
+	assert_owned(s);
+	assert_string_equal(json_opt_str(s, "metadata.name", ""), "demo-client");
+	assert_string_equal(json_opt_str(s, "spec.type", ""), "ClusterIP");
+	assert_null(json_at(s, "spec.clusterIP"));
+	assert_string_equal(json_opt_str(s, "spec.selector[etcd.k8s-operator.io/voter]", ""), "true");
+	assert_int_equal(json_opt_int(s, "spec.ports[0].port", 0), 2379);
+	assert_null(json_at(s, "spec.ports[1]"));
+	json_object_put(s);
+}
+
+static void test_pdb(void **state)
+{
+	struct etcd_cluster c = cluster("{}");
+	json_object *p = res_pdb(&c, 1);
+	assert_owned(p);
+	assert_string_equal(json_opt_str(p, "apiVersion", ""), "policy/v1");
+	assert_int_equal(json_opt_int(p, "spec.maxUnavailable", -1), 1);
+	assert_string_equal(json_opt_str(p, "spec.selector.matchLabels[etcd.k8s-operator.io/cluster]", ""),
+			    "demo");
+	json_object_put(p);
+	p = res_pdb(&c, -3);
+	assert_int_equal(json_opt_int(p, "spec.maxUnavailable", -1), 0);
+	json_object_put(p);
+}
+
+static const char *env_of(json_object *container, const char *name)
+{
+	json_object *env = json_at(container, "env");
+	for (size_t i = 0; env && i < json_object_array_length(env); i++) {
+		json_object *e = json_object_array_get_idx(env, i);
+		if (strcmp(json_opt_str(e, "name", ""), name) == 0)
+			return json_opt_str(e, "value", json_opt_str(e, "valueFrom.fieldRef.fieldPath", ""));
+	}
+	return NULL;
+}
+
+static bool has_arg(json_object *container, const char *arg)
+{
+	json_object *args = json_at(container, "args");
+	for (size_t i = 0; args && i < json_object_array_length(args); i++)
+		if (strcmp(json_object_get_string(json_object_array_get_idx(args, i)), arg) == 0)
+			return true;
+	return false;
+}
+
+static void test_statefulset(void **state)
+{
+	struct etcd_cluster c = cluster("{\"replicas\":3,\"version\":\"3.5.9\",\"storage\":"
+					"{\"size\":\"2Gi\",\"storageClassName\":\"fast\"},"
+					"\"clusterDomain\":\"k8s.example\"}");
+	struct res_opts opts = {.heartbeat_ms = 50, .election_ms = 500};
+	json_object *s = res_statefulset(&c, 1, true, &opts);
+	assert_owned(s);
+	assert_string_equal(json_opt_str(s, "metadata.name", ""), "demo");
+	assert_int_equal(json_opt_int(s, "spec.replicas", 0), 1);
+	assert_string_equal(json_opt_str(s, "spec.serviceName", ""), "demo-peer");
+	assert_string_equal(json_opt_str(s, "spec.podManagementPolicy", ""), "Parallel");
+	assert_string_equal(json_opt_str(s, "spec.updateStrategy.type", ""), "OnDelete");
+	assert_string_equal(json_opt_str(s, "spec.selector.matchLabels[app.kubernetes.io/name]", ""),
+			    "etcd");
+	/* The voter label is never in the template: the controller sets it. */
+	assert_null(json_at(s, "spec.template.metadata.labels[etcd.k8s-operator.io/voter]"));
+
+	json_object *init = json_at(s, "spec.template.spec.initContainers[0]");
+	assert_non_null(init);
+	assert_string_equal(json_opt_str(init, "image", ""), EC_OPERATOR_IMAGE);
+	assert_string_equal(json_opt_str(init, "command[0]", ""), "/usr/local/bin/etcd-controller");
+	assert_string_equal(json_opt_str(init, "command[1]", ""), "member-init");
+	assert_true(has_arg(init, "--cluster-name=demo"));
+	assert_true(has_arg(init, "--cluster-domain=k8s.example"));
+	assert_true(has_arg(init, "--heartbeat-ms=50"));
+	assert_true(has_arg(init, "--election-ms=500"));
+	assert_true(has_arg(init, "--config-file=/etc/etcd/etcd.conf.yml"));
+	assert_string_equal(env_of(init, "EC_BOOTSTRAP"), "true");
+	assert_string_equal(env_of(init, "POD_NAME"), "metadata.name");
+	assert_string_equal(env_of(init, "POD_NAMESPACE"), "metadata.namespace");
+	assert_string_equal(env_of(init, "POD_IP"), "status.podIP");
+
+	json_object *etcd = json_at(s, "spec.template.spec.containers[0]");
+	assert_string_equal(json_opt_str(etcd, "name", ""), "etcd");
+	assert_string_equal(json_opt_str(etcd, "image", ""), "gcr.io/etcd-development/etcd:v3.5.9");
+	assert_string_equal(json_opt_str(etcd, "command[0]", ""), "/usr/local/bin/etcd");
+	assert_string_equal(json_opt_str(etcd, "command[1]", ""),
+			    "--config-file=/etc/etcd/etcd.conf.yml");
+	assert_string_equal(json_opt_str(etcd, "readinessProbe.httpGet.path", ""),
+			    "/health?serializable=true");
+	assert_int_equal(json_opt_int(etcd, "readinessProbe.httpGet.port", 0), 2379);
+	assert_string_equal(json_opt_str(etcd, "livenessProbe.httpGet.path", ""), "/version");
+	assert_true(json_opt_int(etcd, "livenessProbe.failureThreshold", 0) >= 3);
+	assert_string_equal(json_opt_str(etcd, "volumeMounts[0].mountPath", ""), "/var/lib/etcd");
+	assert_string_equal(json_opt_str(init, "volumeMounts[1].mountPath", ""), "/etc/etcd");
+
+	assert_string_equal(
+		json_opt_str(s, "spec.template.spec.affinity.podAntiAffinity."
+				"preferredDuringSchedulingIgnoredDuringExecution[0].podAffinityTerm."
+				"topologyKey", ""), "kubernetes.io/hostname");
+	assert_non_null(json_at(s, "spec.template.spec.volumes[0].emptyDir"));
+
+	json_object *claim = json_at(s, "spec.volumeClaimTemplates[0]");
+	assert_string_equal(json_opt_str(claim, "metadata.name", ""), "data");
+	assert_string_equal(json_opt_str(claim, "spec.resources.requests.storage", ""), "2Gi");
+	assert_string_equal(json_opt_str(claim, "spec.storageClassName", ""), "fast");
+	assert_string_equal(json_opt_str(claim, "metadata.labels[etcd.k8s-operator.io/cluster]", ""),
+			    "demo");
+
+	assert_true(res_sts_bootstrap(s));
+	assert_int_equal(res_sts_clear_bootstrap(s), 0);
+	assert_false(res_sts_bootstrap(s));
+	assert_string_equal(env_of(json_at(s, "spec.template.spec.initContainers[0]"), "EC_BOOTSTRAP"),
+			    "false");
+	json_object_put(s);
+}
+
+static void test_statefulset_defaults(void **state)
+{
+	struct etcd_cluster c = cluster("{\"image\":\"quay.io/coreos/etcd:v3.4.23\"}");
+	json_object *s = res_statefulset(&c, 3, false, NULL);
+	assert_int_equal(json_opt_int(s, "spec.replicas", 0), 3);
+	assert_false(res_sts_bootstrap(s));
+	json_object *init = json_at(s, "spec.template.spec.initContainers[0]");
+	assert_true(has_arg(init, "--heartbeat-ms=100"));
+	assert_true(has_arg(init, "--election-ms=1000"));
+	assert_true(has_arg(init, "--cluster-domain=cluster.local"));
+	assert_string_equal(json_opt_str(s, "spec.template.spec.containers[0].image", ""),
+			    "quay.io/coreos/etcd:v3.4.23");
+	assert_null(json_at(s, "spec.volumeClaimTemplates[0].spec.storageClassName"));
+	assert_string_equal(json_opt_str(s, "spec.volumeClaimTemplates[0].spec.resources.requests.storage", ""),
+			    "1Gi");
+	json_object_put(s);
+}
+
+static void test_bootstrap_read_on_foreign_shapes(void **state)
+{
+	struct eo_err err;
+	const char *docs[] = {
+		"{}",
+		"{\"spec\":{\"template\":{\"spec\":{\"initContainers\":{}}}}}",
+		"{\"spec\":{\"template\":{\"spec\":{\"initContainers\":[{\"name\":\"member-init\"}]}}}}",
+		"{\"spec\":{\"template\":{\"spec\":{\"initContainers\":[{\"name\":\"member-init\","
+		"\"env\":[{\"name\":\"EC_BOOTSTRAP\"}]}]}}}}",
+	};
+	for (size_t i = 0; i < EO_ARRAY_LEN(docs); i++) {
+		json_object *o = json_parse(docs[i], strlen(docs[i]), &err);
+		assert_non_null(o);
+		assert_false(res_sts_bootstrap(o));
+		json_object_put(o);
+	}
+	json_object *o = json_parse(docs[0], 2, &err);
+	assert_int_equal(res_sts_clear_bootstrap(o), -1);
+	json_object_put(o);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_peer_service),
+		cmocka_unit_test(test_client_service_selects_voters),
+		cmocka_unit_test(test_pdb),
+		cmocka_unit_test(test_statefulset),
+		cmocka_unit_test(test_statefulset_defaults),
+		cmocka_unit_test(test_bootstrap_read_on_foreign_shapes),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
