@@ -104,14 +104,26 @@ static int fill_client_config(struct ictx *c, yaml_document_t *d, yaml_node_t *h
 		size_t s = old->start_mark.index, e = old->end_mark.index;
 		if (s == e) /* `caBundle:` with no value: the mark sits right after ':' */
 			return add_edit(c, s, e, eo_strdupf(" %s", c->b64), false);
-		return add_edit(c, s, e, eo_strdupf("%s", c->b64), true);
+		/* keep the quoting: JSON stays JSON */
+		const char *q = old->data.scalar.style == YAML_DOUBLE_QUOTED_SCALAR_STYLE   ? "\""
+				: old->data.scalar.style == YAML_SINGLE_QUOTED_SCALAR_STYLE ? "'"
+											    : "";
+		return add_edit(c, s, e, eo_strdupf("%s%s%s", q, c->b64, q), true);
 	}
 	if (cc->data.mapping.style == YAML_FLOW_MAPPING_STYLE) {
 		/* Insert after '{' (found from the node's start: an anchor or tag
-		 * may come first). The index is fixed up in to_bytes(). */
+		 * may come first). The index is fixed up in to_bytes(). A mapping
+		 * whose first key is double-quoted is taken for JSON and gets a
+		 * JSON member. */
 		bool empty = cc->data.mapping.pairs.start == cc->data.mapping.pairs.top;
+		yaml_node_t *first = empty ? NULL
+					   : yaml_document_get_node(d, cc->data.mapping.pairs.start->key);
+		bool json = first && first->type == YAML_SCALAR_NODE &&
+			    first->data.scalar.style == YAML_DOUBLE_QUOTED_SCALAR_STYLE;
 		return add_edit(c, cc->start_mark.index, (size_t)-1,
-				eo_strdupf("caBundle: %s%s", c->b64, empty ? "" : ", "), false);
+				json ? eo_strdupf("\"caBundle\":\"%s\",", c->b64)
+				     : eo_strdupf("caBundle: %s%s", c->b64, empty ? "" : ", "),
+				false);
 	}
 	if (cc->data.mapping.pairs.start == cc->data.mapping.pairs.top)
 		return at_fail(c, cc, "clientConfig is empty", where);
