@@ -1,0 +1,408 @@
+/*
+ * server.c — libmicrohttpd serving the admission endpoints over TLS.
+ *
+ * The one idea: libmicrohttpd calls the handler once for the headers, once
+ * per body chunk, and once at the end; each request carries a small state
+ * from the first call to the completion notice. Everything that can be
+ * decided from the headers (route, method, announced length) is answered at
+ * the first call, before a byte of body is read; the body is capped as it
+ * arrives; the review itself (webhook/review.c) runs at the last call. The
+ * completion notice ends the in-flight count that a graceful stop waits on.
+ *
+ * TLS: GnuTLS with an explicit priority string (TLS 1.3 and 1.2 only) and
+ * the certificate handed out per handshake by tlsstore.c, which a ticker
+ * thread here keeps in step with the files on disk.
+ */
+#include "server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "log.h"
+#include "metrics.h"
+#include "review.h"
+#include "tlsstore.h"
+
+#define CT_TEXT "text/plain; charset=utf-8"
+#define CT_PROM "text/plain; version=0.0.4; charset=utf-8"
+
+struct whsrv {
+	struct MHD_Daemon *daemon;
+	struct wh_tls *tls;
+	size_t max_body;
+	int reload_ms, drain_ms;
+	uint16_t port;
+	_Atomic bool stopping;
+	pthread_t ticker;
+	bool ticker_started;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool ticker_stop; /* under mu */
+};
+
+/* One request, from its headers to the completion notice. */
+struct req {
+	int64_t start_ns;
+	enum wh_endpoint ep;
+	struct eo_buf body;
+	bool answered;
+};
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static unsigned cpu_count(void)
+{
+	cpu_set_t set;
+	if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
+		return (unsigned)CPU_COUNT(&set);
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (unsigned)n : 1;
+}
+
+static enum wh_endpoint route(const char *url)
+{
+	static const struct {
+		const char *path;
+		enum wh_endpoint ep;
+	} routes[] = {{"/mutate", WH_EP_MUTATE},   {"/validate", WH_EP_VALIDATE},
+		      {"/healthz", WH_EP_HEALTHZ}, {"/readyz", WH_EP_READYZ},
+		      {"/metrics", WH_EP_METRICS}};
+	for (size_t i = 0; i < EO_ARRAY_LEN(routes); i++)
+		if (strcmp(url, routes[i].path) == 0)
+			return routes[i].ep;
+	return WH_EP_OTHER;
+}
+
+/*
+ * Queue an answer and count it. `body` is malloc'd (taken) or NULL with len
+ * 0. The latency is the handler's: headers in → answer queued.
+ */
+static enum MHD_Result answer(struct whsrv *s, struct MHD_Connection *c, struct req *r,
+			      int code, const char *ctype, char *body, size_t len,
+			      enum wh_decision dec, const char *allow)
+{
+	struct MHD_Response *resp = MHD_create_response_from_buffer(
+		len, body ? body : (void *)"", body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+	if (!resp) {
+		free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+	if (allow)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+	if (atomic_load(&s->stopping))
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+	enum MHD_Result ok = MHD_queue_response(c, (unsigned)code, resp);
+	MHD_destroy_response(resp);
+	r->answered = true;
+	wh_metrics_request(r->ep, dec, code, (double)(now_ns() - r->start_ns) / 1e9);
+	return ok;
+}
+
+static enum MHD_Result answer_text(struct whsrv *s, struct MHD_Connection *c, struct req *r,
+				   int code, const char *text, const char *allow)
+{
+	char *body = eo_strdup0(text);
+	return answer(s, c, r, code, CT_TEXT, body, body ? strlen(body) : 0, WH_DEC_NONE, allow);
+}
+
+static enum MHD_Result serve_get(struct whsrv *s, struct MHD_Connection *c, struct req *r)
+{
+	if (r->ep == WH_EP_READYZ && atomic_load(&s->stopping))
+		return answer_text(s, c, r, 503, "stopping\n", NULL);
+	if (r->ep != WH_EP_METRICS)
+		return answer_text(s, c, r, 200, "ok\n", NULL);
+	struct eo_buf b = {0};
+	uint64_t ok = 0, failed = 0;
+	wh_tls_reloads(s->tls, &ok, &failed);
+	if (wh_metrics_render(&b, ok, failed, wh_tls_not_after(s->tls), eo_wall_ms() / 1000) != 0) {
+		eo_buf_free(&b);
+		return answer_text(s, c, r, 500, "metrics could not be rendered\n", NULL);
+	}
+	size_t len = b.len;
+	return answer(s, c, r, 200, CT_PROM, eo_buf_steal(&b), len, WH_DEC_NONE, NULL);
+}
+
+static enum MHD_Result serve_review(struct whsrv *s, struct MHD_Connection *c, struct req *r)
+{
+	struct review_result res;
+	review_handle(r->ep == WH_EP_MUTATE ? REVIEW_MUTATE : REVIEW_VALIDATE,
+		      r->body.data ? r->body.data : "", r->body.len, &res);
+	eo_buf_free(&r->body);
+	enum wh_decision dec = res.outcome == REVIEW_ALLOWED  ? WH_DEC_ALLOWED
+			       : res.outcome == REVIEW_DENIED ? WH_DEC_DENIED
+							      : WH_DEC_ERROR;
+	int code = res.http_status;
+	size_t len = res.body.len;
+	enum MHD_Result ok = answer(s, c, r, code, res.content_type, eo_buf_steal(&res.body), len,
+				    dec, NULL);
+
+	char quid[80], qns[80], qname[80], qreason[300];
+	log_info("review",
+		 "uid=%s endpoint=%s op=%s subresource=%s namespace=%s name=%s decision=%s "
+		 "code=%d patched=%d warnings=%d dry_run=%d latency_us=%lld%s%s",
+		 log_q(quid, sizeof(quid), res.uid), wh_endpoint_name(r->ep),
+		 res.operation[0] ? res.operation : "-",
+		 res.subresource[0] ? res.subresource : "-", log_q(qns, sizeof(qns), res.namespace),
+		 log_q(qname, sizeof(qname), res.name), review_outcome_name(res.outcome), code,
+		 res.patched, res.nwarnings, res.dry_run, (long long)((now_ns() - r->start_ns) / 1000),
+		 res.reason[0] ? " reason=" : "",
+		 res.reason[0] ? log_q(qreason, sizeof(qreason), res.reason) : "");
+	review_result_free(&res);
+	return ok;
+}
+
+static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url,
+			       const char *method, const char *version, const char *upload_data,
+			       size_t *upload_data_size, void **con_cls)
+{
+	struct whsrv *s = cls;
+	struct req *r = *con_cls;
+	if (!r) {
+		/* First call: the headers. Decide all that can be decided now. */
+		r = calloc(1, sizeof(*r));
+		if (!r)
+			return MHD_NO;
+		r->start_ns = now_ns();
+		r->ep = route(url);
+		r->body.max = s->max_body;
+		*con_cls = r;
+		wh_metrics_in_flight(1);
+
+		bool review = r->ep == WH_EP_MUTATE || r->ep == WH_EP_VALIDATE;
+		bool is_post = strcmp(method, MHD_HTTP_METHOD_POST) == 0;
+		bool is_get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
+			      strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+		if (r->ep == WH_EP_OTHER)
+			return answer_text(s, c, r, 404, "not found\n", NULL);
+		if (review && !is_post)
+			return answer_text(s, c, r, 405, "method not allowed: use POST\n", "POST");
+		if (!review && !is_get)
+			return answer_text(s, c, r, 405, "method not allowed: use GET\n", "GET, HEAD");
+		if (!review)
+			return serve_get(s, c, r);
+		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+							     MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (cl && strtoull(cl, NULL, 10) > s->max_body)
+			return answer_text(s, c, r, 413, "request body too large\n", NULL);
+		return MHD_YES;
+	}
+	if (r->answered) { /* answered early: nothing more to read or say */
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		if (eo_buf_append(&r->body, upload_data, *upload_data_size) != 0) {
+			/* Over the cap without a Content-Length: stop reading here. */
+			wh_metrics_request(r->ep, WH_DEC_ERROR, 413,
+					   (double)(now_ns() - r->start_ns) / 1e9);
+			r->answered = true;
+			log_warn("request body over the cap; connection closed",
+				 "endpoint=%s max_bytes=%zu", wh_endpoint_name(r->ep), s->max_body);
+			return MHD_NO;
+		}
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	return serve_review(s, c, r);
+}
+
+static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
+		      enum MHD_RequestTerminationCode toe)
+{
+	struct req *r = *con_cls;
+	if (!r)
+		return;
+	eo_buf_free(&r->body);
+	free(r);
+	*con_cls = NULL;
+	wh_metrics_in_flight(-1);
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	/* TLS handshake failures (scanners, TLS 1.1 clients) land here: debug. */
+	char msg[512], q[600];
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	size_t n = strlen(msg);
+	while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+		msg[--n] = '\0';
+	log_debug("libmicrohttpd", "detail=%s", log_q(q, sizeof(q), msg));
+}
+
+static void *ticker_main(void *arg)
+{
+	struct whsrv *s = arg;
+	pthread_mutex_lock(&s->mu);
+	while (!s->ticker_stop) {
+		struct timespec until;
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_sec += s->reload_ms / 1000;
+		until.tv_nsec += (long)(s->reload_ms % 1000) * 1000000;
+		if (until.tv_nsec >= 1000000000) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&s->cv, &s->mu, &until);
+		if (s->ticker_stop)
+			break;
+		pthread_mutex_unlock(&s->mu);
+		wh_tls_check(s->tls);
+		pthread_mutex_lock(&s->mu);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+static int bind_addr(const char *addr, uint16_t port, struct sockaddr_storage *ss, bool *v6,
+		     struct eo_err *err)
+{
+	memset(ss, 0, sizeof(*ss));
+	struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+	if (inet_pton(AF_INET, addr, &in4->sin_addr) == 1) {
+		in4->sin_family = AF_INET;
+		in4->sin_port = htons(port);
+		*v6 = false;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, addr, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(port);
+		*v6 = true;
+		return 0;
+	}
+	return eo_err_set(err, EO_EINVAL,
+			  "--bind-address %s: not an IP address (write 0.0.0.0, :: or an "
+			  "address of this host)",
+			  addr);
+}
+
+struct whsrv *whsrv_start(const struct whsrv_config *cfg, struct eo_err *err)
+{
+	struct whsrv *s = calloc(1, sizeof(*s));
+	if (!s) {
+		eo_err_set(err, EO_ENOMEM, "out of memory");
+		return NULL;
+	}
+	s->max_body = cfg->max_body ? cfg->max_body : WHSRV_MAX_BODY;
+	s->reload_ms = cfg->reload_interval_ms > 0 ? cfg->reload_interval_ms : 1000;
+	s->drain_ms = cfg->drain_timeout_ms > 0 ? cfg->drain_timeout_ms : 20000;
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->cv, &ca);
+	pthread_condattr_destroy(&ca);
+
+	struct sockaddr_storage ss;
+	bool v6 = false;
+	const char *addr = cfg->bind_address && *cfg->bind_address ? cfg->bind_address : "0.0.0.0";
+	if (!cfg->cert_file || !cfg->key_file) {
+		eo_err_set(err, EO_EINVAL, "--tls-cert-file and --tls-private-key-file are required");
+		goto fail;
+	}
+	if (bind_addr(addr, cfg->port, &ss, &v6, err) != 0)
+		goto fail;
+	s->tls = wh_tls_new(cfg->cert_file, cfg->key_file, err);
+	if (!s->tls)
+		goto fail;
+	wh_tls_activate(s->tls);
+
+	unsigned threads = cfg->threads ? cfg->threads : cpu_count();
+	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_TLS | MHD_USE_ITC |
+			 MHD_USE_TURBO | MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
+	s->daemon = MHD_start_daemon(
+		flags, 0, NULL, NULL, handler, s,
+		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, /* first, to catch what follows */
+		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+		MHD_OPTION_HTTPS_PRIORITIES, WHSRV_TLS_PRIORITIES,
+		MHD_OPTION_HTTPS_CERT_CALLBACK, wh_tls_retrieve,
+		MHD_OPTION_THREAD_POOL_SIZE, threads,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096,
+		MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
+		MHD_OPTION_NOTIFY_COMPLETED, completed, s,
+		MHD_OPTION_END);
+	if (!s->daemon) {
+		eo_err_set(err, EO_ESYS,
+			   "cannot serve HTTPS on %s port %u (address in use, or no permission "
+			   "for a port below 1024?)",
+			   addr, (unsigned)cfg->port);
+		goto fail;
+	}
+	const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+	s->port = info ? info->port : cfg->port;
+	if (pthread_create(&s->ticker, NULL, ticker_main, s) != 0) {
+		eo_err_set(err, EO_ESYS, "cannot start the certificate reload thread");
+		goto fail;
+	}
+	s->ticker_started = true;
+	char serial[80];
+	wh_tls_serial(s->tls, serial, sizeof(serial));
+	log_info("serving", "address=%s port=%u threads=%u tls=\"1.2,1.3\" cert=%s serial=%s", addr,
+		 (unsigned)s->port, threads, cfg->cert_file, serial);
+	return s;
+fail:
+	whsrv_stop(s);
+	return NULL;
+}
+
+uint16_t whsrv_port(const struct whsrv *s)
+{
+	return s->port;
+}
+
+int whsrv_check_certs(struct whsrv *s)
+{
+	return wh_tls_check(s->tls);
+}
+
+int whsrv_stop(struct whsrv *s)
+{
+	if (!s)
+		return 0;
+	int left = 0;
+	atomic_store(&s->stopping, true);
+	if (s->daemon) {
+		MHD_socket lfd = MHD_quiesce_daemon(s->daemon);
+		int64_t deadline = eo_now_ms() + s->drain_ms;
+		while ((left = (int)wh_metrics_in_flight_now()) > 0 && eo_now_ms() < deadline)
+			eo_sleep_ms(10);
+		if (left > 0)
+			log_warn("stopping with requests still in flight", "in_flight=%d", left);
+		MHD_stop_daemon(s->daemon);
+		if (lfd != MHD_INVALID_SOCKET)
+			close(lfd);
+	}
+	if (s->ticker_started) {
+		pthread_mutex_lock(&s->mu);
+		s->ticker_stop = true;
+		pthread_cond_signal(&s->cv);
+		pthread_mutex_unlock(&s->mu);
+		pthread_join(s->ticker, NULL);
+	}
+	wh_tls_activate(NULL);
+	wh_tls_free(s->tls);
+	pthread_cond_destroy(&s->cv);
+	pthread_mutex_destroy(&s->mu);
+	free(s);
+	return left;
+}

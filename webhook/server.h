@@ -1,0 +1,56 @@
+/*
+ * server.h — the webhook's HTTPS server: libmicrohttpd on GnuTLS, TLS 1.2
+ * and 1.3 only, epoll with a thread pool sized to the CPUs this process may
+ * run on, certificates reloaded from disk, graceful stop.
+ *
+ * Routes (on the path alone: kube-apiserver appends ?timeout=5s):
+ *   POST /mutate, POST /validate   AdmissionReview in and out
+ *   GET  /healthz, /readyz          "ok" (readyz: 503 once stopping)
+ *   GET  /metrics                   Prometheus text
+ * Another method on a known path → 405; an unknown path → 404; a body over
+ * max_body → 413 (announced by Content-Length: refused before it is read;
+ * chunked: the connection is closed when the cap is passed).
+ */
+#ifndef EO_WEBHOOK_SERVER_H
+#define EO_WEBHOOK_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "eo.h"
+
+struct whsrv_config {
+	const char *cert_file, *key_file; /* PEM, required */
+	const char *bind_address;         /* IPv4 or IPv6 literal; NULL: 0.0.0.0 */
+	uint16_t port;                    /* 0: an ephemeral port (tests) */
+	unsigned threads;                 /* 0: the CPUs in this process's affinity mask */
+	size_t max_body;                  /* 0: WHSRV_MAX_BODY */
+	int reload_interval_ms;           /* 0: 1000 */
+	int drain_timeout_ms;             /* 0: 20000 (stop: wait for in-flight requests) */
+};
+
+#define WHSRV_MAX_BODY (3u * 1024 * 1024)
+#define WHSRV_TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:%SERVER_PRECEDENCE"
+
+struct whsrv;
+
+/* Load the certificate pair and start serving. NULL with err when the pair
+ * cannot be loaded or the address cannot be bound. One server per process
+ * (the TLS callback and the metrics are process-wide). */
+struct whsrv *whsrv_start(const struct whsrv_config *cfg, struct eo_err *err);
+
+/* The port actually bound (useful with port 0). */
+uint16_t whsrv_port(const struct whsrv *s);
+
+/* Check the certificate files now rather than at the next tick (tests). */
+int whsrv_check_certs(struct whsrv *s);
+
+/*
+ * Graceful stop: /readyz turns 503, no new connection is accepted, requests
+ * in flight are finished (up to drain_timeout_ms), then everything is freed.
+ * Returns the number of requests still in flight when it gave up (0: clean).
+ * Accepts NULL.
+ */
+int whsrv_stop(struct whsrv *s);
+
+#endif
