@@ -1,17 +1,11 @@
 /*
  * Integration tests for the Kubernetes client (shared/kube*.c) against a real
- * HTTPS server: test/integration/kube_server.py, started here on a random
- * 127.11.X.Y address and an ephemeral port, with certificates from
- * test/helpers/tls_fixture. The server is scriptable (status codes, headers,
- * hangs, watch chunking) through /_test/ endpoints, and keeps a log of the
- * requests it saw, which is what most assertions read.
- *
- * The server dies with us: its stdin is a pipe from this process (it exits
- * at EOF) and it has PR_SET_PDEATHSIG; teardown also kills its group.
+ * HTTPS server (test/helpers/kube_testsrv: kube_server.py on a random
+ * 127.11.X.Y address, an ephemeral port and its own PKI): authentication,
+ * TLS checks, the verbs, retries, deadlines and warnings. The server is
+ * scriptable (status codes, headers, hangs) and logs the requests it saw,
+ * which is what most assertions read. Watches: test_kube_watch.c.
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -21,130 +15,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
-#include "../helpers/tls_fixture.h"
+#include "../helpers/kube_testsrv.h"
 #include "json.h"
 #include "kube.h"
 
-static struct {
-	pid_t pid;
-	int in_fd; /* the server's stdin: closing it stops the server */
-	char addr[32];
-	int port;
-	char url[64];
-	struct tls_fixture tls, other; /* other: an unrelated CA */
-	struct kube_client *ctl;       /* for /_test/ calls */
-} S = {.pid = -1, .in_fd = -1};
+static struct kube_testsrv S;
+#define TOKEN KUBE_TESTSRV_TOKEN
 
-#define TOKEN "s3cret-token"
-
-/* ---- the server process ---- */
-
-static void stop_server(void)
-{
-	if (S.pid <= 0)
-		return;
-	if (S.in_fd >= 0)
-		close(S.in_fd);
-	S.in_fd = -1;
-	for (int i = 0; i < 40; i++) {
-		if (waitpid(S.pid, NULL, WNOHANG) == S.pid) {
-			S.pid = -1;
-			return;
-		}
-		usleep(50 * 1000);
-	}
-	kill(-S.pid, SIGKILL);
-	waitpid(S.pid, NULL, 0);
-	S.pid = -1;
-}
-
-static int start_server(void)
-{
-	char script[512];
-	const char *src = __FILE__;
-	const char *slash = strrchr(src, '/');
-	snprintf(script, sizeof(script), "%.*s/kube_server.py", slash ? (int)(slash - src) : 1,
-		 slash ? src : ".");
-	if (access(script, R_OK) != 0) {
-		fprintf(stderr, "cannot find %s (run from the repository root)\n", script);
-		return -1;
-	}
-	int in[2], out[2];
-	if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC))
-		return -1;
-	pid_t pid = fork();
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		setpgid(0, 0);
-		dup2(in[0], 0);
-		dup2(out[1], 1);
-		execlp("python3", "python3", script, "--addr", S.addr, "--cert", S.tls.server_cert,
-		       "--key", S.tls.server_key, "--client-ca", S.tls.ca_cert, "--token", TOKEN,
-		       (char *)NULL);
-		_exit(127);
-	}
-	S.pid = pid;
-	close(in[0]);
-	close(out[1]);
-	S.in_fd = in[1];
-	/* "READY <port>" within 20 s. */
-	char line[128] = "";
-	size_t n = 0;
-	int64_t until = eo_now_ms() + 20000;
-	while (!strchr(line, '\n') && n < sizeof(line) - 1) {
-		struct pollfd p = {.fd = out[0], .events = POLLIN};
-		int left = (int)(until - eo_now_ms());
-		if (left <= 0 || poll(&p, 1, left) <= 0)
-			break;
-		ssize_t r = read(out[0], line + n, sizeof(line) - 1 - n);
-		if (r <= 0)
-			break;
-		n += (size_t)r;
-		line[n] = '\0';
-	}
-	close(out[0]);
-	if (sscanf(line, "READY %d", &S.port) != 1) {
-		fprintf(stderr, "kube_server.py did not start: \"%s\"\n", line);
-		stop_server();
-		return -1;
-	}
-	snprintf(S.url, sizeof(S.url), "https://%s:%d", S.addr, S.port);
-	return 0;
-}
-
-/* ---- connections and clients ---- */
-
-static char *slurp(const char *path, size_t *len)
-{
-	char *data;
-	struct eo_err err;
-	if (eo_read_file(path, 1 << 20, &data, len, &err) != 0)
-		fail_msg("%s", err.msg);
-	return data;
-}
-
-/* A connection as kubeconfig_load would resolve it: CA from the fixture. */
 static struct kube_conn *conn_new(const char *token)
 {
-	struct kube_conn *c = calloc(1, sizeof(*c));
+	struct kube_conn *c = kube_testsrv_conn(&S, token);
 	assert_non_null(c);
-	pthread_mutex_init(&c->lock, NULL);
-	c->server = strdup(S.url);
-	c->ca_pem = slurp(S.tls.ca_cert, &c->ca_len);
-	c->token = eo_strdup0(token);
-	c->namespace = strdup("default");
-	c->context_name = strdup("test");
-	c->origin = strdup("kubeconfig test");
 	return c;
 }
 
@@ -168,25 +54,15 @@ static struct kube_client *client(const char *token, long timeout_ms)
 static void ctl(const char *path, const char *body)
 {
 	struct eo_err err = {0};
-	if (kube_request(S.ctl, "POST", path, "application/json", body ? body : "{}", NULL, &err))
+	if (kube_testsrv_ctl(&S, path, body, &err) != 0)
 		fail_msg("%s: %s", path, err.msg);
 }
 
-/* The server's request log, filtered by method and path (NULL: any). */
 static json_object *requests(const char *method, const char *path)
 {
-	json_object *all = NULL, *out = json_object_new_array();
-	struct eo_err err = {0};
-	if (kube_request(S.ctl, "GET", "/_test/log", NULL, NULL, &all, &err))
-		fail_msg("log: %s", err.msg);
-	for (size_t i = 0; i < json_object_array_length(all); i++) {
-		json_object *r = json_object_array_get_idx(all, i);
-		if ((!method || !strcmp(json_opt_str(r, "method", ""), method)) &&
-		    (!path || !strcmp(json_opt_str(r, "path", ""), path)))
-			json_object_array_add(out, json_object_get(r));
-	}
-	json_object_put(all);
-	return out;
+	json_object *r = kube_testsrv_requests(&S, method, path);
+	assert_non_null(r);
+	return r;
 }
 
 static size_t count(const char *method, const char *path)
@@ -199,31 +75,17 @@ static size_t count(const char *method, const char *path)
 
 static int group_setup(void **state)
 {
-	srand((unsigned)time(NULL) ^ (unsigned)getpid());
-	snprintf(S.addr, sizeof(S.addr), "127.11.%d.%d", rand() % 256, 1 + rand() % 254);
-	const char *dns[] = {"kube.test.internal", "localhost", NULL};
-	const char *ips[] = {S.addr, NULL};
-	struct tls_fixture_opts o = {.dns = dns, .ips = ips, .client_cn = "alice",
-				     .client_org = "system:masters"};
 	struct eo_err err = {0};
-	if (tls_fixture_make(&o, &S.tls, &err) || tls_fixture_make(NULL, &S.other, &err)) {
-		fprintf(stderr, "tls fixture: %s\n", err.msg);
+	if (kube_testsrv_start(&S, &err) != 0) {
+		fprintf(stderr, "test server: %s\n", err.msg);
 		return -1;
 	}
-	if (start_server() != 0)
-		return -1;
-	atexit(stop_server);
-	S.ctl = client(NULL, 10000);
 	return 0;
 }
 
 static int group_teardown(void **state)
 {
-	kube_client_free(S.ctl);
-	S.ctl = NULL;
-	stop_server();
-	tls_fixture_remove(&S.tls);
-	tls_fixture_remove(&S.other);
+	kube_testsrv_stop(&S);
 	return 0;
 }
 
@@ -231,6 +93,15 @@ static int reset(void **state)
 {
 	ctl("/_test/reset", NULL);
 	return 0;
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+	char *data;
+	struct eo_err err;
+	if (eo_read_file(path, 1 << 20, &data, len, &err) != 0)
+		fail_msg("%s", err.msg);
+	return data;
 }
 
 /* ---- authentication and TLS ---- */
@@ -289,9 +160,12 @@ static void test_tls_checks(void **state)
 {
 	struct eo_err err = {0};
 	/* Another CA: the server is not trusted, and the message says where to look. */
+	struct tls_fixture other;
+	if (tls_fixture_make(NULL, &other, &err) != 0)
+		fail_msg("%s", err.msg);
 	struct kube_conn *c = conn_new(TOKEN);
 	free(c->ca_pem);
-	c->ca_pem = slurp(S.other.ca_cert, &c->ca_len);
+	c->ca_pem = slurp(other.ca_cert, &c->ca_len);
 	struct kube_client *kc = client_for(c, 5000, NULL);
 	assert_int_equal(kube_request(kc, "GET", "/version", NULL, NULL, NULL, &err), -1);
 	assert_int_equal(err.code, EO_ETRANSPORT);
@@ -301,7 +175,8 @@ static void test_tls_checks(void **state)
 	/* ... unless verification is off. */
 	c = conn_new(TOKEN);
 	free(c->ca_pem);
-	c->ca_pem = slurp(S.other.ca_cert, &c->ca_len);
+	c->ca_pem = slurp(other.ca_cert, &c->ca_len);
+	tls_fixture_remove(&other);
 	c->insecure = 1;
 	kc = client_for(c, 5000, NULL);
 	assert_int_equal(kube_request(kc, "GET", "/version", NULL, NULL, NULL, &err), 0);
@@ -652,225 +527,6 @@ static void test_warning_headers(void **state)
 	kube_client_free(kc);
 }
 
-/* ---- watch ---- */
-
-struct events {
-	pthread_mutex_t lock;
-	enum kube_event ev[64];
-	char name[64][32];
-	int n;
-	int stop_after; /* callback asks to stop after this many (0: never) */
-};
-
-static int on_event(enum kube_event ev, json_object *obj, void *ud)
-{
-	struct events *e = ud;
-	pthread_mutex_lock(&e->lock);
-	if (e->n < 64) {
-		e->ev[e->n] = ev;
-		snprintf(e->name[e->n], sizeof(e->name[0]), "%s",
-			 obj ? json_opt_str(obj, "metadata.name", "") : "");
-		e->n++;
-	}
-	int stop = e->stop_after && e->n >= e->stop_after;
-	pthread_mutex_unlock(&e->lock);
-	return stop;
-}
-
-static int has_event(struct events *e, enum kube_event ev, const char *name)
-{
-	pthread_mutex_lock(&e->lock);
-	int found = 0;
-	for (int i = 0; i < e->n && !found; i++)
-		found = e->ev[i] == ev && !strcmp(e->name[i], name);
-	pthread_mutex_unlock(&e->lock);
-	return found;
-}
-
-static int wait_event(struct events *e, enum kube_event ev, const char *name)
-{
-	for (int i = 0; i < 300; i++) {
-		if (has_event(e, ev, name))
-			return 1;
-		usleep(50 * 1000);
-	}
-	return 0;
-}
-
-static void put(const char *name)
-{
-	char body[256];
-	snprintf(body, sizeof(body),
-		 "{\"apiVersion\":\"etcd.k8s-operator.io/v1alpha1\",\"kind\":\"EtcdCluster\","
-		 "\"metadata\":{\"name\":\"%s\",\"namespace\":\"default\"},\"spec\":{\"replicas\":1}}",
-		 name);
-	ctl("/_test/put", body);
-}
-
-static void test_watch_chunked(void **state)
-{
-	struct kube_client *kc = client(TOKEN, 5000);
-	struct eo_err err = {0};
-	json_object *list = NULL;
-	assert_int_equal(kube_list(kc, &KUBE_ETCDCLUSTERS, "default", NULL, &list, &err), 0);
-	char rv0[64];
-	snprintf(rv0, sizeof(rv0), "%s", json_opt_str(list, "metadata.resourceVersion", ""));
-	json_object_put(list);
-	put("a");
-	put("b");
-	put("a");
-	/* Every event arrives in 7-byte chunks; the server closes after 3. */
-	ctl("/_test/watch", "{\"chunk\":7,\"close_after\":3}");
-	struct events e = {.lock = PTHREAD_MUTEX_INITIALIZER};
-	char last[64] = "";
-	struct kube_watch_opts wo = {.resource_version = rv0, .last_rv = last, .timeout_seconds = 30};
-	assert_int_equal(kube_watch(kc, &KUBE_ETCDCLUSTERS, "default", &wo, on_event, &e, &err), 0);
-	assert_int_equal(e.n, 3);
-	assert_int_equal(e.ev[0], KUBE_EV_ADDED);
-	assert_string_equal(e.name[0], "a");
-	assert_int_equal(e.ev[1], KUBE_EV_ADDED);
-	assert_string_equal(e.name[1], "b");
-	assert_int_equal(e.ev[2], KUBE_EV_MODIFIED);
-	assert_int_equal(atoi(last), atoi(rv0) + 3);
-	json_object *r = requests("GET", "/apis/etcd.k8s-operator.io/v1alpha1/namespaces/default/etcdclusters");
-	json_object *w = json_object_array_get_idx(r, (int)json_object_array_length(r) - 1);
-	assert_string_equal(json_opt_str(w, "query.watch", ""), "1");
-	assert_string_equal(json_opt_str(w, "query.allowWatchBookmarks", ""), "true");
-	assert_string_equal(json_opt_str(w, "query.timeoutSeconds", ""), "30");
-	assert_string_equal(json_opt_str(w, "query.resourceVersion", ""), rv0);
-	json_object_put(r);
-
-	/* The callback stops the watch. */
-	struct events e2 = {.lock = PTHREAD_MUTEX_INITIALIZER, .stop_after = 1};
-	wo.last_rv = NULL;
-	assert_int_equal(kube_watch(kc, &KUBE_ETCDCLUSTERS, "default", &wo, on_event, &e2, &err), -1);
-	assert_int_equal(err.code, EO_ECANCELED);
-	assert_int_equal(e2.n, 1);
-
-	/* HTTP 410 for a resourceVersion that is too old. */
-	ctl("/_test/watch", "{\"http410\":true}");
-	assert_int_equal(kube_watch(kc, &KUBE_ETCDCLUSTERS, "default", &wo, on_event, &e2, &err), -1);
-	assert_int_equal(err.code, 410);
-	assert_non_null(strstr(err.msg, "too old resource version"));
-	kube_client_free(kc);
-}
-
-struct stopper {
-	volatile sig_atomic_t *stop;
-	int after_ms;
-};
-
-static void *stop_later(void *arg)
-{
-	struct stopper *s = arg;
-	usleep((useconds_t)s->after_ms * 1000);
-	*s->stop = 1;
-	return NULL;
-}
-
-static void test_watch_stop_flag(void **state)
-{
-	struct kube_client *kc = client(TOKEN, 5000);
-	struct eo_err err = {0};
-	volatile sig_atomic_t stop = 0;
-	struct events e = {.lock = PTHREAD_MUTEX_INITIALIZER};
-	struct kube_watch_opts wo = {.stop = &stop, .timeout_seconds = 60};
-	struct stopper s = {&stop, 300};
-	pthread_t t;
-	pthread_create(&t, NULL, stop_later, &s);
-	int64_t t0 = eo_now_ms();
-	assert_int_equal(kube_watch(kc, &KUBE_ETCDCLUSTERS, "default", &wo, on_event, &e, &err), -1);
-	assert_int_equal(err.code, EO_ECANCELED);
-	assert_true(eo_now_ms() - t0 < 30000); /* long before the watch would end */
-	pthread_join(t, NULL);
-	kube_client_free(kc);
-}
-
-struct informer_run {
-	struct kube_client *kc;
-	struct events *e;
-	volatile sig_atomic_t stop;
-	int rc;
-	struct eo_err err;
-};
-
-static void *informer_thread(void *arg)
-{
-	struct informer_run *ir = arg;
-	ir->rc = kube_informer_run(ir->kc, &KUBE_ETCDCLUSTERS, "default", NULL, on_event, ir->e,
-				   &ir->stop, &ir->err);
-	return NULL;
-}
-
-static int count_events(struct events *e, enum kube_event ev)
-{
-	pthread_mutex_lock(&e->lock);
-	int n = 0;
-	for (int i = 0; i < e->n; i++)
-		n += e->ev[i] == ev;
-	pthread_mutex_unlock(&e->lock);
-	return n;
-}
-
-static void test_informer_resume_and_relist(void **state)
-{
-	put("a");
-	put("b");
-	/* The first watch ends after one event: the informer must resume. */
-	ctl("/_test/watch", "{\"close_after\":1}");
-	struct events e = {.lock = PTHREAD_MUTEX_INITIALIZER};
-	struct informer_run ir = {.kc = client(TOKEN, 5000), .e = &e};
-	pthread_t t;
-	pthread_create(&t, NULL, informer_thread, &ir);
-	assert_true(wait_event(&e, KUBE_EV_SYNCED, ""));
-	assert_true(has_event(&e, KUBE_EV_ADDED, "a"));
-	assert_true(has_event(&e, KUBE_EV_ADDED, "b"));
-
-	put("c"); /* delivered, then the server closes the watch */
-	assert_true(wait_event(&e, KUBE_EV_ADDED, "c"));
-	put("d"); /* only seen if the informer came back */
-	assert_true(wait_event(&e, KUBE_EV_ADDED, "d"));
-	/* It came back from where it was, not from scratch. */
-	json_object *r = requests("GET", "/apis/etcd.k8s-operator.io/v1alpha1/namespaces/default/etcdclusters");
-	int lists = 0, watches = 0;
-	const char *resumed_at = NULL;
-	for (size_t i = 0; i < json_object_array_length(r); i++) {
-		json_object *q = json_object_array_get_idx(r, i);
-		if (json_at(q, "query.watch")) {
-			if (++watches == 2)
-				resumed_at = json_opt_str(q, "query.resourceVersion", "");
-		} else {
-			lists++;
-		}
-	}
-	assert_int_equal(lists, 1);
-	assert_true(watches >= 2);
-	assert_non_null(resumed_at);
-	json_object *c = NULL;
-	struct eo_err err = {0};
-	assert_int_equal(kube_get(ir.kc, &KUBE_ETCDCLUSTERS, NULL, "c", &c, &err), 0);
-	assert_string_equal(resumed_at, json_opt_str(c, "metadata.resourceVersion", ""));
-	json_object_put(c);
-	json_object_put(r);
-
-	/* b vanishes without an event and history is compacted; the watch is
-	 * dropped; resuming gets 410; the relist must report b as DELETED. */
-	ctl("/_test/vanish", "{\"namespace\":\"default\",\"name\":\"b\"}");
-	ctl("/_test/kick", NULL);
-	assert_true(wait_event(&e, KUBE_EV_DELETED, "b"));
-	for (int i = 0; i < 100 && count_events(&e, KUBE_EV_SYNCED) < 2; i++)
-		usleep(50 * 1000);
-	assert_int_equal(count_events(&e, KUBE_EV_SYNCED), 2);
-	assert_int_equal(count_events(&e, KUBE_EV_DELETED), 1);
-	/* Nothing already known was reported again as new. */
-	assert_int_equal(count_events(&e, KUBE_EV_ADDED), 4);
-
-	ir.stop = 1;
-	pthread_join(t, NULL);
-	assert_int_equal(ir.rc, 0);
-	kube_client_free(ir.kc);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -885,9 +541,6 @@ int main(void)
 		cmocka_unit_test_setup(test_no_retry_on_500, reset),
 		cmocka_unit_test_setup(test_deadline, reset),
 		cmocka_unit_test_setup(test_warning_headers, reset),
-		cmocka_unit_test_setup(test_watch_chunked, reset),
-		cmocka_unit_test_setup(test_watch_stop_flag, reset),
-		cmocka_unit_test_setup(test_informer_resume_and_relist, reset),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

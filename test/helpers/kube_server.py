@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """A small, scriptable Kubernetes API server over HTTPS for the C client tests.
 
-Started by test/integration/test_kube.c (never by the test runner itself):
+Started through test/helpers/kube_testsrv.c by the kube client tests (never by
+the test runner itself):
 
     kube_server.py --addr 127.11.X.Y --cert server.crt --key server.key \
                    --client-ca ca.crt --token SECRET
