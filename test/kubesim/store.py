@@ -148,6 +148,14 @@ class Watch:
             return None
         return item[0], copy(item[1])
 
+    def idle_rv(self):
+        """The store's resourceVersion if nothing is queued for this watch, else
+        None: a bookmark taken then can never overtake an undelivered event."""
+        with self._store._lock:
+            if self._q.empty():
+                return str(self._store._rv)
+        return None
+
     def stop(self):
         if not self.closed:
             self.closed = True
