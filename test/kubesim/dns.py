@@ -170,6 +170,7 @@ class ServiceNetwork:
         self._managed_now = set()
         self._closing = False
         self._lock = threading.Lock()
+        self._sync_lock = threading.Lock()
         self._t = threading.Thread(target=self._loop, name="service-network", daemon=True)
         if not os.path.exists(self.hosts_path):
             write_in_place(self.hosts_path, render([], self.extra))
@@ -210,6 +211,10 @@ class ServiceNetwork:
                 log.exception("service network sync")
 
     def sync(self):
+        with self._sync_lock:
+            self._sync()
+
+    def _sync(self):
         services = self.store.list("services")[0]
         pods = self.store.list("pods")[0]
         by_ns = {}

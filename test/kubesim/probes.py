@@ -61,7 +61,11 @@ def run_once(probe, pod_ip, container, pid, env, build):
         if "exec" in probe:
             if pid is None:
                 return False, "container is not running"
-            argv = podspec.map_exec_argv(container, probe["exec"].get("command") or [], build)
+            static = {e.get("name"): e.get("value", "") for e in container.get("env") or [] if "valueFrom" not in e}
+            argv = [podspec.expand(a, static) for a in probe["exec"].get("command") or []]
+            if not argv:
+                return False, "exec probe has no command"
+            argv = podspec.map_exec_argv(container, argv, build)
             cmd = ["nsenter", "-t", str(pid), "-m", "-u", "-r", "-w", "--"] + argv
             try:
                 r = subprocess.run(cmd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,

@@ -26,9 +26,13 @@ class _Listener:
         self._rr = 0
         self._lock = threading.Lock()
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind((ip, port))
-        self.sock.listen(128)
+        try:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            self.sock.bind((ip, port))
+            self.sock.listen(128)
+        except OSError:
+            self.sock.close()
+            raise
         self.sock.settimeout(0.5)
         self.closed = False
         self._t = threading.Thread(target=self._accept, name="proxy-%s:%d" % (ip, port), daemon=True)
