@@ -598,8 +598,8 @@ int kube_call_run(struct kube_client *kc, struct kube_call *call, struct eo_err 
 		if (wait < 0 || attempt >= kc->max_retries ||
 		    eo_now_ms() + wait >= deadline) {
 			if (wait >= 0 && attempt < kc->max_retries && a.retry_after[0])
-				eo_err_prefix(err, "server asked to retry after %s s, past the deadline: ",
-					      a.retry_after);
+				eo_err_prefix(err, "server asked to retry after %ld s, past the deadline: ",
+					      (wait + 999) / 1000);
 			deliver_warnings(kc, &a);
 			eo_buf_free(&a.warnings);
 			break;
