@@ -1,0 +1,449 @@
+/*
+ * member_init.c — the pure half of the member init step: its configuration,
+ * the decision how this member starts, and etcd's configuration file.
+ * The I/O half (asking the cluster, files, the waiting loop) is
+ * member_init_run.c.
+ *
+ * The one idea: a Pod never guesses whether a cluster exists. It asks the
+ * cluster; the only member that may found one is ordinal 0, when the
+ * controller still allows it (EC_BOOTSTRAP, cleared once status.clusterID is
+ * recorded), it has no data, and nobody answers. Data is deleted only on
+ * positive evidence that its member was removed; in every doubt the data is
+ * kept — etcd itself refuses to run as a removed member.
+ */
+#include "member_init.h"
+
+#include <openssl/evp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scaling.h"
+
+static const char *const verdict_names[] = {"StartNew", "StartExisting", "StartOnData", "Wipe",
+					    "Wait"};
+
+const char *mi_verdict_name(enum mi_verdict v)
+{
+	return (unsigned)v < EO_ARRAY_LEN(verdict_names) ? verdict_names[v] : "?";
+}
+
+/* ---- configuration ---------------------------------------------------- */
+
+/* Values end up in YAML and URLs: allow only what names and URLs need. */
+static bool safe_value(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x21 || *s == '"' || *s == '\\' || *s == '\'' || *s == ',' ||
+		    *s == '#' || (unsigned char)*s >= 0x7f)
+			return false;
+	return true;
+}
+
+static int set_str(char *dst, size_t size, const char *flag, const char *v, struct eo_err *err)
+{
+	if (!v || !*v)
+		return eo_err_set(err, EO_EINVAL, "member-init: %s: empty value", flag);
+	if (!safe_value(v))
+		return eo_err_set(err, EO_EINVAL,
+				  "member-init: %s: \"%.80s\" holds a character not allowed in a name or URL",
+				  flag, v);
+	if (eo_strlcpy(dst, v, size) != 0)
+		return eo_err_set(err, EO_EINVAL, "member-init: %s: longer than %zu characters", flag,
+				  size - 1);
+	return 0;
+}
+
+static int set_int(int *dst, const char *flag, const char *v, int min, int max, struct eo_err *err)
+{
+	char *end;
+	long n = v ? strtol(v, &end, 10) : 0;
+	if (!v || !*v || *end || n < min || n > max)
+		return eo_err_set(err, EO_EINVAL, "member-init: %s: \"%.40s\" is not a number in %d..%d",
+				  flag, v ? v : "", min, max);
+	*dst = (int)n;
+	return 0;
+}
+
+static int set_endpoints(struct mi_config *cfg, const char *v, struct eo_err *err)
+{
+	char buf[4096];
+	if (eo_strlcpy(buf, v, sizeof(buf)) != 0)
+		return eo_err_set(err, EO_EINVAL, "member-init: --endpoints: too long");
+	cfg->nendpoints = 0;
+	char *save = NULL;
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		if (cfg->nendpoints >= MI_MAX_ENDPOINTS)
+			return eo_err_set(err, EO_EINVAL, "member-init: --endpoints: more than %d",
+					  MI_MAX_ENDPOINTS);
+		if (set_str(cfg->endpoints[cfg->nendpoints++], sizeof(cfg->endpoints[0]),
+			    "--endpoints", t, err) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int parse_flag(struct mi_config *cfg, const char *name, const char *v, struct eo_err *err)
+{
+	static const struct {
+		const char *flag;
+		size_t off, size;
+	} strs[] = {
+		{"--pod-name", offsetof(struct mi_config, pod_name), sizeof(((struct mi_config *)0)->pod_name)},
+		{"--namespace", offsetof(struct mi_config, namespace), sizeof(((struct mi_config *)0)->namespace)},
+		{"--listen-ip", offsetof(struct mi_config, listen_ip), sizeof(((struct mi_config *)0)->listen_ip)},
+		{"--cluster-name", offsetof(struct mi_config, cluster_name), sizeof(((struct mi_config *)0)->cluster_name)},
+		{"--cluster-domain", offsetof(struct mi_config, cluster_domain), sizeof(((struct mi_config *)0)->cluster_domain)},
+		{"--data-dir", offsetof(struct mi_config, data_dir), sizeof(((struct mi_config *)0)->data_dir)},
+		{"--config-file", offsetof(struct mi_config, config_file), sizeof(((struct mi_config *)0)->config_file)},
+		{"--member-id-file", offsetof(struct mi_config, id_file), sizeof(((struct mi_config *)0)->id_file)},
+		{"--peer-url", offsetof(struct mi_config, peer_url), sizeof(((struct mi_config *)0)->peer_url)},
+		{"--client-url", offsetof(struct mi_config, client_url), sizeof(((struct mi_config *)0)->client_url)},
+		{"--token", offsetof(struct mi_config, token), sizeof(((struct mi_config *)0)->token)},
+	};
+	static const struct {
+		const char *flag;
+		size_t off;
+		int min, max;
+	} ints[] = {
+		{"--heartbeat-ms", offsetof(struct mi_config, heartbeat_ms), 10, 10000},
+		{"--election-ms", offsetof(struct mi_config, election_ms), 50, 100000},
+		{"--wait-seconds", offsetof(struct mi_config, wait_s), 1, 86400},
+		{"--retry-ms", offsetof(struct mi_config, retry_ms), 10, 60000},
+		{"--ask-timeout-ms", offsetof(struct mi_config, ask_timeout_ms), 100, 60000},
+		{"--data-rounds", offsetof(struct mi_config, data_rounds), 0, 1000},
+		{"--bootstrap-rounds", offsetof(struct mi_config, bootstrap_rounds), 1, 1000},
+	};
+	for (size_t i = 0; i < EO_ARRAY_LEN(strs); i++)
+		if (strcmp(name, strs[i].flag) == 0)
+			return set_str((char *)cfg + strs[i].off, strs[i].size, name, v, err);
+	for (size_t i = 0; i < EO_ARRAY_LEN(ints); i++)
+		if (strcmp(name, ints[i].flag) == 0)
+			return set_int((int *)((char *)cfg + ints[i].off), name, v, ints[i].min,
+				       ints[i].max, err);
+	if (strcmp(name, "--endpoints") == 0)
+		return set_endpoints(cfg, v, err);
+	if (strcmp(name, "--bootstrap") == 0) {
+		if (strcmp(v, "true") != 0 && strcmp(v, "false") != 0)
+			return eo_err_set(err, EO_EINVAL, "member-init: --bootstrap: true or false, not \"%.40s\"", v);
+		cfg->bootstrap = strcmp(v, "true") == 0;
+		return 0;
+	}
+	return eo_err_set(err, EO_EINVAL, "member-init: unknown flag %.60s (see etcd-controller member-init --help)",
+			  name);
+}
+
+static int from_env(char *dst, size_t size, const char *env, const char *flag, struct eo_err *err)
+{
+	const char *v = getenv(env);
+	if (dst[0] || !v || !*v)
+		return 0;
+	return set_str(dst, size, flag, v, err);
+}
+
+int mi_config_parse(int argc, char **argv, struct mi_config *cfg, struct eo_err *err)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->heartbeat_ms = 100;
+	cfg->election_ms = 1000;
+	cfg->wait_s = 300;
+	cfg->retry_ms = 2000;
+	cfg->ask_timeout_ms = 1500;
+	cfg->data_rounds = 2;
+	cfg->bootstrap_rounds = 2;
+	const char *b = getenv("EC_BOOTSTRAP");
+	cfg->bootstrap = b && strcmp(b, "true") == 0;
+	eo_strlcpy(cfg->cluster_domain, "cluster.local", sizeof(cfg->cluster_domain));
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (strncmp(a, "--", 2) != 0)
+			return eo_err_set(err, EO_EINVAL, "member-init: unexpected argument \"%.60s\"", a);
+		char name[64];
+		const char *eq = strchr(a, '='), *v;
+		if (eq) {
+			size_t n = (size_t)(eq - a);
+			if (n >= sizeof(name))
+				return eo_err_set(err, EO_EINVAL, "member-init: unknown flag %.60s", a);
+			memcpy(name, a, n);
+			name[n] = '\0';
+			v = eq + 1;
+		} else {
+			if (eo_strlcpy(name, a, sizeof(name)) != 0 || i + 1 >= argc)
+				return eo_err_set(err, EO_EINVAL, "member-init: %.60s needs a value", a);
+			v = argv[++i];
+		}
+		if (parse_flag(cfg, name, v, err) != 0)
+			return -1;
+	}
+	if (from_env(cfg->pod_name, sizeof(cfg->pod_name), "POD_NAME", "POD_NAME", err) != 0 ||
+	    from_env(cfg->namespace, sizeof(cfg->namespace), "POD_NAMESPACE", "POD_NAMESPACE", err) != 0 ||
+	    from_env(cfg->listen_ip, sizeof(cfg->listen_ip), "POD_IP", "POD_IP", err) != 0)
+		return -1;
+
+	static const struct {
+		const char *what;
+		size_t off;
+	} required[] = {
+		{"--pod-name (or POD_NAME)", offsetof(struct mi_config, pod_name)},
+		{"--namespace (or POD_NAMESPACE)", offsetof(struct mi_config, namespace)},
+		{"--listen-ip (or POD_IP)", offsetof(struct mi_config, listen_ip)},
+		{"--cluster-name", offsetof(struct mi_config, cluster_name)},
+		{"--data-dir", offsetof(struct mi_config, data_dir)},
+		{"--config-file", offsetof(struct mi_config, config_file)},
+	};
+	for (size_t i = 0; i < EO_ARRAY_LEN(required); i++)
+		if (!((char *)cfg + required[i].off)[0])
+			return eo_err_set(err, EO_EINVAL, "member-init: %s is required", required[i].what);
+
+	char prefix[80];
+	snprintf(prefix, sizeof(prefix), "%s-", cfg->cluster_name);
+	cfg->ordinal = sc_ordinal_of_name(prefix, cfg->pod_name);
+	if (cfg->ordinal < 0)
+		return eo_err_set(err, EO_EINVAL,
+				  "member-init: Pod name \"%s\" is not \"%s<ordinal>\": is this Pod from "
+				  "the StatefulSet of EtcdCluster %s?",
+				  cfg->pod_name, prefix, cfg->cluster_name);
+	if (cfg->election_ms < 5 * cfg->heartbeat_ms)
+		return eo_err_set(err, EO_EINVAL,
+				  "member-init: --election-ms %d must be at least 5 × --heartbeat-ms (%d)",
+				  cfg->election_ms, cfg->heartbeat_ms);
+	if (!cfg->id_file[0]) {
+		/* Beside the data directory, on the same volume. */
+		char dir[512];
+		eo_strlcpy(dir, cfg->data_dir, sizeof(dir));
+		size_t n = strlen(dir);
+		while (n > 1 && dir[n - 1] == '/')
+			dir[--n] = '\0';
+		char *slash = strrchr(dir, '/');
+		if (slash && slash != dir)
+			*slash = '\0';
+		else if (slash)
+			dir[1] = '\0';
+		else
+			eo_strlcpy(dir, ".", sizeof(dir));
+		snprintf(cfg->id_file, sizeof(cfg->id_file), "%s%smember-id", dir,
+			 dir[strlen(dir) - 1] == '/' ? "" : "/");
+	}
+	char host[300];
+	snprintf(host, sizeof(host), "%s.%s-peer.%s.svc.%s", cfg->pod_name, cfg->cluster_name,
+		 cfg->namespace, cfg->cluster_domain);
+	if (!cfg->peer_url[0])
+		snprintf(cfg->peer_url, sizeof(cfg->peer_url), "http://%s:2380", host);
+	if (!cfg->client_url[0])
+		snprintf(cfg->client_url, sizeof(cfg->client_url), "http://%s:2379", host);
+	if (!cfg->token[0])
+		snprintf(cfg->token, sizeof(cfg->token), "%s-%s", cfg->namespace, cfg->cluster_name);
+	if (cfg->nendpoints == 0) {
+		/* The client Service (voters only), then every possible peer. */
+		snprintf(cfg->endpoints[cfg->nendpoints++], sizeof(cfg->endpoints[0]),
+			 "http://%s-client.%s.svc.%s:2379", cfg->cluster_name, cfg->namespace,
+			 cfg->cluster_domain);
+		for (int k = 0; k < 9 && cfg->nendpoints < MI_MAX_ENDPOINTS; k++)
+			if (k != cfg->ordinal)
+				snprintf(cfg->endpoints[cfg->nendpoints++], sizeof(cfg->endpoints[0]),
+					 "http://%s-%d.%s-peer.%s.svc.%s:2379", cfg->cluster_name, k,
+					 cfg->cluster_name, cfg->namespace, cfg->cluster_domain);
+	}
+	return 0;
+}
+
+/* ---- the decision ----------------------------------------------------- */
+
+uint64_t mi_bootstrap_id(const char *peer_url, const char *token)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
+	char buf[512];
+	int n = snprintf(buf, sizeof(buf), "%s%s", peer_url, token);
+	if (n < 0 || (size_t)n >= sizeof(buf) ||
+	    EVP_Digest(buf, (size_t)n, md, &len, EVP_sha1(), NULL) != 1 || len < 8)
+		return 0;
+	uint64_t id = 0;
+	for (int i = 0; i < 8; i++)
+		id = id << 8 | md[i];
+	return id;
+}
+
+void mi_member_name(const struct mi_config *cfg, const struct etcd_member *m, char *out,
+		    size_t size)
+{
+	if (m->name[0]) {
+		eo_strlcpy(out, m->name, size);
+		return;
+	}
+	if (m->npeer > 0 && strcmp(m->peer_urls[0], cfg->peer_url) == 0) {
+		eo_strlcpy(out, cfg->pod_name, size);
+		return;
+	}
+	/* http://<pod>.<…> → <pod> when <pod> is "<cluster>-<k>". */
+	char prefix[80], host[256] = "";
+	snprintf(prefix, sizeof(prefix), "%s-", cfg->cluster_name);
+	if (m->npeer > 0) {
+		const char *h = strstr(m->peer_urls[0], "://");
+		h = h ? h + 3 : m->peer_urls[0];
+		size_t n = strcspn(h, ".:/");
+		if (n < sizeof(host)) {
+			memcpy(host, h, n);
+			host[n] = '\0';
+		}
+	}
+	if (sc_ordinal_of_name(prefix, host) >= 0)
+		eo_strlcpy(out, host, size);
+	else
+		snprintf(out, size, "member-%016llx", (unsigned long long)m->id);
+}
+
+static const struct etcd_member *find_peer(const struct etcd_members *ms, const char *url)
+{
+	for (int i = 0; i < ms->n; i++)
+		for (int j = 0; j < ms->m[i].npeer; j++)
+			if (strcmp(ms->m[i].peer_urls[j], url) == 0)
+				return &ms->m[i];
+	return NULL;
+}
+
+static bool has_id(const struct etcd_members *ms, uint64_t id)
+{
+	for (int i = 0; i < ms->n; i++)
+		if (ms->m[i].id == id)
+			return true;
+	return false;
+}
+
+static void initial_cluster(const struct mi_config *cfg, const struct etcd_members *ms, char *out,
+			    size_t size)
+{
+	size_t n = 0;
+	out[0] = '\0';
+	for (int i = 0; i < ms->n && n < size; i++) {
+		char name[128];
+		mi_member_name(cfg, &ms->m[i], name, sizeof(name));
+		for (int j = 0; j < ms->m[i].npeer && n < size; j++)
+			n += (size_t)snprintf(out + n, size - n, "%s%s=%s", n ? "," : "", name,
+					      ms->m[i].peer_urls[j]);
+	}
+}
+
+static void verdict(struct mi_decision *d, enum mi_verdict v, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void verdict(struct mi_decision *d, enum mi_verdict v, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	d->verdict = v;
+	vsnprintf(d->message, sizeof(d->message), fmt, ap);
+	va_end(ap);
+}
+
+void mi_decide(const struct mi_config *cfg, const struct mi_facts *f, struct mi_decision *d)
+{
+	memset(d, 0, sizeof(*d));
+	const struct etcd_member *self = f->list_known ? find_peer(&f->members, cfg->peer_url) : NULL;
+
+	if (f->has_data) {
+		if (f->list_known && f->quorum_read && f->has_id && !has_id(&f->members, f->recorded_id) &&
+		    (!self || !self->name[0])) {
+			verdict(d, MI_WIPE,
+				"the data here belongs to member %llx, which the cluster (member list "
+				"read with quorum) no longer has: it was removed; wiping the data so "
+				"this Pod can join %s",
+				(unsigned long long)f->recorded_id,
+				self ? "as the member re-added with its peer URL" : "when it is added again");
+			return;
+		}
+		if (f->list_known && self) {
+			initial_cluster(cfg, &f->members, d->initial_cluster, sizeof(d->initial_cluster));
+			d->member_id = self->id;
+			verdict(d, MI_START_EXISTING,
+				"data present and member %llx (%s) is in the cluster: starting on the data",
+				(unsigned long long)self->id, self->learner ? "learner" : "voter");
+			return;
+		}
+		if (f->round + 1 < cfg->data_rounds && !(f->list_known && f->quorum_read)) {
+			verdict(d, MI_WAIT,
+				"data present; %s: asking again before starting on the data",
+				f->list_known ? "the member list could not be read with quorum"
+					      : "no member answers yet");
+			return;
+		}
+		snprintf(d->initial_cluster, sizeof(d->initial_cluster), "%s=%s", cfg->pod_name,
+			 cfg->peer_url);
+		verdict(d, MI_START_ON_DATA,
+			"data present; %s: starting on the data (etcd itself refuses to run as a "
+			"removed member; the data is never deleted without evidence)",
+			f->list_known ? "our peer URL is not in the member list and there is no "
+					"evidence that this data's member was removed"
+				      : "no member answers (the whole cluster may be restarting)");
+		return;
+	}
+
+	if (!f->list_known) {
+		if (cfg->ordinal == 0 && cfg->bootstrap && f->round + 1 >= cfg->bootstrap_rounds) {
+			d->member_id = mi_bootstrap_id(cfg->peer_url, cfg->token);
+			snprintf(d->initial_cluster, sizeof(d->initial_cluster), "%s=%s", cfg->pod_name,
+				 cfg->peer_url);
+			verdict(d, MI_START_NEW,
+				"ordinal 0, no data, bootstrap allowed by the controller and no member "
+				"answers: founding a new one-member cluster (member %llx)",
+				(unsigned long long)d->member_id);
+			return;
+		}
+		verdict(d, MI_WAIT, "no data and no member of %s answers yet%s", cfg->cluster_name,
+			cfg->ordinal == 0 && cfg->bootstrap
+				? " (making sure before founding a new cluster)"
+				: cfg->ordinal == 0 ? " (the cluster was founded already: this Pod "
+						      "never founds it again)"
+						    : "");
+		return;
+	}
+	if (!self) {
+		verdict(d, MI_WAIT,
+			"not a member yet: waiting for the controller to add %s as a learner "
+			"(%d members now)", cfg->peer_url, f->members.n);
+		return;
+	}
+	if (self->name[0]) {
+		verdict(d, MI_WAIT,
+			"member %llx (%s) has run before but this Pod has no data: its volume was "
+			"lost; waiting for the controller to replace it (remove, then add again as a "
+			"learner)", (unsigned long long)self->id, self->name);
+		return;
+	}
+	initial_cluster(cfg, &f->members, d->initial_cluster, sizeof(d->initial_cluster));
+	d->member_id = self->id;
+	verdict(d, MI_START_EXISTING, "joining as %s %llx with the live member list (%d members)",
+		self->learner ? "learner" : "voter", (unsigned long long)self->id, f->members.n);
+}
+
+int mi_render_config(const struct mi_config *cfg, const struct mi_decision *d, struct eo_buf *out,
+		     struct eo_err *err)
+{
+	if (d->verdict != MI_START_NEW && d->verdict != MI_START_EXISTING &&
+	    d->verdict != MI_START_ON_DATA)
+		return eo_err_set(err, EO_EINVAL, "member-init: no configuration for a %s decision",
+				  mi_verdict_name(d->verdict));
+	int rc = eo_buf_printf(out,
+		"# Written by etcd-controller member-init: %s\n"
+		"name: '%s'\n"
+		"data-dir: '%s'\n"
+		"listen-peer-urls: 'http://%s:2380'\n"
+		"listen-client-urls: 'http://%s:2379'\n"
+		"initial-advertise-peer-urls: '%s'\n"
+		"advertise-client-urls: '%s'\n"
+		"initial-cluster: '%s'\n"
+		"initial-cluster-state: '%s'\n"
+		"initial-cluster-token: '%s'\n"
+		"heartbeat-interval: %d\n"
+		"election-timeout: %d\n"
+		"strict-reconfig-check: true\n",
+		mi_verdict_name(d->verdict), cfg->pod_name, cfg->data_dir, cfg->listen_ip,
+		cfg->listen_ip, cfg->peer_url, cfg->client_url, d->initial_cluster,
+		d->verdict == MI_START_NEW ? "new" : "existing", cfg->token, cfg->heartbeat_ms,
+		cfg->election_ms);
+	if (rc != 0)
+		return eo_err_set(err, EO_ENOMEM, "member-init: out of memory writing the configuration");
+	return 0;
+}

@@ -1,0 +1,111 @@
+/*
+ * member_init.h — `etcd-controller member-init`, the init step of every etcd
+ * Pod: it decides how this member starts and writes etcd's configuration
+ * file into the Pod's shared emptyDir; etcd then runs `--config-file`.
+ *
+ * The decision (mi_decide) is pure and takes the facts gathered by mi_run:
+ * whether the data directory holds a WAL, the member id recorded beside it,
+ * and the cluster's member list (read with quorum when it could be).
+ *
+ *   data, listed           → start on it (initial-cluster-state existing)
+ *   data, removed          → wipe it, then as without data — only on positive
+ *                            evidence: the recorded id is absent from a member
+ *                            list read with quorum, and our peer URL is absent
+ *                            or belongs to an unstarted (re-added) member
+ *   data, nobody answers   → start on it after a short try (a whole cluster
+ *                            restarting must not wait for itself)
+ *   no data, unstarted member with our peer URL → join with the live list
+ *   no data, started member with our peer URL   → wait: the volume was lost,
+ *                            the controller replaces the member
+ *   no data, not listed    → wait to be added (bounded, then exit non-zero)
+ *   no data, ordinal 0, bootstrap allowed, nobody answers → a new cluster
+ */
+#ifndef EO_CONTROLLER_MEMBER_INIT_H
+#define EO_CONTROLLER_MEMBER_INIT_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "eo.h"
+#include "etcd.h"
+
+#define MI_MAX_ENDPOINTS 12
+
+struct mi_config {
+	char pod_name[64];        /* POD_NAME / --pod-name: "<cluster>-<ordinal>" */
+	char namespace[64];       /* POD_NAMESPACE / --namespace */
+	char listen_ip[64];       /* POD_IP / --listen-ip: etcd listens here */
+	char cluster_name[64];    /* --cluster-name */
+	char cluster_domain[254]; /* --cluster-domain (cluster.local) */
+	char data_dir[512];       /* --data-dir */
+	char config_file[512];    /* --config-file */
+	char id_file[512];        /* --member-id-file (default: beside the data dir) */
+	bool bootstrap;           /* EC_BOOTSTRAP=true / --bootstrap */
+	int ordinal;              /* from pod_name */
+	int heartbeat_ms, election_ms;
+	int wait_s;               /* --wait-seconds: give up (exit non-zero) after this */
+	int retry_ms;             /* between rounds (2000) */
+	int ask_timeout_ms;       /* per endpoint (1500) */
+	int data_rounds;          /* with data and no answer, start after this many rounds (2) */
+	int bootstrap_rounds;     /* ordinal 0 founds after this many silent rounds (2) */
+	char peer_url[256];       /* --peer-url: advertised (default the Pod's DNS name) */
+	char client_url[256];     /* --client-url: advertised */
+	char token[192];          /* initial-cluster-token: "<namespace>-<cluster>" */
+	char endpoints[MI_MAX_ENDPOINTS][256]; /* --endpoints: where to ask (default: the
+						  client Service, then each peer) */
+	int nendpoints;
+};
+
+/* Parse the subcommand's arguments (argv[0] is "member-init") and the Pod's
+ * environment (POD_NAME, POD_NAMESPACE, POD_IP, EC_BOOTSTRAP); fill the
+ * defaults. A missing or malformed value is an error naming it. */
+int mi_config_parse(int argc, char **argv, struct mi_config *cfg, struct eo_err *err);
+
+/* What mi_run found out in one round. */
+struct mi_facts {
+	bool has_data;        /* data_dir holds a WAL */
+	bool has_id;          /* the member-id file was read */
+	uint64_t recorded_id;
+	bool list_known;      /* some endpoint answered a member list */
+	bool quorum_read;     /* … through a linearizable read (see etcd_member_list) */
+	struct etcd_members members;
+	int round;            /* 0, 1, …: rounds asked so far, this one excluded */
+};
+
+enum mi_verdict { MI_START_NEW, MI_START_EXISTING, MI_START_ON_DATA, MI_WIPE, MI_WAIT };
+const char *mi_verdict_name(enum mi_verdict v);
+
+struct mi_decision {
+	enum mi_verdict verdict;
+	uint64_t member_id;          /* to record in the id file; 0: leave it */
+	char initial_cluster[4096];  /* name=peerURL,… */
+	char message[512];           /* for the log: what and why */
+};
+
+void mi_decide(const struct mi_config *cfg, const struct mi_facts *f, struct mi_decision *d);
+
+/* etcd's configuration file (YAML) for a start decision. */
+int mi_render_config(const struct mi_config *cfg, const struct mi_decision *d, struct eo_buf *out,
+		     struct eo_err *err);
+
+/* The id etcd gives a member of a new cluster: the first 8 bytes, big
+ * endian, of SHA-1(peer URL ‖ initial-cluster-token) (etcd's NewMember
+ * without a time). */
+uint64_t mi_bootstrap_id(const char *peer_url, const char *token);
+
+/* The name of a member in initial-cluster: its own when started, else the
+ * Pod name in its peer URL ("demo-2" from http://demo-2.demo-peer…), else
+ * "member-<hex id>". */
+void mi_member_name(const struct mi_config *cfg, const struct etcd_member *m, char *out,
+		    size_t size);
+
+/* The whole step: rounds of gather → decide until a start (config and id
+ * file written, 0) or wait_s passes or *stop is set (-1, err says why). */
+int mi_run(const struct mi_config *cfg, volatile sig_atomic_t *stop, struct eo_err *err);
+
+/* `etcd-controller member-init …`: parse, run; returns the exit status. */
+int mi_main(int argc, char **argv);
+
+#endif

@@ -1,0 +1,250 @@
+/*
+ * member_init_run.c — the I/O half of the member init step: look at the
+ * volume, ask the cluster, decide (member_init.c), and either write etcd's
+ * configuration or wait and ask again.
+ *
+ * The one idea: ask with quorum where possible. A member list is read from
+ * one endpoint at a time through etcd_member_list(linearizable), whose
+ * linearizable barrier read fails on a member cut off from the leader, so an
+ * answer that lacks our recorded id is evidence, not a stale view. Only when
+ * no endpoint can answer that way is a local (serializable) list kept, and
+ * it is never used to delete data.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "member_init.h"
+
+/* etcd's own test for existing data: a WAL directory with a .wal file. */
+static bool wal_exists(const char *data_dir)
+{
+	char path[600];
+	snprintf(path, sizeof(path), "%s/member/wal", data_dir);
+	DIR *d = opendir(path);
+	if (!d)
+		return false;
+	bool found = false;
+	struct dirent *e;
+	while (!found && (e = readdir(d))) {
+		size_t n = strlen(e->d_name);
+		found = n > 4 && strcmp(e->d_name + n - 4, ".wal") == 0;
+	}
+	closedir(d);
+	return found;
+}
+
+static bool read_id(const char *path, uint64_t *id)
+{
+	char *buf = NULL;
+	size_t len;
+	struct eo_err err;
+	if (eo_read_file(path, 64, &buf, &len, &err) != 0)
+		return false;
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(buf, &end, 10);
+	bool ok = errno == 0 && end != buf && (*end == '\n' || *end == '\0') && v != 0;
+	free(buf);
+	if (ok)
+		*id = v;
+	return ok;
+}
+
+static int write_id(const char *path, uint64_t id, struct eo_err *err)
+{
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%llu\n", (unsigned long long)id);
+	return eo_write_file(path, buf, (size_t)n, 0644, err);
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)ftw;
+	return (flag == FTW_DP ? rmdir(path) : unlink(path)) == 0 || errno == ENOENT ? 0 : -1;
+}
+
+static int wipe(const struct mi_config *cfg, struct eo_err *err)
+{
+	if (nftw(cfg->data_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0 && errno != ENOENT)
+		return eo_err_set(err, EO_ESYS, "member-init: wiping %s: %s", cfg->data_dir,
+				  strerror(errno));
+	if (unlink(cfg->id_file) != 0 && errno != ENOENT)
+		return eo_err_set(err, EO_ESYS, "member-init: removing %s: %s", cfg->id_file,
+				  strerror(errno));
+	return 0;
+}
+
+/* One round of asking: the first quorum read wins; a local list is kept
+ * as a fallback. *why gets the last failure, for the log. */
+static void ask(const struct mi_config *cfg, struct mi_facts *f, char *why, size_t size)
+{
+	f->list_known = f->quorum_read = false;
+	why[0] = '\0';
+	for (int i = 0; i < cfg->nendpoints; i++) {
+		const char *ep = cfg->endpoints[i];
+		struct eo_err err = {0};
+		struct etcd_client *c = etcd_client_new(&ep, 1, NULL, cfg->ask_timeout_ms, &err);
+		if (!c) {
+			snprintf(why, size, "%s", err.msg);
+			continue;
+		}
+		struct etcd_members ms;
+		if (etcd_member_list(c, true, &ms, &err) == 0) {
+			f->members = ms;
+			f->list_known = f->quorum_read = true;
+			etcd_client_free(c);
+			return;
+		}
+		snprintf(why, size, "%s", err.msg);
+		/* Answered but without quorum (not a learner, not unreachable):
+		 * its local view is better than nothing for joining. */
+		if (!f->list_known && err.code != ETCD_ELEARNER && err.code != EO_ETRANSPORT &&
+		    etcd_member_list(c, false, &ms, &err) == 0) {
+			f->members = ms;
+			f->list_known = true;
+		}
+		etcd_client_free(c);
+	}
+}
+
+static bool sleep_or_stop(int64_t ms, volatile sig_atomic_t *stop)
+{
+	int64_t until = eo_now_ms() + ms;
+	while (eo_now_ms() < until) {
+		if (stop && *stop)
+			return false;
+		eo_sleep_ms(until - eo_now_ms() < 100 ? until - eo_now_ms() : 100);
+	}
+	return !(stop && *stop);
+}
+
+int mi_run(const struct mi_config *cfg, volatile sig_atomic_t *stop, struct eo_err *err)
+{
+	char q[600], why[256];
+	int64_t start = eo_now_ms(), deadline = start + (int64_t)cfg->wait_s * 1000, last_log = 0;
+	char last_msg[512] = "";
+	log_info("member init", "pod=%s cluster=%s ordinal=%d bootstrap=%s peer_url=%s",
+		 cfg->pod_name, cfg->cluster_name, cfg->ordinal, cfg->bootstrap ? "true" : "false",
+		 cfg->peer_url);
+	for (int round = 0;; round++) {
+		struct mi_facts f;
+		memset(&f, 0, sizeof(f));
+		f.round = round;
+		f.has_data = wal_exists(cfg->data_dir);
+		f.has_id = read_id(cfg->id_file, &f.recorded_id);
+		ask(cfg, &f, why, sizeof(why));
+		struct mi_decision d;
+		mi_decide(cfg, &f, &d);
+
+		if (d.verdict == MI_WIPE) {
+			log_warn("wiping the data of a removed member", "data_dir=%s reason=%s",
+				 cfg->data_dir, log_q(q, sizeof(q), d.message));
+			if (wipe(cfg, err) != 0)
+				return -1;
+			continue;
+		}
+		if (d.verdict != MI_WAIT) {
+			struct eo_buf conf = {0};
+			if (mi_render_config(cfg, &d, &conf, err) != 0 ||
+			    eo_write_file(cfg->config_file, conf.data, conf.len, 0644, err) != 0) {
+				eo_buf_free(&conf);
+				eo_err_prefix(err, "member-init: %s: ", cfg->config_file);
+				return -1;
+			}
+			eo_buf_free(&conf);
+			if (d.member_id && (!f.has_id || f.recorded_id != d.member_id) &&
+			    write_id(cfg->id_file, d.member_id, err) != 0) {
+				eo_err_prefix(err, "member-init: recording the member id: ");
+				return -1;
+			}
+			log_info("configuration written", "decision=%s config=%s reason=%s",
+				 mi_verdict_name(d.verdict), cfg->config_file,
+				 log_q(q, sizeof(q), d.message));
+			return 0;
+		}
+		int64_t now = eo_now_ms();
+		if (strcmp(last_msg, d.message) != 0 || now - last_log >= 30000) {
+			char w[300];
+			log_info("waiting", "reason=%s last_error=%s waited_s=%lld",
+				 log_q(q, sizeof(q), d.message), log_q(w, sizeof(w), why[0] ? why : "none"),
+				 (long long)((now - start) / 1000));
+			eo_strlcpy(last_msg, d.message, sizeof(last_msg));
+			last_log = now;
+		}
+		if (now >= deadline)
+			return eo_err_set(err, EO_ETIMEOUT,
+					  "member-init: gave up after %d s: %s (last error: %s); the "
+					  "kubelet will run this step again", cfg->wait_s, d.message,
+					  why[0] ? why : "none");
+		if (!sleep_or_stop(cfg->retry_ms, stop))
+			return eo_err_set(err, EO_ECANCELED, "member-init: stopped by a signal while "
+					  "waiting: %s", d.message);
+	}
+}
+
+static volatile sig_atomic_t mi_stop;
+static void on_signal(int sig)
+{
+	(void)sig;
+	mi_stop = 1;
+}
+
+static const char usage[] =
+	"usage: etcd-controller member-init --cluster-name NAME --data-dir DIR --config-file FILE [flags]\n"
+	"\n"
+	"The init step of an etcd Pod of an EtcdCluster: decides how this member starts\n"
+	"(found a new cluster, join with the live member list, restart on its data, or\n"
+	"wipe the data of a removed member) and writes etcd's configuration file.\n"
+	"\n"
+	"From the Pod: POD_NAME, POD_NAMESPACE, POD_IP, EC_BOOTSTRAP (true: ordinal 0 may\n"
+	"found a new cluster when nobody answers).\n"
+	"\n"
+	"flags:\n"
+	"  --cluster-name NAME       the EtcdCluster\n"
+	"  --cluster-domain DOMAIN   cluster DNS domain (cluster.local)\n"
+	"  --data-dir DIR            etcd's data directory (on the member's volume)\n"
+	"  --config-file FILE        where to write etcd's configuration\n"
+	"  --member-id-file FILE     the member id beside the data (default: next to --data-dir)\n"
+	"  --heartbeat-ms N          etcd heartbeat interval (100)\n"
+	"  --election-ms N           etcd election timeout (1000)\n"
+	"  --wait-seconds N          give up waiting to be added after N s, exit 1 (300)\n"
+	"  --retry-ms N              between attempts (2000)\n"
+	"  --pod-name, --namespace, --listen-ip, --bootstrap true|false   instead of the env\n"
+	"  --peer-url URL, --client-url URL   advertised URLs (default: the Pod's DNS name)\n"
+	"  --endpoints URL,...       where to ask (default: the client Service, then each peer)\n";
+
+int mi_main(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			fputs(usage, stdout);
+			return 0;
+		}
+	log_init("member-init", EO_LOG_INFO);
+	struct mi_config cfg;
+	struct eo_err err = {0};
+	if (mi_config_parse(argc, argv, &cfg, &err) != 0) {
+		char q[300];
+		log_error("bad arguments", "error=%s", log_q(q, sizeof(q), err.msg));
+		return 2;
+	}
+	struct sigaction sa = {.sa_handler = on_signal};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	if (mi_run(&cfg, &mi_stop, &err) != 0) {
+		char q[300];
+		log_error("member init failed", "error=%s", log_q(q, sizeof(q), err.msg));
+		return 1;
+	}
+	return 0;
+}

@@ -1,0 +1,326 @@
+/* Unit tests for controller/member_init.c: configuration, the start decision,
+ * etcd's configuration file and the bootstrap member id. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "../../controller/member_init.h"
+
+static void clear_env(void)
+{
+	unsetenv("POD_NAME");
+	unsetenv("POD_NAMESPACE");
+	unsetenv("POD_IP");
+	unsetenv("EC_BOOTSTRAP");
+}
+
+static int parse(struct mi_config *cfg, struct eo_err *err, ...)
+{
+	char *argv[32] = {"member-init"};
+	int argc = 1;
+	va_list ap;
+	va_start(ap, err);
+	for (const char *a; (a = va_arg(ap, const char *)) && argc < 31;)
+		argv[argc++] = (char *)a;
+	va_end(ap);
+	return mi_config_parse(argc, argv, cfg, err);
+}
+
+/* A config for demo-<ordinal> in namespace prod. */
+static struct mi_config config(int ordinal, bool bootstrap)
+{
+	clear_env();
+	char pod[32];
+	snprintf(pod, sizeof(pod), "POD_NAME=demo-%d", ordinal);
+	setenv("POD_NAME", pod + 9, 1);
+	setenv("POD_NAMESPACE", "prod", 1);
+	setenv("POD_IP", "10.0.0.7", 1);
+	if (bootstrap)
+		setenv("EC_BOOTSTRAP", "true", 1);
+	struct mi_config cfg;
+	struct eo_err err;
+	assert_int_equal(parse(&cfg, &err, "--cluster-name=demo", "--data-dir=/var/lib/etcd/data",
+			       "--config-file", "/etc/etcd/etcd.conf.yml", NULL), 0);
+	clear_env();
+	return cfg;
+}
+
+static void test_config_from_env_and_flags(void **state)
+{
+	struct mi_config cfg = config(2, true);
+	assert_int_equal(cfg.ordinal, 2);
+	assert_true(cfg.bootstrap);
+	assert_string_equal(cfg.pod_name, "demo-2");
+	assert_string_equal(cfg.namespace, "prod");
+	assert_string_equal(cfg.listen_ip, "10.0.0.7");
+	assert_string_equal(cfg.peer_url, "http://demo-2.demo-peer.prod.svc.cluster.local:2380");
+	assert_string_equal(cfg.client_url, "http://demo-2.demo-peer.prod.svc.cluster.local:2379");
+	assert_string_equal(cfg.id_file, "/var/lib/etcd/member-id");
+	assert_string_equal(cfg.token, "prod-demo");
+	/* The client Service first, then every peer but itself. */
+	assert_string_equal(cfg.endpoints[0], "http://demo-client.prod.svc.cluster.local:2379");
+	assert_string_equal(cfg.endpoints[1], "http://demo-0.demo-peer.prod.svc.cluster.local:2379");
+	assert_string_equal(cfg.endpoints[2], "http://demo-1.demo-peer.prod.svc.cluster.local:2379");
+	assert_string_equal(cfg.endpoints[3], "http://demo-3.demo-peer.prod.svc.cluster.local:2379");
+	assert_int_equal(cfg.nendpoints, 9);
+	assert_int_equal(cfg.heartbeat_ms, 100);
+	assert_int_equal(cfg.election_ms, 1000);
+
+	struct eo_err err;
+	clear_env();
+	assert_int_equal(parse(&cfg, &err, "--cluster-name=demo", "--pod-name=demo-10",
+			       "--namespace=x", "--listen-ip=127.0.0.1", "--data-dir=d",
+			       "--config-file=c", "--endpoints=http://a:1,http://b:2",
+			       "--heartbeat-ms=50", "--election-ms=500", "--bootstrap=false",
+			       "--cluster-domain=k.example", NULL), 0);
+	assert_int_equal(cfg.ordinal, 10); /* a number, not text */
+	assert_int_equal(cfg.nendpoints, 2);
+	assert_string_equal(cfg.endpoints[1], "http://b:2");
+	assert_string_equal(cfg.id_file, "./member-id");
+	assert_string_equal(cfg.peer_url, "http://demo-10.demo-peer.x.svc.k.example:2380");
+	assert_false(cfg.bootstrap);
+}
+
+static void test_config_errors(void **state)
+{
+	struct mi_config cfg;
+	struct eo_err err;
+	clear_env();
+	assert_int_equal(parse(&cfg, &err, "--cluster-name=demo", "--data-dir=d", "--config-file=c",
+			       NULL), -1);
+	assert_non_null(strstr(err.msg, "POD_NAME"));
+	assert_int_equal(parse(&cfg, &err, "--cluster-name=demo", "--pod-name=other-1",
+			       "--namespace=x", "--listen-ip=1.2.3.4", "--data-dir=d",
+			       "--config-file=c", NULL), -1);
+	assert_non_null(strstr(err.msg, "other-1"));
+	assert_int_equal(parse(&cfg, &err, "--cluster-name=demo", "--pod-name=demo-01",
+			       "--namespace=x", "--listen-ip=1.2.3.4", "--data-dir=d",
+			       "--config-file=c", NULL), -1);
+	assert_int_equal(parse(&cfg, &err, "--nope=1", NULL), -1);
+	assert_non_null(strstr(err.msg, "--nope"));
+	assert_int_equal(parse(&cfg, &err, "--heartbeat-ms=abc", NULL), -1);
+	assert_non_null(strstr(err.msg, "--heartbeat-ms"));
+	assert_int_equal(parse(&cfg, &err, "--cluster-name=a'b", NULL), -1);
+	assert_int_equal(parse(&cfg, &err, "--cluster-name", NULL), -1);
+	assert_int_equal(parse(&cfg, &err, "stray", NULL), -1);
+	assert_int_equal(parse(&cfg, &err, "--cluster-name=demo", "--pod-name=demo-1",
+			       "--namespace=x", "--listen-ip=1.2.3.4", "--data-dir=d",
+			       "--config-file=c", "--heartbeat-ms=500", "--election-ms=1000", NULL),
+			 -1);
+	assert_non_null(strstr(err.msg, "5 ×"));
+}
+
+static void test_bootstrap_id_matches_etcd(void **state)
+{
+	/* Observed from etcd 3.4.23: a one-member cluster with this peer URL
+	 * and the default token "etcd-cluster" got member id 9548321055682241535. */
+	assert_true(mi_bootstrap_id("http://127.13.77.1:2380", "etcd-cluster") ==
+		    9548321055682241535ULL);
+	assert_true(mi_bootstrap_id("http://127.13.77.1:2380", "prod-demo") != 9548321055682241535ULL);
+}
+
+static struct etcd_member member(uint64_t id, const char *name, const char *peer, bool learner)
+{
+	struct etcd_member m;
+	memset(&m, 0, sizeof(m));
+	m.id = id;
+	snprintf(m.name, sizeof(m.name), "%s", name);
+	snprintf(m.peer_urls[0], sizeof(m.peer_urls[0]), "%s", peer);
+	m.npeer = 1;
+	m.learner = learner;
+	return m;
+}
+
+#define P(k) "http://demo-" #k ".demo-peer.prod.svc.cluster.local:2380"
+
+static struct mi_facts facts(int n, ...)
+{
+	struct mi_facts f;
+	memset(&f, 0, sizeof(f));
+	va_list ap;
+	va_start(ap, n);
+	for (int i = 0; i < n; i++)
+		f.members.m[f.members.n++] = va_arg(ap, struct etcd_member);
+	va_end(ap);
+	f.list_known = f.quorum_read = n > 0;
+	return f;
+}
+
+static void test_ordinal0_founds_only_when_allowed_and_silent(void **state)
+{
+	struct mi_config cfg = config(0, true);
+	struct mi_facts f = facts(0);
+	struct mi_decision d;
+	mi_decide(&cfg, &f, &d);
+	assert_int_equal(d.verdict, MI_WAIT); /* round 0: make sure first */
+	f.round = 1;
+	mi_decide(&cfg, &f, &d);
+	assert_int_equal(d.verdict, MI_START_NEW);
+	assert_string_equal(d.initial_cluster, "demo-0=" P(0));
+	assert_true(d.member_id == mi_bootstrap_id(P(0), "prod-demo"));
+	/* Not allowed: waits however long nobody answers. */
+	cfg.bootstrap = false;
+	f.round = 50;
+	mi_decide(&cfg, &f, &d);
+	assert_int_equal(d.verdict, MI_WAIT);
+	assert_non_null(strstr(d.message, "never founds"));
+	/* Another ordinal never founds. */
+	cfg = config(1, true);
+	mi_decide(&cfg, &f, &d);
+	assert_int_equal(d.verdict, MI_WAIT);
+	/* Ordinal 0 without data while the cluster answers: a lost volume,
+	 * never a new cluster, whatever the bootstrap flag says. */
+	cfg = config(0, true);
+	f = facts(2, member(11, "demo-0", P(0), false), member(12, "demo-1", P(1), false));
+	mi_decide(&cfg, &f, &d);
+	assert_int_equal(d.verdict, MI_WAIT);
+	assert_non_null(strstr(d.message, "volume was lost"));
+}
+
+static void test_join_with_live_list(void **state)
+{
+	struct mi_config cfg = config(2, false);
+	struct mi_facts f = facts(3, member(11, "demo-0", P(0), false),
+				  member(12, "demo-1", P(1), false), member(13, "", P(2), true));
+	struct mi_decision d;
+	mi_decide(&cfg, &f, &d);
+	assert_int_equal(d.verdict, MI_START_EXISTING);
+	assert_true(d.member_id == 13);
+	assert_string_equal(d.initial_cluster, "demo-0=" P(0) ",demo-1=" P(1) ",demo-2=" P(2));
+	struct eo_buf b = {0};
+	struct eo_err err;
+	assert_int_equal(mi_render_config(&cfg, &d, &b, &err), 0);
+	assert_non_null(strstr(b.data, "initial-cluster-state: 'existing'"));
+	assert_non_null(strstr(b.data, "name: 'demo-2'"));
+	assert_non_null(strstr(b.data, "listen-peer-urls: 'http://10.0.0.7:2380'"));
+	assert_non_null(strstr(b.data, "listen-client-urls: 'http://10.0.0.7:2379'"));
+	assert_non_null(strstr(b.data, "advertise-client-urls: 'http://demo-2.demo-peer.prod.svc.cluster.local:2379'"));
+	assert_non_null(strstr(b.data, "data-dir: '/var/lib/etcd/data'"));
+	assert_non_null(strstr(b.data, "heartbeat-interval: 100\n"));
+	eo_buf_free(&b);
+	/* An unstarted member that is not us is named by its Pod. */
+	cfg = config(1, false);
+	f = facts(3, member(11, "demo-0", P(0), false), member(12, "", P(1), true),
+		  member(13, "", "http://10.9.9.9:2380", false));
+	mi_decide(&cfg, &f, &d);
+	assert_int_equal(d.verdict, MI_START_EXISTING);
+	assert_string_equal(d.initial_cluster,
+			    "demo-0=" P(0) ",demo-1=" P(1) ",member-000000000000000d=http://10.9.9.9:2380");
+}
+
+static void test_not_added_waits(void **state)
+{
+	struct mi_config cfg = config(3, false);
+	struct mi_facts f = facts(1, member(11, "demo-0", P(0), false));
+	struct mi_decision d;
+	mi_decide(&cfg, &f, &d);
+	assert_int_equal(d.verdict, MI_WAIT);
+	assert_non_null(strstr(d.message, "not a member yet"));
+	struct eo_buf b = {0};
+	struct eo_err err;
+	assert_int_equal(mi_render_config(&cfg, &d, &b, &err), -1);
+	eo_buf_free(&b);
+}
+
+static void test_data_of_listed_member_starts(void **state)
+{
+	struct mi_config cfg = config(1, false);
+	struct mi_facts f = facts(2, member(11, "demo-0", P(0), false), member(12, "demo-1", P(1), false));
+	f.has_data = f.has_id = true;
+	f.recorded_id = 12;
+	struct mi_decision d;
+	mi_decide(&cfg, &f, &d);
+	assert_int_equal(d.verdict, MI_START_EXISTING);
+	assert_true(d.member_id == 12);
+	/* No id file yet (a bootstrapped member's first restart): recorded now. */
+	f.has_id = false;
+	mi_decide(&cfg, &f, &d);
+	assert_int_equal(d.verdict, MI_START_EXISTING);
+	assert_true(d.member_id == 12);
+}
+
+static void test_removed_member_wiped_only_with_evidence(void **state)
+{
+	struct mi_config cfg = config(2, false);
+	struct mi_decision d;
+	/* Evidence: quorum list without our id, our URL absent. */
+	struct mi_facts f = facts(2, member(11, "demo-0", P(0), false), member(12, "demo-1", P(1), false));
+	f.has_data = f.has_id = true;
+	f.recorded_id = 99;
+	mi_decide(&cfg, &f, &d);
+	assert_int_equal(d.verdict, MI_WIPE);
+	/* Re-added (unstarted member with our URL and a new id): wipe too. */
+	f = facts(3, member(11, "demo-0", P(0), false), member(12, "demo-1", P(1), false),
+		  member(40, "", P(2), true));
+	f.has_data = f.has_id = true;
+	f.recorded_id = 99;
+	mi_decide(&cfg, &f, &d);
+	assert_int_equal(d.verdict, MI_WIPE);
+	/* The same list, not read with quorum: doubt → keep the data. */
+	f.quorum_read = false;
+	mi_decide(&cfg, &f, &d);
+	assert_int_equal(d.verdict, MI_START_EXISTING);
+	f = facts(2, member(11, "demo-0", P(0), false), member(12, "demo-1", P(1), false));
+	f.has_data = f.has_id = true;
+	f.recorded_id = 99;
+	f.quorum_read = false;
+	mi_decide(&cfg, &f, &d);
+	assert_int_equal(d.verdict, MI_WAIT);
+	f.round = 5;
+	mi_decide(&cfg, &f, &d);
+	assert_int_equal(d.verdict, MI_START_ON_DATA);
+	/* No id recorded: no evidence whose data it is → keep. */
+	f.quorum_read = true;
+	f.has_id = false;
+	mi_decide(&cfg, &f, &d);
+	assert_int_equal(d.verdict, MI_START_ON_DATA);
+	/* Our URL listed as a started member under another id: keep. */
+	f = facts(2, member(11, "demo-0", P(0), false), member(12, "demo-2", P(2), false));
+	f.has_data = f.has_id = true;
+	f.recorded_id = 99;
+	mi_decide(&cfg, &f, &d);
+	assert_int_equal(d.verdict, MI_START_EXISTING);
+}
+
+static void test_data_and_silence_starts_after_short_try(void **state)
+{
+	/* A whole cluster restarting: nobody answers until somebody starts. */
+	struct mi_config cfg = config(1, false);
+	struct mi_facts f = facts(0);
+	f.has_data = f.has_id = true;
+	f.recorded_id = 12;
+	struct mi_decision d;
+	mi_decide(&cfg, &f, &d);
+	assert_int_equal(d.verdict, MI_WAIT);
+	f.round = 1;
+	mi_decide(&cfg, &f, &d);
+	assert_int_equal(d.verdict, MI_START_ON_DATA);
+	assert_string_equal(d.initial_cluster, "demo-1=" P(1));
+	struct eo_buf b = {0};
+	struct eo_err err;
+	assert_int_equal(mi_render_config(&cfg, &d, &b, &err), 0);
+	assert_non_null(strstr(b.data, "initial-cluster-state: 'existing'"));
+	eo_buf_free(&b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_config_from_env_and_flags),
+		cmocka_unit_test(test_config_errors),
+		cmocka_unit_test(test_bootstrap_id_matches_etcd),
+		cmocka_unit_test(test_ordinal0_founds_only_when_allowed_and_silent),
+		cmocka_unit_test(test_join_with_live_list),
+		cmocka_unit_test(test_not_added_waits),
+		cmocka_unit_test(test_data_of_listed_member_starts),
+		cmocka_unit_test(test_removed_member_wiped_only_with_evidence),
+		cmocka_unit_test(test_data_and_silence_starts_after_short_try),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
