@@ -26,7 +26,7 @@
 
 #include "json.h"
 #include "kubeconfig_int.h"
-#include "yaml.h"
+#include <yaml.h> /* ours: see yaml.h */
 
 #define KC_MAX_FILE (8u << 20)
 #define SA_DIR_DEFAULT "/var/run/secrets/kubernetes.io/serviceaccount"
@@ -136,7 +136,7 @@ static int load_files(const struct kubeconfig_opts *o, struct kc *k, char *where
 		      struct eo_err *err)
 {
 	if (o->kubeconfig && *o->kubeconfig) {
-		snprintf(where, wsize, "%s", o->kubeconfig);
+		snprintf(where, wsize, "kubeconfig %s", o->kubeconfig);
 		return load_file(k, o->kubeconfig, err);
 	}
 	const char *env = getenv("KUBECONFIG");
@@ -171,7 +171,7 @@ static int load_files(const struct kubeconfig_opts *o, struct kc *k, char *where
 		return 0;
 	}
 	char *path = eo_strdupf("%s/.kube/config", home);
-	snprintf(where, wsize, "%s", path);
+	snprintf(where, wsize, "kubeconfig %s", path);
 	struct stat st;
 	int rc = 0;
 	if (stat(path, &st) == 0 || errno != ENOENT)

@@ -20,7 +20,7 @@
  * graveyard owned by that entry, so no address in the table can be reused
  * while the table still names it.
  */
-#include "yaml.h" /* ours, and libyaml's through it */
+#include <yaml.h> /* ours, and libyaml's through it (see yaml.h) */
 
 #include <errno.h>
 #include <math.h>

@@ -18,7 +18,9 @@
  */
 /* With -Ishared this file shadows libyaml's <yaml.h>, so it brings libyaml's
  * header along (#include_next): `#include <yaml.h>` anywhere in the tree
- * gives libyaml's API and this one, whose names do not collide with it. */
+ * gives libyaml's API and this one, whose names do not collide with it.
+ * Inside shared/ write <yaml.h>, not "yaml.h": found beside the includer,
+ * clang's #include_next would warn that it restarts the search. */
 #ifndef YAML_H
 #include_next <yaml.h>
 #endif

@@ -14,7 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "yaml.h" /* ours, and libyaml's through it */
+#include <yaml.h> /* ours, and libyaml's through it (see yaml.h) */
 
 #define YAML_EMIT_MAX_DEPTH 1000
 
