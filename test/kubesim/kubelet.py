@@ -116,7 +116,8 @@ class PodWorker(threading.Thread):
                 self.pod = self.store.mutate("pods", self.ns, self.name, bind)
             except Exception:
                 pass
-            self.event("Normal", "Scheduled", "Successfully assigned %s/%s to %s" % (self.ns, self.name, NODE_NAME))
+            self.k.scheduler.event(self.pod, "Normal", "Scheduled",
+                                   "Successfully assigned %s/%s to %s" % (self.ns, self.name, NODE_NAME))
         self._publish()
 
     def _step(self):
@@ -179,7 +180,11 @@ class PodWorker(threading.Thread):
                 raise podspec.ConfigError('volume "%s": the test bed supports emptyDir, persistentVolumeClaim, '
                                           'hostPath, configMap, secret, downwardAPI and projected' % name)
         tok = self.k.sa_token()
-        if tok and spec.get("automountServiceAccountToken") is not False:
+        auto = spec.get("automountServiceAccountToken")
+        if auto is None:
+            sa = self._lookup("serviceaccounts", self.ns, spec.get("serviceAccountName") or "default") or {}
+            auto = sa.get("automountServiceAccountToken", True)
+        if tok and auto is not False:
             d = os.path.join(base, "kube-api-access")
             os.makedirs(d, exist_ok=True)
             for fn, content in (("token", tok[0]), ("ca.crt", tok[1]), ("namespace", self.ns)):
@@ -339,6 +344,7 @@ class Kubelet:
         self.store, self.cfg, self.ips, self.volumes = store, cfg, ips, volumes
         self.faults, self.spawner = faults, spawner
         self.recorder = Recorder(store, "kubelet")
+        self.scheduler = Recorder(store, "default-scheduler")
         self.workers = {}      # uid -> PodWorker (also finished ones whose Pod object remains)
         self.by_name = {}      # (ns, name) -> newest worker
         self._lock = threading.Lock()

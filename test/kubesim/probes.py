@@ -32,10 +32,13 @@ def _port(probe_port, container):
 def run_once(probe, pod_ip, container, pid, env, build):
     """(success, message) of one probe attempt."""
     timeout = max(1, int(probe.get("timeoutSeconds") or 1))
+    where = ""
     try:
         if "httpGet" in probe:
             h = probe["httpGet"]
             host, port = h.get("host") or pod_ip, _port(h.get("port"), container)
+            where = 'Get "%s://%s:%d%s": dial tcp %s:%d: ' % ((h.get("scheme") or "HTTP").lower(), host, port,
+                                                            h.get("path") or "/", host, port)
             if (h.get("scheme") or "HTTP").upper() == "HTTPS":
                 ctx = ssl.create_default_context()
                 ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
@@ -56,7 +59,9 @@ def run_once(probe, pod_ip, container, pid, env, build):
                 resp.status, (": " + body.decode("utf-8", "replace").strip()[:200]) if body else "")
         if "tcpSocket" in probe:
             t = probe["tcpSocket"]
-            with socket.create_connection((t.get("host") or pod_ip, _port(t.get("port"), container)), timeout=timeout):
+            host, port = t.get("host") or pod_ip, _port(t.get("port"), container)
+            where = "dial tcp %s:%d: " % (host, port)
+            with socket.create_connection((host, port), timeout=timeout):
                 return True, ""
         if "exec" in probe:
             if pid is None:
@@ -79,8 +84,12 @@ def run_once(probe, pod_ip, container, pid, env, build):
         if "grpc" in probe:
             return False, "grpc probes are not supported by the test bed"
         return False, "probe has no handler (httpGet, tcpSocket or exec)"
+    except socket.timeout:
+        return False, where + "i/o timeout (timeout: %ds)" % timeout
+    except ConnectionRefusedError:
+        return False, where + "connect: connection refused"
     except (OSError, http.client.HTTPException) as e:
-        return False, "%s" % (e,)
+        return False, where + (getattr(e, "strerror", None) or str(e) or type(e).__name__)
     except (ValueError, podspec.StartError, podspec.ImageError) as e:
         return False, str(e)
 

@@ -157,8 +157,11 @@ class Runtime:
             image = params.get("image")
             if not image:
                 raise ValueError("image fault needs image and fail (true to fail, false to clear)")
-            self.faults.set_image(image, bool(params.get("fail", True)))
-            return {"image": image, "fail": bool(params.get("fail", True))}
+            fail = params.get("fail", True)
+            if isinstance(fail, str):
+                fail = fail.lower() not in ("false", "0", "no", "off", "")
+            self.faults.set_image(image, bool(fail))
+            return {"image": image, "fail": bool(fail)}
         if kind == "dns":
             name, secs = params.get("name"), params.get("holdSeconds")
             try:

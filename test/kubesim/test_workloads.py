@@ -233,6 +233,37 @@ class WorkloadTest(unittest.TestCase):
         for i in range(3):   # claims are kept on scale-down
             self.s.get("persistentvolumeclaims", NS, "d-ord-%d" % i)
 
+    def test_rolling_update_replaces_from_the_top(self):
+        tmpl = {"metadata": {"labels": {"app": "roll"}},
+                "spec": busybox_pod("x", "echo v=$V; sleep 1000", c={"env": [{"name": "V", "value": "1"}]})["spec"]}
+        self.s.create("statefulsets.apps", {"metadata": {"name": "roll", "namespace": NS},
+                                            "spec": {"replicas": 2, "serviceName": "roll", "podManagementPolicy": "Parallel",
+                                                     "selector": {"matchLabels": {"app": "roll"}}, "template": tmpl}})
+        sts = lambda: self.s.get("statefulsets.apps", NS, "roll")
+        self.bed.wait(lambda: (sts().get("status") or {}).get("readyReplicas") == 2, 15, "2 ready")
+        old_rev = sts()["status"]["updateRevision"]
+        order = []
+        self.s.subscribe(lambda t, k, o: order.append(o["metadata"]["name"])
+                         if k == "pods" and t == "DELETED" and o["metadata"]["name"].startswith("roll-") else None)
+
+        def bump(o):
+            o["spec"]["template"]["spec"]["containers"][0]["env"][0]["value"] = "2"
+        self.s.mutate("statefulsets.apps", NS, "roll", bump)
+        self.bed.wait(lambda: (lambda s_: s_.get("updatedReplicas") == 2 and s_.get("readyReplicas") == 2
+                               and s_.get("currentRevision") == s_.get("updateRevision") != old_rev)(sts().get("status") or {}),
+                      30, "both Pods on the new revision")
+        self.assertEqual(order, ["roll-1", "roll-0"])
+        self.bed.wait(lambda: "v=2" in self.bed.log("roll-0", "main"), 5, "the new template's output")
+        self.assertEqual(sts()["status"]["observedGeneration"], 2)
+
+    def test_restart_policy_never_phases(self):
+        self.s.create("pods", busybox_pod("ok", "exit 0", spec={"restartPolicy": "Never"}))
+        self.s.create("pods", busybox_pod("ko", "exit 4", spec={"restartPolicy": "Never"}))
+        self.bed.wait(lambda: self.bed.pod_status("ok").get("phase") == "Succeeded", 10, "Succeeded")
+        self.bed.wait(lambda: self.bed.pod_status("ko").get("phase") == "Failed", 10, "Failed")
+        c = self.bed.container("ko")
+        self.assertEqual((c["state"]["terminated"]["exitCode"], c["restartCount"]), (4, 0))
+
     def test_crash_loop_back_off(self):
         self.s.create("pods", busybox_pod("crash", "echo dying; exit 3"))
         c = self.bed.wait(lambda: (lambda c: c if c.get("restartCount", 0) >= 2 and
