@@ -260,11 +260,11 @@ static int do_inject(const char *ca_path, const char *const *files, size_t nfile
 			break;
 		}
 		/* one stream out of many files: a document separator between them */
-		if (out->len && out->data[out->len - 1] != '\n')
-			eo_buf_append(out, "\n", 1);
-		if (out->len && strncmp(text, "---", 3) != 0)
-			eo_buf_append(out, "---\n", 4);
-		rc = certs_inject(text, len, what, b64, out, &n, err);
+		if ((out->len && out->data[out->len - 1] != '\n' && eo_buf_append(out, "\n", 1) != 0) ||
+		    (out->len && strncmp(text, "---", 3) != 0 && eo_buf_append(out, "---\n", 4) != 0))
+			rc = eo_err_set(err, EO_ENOMEM, "out of memory");
+		else
+			rc = certs_inject(text, len, what, b64, out, &n, err);
 		*nhooks += n;
 		free(text);
 	}

@@ -279,8 +279,10 @@ int certs_inject(const char *text, size_t len, const char *what, const char *ca_
 	if (rc == 0 && c.nedits) {
 		qsort(c.edits, c.nedits, sizeof(*c.edits), edit_cmp);
 		rc = to_bytes(&c, text + bom, len - bom);
-		for (size_t i = 0; rc == 0 && i < c.nedits; i++)
-			c.edits[i].start += bom, c.edits[i].end += bom;
+		for (size_t i = 0; rc == 0 && i < c.nedits; i++) {
+			c.edits[i].start += bom;
+			c.edits[i].end += bom;
+		}
 	}
 	if (rc == 0)
 		rc = apply(&c, text, len, out);
