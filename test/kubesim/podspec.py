@@ -10,8 +10,9 @@ command/args are combined with it exactly as a container runtime does
 by basename to real binaries on this machine: an etcd image contains only
 etcd, etcdctl and etcdutl (upstream images are distroless: no shell — a
 manifest that runs /bin/sh in an etcd image fails here as it would in a
-cluster); this project's image contains the binaries in BUILD; shell images
-contain whatever the host has. Objects (Secrets, ConfigMaps) are passed in
+cluster); this project's image (debian-slim, see the Dockerfile) contains the binaries
+in BUILD and a base system, but no etcd tools; shell images contain whatever
+the host has. Objects (Secrets, ConfigMaps) are passed in
 through a lookup function, so everything here is testable with plain dicts.
 """
 import base64
@@ -21,6 +22,9 @@ import shutil
 
 PATH_ENV = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 SHELL_IMAGES = {"busybox", "alpine", "debian", "ubuntu", "bash", "fedora", "centos", "python"}
+OPERATOR_BINS = {"etcd-controller", "etcd-webhook", "kubectl-etcd", "etcd-certs"}
+# on this machine but not in the project's debian-slim image
+NOT_IN_SLIM = {"etcd", "etcdctl", "etcdutl", "kubectl", "curl", "wget", "python3", "python"}
 
 
 class ImageError(Exception):
@@ -52,7 +56,8 @@ def image_family(image):
         return "etcd", {"entrypoint": [], "cmd": ["/usr/local/bin/etcd"],
                         "bins": ("etcd", "etcdctl", "etcdutl")}
     if repo.endswith("etcd-operator"):
-        return "operator", {"entrypoint": ["/usr/local/bin/etcd-controller"], "cmd": [], "bins": None}
+        # the project's Dockerfile: debian-slim, the four programs in /usr/local/bin, no ENTRYPOINT
+        return "operator", {"entrypoint": [], "cmd": ["/usr/local/bin/etcd-controller", "--help"], "bins": None}
     if last in SHELL_IMAGES:
         return "shell", {"entrypoint": [], "cmd": ["sh"], "bins": None}
     raise ImageError('Failed to pull image "%s": the test bed has no image "%s" (it knows etcd images '
@@ -73,9 +78,12 @@ def resolve_executable(family, model, name, build):
         return found
     if family == "operator":
         p = os.path.join(build or "", base)
-        if build and os.path.isfile(p) and os.access(p, os.X_OK):
-            return p
-        raise StartError('exec: "%s": %s not built (looked for %s; build with make BUILD=…)' % (name, base, p))
+        if base in OPERATOR_BINS:
+            if build and os.path.isfile(p) and os.access(p, os.X_OK):
+                return p
+            raise StartError('exec: "%s": %s not built (looked for %s; build with make BUILD=…)' % (name, base, p))
+        if base in NOT_IN_SLIM:
+            raise missing
     if "/" in name:
         if os.path.isfile(name) and os.access(name, os.X_OK):
             return name

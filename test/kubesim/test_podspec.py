@@ -103,10 +103,16 @@ class ImageTest(unittest.TestCase):
                 f.write("#!/bin/sh\n")
             os.chmod(exe, 0o755)
             img = {"image": "ghcr.io/etcd-k8s-operator/etcd-operator:0.1.0"}
-            self.assertEqual(podspec.container_argv(dict(img, args=["member-init"]), {}, build), [exe, "member-init"])
-            self.assertEqual(podspec.container_argv(dict(img, command=["/usr/local/bin/etcd-controller"]), {}, build)[0], exe)
-            with self.assertRaises(podspec.StartError):
+            self.assertEqual(podspec.container_argv(img, {}, build), [exe, "--help"])   # the Dockerfile's CMD
+            self.assertEqual(podspec.container_argv(dict(img, command=["/usr/local/bin/etcd-controller"],
+                                                         args=["member-init"]), {}, build), [exe, "member-init"])
+            with self.assertRaises(podspec.StartError):   # no ENTRYPOINT: args alone replace CMD
+                podspec.container_argv(dict(img, args=["member-init"]), {}, build)
+            with self.assertRaises(podspec.StartError):   # not built
                 podspec.container_argv(dict(img, command=["/usr/local/bin/etcd-webhook"]), {}, build)
+            with self.assertRaises(podspec.StartError):   # debian-slim has no etcdctl
+                podspec.container_argv(dict(img, command=["etcdctl"]), {}, build)
+            self.assertEqual(podspec.container_argv(dict(img, command=["/bin/sh", "-c", "true"]), {}, build)[1:], ["-c", "true"])
         self.assertEqual(podspec.container_argv({"image": "busybox", "command": ["sh", "-c", "true"]}, {}, None)[1:], ["-c", "true"])
 
 
