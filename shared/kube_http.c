@@ -546,10 +546,13 @@ int kube_call_run(struct kube_client *kc, struct kube_call *call, struct eo_err 
 	int rc = -1;
 	for (;;) {
 		long left = (long)(deadline - eo_now_ms());
+		if (left <= 0 && last.code) {
+			*err = last; /* out of time while waiting to retry: the real cause */
+			break;
+		}
 		if (left <= 0) {
-			eo_err_set(err, EO_ETIMEOUT, "%s %s: no answer from %s within %.1f s (deadline)%s%s",
-				   call->method, call->path, kc->conn->server, kc->timeout_ms / 1000.0,
-				   last.msg[0] ? "; last: " : "", last.msg);
+			eo_err_set(err, EO_ETIMEOUT, "%s %s: no answer from %s within %.1f s (deadline)",
+				   call->method, call->path, kc->conn->server, kc->timeout_ms / 1000.0);
 			break;
 		}
 		struct kube_creds cr = {0};
