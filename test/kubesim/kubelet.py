@@ -54,6 +54,7 @@ class PodWorker(threading.Thread):
         self.inits = [ctr.Container(self, c, True) for c in spec.get("initContainers") or []]
         self.mains = [ctr.Container(self, c, False) for c in spec.get("containers") or []]
         self.vol_dirs = None
+        self.claim_uids = set()        # uids of the PVCs this Pod has mounted
         self.mount_error = None
         self.wake = threading.Event()
         self.done = threading.Event()
@@ -152,7 +153,7 @@ class PodWorker(threading.Thread):
             return None
 
     def _prepare_volumes(self):
-        out = {}
+        out, claims = {}, set()
         spec = self.pod.get("spec") or {}
         base = os.path.join(self.pod_dir, "volumes")
         for v in spec.get("volumes") or []:
@@ -163,10 +164,11 @@ class PodWorker(threading.Thread):
                 out[name] = dest
             elif "persistentVolumeClaim" in v:
                 claim = v["persistentVolumeClaim"].get("claimName")
-                d = self.k.volumes.bound_dir(self.ns, claim)
-                if d is None:
+                got = self.k.volumes.bound_dir(self.ns, claim)
+                if got is None:
                     raise NotReady('persistentvolumeclaim "%s" not found or not bound yet' % claim)
-                out[name] = d
+                out[name] = got[0]
+                claims.add(got[1])
             elif "hostPath" in v:
                 hp = v["hostPath"]
                 if hp.get("type") == "DirectoryOrCreate":
@@ -191,6 +193,7 @@ class PodWorker(threading.Thread):
                 with open(os.path.join(d, fn), "w") as f:
                     f.write(content)
             out[None] = d
+        self.claim_uids = claims
         return out
 
     def container_mounts(self, spec, env):
@@ -226,8 +229,6 @@ class PodWorker(threading.Thread):
         pod["status"] = dict(pod.get("status") or {}, podIP=self.ip, hostIP=HOST_IP, podIPs=[{"ip": self.ip}])
         return podspec.build_env(pod, spec, self._lookup, base)
 
-    def mount_sources(self):
-        return set((self.vol_dirs or {}).values())
 
     # ---- status --------------------------------------------------------
     def _phase(self):
@@ -471,7 +472,7 @@ class Kubelet:
             ws = [w for w in self.workers.values() if not w.done.is_set()]
         out = set()
         for w in ws:
-            out |= {os.path.realpath(p) for p in w.mount_sources()}
+            out |= w.claim_uids
         return out
 
     def stop(self, max_grace=None):

@@ -90,7 +90,7 @@ class Runtime:
         self.faults = Faults()
         self.spawner = ctr.Spawner()
         self.proxy = px.Proxy()
-        self.volumes = vols.Volumes(store, cfg["dir"], None, lambda: self.kubelet.in_use())
+        self.volumes = vols.Volumes(store, cfg["dir"], lambda: self.kubelet.in_use())
         self.kubelet = kl.Kubelet(store, cfg, self.ips, self.volumes, self.faults, self.spawner)
         self.net = dns.ServiceNetwork(store, cfg, self.ips, self.proxy)
         self.sts = statefulset.StatefulSetController(store)

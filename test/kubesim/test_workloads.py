@@ -352,6 +352,27 @@ class WorkloadTest(unittest.TestCase):
         init_cond = [x for x in st_["conditions"] if x["type"] == "Initialized"][0]
         self.assertEqual(init_cond["status"], "False")
 
+    def test_claim_deleted_while_mounted(self):
+        pvc = {"metadata": {"name": "keep", "namespace": NS}, "spec": {"resources": {"requests": {"storage": "1Mi"}}}}
+        uid = self.s.create("persistentvolumeclaims", pvc)["metadata"]["uid"]
+        self.s.create("pods", busybox_pod("holder", "echo x > /data/f; sleep 1000", spec={
+            "volumes": [{"name": "d", "persistentVolumeClaim": {"claimName": "keep"}}]},
+            c={"volumeMounts": [{"name": "d", "mountPath": "/data"}]}))
+        vol = os.path.join(self.bed.dir, "volumes", NS, "keep")
+        self.bed.wait(lambda: os.path.exists(os.path.join(vol, "f")), 10, "the Pod's file on its volume")
+        self.s.delete("persistentvolumeclaims", NS, "keep")
+        retired = os.path.join(self.bed.dir, "volumes", ".trash", uid)
+        self.bed.wait(lambda: os.path.exists(os.path.join(retired, "f")), 5, "volume retired, not removed")
+        self.bed.rt.volumes.sweep()
+        self.assertTrue(os.path.exists(os.path.join(retired, "f")), "a mounted volume must outlive its claim")
+        # a new claim of the same name starts empty (never a removed member's data)
+        self.s.create("persistentvolumeclaims", pvc)
+        self.bed.wait(lambda: self.s.get("persistentvolumeclaims", NS, "keep").get("status", {}).get("phase") == "Bound",
+                      5, "new claim bound")
+        self.assertEqual(os.listdir(vol), [])
+        self.s.delete("pods", NS, "holder")
+        self.bed.wait(lambda: not os.path.exists(retired), 10, "retired volume removed once unmounted")
+
     def test_dns_hold_and_clusterip_proxy(self):
         self.s.create("pods", busybox_pod("web", "sleep 1000", labels={"app": "web"},
                                           c={"ports": [{"name": "http", "containerPort": 8080}]}))

@@ -24,9 +24,9 @@ log = logging.getLogger("kubesim.volumes")
 
 
 class Volumes:
-    def __init__(self, store, state_dir, recorder, in_use):
-        """in_use() -> set of real paths bind-mounted by live containers."""
-        self.store, self.recorder, self.in_use = store, recorder, in_use
+    def __init__(self, store, state_dir, in_use):
+        """in_use() -> uids of the claims live Pods have mounted."""
+        self.store, self.in_use = store, in_use
         self.root = os.path.join(state_dir, "volumes")
         self.trash = os.path.join(self.root, ".trash")
         os.makedirs(self.trash, exist_ok=True)
@@ -78,12 +78,11 @@ class Volumes:
         self.sweep()
 
     def sweep(self):
-        """Remove retired volume directories no container still mounts."""
+        """Remove retired volume directories (named by claim uid) no live Pod still mounts."""
         busy = self.in_use()
         for entry in os.listdir(self.trash):
-            p = os.path.join(self.trash, entry)
-            if not any(b == p or b.startswith(p + "/") for b in busy):
-                shutil.rmtree(p, ignore_errors=True)
+            if entry not in busy:
+                shutil.rmtree(os.path.join(self.trash, entry), ignore_errors=True)
 
     def _bind(self, pvc):
         md = pvc["metadata"]
@@ -116,7 +115,7 @@ class Volumes:
             log.debug("pvc %s/%s not bound: %s", ns, name, e)
 
     def bound_dir(self, ns, claim):
-        """The claim's directory if the claim exists and is bound to it, else None."""
+        """(directory, claim uid) if the claim exists and is bound, else None."""
         try:
             pvc = self.store.get("persistentvolumeclaims", ns, claim)
         except Exception:
@@ -131,7 +130,7 @@ class Volumes:
             except OSError:
                 return None
         d = self.claim_dir(ns, claim)
-        return d if os.path.isdir(d) else None
+        return (d, pvc["metadata"]["uid"]) if os.path.isdir(d) else None
 
     def wipe(self, ns, claim):
         """Fault: the claim's volume lost its data (contents removed in place)."""
