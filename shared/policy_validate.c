@@ -307,13 +307,15 @@ void policy_validate(const struct policy_request *req, struct policy_decision *d
 	if (req->op == POLICY_DELETE)
 		return;
 	const struct etcd_cluster *n = req->new;
-	const struct etcd_cluster *o = req->op == POLICY_UPDATE ? req->old : NULL;
+	const struct etcd_cluster *o =
+		req->op == POLICY_UPDATE || req->scale_subresource ? req->old : NULL;
 	if (!n) {
 		policy_refuse(d, "object: the request carries no EtcdCluster to check");
 		return;
 	}
-	if (req->op == POLICY_UPDATE && !o) {
-		policy_refuse(d, "oldObject: an UPDATE must carry the object it replaces");
+	if ((req->op == POLICY_UPDATE || req->scale_subresource) && !o) {
+		policy_refuse(d, "oldObject: an UPDATE%s must carry the object it replaces",
+			      req->scale_subresource ? " of the scale subresource" : "");
 		return;
 	}
 	if (req->scale_subresource) {

@@ -259,6 +259,13 @@ static void test_unreadable_object(void **state)
 	assert_non_null(strstr(message(&r), "request.oldObject"));
 	done(&r);
 
+	/* a Scale without the old one (never sent by kube-apiserver; found by
+	 * the fuzzer): refused, not crashed on */
+	run(REVIEW_VALIDATE, review("CREATE", "scale", scale_obj(3, 1), "null", false), &r);
+	assert_false(allowed(&r));
+	assert_non_null(strstr(message(&r), "oldObject"));
+	done(&r);
+
 	char *b = scale_obj(1, 1);
 	run(REVIEW_VALIDATE, review("UPDATE", "scale", "{\"kind\":\"Scale\",\"spec\":7}", b, false), &r);
 	assert_false(allowed(&r));
