@@ -90,6 +90,7 @@ class Container:
         self.kill_deadline = None
         self._started_wall = None
         self._status_path = None
+        self._log_path = None
         self.env = {}
         self.startup = self.readiness = self.liveness = None
         self.probes_live = False
@@ -178,6 +179,14 @@ class Container:
             term["signal"] = -rc
         if start_err:
             term["reason"], term["message"] = "StartError", start_err
+        elif code != 0:
+            tail = self._log_tail()
+            if self.spec.get("terminationMessagePolicy") == "FallbackToLogsOnError" and tail:
+                term["message"] = tail
+            if "address already in use" in tail:
+                self.w.event("Warning", "KubesimNetwork", "container %s: address already in use — on the test bed "
+                             "Pods share the node's network namespace (each with its own IP): listen on the Pod "
+                             "IP ($(POD_IP) from status.podIP), not 0.0.0.0 or localhost" % self.name)
         self._terminated(term, ran, was_killed=self.kill_deadline is not None)
         self.kill_deadline = None
 
@@ -286,8 +295,17 @@ class Container:
         if not self.init:
             self._start_probes(after_startup=False)
 
+    def _log_tail(self, limit=2048):
+        try:
+            with open(self._log_path, "rb") as f:
+                f.seek(max(0, os.path.getsize(self._log_path) - limit))
+                return f.read().decode("utf-8", "replace").strip()
+        except (OSError, TypeError):
+            return ""
+
     def _open_log(self):
         path = os.path.join(self.w.cfg["logs_dir"], "%s_%s_%s.log" % (self.w.ns, self.w.name, self.name))
+        self._log_path = path
         if self.instances > 1 and os.path.exists(path):
             os.replace(path, path[:-4] + ".previous.log")
         return open(path, "wb")

@@ -265,12 +265,13 @@ class WorkloadTest(unittest.TestCase):
         self.assertEqual((c["state"]["terminated"]["exitCode"], c["restartCount"]), (4, 0))
 
     def test_crash_loop_back_off(self):
-        self.s.create("pods", busybox_pod("crash", "echo dying; exit 3"))
+        self.s.create("pods", busybox_pod("crash", "echo dying; exit 3", c={"terminationMessagePolicy": "FallbackToLogsOnError"}))
         c = self.bed.wait(lambda: (lambda c: c if c.get("restartCount", 0) >= 2 and
                                    c["state"].get("waiting", {}).get("reason") == "CrashLoopBackOff" else None)(
             self.bed.container("crash")), 20, "CrashLoopBackOff")
         self.assertEqual(c["lastState"]["terminated"]["exitCode"], 3)
         self.assertEqual(c["lastState"]["terminated"]["reason"], "Error")
+        self.assertEqual(c["lastState"]["terminated"]["message"], "dying")
         self.assertIn("back-off", c["state"]["waiting"]["message"])
         self.assertEqual(self.bed.pod_status("crash")["phase"], "Running")
         self.assertIn("dying", self.bed.log("crash", "main"))
