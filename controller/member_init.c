@@ -438,7 +438,12 @@ int mi_render_config(const struct mi_config *cfg, const struct mi_decision *d, s
 		"initial-cluster-token: '%s'\n"
 		"heartbeat-interval: %d\n"
 		"election-timeout: %d\n"
-		"strict-reconfig-check: true\n",
+		"strict-reconfig-check: true\n"
+		/* A configuration file turns off what the command line has on by
+		 * default: the JSON gateway (the controller's client) among them. */
+		"enable-grpc-gateway: true\n"
+		"logger: 'zap'\n"
+		"log-outputs: ['stderr']\n",
 		mi_verdict_name(d->verdict), cfg->pod_name, cfg->data_dir, cfg->listen_ip,
 		cfg->listen_ip, cfg->peer_url, cfg->client_url, d->initial_cluster,
 		d->verdict == MI_START_NEW ? "new" : "existing", cfg->token, cfg->heartbeat_ms,
