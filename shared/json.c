@@ -255,6 +255,14 @@ json_object *json_parse(const char *buf, size_t len, struct eo_err *err)
 	} else {
 		obj = json_tokener_parse_ex(tok, buf, (int)len);
 		enum json_tokener_error jerr = json_tokener_get_error(tok);
+		size_t end = json_tokener_get_parse_end(tok);
+		if (jerr == json_tokener_continue && !obj) {
+			/* A bare number ("3") is complete only once json-c sees what
+			 * follows it: end the input explicitly. */
+			obj = json_tokener_parse_ex(tok, "", 1);
+			jerr = json_tokener_get_error(tok);
+			end = len;
+		}
 		if (jerr == json_tokener_continue) {
 			json_object_put(obj);
 			obj = NULL;
@@ -262,11 +270,11 @@ json_object *json_parse(const char *buf, size_t len, struct eo_err *err)
 		} else if (jerr != json_tokener_success) {
 			json_object_put(obj);
 			obj = NULL;
-			eo_err_set(err, EO_EPARSE, "JSON invalid at byte %zu: %s",
-				   json_tokener_get_parse_end(tok), json_tokener_error_desc(jerr));
+			eo_err_set(err, EO_EPARSE, "JSON invalid at byte %zu: %s", end,
+				   json_tokener_error_desc(jerr));
 		} else {
 			/* Trailing non-space bytes mean two documents or garbage. */
-			for (size_t i = json_tokener_get_parse_end(tok); i < len; i++) {
+			for (size_t i = end; i < len; i++) {
 				char c = buf[i];
 				if (c != ' ' && c != '\n' && c != '\r' && c != '\t' && c != '\0') {
 					json_object_put(obj);

@@ -71,6 +71,11 @@ static void test_parse_errors(void **state)
 	assert_null(json_parse("{} {}", 5, &err));
 	assert_non_null(strstr(err.msg, "trailing"));
 	assert_null(json_parse("{\"a\" 1}", 7, &err));
+	json_object *n = json_parse("3", 1, &err);
+	assert_non_null(n);
+	assert_int_equal(json_object_get_int(n), 3);
+	json_object_put(n);
+	assert_null(json_parse("", 0, &err));
 	assert_non_null(strstr(err.msg, "byte"));
 }
 
