@@ -238,12 +238,18 @@ static int exchange(struct etcd_client *c, const char *endpoint, const char *pat
 		return eo_err_set(err, EO_ETRANSPORT, "cannot connect (%s); is etcd running there?", why);
 	case CURLE_WRITE_ERROR:
 		return eo_err_set(err, EO_ETRANSPORT, "answer larger than %u bytes", ETCD_MAX_ANSWER);
-	case CURLE_SSL_CONNECT_ERROR:
-	case CURLE_PEER_FAILED_VERIFICATION:
-	case CURLE_SSL_CERTPROBLEM:
-	case CURLE_SSL_CACERT_BADFILE:
-		return eo_err_set(err, EO_ETRANSPORT, "TLS: %s (check the CA, client certificate and key files)", why);
+	case CURLE_GOT_NOTHING:
+		if (strncmp(endpoint, "http://", 7) == 0)
+			return eo_err_set(err, EO_ETRANSPORT,
+					  "%s (if the endpoint serves TLS, use https://)", why);
+		/* fall through */
 	default:
+		/* A refused client certificate shows up under several codes
+		 * (receive error, getpeername, empty reply): on an https
+		 * endpoint, point at the TLS files. */
+		if (strncmp(endpoint, "https://", 8) == 0 || strstr(why, "SSL"))
+			return eo_err_set(err, EO_ETRANSPORT,
+					  "TLS: %s (check the CA, client certificate and key files)", why);
 		return eo_err_set(err, EO_ETRANSPORT, "%s", why);
 	}
 }
@@ -269,7 +275,7 @@ static int cluster_call(struct etcd_client *c, const char *op, enum call_kind ki
 	int64_t deadline = eo_now_ms() + c->timeout_ms;
 	struct eo_err best = {0}, cur;
 	const char *best_ep = c->endpoints[0];
-	bool best_answered = false;
+	bool best_answered = false, best_sent = false;
 	size_t tried = 0;
 	for (size_t i = 0; i < c->n; i++) {
 		const char *ep = c->endpoints[i];
@@ -296,11 +302,17 @@ static int cluster_call(struct etcd_client *c, const char *op, enum call_kind ki
 			best = cur;
 			best_ep = ep;
 			best_answered = answered;
+			best_sent = sent;
 		}
 		if (!moveon || eo_now_ms() >= deadline)
 			break;
 	}
 	eo_err_set(err, best.code, "etcd %s: %s: %s", best_ep, op, best.msg);
+	if (kind == CALL_WRITE && !best_answered && best_sent && err) {
+		size_t l = strlen(err->msg);
+		snprintf(err->msg + l, sizeof(err->msg) - l,
+			 "; it may still be applied: look before trying again");
+	}
 	if (tried > 1 && err) {
 		size_t l = strlen(err->msg);
 		snprintf(err->msg + l, sizeof(err->msg) - l, " [%zu of %zu endpoints tried]", tried, c->n);

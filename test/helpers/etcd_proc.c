@@ -160,6 +160,15 @@ static char **build_argv(const struct etcd_proc *p, const struct etcd_proc_opts 
 	flags[nf++] = o->existing ? "existing" : "new";
 	flags[nf++] = "--initial-cluster-token";
 	flags[nf++] = OWN("etcd-proc-%s", run_net);
+	if (o->tls) {
+		flags[nf++] = "--cert-file";
+		flags[nf++] = o->tls->server_cert;
+		flags[nf++] = "--key-file";
+		flags[nf++] = o->tls->server_key;
+		flags[nf++] = "--trusted-ca-file";
+		flags[nf++] = o->tls->ca;
+		flags[nf++] = "--client-cert-auth";
+	}
 	if (o->strict_reconfig)
 		flags[nf++] = "--strict-reconfig-check";
 	if (!o->default_timing) {
@@ -266,6 +275,11 @@ struct etcd_proc *etcd_proc_start(const struct etcd_proc_opts *o, struct eo_err 
 	p->last_status = -1;
 	etcd_proc_addr(o->host, p->addr);
 	etcd_proc_client_url(o->host, p->client_url);
+	if (o->tls) {
+		p->tls = true;
+		p->tls_files = *o->tls;
+		snprintf(p->client_url, sizeof(p->client_url), "https://%s:2379", p->addr);
+	}
 	etcd_proc_peer_url(o->host, p->peer_url);
 	snprintf(p->data_dir, sizeof(p->data_dir), "%s/%s.etcd", run_dir, o->name);
 	snprintf(p->log_path, sizeof(p->log_path), "%s/%s.log", run_dir, o->name);
@@ -323,7 +337,8 @@ static int exited_error(struct etcd_proc *p, const char *when, struct eo_err *er
 int etcd_proc_wait_healthy(struct etcd_proc *p, long timeout_ms, struct eo_err *err)
 {
 	const char *ep[] = {p->client_url};
-	struct etcd_client *c = etcd_client_new(ep, 1, NULL, 1000, err);
+	struct etcd_tls tls = {p->tls_files.ca, p->tls_files.client_cert, p->tls_files.client_key};
+	struct etcd_client *c = etcd_client_new(ep, 1, p->tls ? &tls : NULL, 1000, err);
 	if (!c)
 		return -1;
 	int64_t deadline = eo_now_ms() + timeout_ms;
@@ -457,4 +472,73 @@ int etcd_proc_blackhole(int host, char url[64], struct eo_err *err)
 	}
 	snprintf(url, 64, "http://%s:%d", addr, ntohs(sa.sin_port));
 	return fd;
+}
+
+int etcd_proc_make_tls(int host, struct etcd_proc_tls *out, struct eo_err *err)
+{
+	char addr[32], d[400];
+	if (!run_dir[0])
+		return eo_err_set(err, EO_EINVAL, "etcd_proc: call etcd_proc_setup first");
+	etcd_proc_addr(host, addr);
+	snprintf(d, sizeof(d), "%s/tls-%d", run_dir, host);
+	if (mkdir(d, 0700) != 0 && errno != EEXIST)
+		return eo_err_set(err, EO_ESYS, "mkdir %s: %s", d, strerror(errno));
+	snprintf(out->ca, sizeof(out->ca), "%s/ca.crt", d);
+	snprintf(out->server_cert, sizeof(out->server_cert), "%s/server.crt", d);
+	snprintf(out->server_key, sizeof(out->server_key), "%s/server.key", d);
+	snprintf(out->client_cert, sizeof(out->client_cert), "%s/client.crt", d);
+	snprintf(out->client_key, sizeof(out->client_key), "%s/client.key", d);
+	/* P-256 keys (quick to make); Go checks the extended key usages. */
+	char *script = eo_strdupf(
+		"set -e\ncd '%s'\n"
+		"K='-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes'\n"
+		"openssl req -x509 $K -keyout ca.key -out ca.crt -days 2 -subj /CN=etcd-proc-ca\n"
+		"openssl req $K -keyout server.key -out server.csr -subj /CN=etcd-server\n"
+		"printf 'subjectAltName=IP:%s\\nextendedKeyUsage=serverAuth,clientAuth\\n' >server.ext\n"
+		"openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2"
+		" -extfile server.ext -out server.crt\n"
+		"openssl req $K -keyout client.key -out client.csr -subj /CN=etcd-client\n"
+		"printf 'extendedKeyUsage=clientAuth\\n' >client.ext\n"
+		"openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2"
+		" -extfile client.ext -out client.crt\n",
+		d, addr);
+	char path[460];
+	snprintf(path, sizeof(path), "%s/make.sh", d);
+	int rc = eo_write_file(path, script, strlen(script), 0600, err);
+	free(script);
+	if (rc != 0)
+		return -1;
+	char *cmd = eo_strdupf("sh '%s' >'%s/make.log' 2>&1", path, d);
+	rc = system(cmd);
+	free(cmd);
+	if (rc != 0)
+		return eo_err_set(err, EO_ESYS, "openssl could not make test certificates (see %s/make.log)", d);
+	return 0;
+}
+
+int etcd_proc_synhole(int host, char url[64], int fds[2], struct eo_err *err)
+{
+	/* Backlog 0 holds one established connection; Linux drops SYNs to a
+	 * listener whose accept queue is full. */
+	int lfd = etcd_proc_blackhole(host, url, err);
+	if (lfd < 0)
+		return -1;
+	if (listen(lfd, 0) != 0) {
+		close(lfd);
+		return eo_err_set(err, EO_ESYS, "synhole: listen: %s", strerror(errno));
+	}
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof(sa);
+	getsockname(lfd, (struct sockaddr *)&sa, &sl);
+	int cfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (cfd < 0 || connect(cfd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		int e = errno;
+		if (cfd >= 0)
+			close(cfd);
+		close(lfd);
+		return eo_err_set(err, EO_ESYS, "synhole: connect: %s", strerror(e));
+	}
+	fds[0] = lfd;
+	fds[1] = cfd;
+	return 0;
 }

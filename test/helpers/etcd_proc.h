@@ -54,6 +54,16 @@ void etcd_proc_addr(int host, char out[32]);
 void etcd_proc_client_url(int host, char out[64]);
 void etcd_proc_peer_url(int host, char out[64]);
 
+/* TLS material for one member's client port (peers stay plain http): a CA,
+ * a server certificate for <net>.<host> and a client certificate, made with
+ * the openssl tool in the run's directory. */
+struct etcd_proc_tls {
+	char ca[512];
+	char server_cert[512], server_key[512];
+	char client_cert[512], client_key[512];
+};
+int etcd_proc_make_tls(int host, struct etcd_proc_tls *out, struct eo_err *err);
+
 struct etcd_proc_opts {
 	const char *name;             /* member name; also names its data dir and log */
 	int host;                     /* 1..254: listens on <net>.<host> */
@@ -67,6 +77,8 @@ struct etcd_proc_opts {
 	const char *const *extra_args;    /* NULL-terminated, appended last, so they win */
 	const char *const *exec_prefix;   /* NULL-terminated argv run in front of etcd
 					   * (e.g. {"unshare", "-m", "--", NULL}) */
+	const struct etcd_proc_tls *tls;  /* non-NULL: https client port requiring
+					   * client certificates; copied */
 };
 
 /* A running (or stopped) member. Fields are read-only for callers. */
@@ -78,6 +90,8 @@ struct etcd_proc {
 	char peer_url[64];
 	char data_dir[512];
 	char log_path[512];
+	bool tls;         /* client_url is https:// and wants tls_files' client cert */
+	struct etcd_proc_tls tls_files;
 	pid_t pid;        /* 0 when not running */
 	int last_status;  /* waitpid status of the last exit, -1 before any */
 	char **argv;      /* private: kept for restarts */
@@ -115,5 +129,10 @@ void etcd_proc_cleanup(void);
  * answers: connections complete (kernel backlog) and then hang. For deadline
  * tests. Returns the fd (close it when done) and fills url. */
 int etcd_proc_blackhole(int host, char url[64], struct eo_err *err);
+
+/* A listener on <net>.<host> whose accept queue is full, so new SYNs are
+ * dropped and a connect hangs in SYN-SENT (a blackholed address). fds[0] is
+ * the listener, fds[1] the connection that fills it; close both when done. */
+int etcd_proc_synhole(int host, char url[64], int fds[2], struct eo_err *err);
 
 #endif

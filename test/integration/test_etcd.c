@@ -7,16 +7,23 @@
  * every key written still there.
  *
  * Hosts: m1..m3 are .1-.3; .4 is a peer URL that never runs (the refused
- * second learner); .8 a blackhole listener; .9 nothing at all.
+ * second learner); .6 a one-member cluster behind TLS; .7 a member whose
+ * test process crashes; .8 blackhole listeners (hanging, dropping, SYN-
+ * dropping); .9 nothing at all.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <inttypes.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -35,6 +42,7 @@ struct member {
 static struct {
 	struct member m[4]; /* index = host: m[1..3] */
 	int nkeys;
+	bool broken; /* a test on the shared cluster stopped half-way */
 } T;
 
 #define CHECK(call)                                                                  \
@@ -179,6 +187,7 @@ static void grow(struct etcd_client *c, int host, bool first)
 		etcd_proc_peer_url(4, peer4);
 		assert_int_equal(etcd_member_add(c, peer4, true, NULL, &err), -1);
 		assert_int_equal(err.code, ETCD_ETOO_MANY_LEARNERS);
+		print_message("second learner: %s\n", err.msg);
 		assert_non_null(strstr(err.msg, "too many learner members in cluster"));
 		assert_non_null(strstr(err.msg, "member add"));
 		assert_false(etcd_err_retryable(&err));
@@ -188,10 +197,12 @@ static void grow(struct etcd_client *c, int host, bool first)
 		/* A learner that has not even started is never in sync. */
 		assert_int_equal(etcd_member_promote(c, m->id, &err), -1);
 		assert_int_equal(err.code, ETCD_ENOT_SYNCED);
+		print_message("early promote: %s\n", err.msg);
 		assert_true(etcd_err_retryable(&err));
 		/* Nor can it lead. */
 		assert_int_equal(etcd_move_leader(c, T.m[1].p->client_url, m->id, &err), -1);
 		assert_int_equal(err.code, ETCD_EBAD_TRANSFEREE);
+		print_message("learner as leader: %s\n", err.msg);
 	}
 
 	/* What the member's init step does: read the live list, find itself. */
@@ -221,6 +232,7 @@ static void grow(struct etcd_client *c, int host, bool first)
 		size_t len;
 		assert_int_equal(etcd_member_list(lc, false, &lms, &err), -1);
 		assert_int_equal(err.code, ETCD_ELEARNER);
+		print_message("learner member list: %s\n", err.msg);
 		assert_non_null(strstr(err.msg, "rpc not supported for learner"));
 		assert_non_null(strstr(err.msg, m->p->client_url));
 		assert_int_equal(etcd_get(lc, "/t/k0000", &val, &len, &err), -1);
@@ -261,6 +273,17 @@ static void grow(struct etcd_client *c, int host, bool first)
 	assert_int_equal(err.code, ETCD_ENOT_LEARNER);
 }
 
+/* The tests share one cluster: once one stops half-way the rest would only
+ * repeat its failure, so they are skipped and the first failure stands.
+ * BEGIN opens and END closes each such test. */
+#define BEGIN()                    \
+	do {                       \
+		if (T.broken)      \
+			skip();    \
+		T.broken = true;   \
+	} while (0)
+#define END() (T.broken = false)
+
 static int setup(void **state)
 {
 	struct eo_err err;
@@ -279,6 +302,7 @@ static int teardown(void **state)
 
 static void test_single_member(void **state)
 {
+	BEGIN();
 	struct eo_err err;
 	struct member *m = &T.m[1];
 	snprintf(m->name, sizeof(m->name), "m1");
@@ -319,20 +343,24 @@ static void test_single_member(void **state)
 	check_keys(c);
 	CHECK(etcd_health(c, m->p->client_url, E));
 	etcd_client_free(c);
+	END();
 }
 
 static void test_grow_to_two(void **state)
 {
+	BEGIN();
 	struct etcd_client *c = client1(1);
 	grow(c, 2, true);
 	put_keys(c, NKEYS_PER_STEP);
 	etcd_client_free(c);
+	END();
 }
 
 /* With quorum lost, 3.4 still answers member list from the member's own
  * copy; the linearizable list must not. */
 static void test_quorum_loss(void **state)
 {
+	BEGIN();
 	struct eo_err err;
 	etcd_proc_kill(T.m[2].p);
 	struct etcd_client *c = client_of((int[]){1}, 1, 1500);
@@ -342,6 +370,7 @@ static void test_quorum_loss(void **state)
 	int64_t t0 = eo_now_ms();
 	assert_int_equal(etcd_member_list(c, true, &ms, &err), -1);
 	int64_t took = eo_now_ms() - t0;
+	print_message("linearizable list without quorum (%" PRId64 " ms): %s\n", took, err.msg);
 	assert_true(err.code == EO_ETIMEOUT || err.code == ETCD_ETIMEDOUT);
 	assert_true(etcd_err_retryable(&err));
 	assert_true(took < 1500 + 2000); /* the deadline held (generous slack) */
@@ -351,18 +380,22 @@ static void test_quorum_loss(void **state)
 	CHECK(etcd_proc_restart(T.m[2].p, E));
 	CHECK(etcd_proc_wait_healthy(T.m[2].p, 20000, E));
 	CHECK(etcd_proc_wait_healthy(T.m[1].p, 20000, E));
+	END();
 }
 
 static void test_grow_to_three(void **state)
 {
+	BEGIN();
 	struct etcd_client *c = client1(1);
 	grow(c, 3, false);
 	put_keys(c, NKEYS_PER_STEP);
 	etcd_client_free(c);
+	END();
 }
 
 static void test_status_all_members(void **state)
 {
+	BEGIN();
 	uint64_t leader = wait_leader(1, 0, 10000);
 	struct etcd_client *c = client_of((int[]){1, 2, 3}, 3, 0);
 	for (int h = 1; h <= 3; h++) {
@@ -382,10 +415,12 @@ static void test_status_all_members(void **state)
 		assert_false(ms.m[i].learner);
 	check_keys(c);
 	etcd_client_free(c);
+	END();
 }
 
 static void test_failover_dead_endpoint(void **state)
 {
+	BEGIN();
 	/* .9 has no listener: connection refused, nothing sent, next one. */
 	struct etcd_client *c = client_of((int[]){9, 1}, 2, 0);
 	struct etcd_members ms;
@@ -398,12 +433,15 @@ static void test_failover_dead_endpoint(void **state)
 	c = client_of((int[]){9}, 1, 0);
 	assert_int_equal(etcd_member_list(c, false, &ms, &err), -1);
 	assert_int_equal(err.code, EO_ETRANSPORT);
+	print_message("dead endpoint: %s\n", err.msg);
 	assert_non_null(strstr(err.msg, ".9:2379: member list: cannot connect"));
 	etcd_client_free(c);
+	END();
 }
 
 static void test_deadline_hanging_endpoint(void **state)
 {
+	BEGIN();
 	struct eo_err err;
 	char url[64];
 	int fd = etcd_proc_blackhole(8, url, &err);
@@ -429,6 +467,7 @@ static void test_deadline_hanging_endpoint(void **state)
 	assert_non_null(c);
 	assert_int_equal(etcd_put(c, "/other/hang", "x", 1, &err), -1);
 	assert_int_equal(err.code, EO_ETIMEOUT);
+	print_message("write at a hanging endpoint: %s\n", err.msg);
 	assert_non_null(strstr(err.msg, url));
 	etcd_client_free(c);
 	close(fd);
@@ -439,12 +478,108 @@ static void test_deadline_hanging_endpoint(void **state)
 	CHECK(etcd_get(c1, "/other/hang", &val, &len, E));
 	assert_null(val);
 	etcd_client_free(c1);
+	END();
+}
+
+/* An endpoint that reads each request and closes the connection without an
+ * answer: the request was sent, so a write must not go to the next endpoint
+ * (etcd might have applied it), while a read may. */
+struct dropper {
+	int fd;
+	volatile int stop;
+	pthread_t th;
+};
+
+static void *drop_loop(void *arg)
+{
+	struct dropper *d = arg;
+	while (!d->stop) {
+		struct pollfd pfd = {.fd = d->fd, .events = POLLIN};
+		if (poll(&pfd, 1, 50) <= 0)
+			continue;
+		int c = accept(d->fd, NULL, NULL);
+		if (c < 0)
+			continue;
+		char buf[4096];
+		struct pollfd cp = {.fd = c, .events = POLLIN};
+		if (poll(&cp, 1, 2000) > 0) {
+			ssize_t n = read(c, buf, sizeof(buf));
+			(void)n;
+		}
+		close(c);
+	}
+	return NULL;
+}
+
+static void test_dropped_connection(void **state)
+{
+	BEGIN();
+	struct eo_err err;
+	char url[64];
+	struct dropper d = {.fd = etcd_proc_blackhole(8, url, &err)};
+	if (d.fd < 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(pthread_create(&d.th, NULL, drop_loop, &d), 0);
+	const char *eps[] = {url, T.m[1].p->client_url};
+	struct etcd_client *c = etcd_client_new(eps, 2, NULL, 3000, &err);
+	assert_non_null(c);
+	assert_int_equal(etcd_put(c, "/other/dropped", "x", 1, &err), -1);
+	assert_int_equal(err.code, EO_ETRANSPORT);
+	assert_non_null(strstr(err.msg, url));
+	print_message("write at a dropping endpoint: %s\n", err.msg);
+	struct etcd_members ms;
+	CHECK(etcd_member_list(c, false, &ms, E)); /* a read moves on */
+	assert_true(ms.responder_id == T.m[1].id);
+	etcd_client_free(c);
+	d.stop = 1;
+	pthread_join(d.th, NULL);
+	close(d.fd);
+
+	struct etcd_client *c1 = client1(1);
+	char *val = (char *)1;
+	size_t len;
+	CHECK(etcd_get(c1, "/other/dropped", &val, &len, E));
+	assert_null(val);
+	etcd_client_free(c1);
+	END();
+}
+
+/* SYNs dropped: nothing was sent, so after the dial timeout even a write
+ * goes to the next endpoint, within the call's deadline. */
+static void test_blackholed_address(void **state)
+{
+	BEGIN();
+	struct eo_err err;
+	char url[64];
+	int fds[2];
+	CHECK(etcd_proc_synhole(8, url, fds, E));
+	const char *eps[] = {url, T.m[1].p->client_url};
+	struct etcd_client *c = etcd_client_new(eps, 2, NULL, 5000, &err);
+	assert_non_null(c);
+	CHECK(etcd_put(c, "/other/synhole", "y", 1, E));
+	char *val = NULL;
+	size_t len;
+	CHECK(etcd_get(c, "/other/synhole", &val, &len, E));
+	assert_non_null(val);
+	assert_string_equal(val, "y");
+	free(val);
+	etcd_client_free(c);
+
+	c = etcd_client_new(eps, 1, NULL, 800, &err);
+	assert_int_equal(etcd_status(c, url, &(struct etcd_status){0}, &err), -1);
+	assert_int_equal(err.code, EO_ETIMEOUT);
+	print_message("blackholed address: %s\n", err.msg);
+	etcd_client_free(c);
+	close(fds[1]);
+	close(fds[0]);
+	END();
 }
 
 /* A voter down under --strict-reconfig-check: membership changes refused
  * with "unhealthy cluster" (retryable) until it is back and settled. */
 static void test_member_down_strict(void **state)
 {
+	BEGIN();
 	struct eo_err err;
 	uint64_t leader = wait_leader(1, 0, 10000);
 	int victim = host_of(leader) == 3 ? 2 : 3, other = victim == 3 ? 2 : 3;
@@ -459,6 +594,7 @@ static void test_member_down_strict(void **state)
 		fail_msg("member add with a voter down was accepted");
 	}
 	assert_int_equal(err.code, ETCD_EUNHEALTHY);
+	print_message("add with a voter down: %s\n", err.msg);
 	assert_true(etcd_err_retryable(&err));
 	assert_non_null(strstr(err.msg, "unhealthy cluster"));
 	assert_int_equal(etcd_member_remove(c, T.m[other].id, &err), -1);
@@ -469,10 +605,12 @@ static void test_member_down_strict(void **state)
 
 	CHECK(etcd_proc_restart(T.m[victim].p, E));
 	CHECK(etcd_proc_wait_healthy(T.m[victim].p, 20000, E));
+	END();
 }
 
 static void test_move_leader(void **state)
 {
+	BEGIN();
 	struct eo_err err;
 	uint64_t leader = wait_leader(1, 0, 10000);
 	int lh = host_of(leader);
@@ -482,6 +620,7 @@ static void test_move_leader(void **state)
 	/* Sent to a follower: refused, and the message says where to send it. */
 	assert_int_equal(etcd_move_leader(c, T.m[follower].p->client_url, T.m[follower].id, &err), -1);
 	assert_int_equal(err.code, ETCD_ENOT_LEADER);
+	print_message("move leader at a follower: %s\n", err.msg);
 	assert_non_null(strstr(err.msg, "not leader"));
 	assert_non_null(strstr(err.msg, T.m[follower].p->client_url));
 
@@ -493,11 +632,13 @@ static void test_move_leader(void **state)
 	}
 	assert_true(leader_of(1) == T.m[3].id);
 	etcd_client_free(c);
+	END();
 }
 
 /* Remove members back to one, the leader only after moving leadership. */
 static void test_shrink_to_one(void **state)
 {
+	BEGIN();
 	struct eo_err err;
 	struct etcd_client *c = client1(1);
 	for (int victim = 3; victim >= 2; victim--) {
@@ -527,6 +668,114 @@ static void test_shrink_to_one(void **state)
 	assert_true(leader_of(1) == T.m[1].id);
 	check_keys(c);
 	etcd_client_free(c);
+	END();
+}
+
+/* Client certificates: the right ones work; no client certificate, no CA,
+ * or plain http to the TLS port fail with a clear transport error. */
+static void test_tls(void **state)
+{
+	struct eo_err err;
+	struct etcd_proc_tls files;
+	CHECK(etcd_proc_make_tls(6, &files, E));
+	struct etcd_proc_opts o = {.name = "t6", .host = 6, .tls = &files};
+	struct etcd_proc *p = etcd_proc_start(&o, &err);
+	if (!p)
+		fail_msg("%s", err.msg);
+	CHECK(etcd_proc_wait_healthy(p, 20000, E));
+	assert_int_equal(strncmp(p->client_url, "https://", 8), 0);
+
+	const char *eps[] = {p->client_url};
+	struct etcd_tls good = {files.ca, files.client_cert, files.client_key};
+	struct etcd_client *c = etcd_client_new(eps, 1, &good, 0, &err);
+	assert_non_null(c);
+	struct etcd_status st;
+	CHECK(etcd_status(c, p->client_url, &st, E));
+	assert_true(st.leader == st.member_id);
+	CHECK(etcd_put(c, "/tls/k", "v", 1, E));
+	char *val = NULL;
+	size_t len;
+	CHECK(etcd_get(c, "/tls/k", &val, &len, E));
+	assert_non_null(val);
+	assert_string_equal(val, "v");
+	free(val);
+	etcd_client_free(c);
+
+	struct etcd_tls ca_only = {.ca_file = files.ca};
+	c = etcd_client_new(eps, 1, &ca_only, 2000, &err);
+	assert_int_equal(etcd_status(c, p->client_url, &st, &err), -1);
+	assert_int_equal(err.code, EO_ETRANSPORT);
+	print_message("TLS without client certificate: %s\n", err.msg);
+	etcd_client_free(c);
+
+	struct etcd_tls no_ca = {.cert_file = files.client_cert, .key_file = files.client_key};
+	c = etcd_client_new(eps, 1, &no_ca, 2000, &err);
+	assert_int_equal(etcd_status(c, p->client_url, &st, &err), -1);
+	assert_int_equal(err.code, EO_ETRANSPORT);
+	print_message("TLS without CA: %s\n", err.msg);
+	assert_non_null(strstr(err.msg, "TLS"));
+	etcd_client_free(c);
+
+	char plain[64];
+	etcd_proc_client_url(6, plain); /* http:// */
+	const char *peps[] = {plain};
+	c = etcd_client_new(peps, 1, NULL, 2000, &err);
+	assert_int_equal(etcd_health(c, plain, &err), -1);
+	print_message("plain http to TLS: %s\n", err.msg);
+	if (err.code != 400 && err.code != EO_ETRANSPORT)
+		fail_msg("plain http to a TLS port: %d %s", err.code, err.msg);
+	etcd_client_free(c);
+	etcd_proc_free(p);
+}
+
+static bool pid_gone(pid_t pid)
+{
+	char path[64], buf[256] = "";
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return true;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	const char *end = strrchr(buf, ')'); /* "pid (comm) S ..." */
+	return end && end[1] == ' ' && (end[2] == 'Z' || end[2] == 'X');
+}
+
+/* A test process that dies without running atexit (a crash, a timeout kill)
+ * takes its etcd members with it. */
+static void test_no_orphans_after_crash(void **state)
+{
+	int pfd[2];
+	assert_int_equal(pipe(pfd), 0);
+	pid_t child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		close(pfd[0]);
+		struct eo_err err;
+		struct etcd_proc_opts o = {.name = "crash7", .host = 7};
+		struct etcd_proc *p = etcd_proc_start(&o, &err);
+		pid_t epid = p && etcd_proc_wait_healthy(p, 20000, &err) == 0 ? p->pid : 0;
+		ssize_t w = write(pfd[1], &epid, sizeof(epid));
+		(void)w;
+		raise(SIGKILL);
+		_exit(1);
+	}
+	close(pfd[1]);
+	pid_t epid = 0;
+	ssize_t r = read(pfd[0], &epid, sizeof(epid));
+	close(pfd[0]);
+	int st;
+	waitpid(child, &st, 0);
+	assert_int_equal(r, sizeof(epid));
+	assert_true(epid > 0);
+	int64_t deadline = eo_now_ms() + 10000;
+	while (!pid_gone(epid) && eo_now_ms() < deadline)
+		eo_sleep_ms(20);
+	if (!pid_gone(epid)) {
+		kill(-epid, SIGKILL);
+		fail_msg("etcd %d outlived its crashed test process", (int)epid);
+	}
 }
 
 int main(void)
@@ -539,9 +788,13 @@ int main(void)
 		cmocka_unit_test(test_status_all_members),
 		cmocka_unit_test(test_failover_dead_endpoint),
 		cmocka_unit_test(test_deadline_hanging_endpoint),
+		cmocka_unit_test(test_dropped_connection),
+		cmocka_unit_test(test_blackholed_address),
 		cmocka_unit_test(test_member_down_strict),
 		cmocka_unit_test(test_move_leader),
 		cmocka_unit_test(test_shrink_to_one),
+		cmocka_unit_test(test_tls),
+		cmocka_unit_test(test_no_orphans_after_crash),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

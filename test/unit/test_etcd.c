@@ -250,7 +250,7 @@ static void test_error_classification(void **state)
 		{503, GW_ERR("etcdserver: rpc not supported for learner", 14), ETCD_ELEARNER,
 		 "rpc not supported for learner (this endpoint is a learner", false},
 		{503, GW_ERR("etcdserver: unhealthy cluster", 14), ETCD_EUNHEALTHY, "unhealthy cluster (", true},
-		{412, GW_ERR("etcdserver: not leader", 9), ETCD_ENOT_LEADER, "not leader (send it to the current leader", false},
+		{412, GW_ERR("etcdserver: not leader", 9), ETCD_ENOT_LEADER, "not leader (send it to the current leader's endpoint", false},
 		{503, GW_ERR("etcdserver: no leader", 14), ETCD_ENO_LEADER, "no leader", true},
 		{412, GW_ERR("etcdserver: bad leader transferee", 9), ETCD_EBAD_TRANSFEREE, "bad leader transferee", false},
 		{412, GW_ERR("etcdserver: re-configuration failed due to not enough started members", 9),
