@@ -121,7 +121,7 @@ class Admission:
     def __init__(self, store, catalogue):
         self.store, self.cat = store, catalogue
         self.services = ServiceMap()
-        self._fault = {"mode": "ok", "delaySeconds": 0}
+        self._fault = {"mode": "ok", "delaySeconds": 0, "name": "*"}
         self._flock = threading.Lock()
 
     # ---- faults ----------------------------------------------------------
@@ -212,7 +212,7 @@ class Admission:
         url_shown = '%s?timeout=%ds' % (shown.split("?")[0], timeout)
         with self._flock:
             fault = dict(self._fault)
-        if fault["name"] not in ("*", wh.get("name")):
+        if fault.get("name", "*") not in ("*", wh.get("name")):
             fault = {"mode": "ok", "delaySeconds": 0}
         if fault["mode"] == "down":
             raise CallError('failed to call webhook: Post "%s": dial tcp %s: connect: connection refused' % (url_shown, address))

@@ -230,7 +230,10 @@ class APIServer:
         h.send_header("Cache-Control", "no-cache, private")
         h.send_header("Audit-Id", str(uuid.uuid4()))
         for w in warnings:
-            h.send_header("Warning", '299 - "%s"' % w.replace("\\", "\\\\").replace('"', '\\"'))
+            # UTF-8 goes out as raw bytes (Go's server allows obs-text); control characters do not
+            text = "".join(c if c >= " " and c != "\x7f" else " " for c in w)
+            text = text.replace("\\", "\\\\").replace('"', '\\"').encode("utf-8").decode("latin-1")
+            h.send_header("Warning", '299 - "%s"' % text)
         for k, v in (headers or {}).items():
             h.send_header(k, v)
         h.end_headers()
@@ -322,7 +325,7 @@ class APIServer:
         if path == "/openapi/v2":
             pb = "protobuf" in h.headers.get("Accept", "")
             doc = self.cat.openapi_v2(pb)
-            return self._send(h, 200, doc, "application/com.github.proto-openapi.spec.v2@v1.0+protobuf" if pb else "application/json")
+            return self._send(h, 200, doc, "application/com.github.proto-openapi.spec.v2.v1.0+protobuf" if pb else "application/json")
         if path == "/openapi/v3":
             return self._send(h, 200, self.cat.openapi_v3_root())
         parts = path[len("/openapi/v3/"):].split("/")
@@ -503,15 +506,15 @@ class APIServer:
         try:
             if gone is not None:
                 emit("ERROR", E.expired(str(gone)).status())
-                return
-            for obj in initial:
+                initial, w = [], None
+            for obj in initial if w is not None else []:
                 emit("ADDED", obj)
-            if initial_events:
+            if initial_events and w is not None:
                 emit("BOOKMARK", {"kind": res.kind, "apiVersion": res.api_version,
                                   "metadata": {"resourceVersion": w.idle_rv() or self.store.resource_version,
                                                "annotations": {"k8s.io/initial-events-end": "true"}}})
             deadline = time.monotonic() + timeout
-            while not self.stopping.is_set():
+            while w is not None and not self.stopping.is_set():
                 left = deadline - time.monotonic()
                 if left <= 0:
                     break

@@ -34,7 +34,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -145,10 +144,16 @@ class Bed:
         os.makedirs(os.path.join(self.dir, "logs"), exist_ok=True)
         t0 = time.monotonic()
         self.ca = pki.make_ca(self.dir)
+        leaf = threading.Thread(target=lambda: setattr(self, "admin", pki.make_cert(
+            self.dir, "admin", self.ca, "kubesim-admin", orgs=["system:masters"], client=True)))
+        leaf.start()
         self.serving = pki.make_cert(self.dir, "apiserver", self.ca, "kube-apiserver",
                                      dns=["localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc",
                                           "kubernetes.default.svc.cluster.local"], ips=["127.0.0.1"], server=True)
-        self.admin = pki.make_cert(self.dir, "admin", self.ca, "kubesim-admin", orgs=["system:masters"], client=True)
+        leaf.join()
+        if getattr(self, "admin", None) is None:
+            raise RuntimeError("could not make the admin client certificate (see the log)")
+        t_pki = time.monotonic()
         self.token = secrets.token_urlsafe(32)
         _write(os.path.join(self.dir, "token"), self.token, 0o600)
         self.store = st.Store(history=history)
@@ -172,12 +177,15 @@ class Bed:
             _write(hosts, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n")
         self.api.start()
         self.address = self.api.address
+        t_api = time.monotonic()
         self.runtime = None
         self.runtime_error = None
         if runtime_enabled:
             self._start_runtime(build)
         self.write_kubeconfigs()
         self.startup_seconds = time.monotonic() - t0
+        self.log.info("start-up: certificates %.3fs, API %.3fs, runtime %.3fs", t_pki - t0, t_api - t_pki,
+                      time.monotonic() - t_api)
 
     def _namespace_defaults(self, etype, key, obj):
         """The service-account and root-CA publisher controllers: every
@@ -325,40 +333,45 @@ def cmd_serve(a):
 
 
 # ---- start / stop ----------------------------------------------------------
-def cmd_start(a):
-    d = os.path.abspath(a.dir)
+def spawn(d, build=None, manifests=None, crds=(), die_with_parent=0, history=10000, grace=5.0, timeout=30.0):
+    """Start `serve` for DIR in its own session and wait until it is ready.
+    Returns the ready info (kubeconfig, address, startup_seconds, runtime...);
+    raises RuntimeError with the reason and where to look when it fails.
+    The interpreter runs with -S: the bed needs nothing outside the standard
+    library, and skipping site-packages saves a good part of its start-up."""
+    d = os.path.abspath(d)
     os.makedirs(os.path.join(d, "logs"), exist_ok=True)
     for f in ("ready", "failed", "stopped"):
         try:
             os.unlink(os.path.join(d, f))
         except FileNotFoundError:
             pass
-    args = [sys.executable, os.path.abspath(__file__), "serve", "--dir", d, "--history", str(a.history),
-            "--grace", str(a.grace)]
-    if a.build:
-        args += ["--build", os.path.abspath(a.build)]
-    if a.manifests:
-        args += ["--manifests", os.path.abspath(a.manifests)]
-    for c in a.crd or []:
+    args = [sys.executable, "-S", os.path.abspath(__file__), "serve", "--dir", d, "--history", str(history),
+            "--grace", str(grace)]
+    if build:
+        args += ["--build", os.path.abspath(build)]
+    if manifests:
+        args += ["--manifests", os.path.abspath(manifests)]
+    for c in crds or []:
         args += ["--crd", os.path.abspath(c)]
-    if a.die_with_parent:
-        args += ["--die-with-parent", str(a.die_with_parent)]
+    if die_with_parent:
+        args += ["--die-with-parent", str(die_with_parent)]
     t0 = time.monotonic()
     with open(os.path.join(d, "logs", "bed.out"), "ab") as out:
         p = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True,
                              close_fds=True, cwd=d)
-    deadline = t0 + a.timeout
+    deadline = t0 + timeout
     while time.monotonic() < deadline:
         if os.path.exists(os.path.join(d, "ready")):
             with open(os.path.join(d, "ready")) as f:
                 info = json.load(f)
-            print(info["kubeconfig"])
-            sys.stderr.write("kubesim: up in %.2fs on https://%s%s\n" % (
-                time.monotonic() - t0, info["address"], "" if info.get("runtime") else " (API only: %s)" % info.get("runtime_error")))
-            return 0
+            info["spawn_seconds"] = time.monotonic() - t0
+            info["pid"] = p.pid
+            info["popen"] = p          # for in-process callers; not part of the ready file
+            return info
         if p.poll() is not None:
             break
-        time.sleep(0.01)
+        time.sleep(0.005)
     msg = ""
     if os.path.exists(os.path.join(d, "failed")):
         with open(os.path.join(d, "failed")) as f:
@@ -366,10 +379,22 @@ def cmd_start(a):
     if p.poll() is None:
         p.kill()
         p.wait()
-        msg = msg or "not ready within %.0fs" % a.timeout
-    sys.stderr.write("kubesim: failed to start: %s (see %s)\n" % (msg or "exited %s" % p.returncode,
-                                                                   os.path.join(d, "logs", "bed.log")))
-    return 1
+        msg = msg or "not ready within %.0fs" % timeout
+    raise RuntimeError("kubesim: failed to start: %s (see %s)" % (msg or "exited %s" % p.returncode,
+                                                                 os.path.join(d, "logs", "bed.log")))
+
+
+def cmd_start(a):
+    t0 = time.monotonic()
+    try:
+        info = spawn(a.dir, a.build, a.manifests, a.crd or [], a.die_with_parent, a.history, a.grace, a.timeout)
+    except RuntimeError as e:
+        sys.stderr.write("%s\n" % e)
+        return 1
+    print(info["kubeconfig"])
+    sys.stderr.write("kubesim: up in %.2fs on https://%s%s\n" % (
+        time.monotonic() - t0, info["address"], "" if info.get("runtime") else " (API only: %s)" % info.get("runtime_error")))
+    return 0
 
 
 def _bed_pid(d):
@@ -435,6 +460,8 @@ def cmd_run(a):
 
 # ---- admin client ----------------------------------------------------------
 def admin(d, method, path, body=None, timeout=30):
+    import urllib.error
+    import urllib.request
     d = os.path.abspath(d)
     with open(os.path.join(d, "address")) as f:
         address = f.read().strip()

@@ -153,7 +153,7 @@ MERGE_KEYS = {
     "env": "name", "volumeMounts": "mountPath", "volumeDevices": "devicePath",
     "volumes": "name", "imagePullSecrets": "name", "ownerReferences": "uid",
     "conditions": "type", "hostAliases": "ip", "topologySpreadConstraints": "topologyKey",
-    "resourceClaims": "name", "schedulingGates": "name", "secrets": "name",
+    "resourceClaims": "name", "schedulingGates": "name", "secrets": "name", "webhooks": "name",
 }
 SET_LISTS = {"finalizers"}
 
