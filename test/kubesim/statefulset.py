@@ -13,8 +13,8 @@ again; a deleted one is made again. PersistentVolumeClaims
 `<claim>-<sts>-<ordinal>` are created before their Pod and kept on scale-down
 and on delete, unless persistentVolumeClaimRetentionPolicy says Delete (then
 they get an ownerReference — to the StatefulSet for whenDeleted, to the
-condemned Pod for whenScaled — and the garbage collector removes them, as in
-Kubernetes). Template changes roll out under RollingUpdate from the highest
+condemned Pod instead for whenScaled — and the garbage collector removes them,
+as in Kubernetes). Template changes roll out under RollingUpdate from the highest
 ordinal down to the partition, one Pod at a time, only while all are ready.
 """
 import hashlib
@@ -78,6 +78,12 @@ def new_pod(sts, ordinal, rev):
     return {"apiVersion": "v1", "kind": "Pod", "metadata": pmd, "spec": pspec}
 
 
+def claim_ref(owner, kind, api_version):
+    """An ownerReference as the StatefulSet controller puts on claims (not a controller reference)."""
+    md = owner["metadata"]
+    return {"apiVersion": api_version, "kind": kind, "name": md["name"], "uid": md["uid"]}
+
+
 def new_claim(sts, tmpl, ordinal):
     md, spec = sts["metadata"], sts["spec"]
     lbl = dict((tmpl.get("metadata") or {}).get("labels") or {})
@@ -88,9 +94,7 @@ def new_claim(sts, tmpl, ordinal):
         cmd["annotations"] = dict(tmpl["metadata"]["annotations"])
     policy = spec.get("persistentVolumeClaimRetentionPolicy") or {}
     if policy.get("whenDeleted") == "Delete":
-        ref = owner_ref(sts, "StatefulSet", "apps/v1")
-        ref["controller"] = True
-        cmd["ownerReferences"] = [ref]
+        cmd["ownerReferences"] = [claim_ref(sts, "StatefulSet", "apps/v1")]
     cspec = st.copy(tmpl.get("spec") or {})
     cspec.setdefault("accessModes", ["ReadWriteOnce"])
     cspec.setdefault("volumeMode", "Filesystem")
@@ -212,6 +216,7 @@ class StatefulSetController:
                     return
                 continue
             self._ensure_claims(sts, i, p)
+            self._claim_owners(sts, i, p, condemned=False)
             if is_terminating(p) and monotonic:
                 return
             if not running_and_ready(p) and monotonic:
@@ -226,7 +231,7 @@ class StatefulSetController:
                 continue
             if not running_and_ready(p) and monotonic and p is not first_unhealthy:
                 return
-            self._scaled_claims(sts, o, p)
+            self._claim_owners(sts, o, p, condemned=True)
             self._delete_pod(sts, p, "scale down")
             if monotonic:
                 return
@@ -271,20 +276,35 @@ class StatefulSetController:
             except st.AlreadyExists:
                 pass
 
-    def _scaled_claims(self, sts, ordinal, pod):
-        """whenScaled: Delete — the condemned Pod owns its claims, so the GC deletes them after it."""
+    def _claim_owners(self, sts, ordinal, pod, condemned):
+        """persistentVolumeClaimRetentionPolicy as UpdatePodClaimForRetentionPolicy does it: a
+        condemned ordinal's claims (whenScaled: Delete) are owned by its Pod and not the set, so
+        the GC removes them after the Pod; otherwise (whenDeleted: Delete) by the set only."""
         policy = sts["spec"].get("persistentVolumeClaimRetentionPolicy") or {}
-        if policy.get("whenScaled") != "Delete":
+        scaled, deleted = policy.get("whenScaled") == "Delete", policy.get("whenDeleted") == "Delete"
+        if not scaled and not deleted:
             return
         ns = sts["metadata"].get("namespace", "default")
-        ref = owner_ref(pod, "Pod", "v1")
-        ref["controller"] = False
+        set_ref = claim_ref(sts, "StatefulSet", "apps/v1")
+        pod_ref = claim_ref(pod, "Pod", "v1") if pod is not None else None
+        if condemned and scaled:
+            want, drop = pod_ref, set_ref
+        elif deleted:
+            want, drop = set_ref, pod_ref
+        else:
+            want, drop = None, pod_ref
         for ct in sts["spec"].get("volumeClaimTemplates") or []:
             def own(c):
-                refs = c["metadata"].setdefault("ownerReferences", [])
-                if any(r.get("uid") == ref["uid"] for r in refs):
+                refs = c["metadata"].get("ownerReferences") or []
+                keep = [r for r in refs if not drop or r.get("uid") != drop["uid"]]
+                if want and not any(r.get("uid") == want["uid"] for r in keep):
+                    keep.append(want)
+                if keep == refs:
                     return False
-                refs.append(ref)
+                if keep:
+                    c["metadata"]["ownerReferences"] = keep
+                else:
+                    c["metadata"].pop("ownerReferences", None)
             try:
                 self.store.mutate("persistentvolumeclaims", ns, claim_name(ct, sts["metadata"]["name"], ordinal), own)
             except st.NotFound:

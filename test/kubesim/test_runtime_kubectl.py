@@ -131,6 +131,26 @@ class KubectlRuntimeTest(unittest.TestCase):
                   not in ("", uid), 20, "a new demo-2")
         self.kubectl("wait", "--for=condition=Ready", "pod/demo-2", "--timeout=40s", timeout=50)
 
+    def test_e_claim_retention_policy_through_the_gc(self):
+        tmpl = tw.busybox_pod("x", "sleep 1000", labels={"app": "ret"})
+        sts = {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "ret", "namespace": "default"},
+               "spec": {"replicas": 2, "serviceName": "ret", "podManagementPolicy": "Parallel",
+                        "selector": {"matchLabels": {"app": "ret"}},
+                        "persistentVolumeClaimRetentionPolicy": {"whenScaled": "Delete", "whenDeleted": "Delete"},
+                        "template": {"metadata": {"labels": {"app": "ret"}}, "spec": tmpl["spec"]},
+                        "volumeClaimTemplates": [{"metadata": {"name": "d"},
+                                                  "spec": {"resources": {"requests": {"storage": "1Mi"}}}}]}}
+        self.kubectl("create", "--validate=false", "-f", "-", stdin=json.dumps(sts))
+        self.kubectl("rollout", "status", "statefulset/ret", "--timeout=30s", timeout=40)
+        claims = lambda: set(self.kubectl("get", "pvc", "-o", "name").stdout.split())
+        self.assertTrue({"persistentvolumeclaim/d-ret-0", "persistentvolumeclaim/d-ret-1"} <= claims())
+        self.kubectl("scale", "statefulset/ret", "--replicas=1")
+        self.wait(lambda: "persistentvolumeclaim/d-ret-1" not in claims(), 20, "whenScaled: Delete")
+        self.assertIn("persistentvolumeclaim/d-ret-0", claims())
+        self.kubectl("delete", "statefulset/ret")
+        self.wait(lambda: "persistentvolumeclaim/d-ret-0" not in claims(), 20, "whenDeleted: Delete")
+        self.wait(lambda: "ret-0" not in self.pod_table(), 20, "Pods collected with their StatefulSet")
+
     def test_z_stop_leaves_no_pod_process(self):
         state = json.loads(self.bed("state").stdout)
         pids = [pid for p in state["runtime"]["pods"] for pid in p["containers"].values() if pid]
