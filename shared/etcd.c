@@ -15,8 +15,11 @@
  *
  * Names are resolved on every call (CURLOPT_DNS_CACHE_TIMEOUT 0): in the
  * test bed and in Kubernetes, a Pod's name moves to a new address when it
- * comes back. Open connections are still reused; one to a Pod that went
- * away is closed (its process died) and libcurl reconnects.
+ * comes back. libcurl matches a connection for reuse by host *name*, so a
+ * kept connection could still lead to the address a name used to have (a
+ * deleted Pod's IP that silently drops packets): connections are reused
+ * only for endpoints given as IP addresses, and a name gets a fresh
+ * connection on every call. Correctness first; a connect is cheap here.
  *
  * Facts checked against etcd 3.4.23 (/usr/bin/etcd) with curl, 2026-11:
  *  - Paths: POST /v3/cluster/member/{list,add,promote,remove},
@@ -60,6 +63,7 @@
  */
 #include "etcd.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -159,6 +163,24 @@ void etcd_client_set_timeout(struct etcd_client *c, long timeout_ms)
 		c->timeout_ms = timeout_ms > 0 ? timeout_ms : ETCD_DEFAULT_TIMEOUT_MS;
 }
 
+/* True when the URL's host is an IP literal ("http://10.0.0.1:2379",
+ * "https://[::1]:2379"), whose connections may be reused. */
+static bool host_is_ip(const char *url)
+{
+	const char *h = strstr(url, "://");
+	h = h ? h + 3 : url;
+	if (*h == '[')
+		return true;
+	char host[64];
+	size_t n = strcspn(h, ":/");
+	if (n == 0 || n >= sizeof(host))
+		return false;
+	memcpy(host, h, n);
+	host[n] = '\0';
+	struct in_addr a;
+	return inet_pton(AF_INET, host, &a) == 1;
+}
+
 static size_t on_data(char *p, size_t size, size_t nmemb, void *ud)
 {
 	struct eo_buf *b = ud;
@@ -197,6 +219,10 @@ static int exchange(struct etcd_client *c, const char *endpoint, const char *pat
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
 			 left < ETCD_DIAL_TIMEOUT_MS ? left : (long)ETCD_DIAL_TIMEOUT_MS);
 	curl_easy_setopt(h, CURLOPT_DNS_CACHE_TIMEOUT, 0L);
+	if (!host_is_ip(endpoint)) {
+		curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
+		curl_easy_setopt(h, CURLOPT_FORBID_REUSE, 1L);
+	}
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "etcd-k8s-operator/etcd-client");
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);

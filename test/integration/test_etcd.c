@@ -429,6 +429,16 @@ static void test_failover_dead_endpoint(void **state)
 	put_keys(c, 5); /* writes too: the refused connection sent nothing */
 	etcd_client_free(c);
 
+	/* The same through a name (a fresh connection each call). */
+	const char *named[] = {"http://localhost:1", T.m[1].p->client_url};
+	struct eo_err nerr;
+	c = etcd_client_new(named, 2, NULL, 0, &nerr);
+	assert_non_null(c);
+	for (int i = 0; i < 3; i++)
+		CHECK(etcd_member_list(c, false, &ms, E));
+	assert_true(ms.responder_id == T.m[1].id);
+	etcd_client_free(c);
+
 	struct eo_err err;
 	c = client_of((int[]){9}, 1, 0);
 	assert_int_equal(etcd_member_list(c, false, &ms, &err), -1);
