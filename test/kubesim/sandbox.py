@@ -197,7 +197,7 @@ def setup(spec):
         h = spec["hostname"].encode()
         _check(_libc.sethostname(h, len(h)), "sethostname %s" % spec["hostname"])
     ns = None
-    if mounts or _needs_new_root([], spec.get("cwd")):
+    if mounts or not os.path.isdir(spec.get("cwd") or "/"):
         scratch = spec["scratch"]
         _mount("tmpfs", scratch, "tmpfs", 0, "mode=700")
         sfd = os.open(scratch, os.O_PATH)
@@ -212,13 +212,10 @@ def setup(spec):
         etc_hosts = ns.ensure("/etc/hosts", False) if ns else "/etc/hosts"
         _bind("/proc/self/fd/%d" % hosts_fd, etc_hosts, rec=False)
     cwd = spec.get("cwd") or "/"
-    if ns and ns.root != "/":
-        ns.ensure(cwd, True)
-        os.chroot(ns.root)
-    elif not os.path.isdir(cwd):
-        if ns is None:
-            raise SandboxError("workingDir %s does not exist" % cwd)
-        ns.ensure(cwd, True)
+    if ns is not None:
+        ns.ensure(cwd, True)     # the kubelet creates a missing workingDir
+        if ns.root != "/":
+            os.chroot(ns.root)
     os.chdir(cwd)
 
 
