@@ -1,0 +1,289 @@
+/*
+ * observe.c — read an EtcdCluster's world into a struct sc_observed.
+ *
+ * The one idea: look, never remember. Every reconcile reads the owned
+ * objects fresh from the API server and asks etcd itself — the member list
+ * through a linearizable barrier where quorum allows, then each member's own
+ * maintenance status at its own client URL — so the decision rests on what
+ * is true now, whatever this process believed a second ago. Members whose
+ * Pod does not exist are not called at all (they cannot answer, and a
+ * dead address would only cost a timeout).
+ */
+#include "observe.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "etcd.h"
+#include "json.h"
+#include "log.h"
+#include "resources.h"
+
+int64_t obs_time_ms(const char *s)
+{
+	int64_t t;
+	return s && *s && eo_rfc3339_parse(s, &t) == 0 ? t * 1000 : 0;
+}
+
+static json_object *condition(json_object *pod, const char *type)
+{
+	json_object *conds = json_at(pod, "status.conditions");
+	for (size_t i = 0; conds && json_object_is_type(conds, json_type_array) &&
+			   i < json_object_array_length(conds); i++) {
+		json_object *c = json_object_array_get_idx(conds, i);
+		if (strcmp(json_opt_str(c, "type", ""), type) == 0)
+			return c;
+	}
+	return NULL;
+}
+
+/* The first waiting reason worth reporting among these container statuses. */
+static void waiting(json_object *statuses, struct sc_pod *out)
+{
+	for (size_t i = 0; statuses && json_object_is_type(statuses, json_type_array) &&
+			   i < json_object_array_length(statuses) && !out->waiting_reason[0]; i++) {
+		json_object *cs = json_object_array_get_idx(statuses, i);
+		const char *r = json_opt_str(cs, "state.waiting.reason", "");
+		if (!r[0] || strcmp(r, "PodInitializing") == 0 || strcmp(r, "ContainerCreating") == 0)
+			continue;
+		eo_strlcpy(out->waiting_reason, r, sizeof(out->waiting_reason));
+		const char *m = json_opt_str(cs, "state.waiting.message", "");
+		if (!m[0])
+			m = json_opt_str(cs, "lastState.terminated.message", "");
+		eo_strlcpy(out->waiting_message, m, sizeof(out->waiting_message));
+	}
+}
+
+void obs_pod(json_object *pod, struct sc_pod *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->exists = true;
+	out->terminating = json_at(pod, "metadata.deletionTimestamp") != NULL;
+	json_object *ready = condition(pod, "Ready");
+	out->ready = ready && strcmp(json_opt_str(ready, "status", ""), "True") == 0;
+	json_object *init = condition(pod, "Initialized");
+	if (init && strcmp(json_opt_str(init, "status", ""), "True") != 0) {
+		out->initializing = true;
+		out->init_since_ms = obs_time_ms(json_opt_str(init, "lastTransitionTime", ""));
+		if (!out->init_since_ms)
+			out->init_since_ms = obs_time_ms(json_opt_str(pod, "status.startTime", ""));
+		if (!out->init_since_ms)
+			out->init_since_ms = obs_time_ms(json_opt_str(pod, "metadata.creationTimestamp", ""));
+	}
+	waiting(json_at(pod, "status.initContainerStatuses"), out);
+	waiting(json_at(pod, "status.containerStatuses"), out);
+}
+
+static int get_opt(struct kube_client *kc, const struct kube_res *res, const char *ns,
+		   const char *name, json_object **out, struct eo_err *err)
+{
+	*out = NULL;
+	if (kube_get(kc, res, ns, name, out, err) == 0)
+		return 0;
+	if (err->code == 404) {
+		eo_err_clear(err);
+		return 0;
+	}
+	return -1;
+}
+
+static void observe_pods(struct observation *o, const struct etcd_cluster *ec)
+{
+	char prefix[300];
+	snprintf(prefix, sizeof(prefix), "%s-", ec->name);
+	json_object *items = json_at(o->pods, "items");
+	for (size_t i = 0; items && json_object_is_type(items, json_type_array) &&
+			   i < json_object_array_length(items); i++) {
+		json_object *p = json_object_array_get_idx(items, i);
+		int k = sc_ordinal_of_name(prefix, json_opt_str(p, "metadata.name", ""));
+		if (k < 0 || k >= SC_MAX_ORDINALS)
+			continue;
+		o->pod[k] = p;
+		obs_pod(p, &o->s.pods[k]);
+		o->voter_label[k] = strcmp(json_opt_str(p, "metadata.labels[" RES_LABEL_VOTER "]", ""),
+					   "true") == 0;
+	}
+}
+
+static void observe_pvcs(struct observation *o, json_object *list, const struct etcd_cluster *ec)
+{
+	char prefix[300];
+	snprintf(prefix, sizeof(prefix), "data-%s-", ec->name);
+	json_object *items = json_at(list, "items");
+	for (size_t i = 0; items && json_object_is_type(items, json_type_array) &&
+			   i < json_object_array_length(items); i++) {
+		json_object *p = json_object_array_get_idx(items, i);
+		int k = sc_ordinal_of_name(prefix, json_opt_str(p, "metadata.name", ""));
+		if (k < 0 || k >= SC_MAX_ORDINALS)
+			continue;
+		o->s.pvcs[k] = true;
+		o->s.pvc_terminating[k] = json_at(p, "metadata.deletionTimestamp") != NULL;
+	}
+}
+
+/* The member's client URL: advertised, else its peer URL on :2379. */
+static void client_url_of(const struct etcd_member *m, char *out, size_t size)
+{
+	if (m->nclient > 0) {
+		eo_strlcpy(out, m->client_urls[0], size);
+		return;
+	}
+	eo_strlcpy(out, m->npeer ? m->peer_urls[0] : "", size);
+	char *port = strrchr(out, ':');
+	if (port && strcmp(port, ":2380") == 0)
+		strcpy(port, ":2379");
+}
+
+static void observe_etcd(struct ctl *c, struct observation *o, const struct etcd_cluster *ec)
+{
+	struct sc_observed *s = &o->s;
+	/* Ask the Pods that exist, ready ones first. */
+	char urls[SC_MAX_ORDINALS][256];
+	const char *eps[SC_MAX_ORDINALS];
+	int n = 0;
+	for (int pass = 0; pass < 2; pass++)
+		for (int k = 0; k < SC_MAX_ORDINALS; k++) {
+			const struct sc_pod *p = &s->pods[k];
+			if (!p->exists || p->terminating || p->ready != (pass == 0))
+				continue;
+			sc_client_url(ec, k, urls[n], sizeof(urls[n]));
+			eps[n] = urls[n];
+			n++;
+		}
+	if (n == 0) {
+		snprintf(s->etcd_error, sizeof(s->etcd_error), "no member Pod exists");
+		return;
+	}
+	struct eo_err err = {0};
+	struct etcd_client *cl = etcd_client_new(eps, (size_t)n, NULL, c->etcd_timeout_ms, &err);
+	if (!cl) {
+		eo_strlcpy(s->etcd_error, err.msg, sizeof(s->etcd_error));
+		return;
+	}
+	struct etcd_members ms;
+	if (etcd_member_list(cl, true, &ms, &err) != 0) {
+		/* No quorum read: a member's local list still says who is there. */
+		eo_strlcpy(s->etcd_error, err.msg, sizeof(s->etcd_error));
+		if (etcd_member_list(cl, false, &ms, &err) != 0) {
+			etcd_client_free(cl);
+			return;
+		}
+	}
+	s->etcd_answered = true;
+	s->cluster_id = ms.cluster_id;
+	etcd_client_set_timeout(cl, c->etcd_timeout_ms < 1500 ? c->etcd_timeout_ms : 1500);
+	/* Voters first, so a learner's applied index is read after the
+	 * leader's raft index it is compared with. */
+	for (int pass = 0; pass < 2; pass++)
+		for (int i = 0; i < ms.n && i < EC_MAX_MEMBERS; i++) {
+			const struct etcd_member *m = &ms.m[i];
+			if (m->learner != (pass == 1))
+				continue;
+			struct sc_member *sm = &s->members[s->nmembers++];
+			memset(sm, 0, sizeof(*sm));
+			sm->id = m->id;
+			sm->learner = m->learner;
+			eo_strlcpy(sm->name, m->name, sizeof(sm->name));
+			eo_strlcpy(sm->peer_url, m->npeer ? m->peer_urls[0] : "", sizeof(sm->peer_url));
+			client_url_of(m, sm->client_url, sizeof(sm->client_url));
+			sm->ordinal = sc_ordinal_of_peer_url(ec, sm->peer_url);
+			if (sm->ordinal >= 0 && (!s->pods[sm->ordinal].exists ||
+						 s->pods[sm->ordinal].initializing))
+				continue; /* nothing there can answer */
+			struct etcd_status st;
+			if (!sm->client_url[0] || etcd_status(cl, sm->client_url, &st, &err) != 0)
+				continue;
+			sm->reachable = true;
+			sm->leader_seen = st.leader;
+			sm->healthy = st.leader != 0 && !st.errors[0];
+			sm->raft_index = st.raft_index;
+			sm->raft_applied_index = st.raft_applied_index;
+			sm->db_size = st.db_size;
+		}
+	etcd_client_free(cl);
+	/* Where to send actions: the leader, then the other healthy voters. */
+	uint64_t leader = 0;
+	for (int i = 0; i < s->nmembers && !leader; i++)
+		if (s->members[i].healthy && !s->members[i].learner)
+			leader = s->members[i].leader_seen;
+	for (int pass = 0; pass < 2; pass++)
+		for (int i = 0; i < s->nmembers; i++) {
+			const struct sc_member *m = &s->members[i];
+			if (m->learner || !m->healthy || (m->id == leader) != (pass == 0) ||
+			    o->nvoter_urls >= EC_MAX_MEMBERS)
+				continue;
+			if (m->id == leader)
+				eo_strlcpy(o->leader_url, m->client_url, sizeof(o->leader_url));
+			eo_strlcpy(o->voter_urls[o->nvoter_urls++], m->client_url,
+				   sizeof(o->voter_urls[0]));
+		}
+}
+
+int obs_gather(struct ctl *c, json_object *ec_obj, const struct etcd_cluster *ec,
+	       struct observation *o, struct eo_err *err)
+{
+	memset(o, 0, sizeof(*o));
+	o->pdb_max_unavailable = -1;
+	o->ec = json_object_get(ec_obj);
+	struct sc_observed *s = &o->s;
+	s->ec = *ec;
+	s->now_ms = eo_wall_ms();
+	eo_rfc3339_now(s->now_rfc3339);
+	s->step_timeout_ms = c->step_timeout_ms;
+	s->replace_grace_ms = c->replace_grace_ms;
+	s->rollback_backoff_ms = c->rollback_backoff_ms;
+
+	char name[300];
+	json_object *svc = NULL, *pvcs = NULL;
+	snprintf(name, sizeof(name), "%s-peer", ec->name);
+	if (get_opt(c->kc, &KUBE_SERVICES, ec->namespace, name, &svc, err) != 0)
+		goto fail;
+	s->peer_service = svc != NULL;
+	json_object_put(svc);
+	snprintf(name, sizeof(name), "%s-client", ec->name);
+	if (get_opt(c->kc, &KUBE_SERVICES, ec->namespace, name, &svc, err) != 0)
+		goto fail;
+	s->client_service = svc != NULL;
+	json_object_put(svc);
+	if (get_opt(c->kc, &KUBE_STATEFULSETS, ec->namespace, ec->name, &o->sts, err) != 0 ||
+	    get_opt(c->kc, &KUBE_PDBS, ec->namespace, ec->name, &o->pdb, err) != 0)
+		goto fail;
+	if (o->sts) {
+		s->statefulset = true;
+		s->sts_replicas = (int)json_opt_int(o->sts, "spec.replicas", 1);
+		s->sts_bootstrap = res_sts_bootstrap(o->sts);
+	}
+	if (o->pdb) {
+		s->pdb = true;
+		json_object *mu = json_at(o->pdb, "spec.maxUnavailable");
+		if (mu && json_object_is_type(mu, json_type_int))
+			o->pdb_max_unavailable = json_object_get_int(mu);
+	}
+	char sel[300];
+	sc_selector(ec, sel, sizeof(sel));
+	if (kube_list(c->kc, &KUBE_PODS, ec->namespace, sel, &o->pods, err) != 0)
+		goto fail;
+	observe_pods(o, ec);
+	/* Claims by name (data-<cluster>-<k>): what the StatefulSet makes,
+	 * whatever labels a provisioner leaves on them. */
+	if (kube_list(c->kc, &KUBE_PVCS, ec->namespace, NULL, &pvcs, err) != 0)
+		goto fail;
+	observe_pvcs(o, pvcs, ec);
+	json_object_put(pvcs);
+	observe_etcd(c, o, ec);
+	return 0;
+fail:
+	eo_err_prefix(err, "observing %s/%s: ", ec->namespace, ec->name);
+	obs_free(o);
+	return -1;
+}
+
+void obs_free(struct observation *o)
+{
+	json_object_put(o->ec);
+	json_object_put(o->sts);
+	json_object_put(o->pdb);
+	json_object_put(o->pods);
+	memset(o, 0, sizeof(*o));
+}

@@ -1,0 +1,396 @@
+/*
+ * reconcile.c — observe → decide → record → act, for one EtcdCluster.
+ *
+ * The one idea: the record goes first. The status (status.scaling naming
+ * the step about to be taken) is written with the resourceVersion just read
+ * before anything is changed, so a controller killed at any instant leaves
+ * a status that says what it was doing, and the next pass — this process or
+ * another — decides again from the world (shared/scaling.c). A write that
+ * loses a conflict (409) aborts the pass before it acts: two controllers
+ * can never both act on one reading.
+ *
+ * Each pass takes at most one action and returns with the time to look
+ * again; nothing here waits for Pods, catch-up or elections.
+ */
+#include "reconcile.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "etcd.h"
+#include "events.h"
+#include "json.h"
+#include "log.h"
+#include "observe.h"
+#include "resources.h"
+
+static bool acting(enum sc_kind k)
+{
+	return k != SC_NONE && k != SC_WAIT && k != SC_REPORT_DEGRADED;
+}
+
+static void crash_point(struct ctl *c, const struct sc_action *a, const char *when)
+{
+	if (c->crash_hook && acting(a->kind))
+		c->crash_hook(sc_kind_name(a->kind), when, c->crash_ud);
+}
+
+/* Write the status when it differs from the one read; o->ec becomes the
+ * object as the API server returned it (new resourceVersion). */
+static int publish(struct ctl *c, struct observation *o, const struct ec_status *st,
+		   struct eo_err *err)
+{
+	json_object *want = cluster_status_json(st);
+	json_object *have = cluster_status_json(&o->s.ec.status);
+	bool same = json_object_equal(want, have);
+	json_object_put(have);
+	if (same) {
+		json_object_put(want);
+		return 0;
+	}
+	json_object *body = NULL;
+	if (json_object_deep_copy(o->ec, &body, NULL) != 0) {
+		json_object_put(want);
+		return eo_err_set(err, EO_ENOMEM, "out of memory copying the EtcdCluster");
+	}
+	json_object_object_add(body, "status", want);
+	json_object *out = NULL;
+	int rc = kube_update(c->kc, &KUBE_ETCDCLUSTERS, o->s.ec.namespace, o->s.ec.name, "status",
+			     body, &out, err);
+	json_object_put(body);
+	if (rc != 0) {
+		metrics_error(c->metrics, err->code == 409 ? "conflict" : "kube");
+		eo_err_prefix(err, "status of %s/%s: ", o->s.ec.namespace, o->s.ec.name);
+		return -1;
+	}
+	json_object_put(o->ec);
+	o->ec = out;
+	return 0;
+}
+
+static struct etcd_client *voters_client(struct ctl *c, const struct observation *o,
+					 struct eo_err *err)
+{
+	const char *eps[EC_MAX_MEMBERS];
+	for (int i = 0; i < o->nvoter_urls; i++)
+		eps[i] = o->voter_urls[i];
+	if (o->nvoter_urls == 0) {
+		eo_err_set(err, EO_ETRANSPORT, "no healthy voter to send the change to");
+		return NULL;
+	}
+	return etcd_client_new(eps, (size_t)o->nvoter_urls, NULL, c->etcd_timeout_ms, err);
+}
+
+static int merge_patch(struct ctl *c, const struct kube_res *res, const char *ns, const char *name,
+		       json_object *patch, struct eo_err *err)
+{
+	int rc = kube_patch(c->kc, res, ns, name, NULL, KUBE_PATCH_MERGE, json_compact(patch), NULL,
+			    err);
+	json_object_put(patch);
+	return rc;
+}
+
+static json_object *replicas_patch(int n)
+{
+	json_object *spec = json_object_new_object();
+	json_object_object_add(spec, "replicas", json_object_new_int(n));
+	json_object *p = json_object_new_object();
+	json_object_object_add(p, "spec", spec);
+	return p;
+}
+
+static int create_one(struct ctl *c, const char *ns, const struct kube_res *res, json_object *obj,
+		      struct eo_err *err)
+{
+	int rc = kube_create(c->kc, res, ns, obj, NULL, err);
+	json_object_put(obj);
+	if (rc != 0 && err->code == 409) { /* made meanwhile: fine */
+		eo_err_clear(err);
+		rc = 0;
+	}
+	return rc;
+}
+
+static int create_missing(struct ctl *c, const struct observation *o, const struct sc_action *a,
+			  struct eo_err *err)
+{
+	const struct etcd_cluster *ec = &o->s.ec;
+	const char *ns = ec->namespace;
+	if (!o->s.peer_service && create_one(c, ns, &KUBE_SERVICES, res_peer_service(ec), err) != 0)
+		return -1;
+	if (!o->s.client_service &&
+	    create_one(c, ns, &KUBE_SERVICES, res_client_service(ec), err) != 0)
+		return -1;
+	if (!o->s.statefulset &&
+	    create_one(c, ns, &KUBE_STATEFULSETS,
+		       res_statefulset(ec, a->replicas, a->bootstrap, &c->res), err) != 0)
+		return -1;
+	if (!o->s.pdb &&
+	    create_one(c, ns, &KUBE_PDBS, res_pdb(ec, sc_pdb_max_unavailable(&o->s)), err) != 0)
+		return -1;
+	return 0;
+}
+
+/* The side effects that follow the observation rather than a decision:
+ * the voter label the client Service selects, and the PDB's budget. Skipped
+ * when etcd did not answer — never act blind. */
+static void sync_owned(struct ctl *c, const struct observation *o, const struct sc_action *a)
+{
+	const struct etcd_cluster *ec = &o->s.ec;
+	struct eo_err err = {0};
+	char q[300];
+	if (!o->s.etcd_answered)
+		return;
+	for (int k = 0; k < SC_MAX_ORDINALS; k++) {
+		const struct sc_pod *p = &o->s.pods[k];
+		if (!p->exists || p->terminating)
+			continue;
+		bool want = sc_pod_is_voter(&o->s, a, k);
+		if (want == o->voter_label[k])
+			continue;
+		json_object *labels = json_object_new_object();
+		json_object_object_add(labels, RES_LABEL_VOTER, want ? json_object_new_string("true") : NULL);
+		json_object *md = json_object_new_object();
+		json_object_object_add(md, "labels", labels);
+		json_object *patch = json_object_new_object();
+		json_object_object_add(patch, "metadata", md);
+		char pod[300];
+		snprintf(pod, sizeof(pod), "%s-%d", ec->name, k);
+		if (merge_patch(c, &KUBE_PODS, ec->namespace, pod, patch, &err) != 0)
+			log_warn("voter label not set", "cluster=%s/%s pod=%s error=%s", ec->namespace,
+				 ec->name, pod, log_q(q, sizeof(q), err.msg));
+	}
+	int want = sc_pdb_max_unavailable(&o->s);
+	if (o->pdb && o->pdb_max_unavailable != want) {
+		json_object *spec = json_object_new_object();
+		json_object_object_add(spec, "maxUnavailable", json_object_new_int(want));
+		json_object *patch = json_object_new_object();
+		json_object_object_add(patch, "spec", spec);
+		if (merge_patch(c, &KUBE_PDBS, ec->namespace, ec->name, patch, &err) != 0)
+			log_warn("PodDisruptionBudget not updated", "cluster=%s/%s error=%s",
+				 ec->namespace, ec->name, log_q(q, sizeof(q), err.msg));
+	}
+}
+
+/* Take the action. *soon: a benign "not yet" (a learner not in sync):
+ * look again shortly without counting a failure. */
+static int act(struct ctl *c, struct observation *o, const struct sc_action *a,
+	       struct ec_status *st, bool *soon, struct eo_err *err)
+{
+	const struct etcd_cluster *ec = &o->s.ec;
+	struct etcd_client *cl = NULL;
+	char name[300];
+	int rc = 0;
+	switch (a->kind) {
+	case SC_NONE:
+	case SC_WAIT:
+	case SC_REPORT_DEGRADED:
+		return 0;
+	case SC_CREATE_RESOURCES:
+		return create_missing(c, o, a, err);
+	case SC_SET_BOOTSTRAP_DONE: {
+		json_object *sts = NULL;
+		if (!o->sts || json_object_deep_copy(o->sts, &sts, NULL) != 0)
+			return eo_err_set(err, EO_ENOMEM, "copying the StatefulSet");
+		res_sts_clear_bootstrap(sts);
+		rc = kube_update(c->kc, &KUBE_STATEFULSETS, ec->namespace, ec->name, NULL, sts, NULL, err);
+		json_object_put(sts);
+		return rc;
+	}
+	case SC_RAISE_STS:
+	case SC_LOWER_STS:
+		return merge_patch(c, &KUBE_STATEFULSETS, ec->namespace, ec->name,
+				   replicas_patch(a->replicas), err);
+	case SC_DELETE_PVC:
+		snprintf(name, sizeof(name), "data-%s-%d", ec->name, a->ordinal);
+		rc = kube_delete(c->kc, &KUBE_PVCS, ec->namespace, name, NULL, err);
+		if (rc != 0 && err->code == 404) {
+			eo_err_clear(err);
+			rc = 0;
+		}
+		return rc;
+	case SC_PATCH_REPLICAS:
+		return merge_patch(c, &KUBE_ETCDCLUSTERS, ec->namespace, ec->name,
+				   replicas_patch(a->replicas), err);
+	case SC_DROP_TARGET: {
+		json_object *ann = json_object_new_object();
+		json_object_object_add(ann, EC_ANN_TARGET, NULL);
+		json_object *md = json_object_new_object();
+		json_object_object_add(md, "annotations", ann);
+		json_object *patch = json_object_new_object();
+		json_object_object_add(patch, "metadata", md);
+		return merge_patch(c, &KUBE_ETCDCLUSTERS, ec->namespace, ec->name, patch, err);
+	}
+	case SC_ADD_LEARNER:
+	case SC_PROMOTE:
+	case SC_TRANSFER_LEADERSHIP:
+	case SC_REMOVE_MEMBER:
+	case SC_ROLLBACK:
+	case SC_REPLACE_MEMBER:
+		break;
+	}
+
+	if (!(cl = voters_client(c, o, err)))
+		return -1;
+	struct etcd_member added;
+	switch (a->kind) {
+	case SC_ADD_LEARNER:
+		rc = etcd_member_add(cl, a->peer_url, true, &added, err);
+		if (rc == 0) {
+			metrics_membership(c->metrics, "add_learner");
+			etcd_id_dec(added.id, st->scaling.member_id);
+		} else if (err->code == ETCD_EPEER_URL_EXISTS) {
+			eo_err_clear(err); /* added before a crash: found next pass */
+			rc = 0;
+		}
+		break;
+	case SC_PROMOTE:
+		rc = etcd_member_promote(cl, a->member_id, err);
+		if (rc == 0) {
+			metrics_membership(c->metrics, "promote");
+		} else if (err->code == ETCD_ENOT_SYNCED) {
+			*soon = true;
+			rc = 0;
+		}
+		break;
+	case SC_TRANSFER_LEADERSHIP:
+		rc = o->leader_url[0] ? etcd_move_leader(cl, o->leader_url, a->target_id, err)
+				      : eo_err_set(err, EO_ETRANSPORT, "the leader's client URL is unknown");
+		if (rc == 0)
+			metrics_membership(c->metrics, "transfer_leadership");
+		break;
+	case SC_REMOVE_MEMBER:
+	case SC_ROLLBACK:
+	case SC_REPLACE_MEMBER:
+		rc = etcd_member_remove(cl, a->member_id, err);
+		if (rc == 0)
+			metrics_membership(c->metrics, "remove");
+		else if (err->code == ETCD_EMEMBER_NOT_FOUND) {
+			eo_err_clear(err);
+			rc = 0;
+		}
+		break;
+	default:
+		break;
+	}
+	etcd_client_free(cl);
+	if (rc != 0)
+		metrics_error(c->metrics, "etcd");
+	return rc;
+}
+
+static bool split_key(const char *key, char ns[64], char name[254])
+{
+	const char *slash = strchr(key, '/');
+	if (!slash || slash == key || !slash[1] || (size_t)(slash - key) >= 64 || strlen(slash + 1) >= 254)
+		return false;
+	memcpy(ns, key, (size_t)(slash - key));
+	ns[slash - key] = '\0';
+	strcpy(name, slash + 1);
+	return true;
+}
+
+int rec_reconcile(struct ctl *c, const char *key, int64_t *requeue_ms, struct eo_err *err)
+{
+	char ns[64], name[254], q[300];
+	int64_t t0 = eo_now_ms();
+	*requeue_ms = 0;
+	if (!split_key(key, ns, name))
+		return eo_err_set(err, EO_EINVAL, "bad key \"%.100s\"", key);
+	json_object *ec_obj = NULL;
+	if (kube_get(c->kc, &KUBE_ETCDCLUSTERS, ns, name, &ec_obj, err) != 0) {
+		if (err->code == 404) { /* deleted: its objects go with it (ownerReferences) */
+			eo_err_clear(err);
+			return 0;
+		}
+		metrics_error(c->metrics, "kube");
+		metrics_reconcile(c->metrics, "error", (eo_now_ms() - t0) / 1000.0);
+		return -1;
+	}
+	struct etcd_cluster ec;
+	if (cluster_parse(ec_obj, &ec, err) != 0) {
+		log_warn("EtcdCluster not readable", "cluster=%s error=%s", key, log_q(q, sizeof(q), err->msg));
+		json_object_put(ec_obj);
+		eo_err_clear(err);
+		*requeue_ms = 60000;
+		return 0;
+	}
+	struct observation o;
+	int rc = obs_gather(c, ec_obj, &ec, &o, err);
+	json_object_put(ec_obj);
+	if (rc != 0) {
+		metrics_error(c->metrics, "observe");
+		metrics_reconcile(c->metrics, "error", (eo_now_ms() - t0) / 1000.0);
+		return -1;
+	}
+
+	struct sc_action a;
+	struct ec_status st;
+	sc_decide(&o.s, &a);
+	sc_status(&o.s, &a, &st);
+	const struct ec_scaling *old = &ec.status.scaling;
+
+	/* A replica that lost the Lease writes and does nothing more. */
+	if (!atomic_load(&c->leading)) {
+		obs_free(&o);
+		return 0;
+	}
+	/* 1. Record (a 409 ends the pass before anything is changed). */
+	if (publish(c, &o, &st, err) != 0)
+		goto fail;
+	if (old->active && (!st.scaling.active || strcmp(old->step, st.scaling.step) != 0 ||
+			    strcmp(old->started_at, st.scaling.started_at) != 0)) {
+		int64_t t = obs_time_ms(old->started_at);
+		if (t)
+			metrics_step(c->metrics, old->step, (o.s.now_ms - t) / 1000.0);
+	}
+	crash_point(c, &a, "before");
+
+	/* 2. Act: the side effects of the observation, then the decision. */
+	if (!atomic_load(&c->leading)) {
+		obs_free(&o);
+		return 0;
+	}
+	sync_owned(c, &o, &a);
+	bool soon = false;
+	if (act(c, &o, &a, &st, &soon, err) != 0) {
+		log_warn("action failed", "cluster=%s action=%s error=%s", key, sc_kind_name(a.kind),
+			 log_q(q, sizeof(q), err->msg));
+		goto fail;
+	}
+	if (acting(a.kind)) {
+		metrics_action(c->metrics, sc_kind_name(a.kind));
+		crash_point(c, &a, "after");
+	}
+	/* The id of a learner just added, for people (the next pass finds it by
+	 * its peer URL either way). */
+	if (a.kind == SC_ADD_LEARNER && st.scaling.member_id[0]) {
+		struct eo_err e2 = {0};
+		if (publish(c, &o, &st, &e2) != 0)
+			log_debug("member id not recorded", "cluster=%s error=%s", key,
+				  log_q(q, sizeof(q), e2.msg));
+	}
+
+	/* 3. Tell. */
+	if (!old->active && st.scaling.active)
+		ev_emit(c->kc, o.ec, false, "ScaleStepStarted", st.scaling.message[0] ? st.scaling.message
+									     : a.message, c->identity);
+	if (a.event_reason[0] && !soon)
+		ev_emit(c->kc, o.ec, a.event_warning, a.event_reason, a.message, c->identity);
+	if (acting(a.kind) && !soon)
+		log_info("action", "cluster=%s action=%s step=%s msg=%s", key, sc_kind_name(a.kind),
+			 st.scaling.active ? st.scaling.step : "-", log_q(q, sizeof(q), a.message));
+	else
+		log_debug("reconciled", "cluster=%s decision=%s phase=%s msg=%s", key,
+			  sc_kind_name(a.kind), ec_phase_name(st.phase), log_q(q, sizeof(q), a.message));
+	*requeue_ms = soon ? 1000 : a.requeue_ms;
+	metrics_reconcile(c->metrics, acting(a.kind) || a.kind == SC_WAIT ? "requeue" : "success",
+			  (eo_now_ms() - t0) / 1000.0);
+	obs_free(&o);
+	return 0;
+fail:
+	metrics_reconcile(c->metrics, "error", (eo_now_ms() - t0) / 1000.0);
+	obs_free(&o);
+	return -1;
+}
