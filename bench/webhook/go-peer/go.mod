@@ -1,0 +1,3 @@
+module etcd-k8s-operator/bench/go-peer
+
+go 1.19
