@@ -24,6 +24,7 @@ import uuid
 
 import apierrors as E
 import kproto
+import labels
 import registry as R
 import store as st
 import tables
@@ -217,6 +218,20 @@ class APIServer:
 
     # ---- plumbing --------------------------------------------------------
     def _read_body(self, h):
+        if "chunked" in h.headers.get("Transfer-Encoding", "").lower():
+            parts, total = [], 0
+            while True:
+                line = h.rfile.readline(1024)
+                size = int(line.split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while h.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                        pass
+                    return b"".join(parts)
+                total += size
+                if total > 8 * 1024 * 1024:
+                    raise E.APIError(413, "RequestEntityTooLarge", "Request entity too large: limit is 3145728", {})
+                parts.append(h.rfile.read(size))
+                h.rfile.readline(1024)
         n = int(h.headers.get("Content-Length") or 0)
         if n > 8 * 1024 * 1024:
             raise E.APIError(413, "RequestEntityTooLarge", "Request entity too large: limit is 3145728", {})
@@ -375,6 +390,11 @@ class APIServer:
                     field_manager=q.get("fieldManager"))
         if "dryRun" in q and q["dryRun"] not in ("All", ""):
             raise E.bad_request('Invalid dryRun value: "%s": supported values: "All"' % q["dryRun"])
+        if q.get("fieldSelector") and verb in ("watch", "list", "deletecollection"):
+            try:
+                labels.parse_fields(q["fieldSelector"], labels.allowed_fields(res.key), res.custom)
+            except labels.SelectorError as e:
+                raise E.bad_request(str(e)) from None
         if verb == "watch":
             return self._watch(h, res, ns, r.name, q)
         if verb == "list":
@@ -557,6 +577,10 @@ class APIServer:
         elif c not in names + inits:
             raise E.bad_request("container %s is not valid for pod %s" % (c, name))
         path = self.log_path(ns, name, c)
+        if q.get("previous") in ("true", "1"):
+            path = path[:-4] + ".previous.log"
+            if not os.path.exists(path):
+                raise E.bad_request('previous terminated container "%s" in pod "%s" not found' % (c, name))
         if not os.path.exists(path):
             raise E.bad_request('container "%s" in pod "%s" is waiting to start: ContainerCreating' % (c, name))
         with open(path, "rb") as f:
@@ -587,8 +611,16 @@ class APIServer:
                         h.wfile.flush()
                         continue
                     try:
-                        self.store.get("pods", ns, name)
+                        p = self.store.get("pods", ns, name)
                     except st.NotFound:
+                        break
+                    statuses = ((p.get("status") or {}).get("containerStatuses") or []) + \
+                        ((p.get("status") or {}).get("initContainerStatuses") or [])
+                    state = next((s.get("state") or {} for s in statuses if s.get("name") == c), {})
+                    if state.get("terminated"):
+                        rest = f.read()
+                        if rest:
+                            h.wfile.write(b"%x\r\n%s\r\n" % (len(rest), rest))
                         break
                     time.sleep(0.2)
             h.wfile.write(b"0\r\n\r\n")
@@ -625,7 +657,10 @@ class APIServer:
                 if self.runtime is None or not hasattr(self.runtime, "fault"):
                     raise E.APIError(501, "NotImplemented", "fault %r needs the runtime (runtime.py), which this bed "
                                      "runs without" % kind, {})
-                out = self.runtime.fault(kind, params)
+                try:
+                    out = self.runtime.fault(kind, params)
+                except LookupError as e:
+                    raise E.APIError(404, "NotFound", "fault %s: %s" % (kind, e), {}) from None
                 return self._send(h, 200, out if out is not None else {"ok": True})
         except (ValueError, KeyError, TypeError) as e:
             raise E.bad_request("bad /_bed/%s request: %s" % (what, e)) from None

@@ -103,7 +103,9 @@ class GC:
         """(key, owner) if the referenced owner exists with that uid, else None."""
         res = self.cat.by_kind(ref.get("apiVersion", ""), ref.get("kind", ""))
         if res is None:
-            return None
+            # a kind the bed does not serve: like kube's GC, never delete on an
+            # owner it cannot look up
+            return ("", {"metadata": {}})
         ns = (dep.get("metadata") or {}).get("namespace") if res.namespaced else None
         try:
             o = self.store.get(res.key, ns, ref.get("name"))

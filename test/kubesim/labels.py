@@ -135,24 +135,56 @@ def compile_labels(sel):
     return [(k, "In", [str(v)]) for k, v in sel.items()]
 
 
-def parse_fields(text):
-    """fieldSelector: only metadata.name and metadata.namespace (=, ==, !=), as most types allow."""
+def parse_fields(text, allowed=None, custom=False):
+    """fieldSelector (=, ==, !=) into requirements. allowed: the field paths the
+    kind supports (None: any dotted path, for in-process callers)."""
     reqs = []
     for part in _split_top(text or ""):
-        m = re.fullmatch(r"([A-Za-z.]+)\s*(==|=|!=)\s*(.*)", part)
+        m = re.fullmatch(r"([A-Za-z][A-Za-z0-9.]*)\s*(==|=|!=)\s*(.*)", part)
         if not m:
             raise SelectorError("invalid selector: '%s'; can't understand '%s'" % (text, part))
         field, op, val = m.groups()
-        if field not in ("metadata.name", "metadata.namespace"):
-            raise SelectorError('"%s" is not a known field selector: only "metadata.name", "metadata.namespace"' % field)
+        if allowed is not None and field not in allowed:
+            if custom:
+                raise SelectorError('"%s" is not a known field selector: only "metadata.name", "metadata.namespace"' % field)
+            raise SelectorError("field label not supported: %s" % field)
         reqs.append((field, op != "!=", val))
     return reqs
 
 
+def _field_value(obj, path):
+    cur = obj
+    for part in path.split("."):
+        if not isinstance(cur, dict):
+            return ""
+        cur = cur.get(part)
+    if cur is None:
+        return ""
+    if isinstance(cur, bool):
+        return "true" if cur else "false"
+    return str(cur)
+
+
 def fields_match(reqs, obj):
-    md = obj.get("metadata") or {}
     for field, eq, val in reqs:
-        have = md.get(field.split(".", 1)[1], "") or ""
-        if (have == val) != eq:
+        if (_field_value(obj, field) == val) != eq:
             return False
     return True
+
+
+META_FIELDS = {"metadata.name", "metadata.namespace"}
+# the field selectors kube-apiserver supports per kind, beyond metadata.name/namespace
+FIELD_SELECTORS = {
+    "pods": {"spec.nodeName", "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName",
+             "spec.hostNetwork", "status.phase", "status.podIP", "status.nominatedNodeName"},
+    "events": {"involvedObject.kind", "involvedObject.namespace", "involvedObject.name", "involvedObject.uid",
+               "involvedObject.apiVersion", "involvedObject.resourceVersion", "involvedObject.fieldPath",
+               "reason", "reportingComponent", "source", "type"},
+    "secrets": {"type"},
+    "namespaces": {"status.phase"},
+    "persistentvolumeclaims": set(),
+}
+
+
+def allowed_fields(key):
+    return META_FIELDS | FIELD_SELECTORS.get(key, set())

@@ -305,8 +305,7 @@ class Registry:
                     new.pop("status", None)
         else:
             raise E.not_found(res, name)
-        if subresource is None:
-            self._prepare(res, new, cur, ctx)
+        self._prepare(res, new, cur, ctx)
         attrs = Attrs(res, UPDATE, ns, name, ctx, subresource,
                       options={"kind": "UpdateOptions", "apiVersion": "meta.k8s.io/v1",
                                **({"fieldManager": ctx.field_manager} if ctx.field_manager else {}),

@@ -172,7 +172,8 @@ class LabelsTest(unittest.TestCase):
         r = labels.parse_fields("metadata.name=a,metadata.namespace!=kube-system")
         self.assertTrue(labels.fields_match(r, {"metadata": {"name": "a", "namespace": "default"}}))
         with self.assertRaises(labels.SelectorError):
-            labels.parse_fields("spec.nodeName=x")
+            labels.parse_fields("spec.nodeName=x", labels.allowed_fields("configmaps"))
+        self.assertEqual(labels.parse_fields("spec.nodeName=x", labels.allowed_fields("pods")), [("spec.nodeName", True, "x")])
 
 
 if __name__ == "__main__":
