@@ -466,7 +466,7 @@ static int run(const struct opts *o)
 		log_warn("crash point armed (fault tests only)", "action=%s when=%s", crash_action,
 			 crash_when);
 	}
-	a.q = wq_new(500, 30000);
+	a.q = wq_new(500, 10000);
 	int rc = 0;
 
 	struct httpd *health = NULL, *metrics = NULL;

@@ -275,6 +275,18 @@ static int act(struct ctl *c, struct observation *o, const struct sc_action *a,
 		break;
 	}
 	etcd_client_free(cl);
+	if (rc != 0 && (err->code == ETCD_EUNHEALTHY || err->code == ETCD_ENO_LEADER ||
+			err->code == ETCD_ENOT_SYNCED)) {
+		/* etcd's "not yet" (strict reconfig check for a few seconds after a
+		 * member joins, an election): look again soon, no back-off. The
+		 * decision is remade from the world then. */
+		char q[300];
+		log_info("etcd says not yet", "cluster=%s/%s action=%s reason=%s", ec->namespace,
+			 ec->name, sc_kind_name(a->kind), log_q(q, sizeof(q), err->msg));
+		eo_err_clear(err);
+		*soon = true;
+		return 0;
+	}
 	if (rc != 0)
 		metrics_error(c->metrics, "etcd");
 	return rc;
