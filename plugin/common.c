@@ -1,0 +1,154 @@
+/*
+ * common.c — what every command of kubectl-etcd does the same way: connect
+ * as kubectl would, decide on colour, catch Ctrl-C, and say what went wrong.
+ *
+ * The one idea: the plugin should feel like a kubectl command, so it takes
+ * its connection from the shared kubeconfig resolver (the same rules as
+ * kubectl, the same flags) and speaks kubectl's error words ("Error from
+ * server", "not found in namespace"), with admission warnings printed the way
+ * kubectl prints them ("Warning: …" on stderr) as they arrive.
+ */
+#include "plugin.h"
+
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "version.h"
+
+volatile sig_atomic_t pl_interrupted;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	pl_interrupted = 1;
+}
+
+void pl_catch_interrupts(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = 0; /* no SA_RESTART: a prompt's read() returns on Ctrl-C */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+void pl_setup_logging(const struct pl_global *g)
+{
+	/* kubectl's -v: 0-1 quiet, 2-3 warnings, 4-5 info, 6+ debug (requests). */
+	enum eo_log_level lvl = EO_LOG_ERROR;
+	if (g->verbosity >= 6)
+		lvl = EO_LOG_DEBUG;
+	else if (g->verbosity >= 4)
+		lvl = EO_LOG_INFO;
+	else if (g->verbosity >= 2)
+		lvl = EO_LOG_WARN;
+	log_init("kubectl-etcd", lvl);
+}
+
+static void print_warning(const char *text, void *ud)
+{
+	(void)ud;
+	fprintf(stderr, "Warning: %s\n", text);
+	fflush(stderr);
+}
+
+#if defined(__x86_64__)
+#define PL_ARCH "amd64"
+#elif defined(__aarch64__)
+#define PL_ARCH "arm64"
+#else
+#define PL_ARCH "unknown"
+#endif
+
+int pl_connect(const struct pl_global *g, struct kube_client **out, struct eo_err *err)
+{
+	struct kubeconfig_opts ko = {
+		.kubeconfig = g->kubeconfig,
+		.context = g->context,
+		.cluster = g->cluster,
+		.user = g->user,
+		.namespace = g->namespace,
+		.token = g->token,
+		.server = g->server,
+		.insecure_skip_tls_verify = g->insecure ? 1 : 0,
+	};
+	struct kube_conn *conn = NULL;
+	if (kubeconfig_load(&ko, &conn, err) != 0)
+		return -1;
+	/* kubectl's 0 means "no limit"; every call here keeps a deadline, so 0
+	 * and unset both take the client's default (30 s). */
+	struct kube_client_opts co = {
+		.timeout_ms = g->request_timeout_ms > 0 ? g->request_timeout_ms : 0,
+		.user_agent = "kubectl-etcd/" PL_VERSION " (linux/" PL_ARCH ")",
+		.on_warning = print_warning,
+	};
+	*out = kube_client_new(conn, &co, err);
+	return *out ? 0 : -1;
+}
+
+const char *pl_namespace(struct kube_client *kc)
+{
+	const char *ns = kube_client_namespace(kc);
+	return ns && *ns ? ns : "default";
+}
+
+bool pl_color(const struct pl_global *g, FILE *f)
+{
+	if (g && g->no_color)
+		return false;
+	const char *nc = getenv("NO_COLOR");
+	if (nc && *nc)
+		return false;
+	const char *term = getenv("TERM");
+	if (term && strcmp(term, "dumb") == 0)
+		return false;
+	return isatty(fileno(f)) == 1;
+}
+
+int pl_fail(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("Error: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	return PL_EXIT_FAIL;
+}
+
+int pl_usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("Error: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	if (cmd && *cmd)
+		fprintf(stderr, "See 'kubectl etcd %s --help' for usage.\n", cmd);
+	else
+		fprintf(stderr, "See 'kubectl etcd --help' for usage.\n");
+	return PL_EXIT_USAGE;
+}
+
+int pl_api_fail(const struct eo_err *err, const char *name, const char *ns)
+{
+	if (err->code == 404 && name && strstr(err->msg, "not found") &&
+	    !strstr(err->msg, "could not find the requested resource"))
+		return pl_fail("etcdcluster \"%s\" not found in namespace \"%s\"", name, ns);
+	if (err->code == 404)
+		return pl_fail("the EtcdCluster API (%s) is not served by this cluster (%s): "
+			       "install the CRD first (kubectl apply -k manifests/crd)",
+			       "etcdclusters.etcd.k8s-operator.io", err->msg);
+	if (err->code >= 400) {
+		fprintf(stderr, "Error from server: %s\n", err->msg);
+		return PL_EXIT_FAIL;
+	}
+	return pl_fail("%s", err->msg);
+}

@@ -1,0 +1,138 @@
+/*
+ * help.c — the command list and every --help text, in one place so the top
+ * level, `kubectl etcd help CMD`, `CMD --help` and shell completion all read
+ * from the same table.
+ *
+ * The one idea: flags are printed from the very tables the commands parse
+ * with (pl_command_flags), so help cannot describe a flag that does not
+ * exist or miss one that does.
+ */
+#include "plugin.h"
+
+#include <string.h>
+
+const struct pl_command pl_commands[] = {
+	{"status", "Show etcd clusters, or one cluster's members, conditions and step in flight",
+	 "Usage:\n"
+	 "  kubectl etcd status [NAME] [-n NS | -A] [-o json|yaml] [--watch]\n"
+	 "\n"
+	 "Without NAME: a table of the EtcdClusters in the namespace (every namespace\n"
+	 "with -A). With NAME: its phase, size and target, cluster ID, leader, members\n"
+	 "(role, health, DB size, raft index), conditions, the step in flight and the\n"
+	 "recent Events. Everything comes from what the controller publishes in\n"
+	 "status: this needs get/list/watch on etcdclusters and events only.\n"
+	 "\n"
+	 "Examples:\n"
+	 "  kubectl etcd status\n"
+	 "  kubectl etcd status demo --watch\n"
+	 "  kubectl etcd status demo -n team-a -o yaml\n"},
+	{"scale", "Scale a cluster one member at a time, showing each step live",
+	 "Usage:\n"
+	 "  kubectl etcd scale NAME --replicas N [--yes] [--dry-run[=server]]\n"
+	 "                     [--timeout 30m] [--step-timeout 5m] [--take-over]\n"
+	 "\n"
+	 "Prints the plan (each step with its quorum and the failures it tolerates),\n"
+	 "asks before changing anything, writes the first step the way the admission\n"
+	 "webhook stages it (spec.replicas one step toward N plus the annotation\n"
+	 "etcd.k8s-operator.io/target-replicas=N), then follows the operator's\n"
+	 "progress: learner added, Pod ready, caught up, promoted, healthy (up);\n"
+	 "leadership transferred, member removed, StatefulSet shrunk, volume deleted\n"
+	 "(down). When stdin is not a terminal it writes nothing without --yes.\n"
+	 "\n"
+	 "Ctrl-C stops waiting and removes the target annotation: the operator\n"
+	 "finishes only the step in flight, so the cluster stays at a safe size; the\n"
+	 "message says how to resume.\n"
+	 "\n"
+	 "Exit status: 0 reached, 1 refused/failed/timed out (nothing is rolled back\n"
+	 "by the plugin: the request stays recorded), 2 usage, 130 interrupted.\n"
+	 "\n"
+	 "Examples:\n"
+	 "  kubectl etcd scale demo --replicas 3\n"
+	 "  kubectl etcd scale demo --replicas 5 --yes -n team-a\n"
+	 "  kubectl etcd scale demo --replicas 1 --dry-run\n"},
+	{"validate", "Check EtcdCluster files against the admission rules, offline (for CI)",
+	 "Usage:\n"
+	 "  kubectl etcd validate -f FILE [-f FILE...] [--old FILE...] [-n NS]\n"
+	 "\n"
+	 "Runs the webhook's rules on YAML or JSON files (several documents per file,\n"
+	 "'-' for stdin) without a cluster: nothing is contacted, no kubeconfig read.\n"
+	 "Each EtcdCluster is judged as a CREATE, or with --old as an UPDATE of the\n"
+	 "object of the same namespace/name there (an old object without status\n"
+	 "stands for a healthy cluster settled at its spec). Other documents are\n"
+	 "skipped with a note. One line per document:\n"
+	 "  FILE:LINE: NS/NAME: OK            (+ 'warning:' lines)\n"
+	 "  FILE:LINE: NS/NAME: refused: REASON\n"
+	 "Exit status 1 when any document is refused.\n"
+	 "\n"
+	 "Example (GitOps CI):\n"
+	 "  git show origin/main:clusters/etcd.yaml > /tmp/old.yaml\n"
+	 "  kubectl etcd validate -f clusters/etcd.yaml --old /tmp/old.yaml\n"},
+	{"version", "Print the plugin's version", "Usage:\n  kubectl etcd version\n"},
+	{"completion", "Print a bash or zsh completion script",
+	 "Usage:\n"
+	 "  kubectl etcd completion bash|zsh\n"
+	 "\n"
+	 "kubectl 1.26 and newer complete `kubectl etcd ...` by themselves when\n"
+	 "kubectl_complete-etcd is on PATH (make install puts it there). These\n"
+	 "scripts complete the binary called directly as kubectl-etcd:\n"
+	 "  source <(kubectl etcd completion bash)\n"
+	 "  kubectl etcd completion zsh > \"${fpath[1]}/_kubectl-etcd\"\n"},
+	{"help", "Help about a command", "Usage:\n  kubectl etcd help [COMMAND]\n"},
+};
+const size_t pl_ncommands = EO_ARRAY_LEN(pl_commands);
+
+const struct pl_command *pl_command_find(const char *name)
+{
+	for (size_t i = 0; name && i < pl_ncommands; i++)
+		if (strcmp(pl_commands[i].name, name) == 0)
+			return &pl_commands[i];
+	return NULL;
+}
+
+size_t pl_command_flags(const char *name, struct pl_flag *out, size_t max)
+{
+	/* Scratch destinations: the tables are only read, never parsed into. */
+	static struct status_opts st;
+	static struct scale_opts sc;
+	static struct validate_opts va;
+	static struct pl_global g;
+	if (!name)
+		return 0;
+	if (strcmp(name, "status") == 0)
+		return status_flags(&st, out, max);
+	if (strcmp(name, "scale") == 0)
+		return scale_flags(&sc, out, max);
+	if (strcmp(name, "validate") == 0)
+		return validate_flags(&va, out, max);
+	if (pl_command_find(name))
+		return pl_global_flags(&g, out, max);
+	return 0;
+}
+
+void pl_help(FILE *out, const char *cmd)
+{
+	const struct pl_command *c = pl_command_find(cmd);
+	if (!c) {
+		fputs("kubectl etcd — scale etcd clusters on Kubernetes safely, one member at a "
+		      "time.\n\n"
+		      "Usage:\n  kubectl etcd COMMAND [NAME] [flags]\n\nCommands:\n", out);
+		for (size_t i = 0; i < pl_ncommands; i++)
+			fprintf(out, "  %-11s %s\n", pl_commands[i].name, pl_commands[i].summary);
+		fputs("\nkubectl's global flags go after the command (kubectl refuses them before\n"
+		      "the plugin's name):\n", out);
+		struct pl_flag flags[PL_MAX_FLAGS];
+		size_t n = pl_command_flags("version", flags, PL_MAX_FLAGS);
+		pl_flags_help(out, flags, n);
+		fputs("\nExit status: 0 ok, 1 failed/refused/timed out/not found, 2 usage, "
+		      "130 interrupted.\n"
+		      "Run 'kubectl etcd COMMAND --help' for a command's flags.\n", out);
+		return;
+	}
+	fprintf(out, "%s.\n\n%s", c->summary, c->usage);
+	struct pl_flag flags[PL_MAX_FLAGS];
+	size_t n = pl_command_flags(c->name, flags, PL_MAX_FLAGS);
+	if (n && strcmp(c->name, "help") != 0) {
+		fputs("\nFlags:\n", out);
+		pl_flags_help(out, flags, n);
+	}
+}

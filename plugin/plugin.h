@@ -1,0 +1,201 @@
+/*
+ * plugin.h — what the files of kubectl-etcd share: exit codes, kubectl's
+ * global flags, the flag parser, the connection and terminal helpers, and
+ * the entry point of each command.
+ *
+ * The one idea: kubectl hands a plugin its arguments unchanged and refuses
+ * its own global flags before the plugin's name, so the plugin parses
+ * kubectl's global flags itself, after its command, with kubectl's syntax
+ * (`--flag value`, `--flag=value`, `-n ns`, `-nns`, `-v=4`). Every command
+ * declares its flags as a table; the same table parses, prints --help and
+ * feeds shell completion, so the three cannot drift apart.
+ */
+#ifndef PL_PLUGIN_H
+#define PL_PLUGIN_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "eo.h"
+#include "kube.h"
+
+/* Documented exit codes (docs/plugin.md). */
+enum {
+	PL_EXIT_OK = 0,
+	PL_EXIT_FAIL = 1,         /* failed, refused, timed out, not found */
+	PL_EXIT_USAGE = 2,        /* bad command line */
+	PL_EXIT_INTERRUPTED = 130 /* Ctrl-C */
+};
+
+/* kubectl's global flags, accepted after every command. */
+struct pl_global {
+	const char *kubeconfig, *context, *cluster, *user, *namespace, *token, *server;
+	bool all_namespaces, insecure, no_color;
+	int64_t request_timeout_ms; /* -1: not given */
+	int64_t verbosity;          /* -1: not given */
+};
+void pl_global_init(struct pl_global *g);
+
+/* ---- flags (flags.c, pure) ---- */
+
+enum pl_ftype {
+	PL_BOOL,     /* bool *: --yes, --yes=true|false */
+	PL_STR,      /* const char **: borrowed from argv */
+	PL_INT,      /* int64_t * */
+	PL_DURATION, /* int64_t * milliseconds: "0", "5s", "1m30s", bare integer = seconds */
+	PL_STRLIST,  /* struct pl_strlist *: repeatable (-f a -f b) */
+	PL_REFUSED,  /* recognised but not supported: help says why (--as) */
+};
+
+#define PL_MAX_LIST 32
+struct pl_strlist {
+	const char *v[PL_MAX_LIST];
+	int n;
+};
+
+struct pl_flag {
+	const char *name;    /* long name without "--" */
+	char shortc;         /* one-letter form, or 0 */
+	enum pl_ftype type;
+	void *dest;          /* see enum pl_ftype; NULL only for PL_REFUSED */
+	const char *metavar; /* value name in --help ("N", "FILE"); NULL for booleans */
+	const char *help;    /* one line; for PL_REFUSED the reason it is refused */
+	bool hidden;         /* accepted, left out of --help */
+	const char *noopt;   /* PL_STR: the value when written bare ("--dry-run" = "client");
+				a value then needs "=" (pflag's NoOptDefVal) */
+};
+
+/* Table entries: PL_FLAG(name, 'x' or 0, type, dest, metavar, help). */
+#define PL_FLAG(n, s, t, d, mv, h) \
+	{ .name = (n), .shortc = (s), .type = (t), .dest = (d), .metavar = (mv), .help = (h) }
+
+#define PL_MAX_POS 16
+struct pl_parsed {
+	const char *pos[PL_MAX_POS]; /* positional arguments, borrowed from argv */
+	int npos;
+	bool help; /* -h/--help seen: the caller prints usage and exits 0 */
+};
+
+/* The global flags as a table pointing into g; returns how many (≤ max). */
+size_t pl_global_flags(struct pl_global *g, struct pl_flag *out, size_t max);
+#define PL_MAX_FLAGS 40
+
+/*
+ * Parse argv[0..argc) (the words after the command) against flags. Flags and
+ * positional arguments may be interleaved; "--" ends the flags. A flag given
+ * twice keeps the last value (lists append). On a usage error returns -1 with
+ * err->code EO_EINVAL and a message in kubectl's words ("unknown flag: --x",
+ * "flag needs an argument: --namespace").
+ */
+int pl_parse(int argc, char *const argv[], const struct pl_flag *flags, size_t nflags,
+	     struct pl_parsed *out, struct eo_err *err);
+
+/* The flag a word names ("--namespace", "-n", "--v=3", "-nfoo"), or NULL. */
+const struct pl_flag *pl_flag_lookup(const char *word, const struct pl_flag *flags, size_t n);
+/* Whether a flag consumes the next word as its value when written "--name value". */
+bool pl_flag_takes_value(const struct pl_flag *f);
+
+/* Go / kubectl durations: "0", "500ms", "5s", "1m30s", "1.5h"; a bare integer
+ * means seconds (kubectl's --request-timeout). Negative values are refused. */
+int pl_duration_parse(const char *s, int64_t *ms);
+/* "250ms", "4.2s", "5m0s", "1h2m3s" */
+void pl_duration_text(int64_t ms, char *out, size_t size);
+
+/* The flag table as help text: "  -n, --namespace NS   help…". */
+void pl_flags_help(FILE *out, const struct pl_flag *flags, size_t n);
+
+/* ---- connection, terminal, signals (common.c) ---- */
+
+/* Log level from -v (kubectl's 0..10), logging to stderr. */
+void pl_setup_logging(const struct pl_global *g);
+/* Resolve the kubeconfig the way kubectl does and make a client whose
+ * admission warnings print as "Warning: …" on stderr. */
+int pl_connect(const struct pl_global *g, struct kube_client **out, struct eo_err *err);
+/* The namespace a command works in: the client's (flag, context, default). */
+const char *pl_namespace(struct kube_client *kc);
+/* Colour on f: a terminal, no --no-color, NO_COLOR unset or empty, TERM not dumb. */
+bool pl_color(const struct pl_global *g, FILE *f);
+
+/* SIGINT (and SIGTERM) set pl_interrupted; installed without SA_RESTART so a
+ * blocking read returns. */
+extern volatile sig_atomic_t pl_interrupted;
+void pl_catch_interrupts(void);
+
+/* "Error: …" on stderr; returns PL_EXIT_FAIL. */
+int pl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "Error: …" plus "See 'kubectl etcd CMD --help' for usage."; returns PL_EXIT_USAGE. */
+int pl_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* An API error as kubectl shows it: not found names the kind and namespace. */
+int pl_api_fail(const struct eo_err *err, const char *name, const char *ns);
+
+/* ---- commands: argv holds the words after the command name ---- */
+
+/* Each command: its options, its flag table (own flags then the global ones,
+ * pointing into opts; ≤ PL_MAX_FLAGS), a parser that fills opts (pure, for
+ * tests), and its entry point returning an exit code. */
+struct status_opts {
+	struct pl_global g;
+	const char *output; /* NULL, "json" or "yaml" */
+	bool watch;
+	const char *name;   /* NULL: all clusters */
+};
+size_t status_flags(struct status_opts *o, struct pl_flag *out, size_t max);
+int status_parse(int argc, char **argv, struct status_opts *o, bool *help, struct eo_err *err);
+int status_main(int argc, char **argv);
+
+struct scale_opts {
+	struct pl_global g;
+	const char *name;
+	int64_t replicas;     /* -1: not given */
+	bool yes, take_over;
+	const char *dry_run;  /* NULL, "client" or "server" (after parsing) */
+	int64_t timeout_ms, step_timeout_ms;
+};
+size_t scale_flags(struct scale_opts *o, struct pl_flag *out, size_t max);
+int scale_parse(int argc, char **argv, struct scale_opts *o, bool *help, struct eo_err *err);
+int scale_main(int argc, char **argv);
+
+struct validate_opts {
+	struct pl_global g;
+	struct pl_strlist files, old;
+};
+size_t validate_flags(struct validate_opts *o, struct pl_flag *out, size_t max);
+int validate_parse(int argc, char **argv, struct validate_opts *o, bool *help, struct eo_err *err);
+int validate_main(int argc, char **argv);
+/* The core of validate, pure: judge every document of one source (YAML or
+ * JSON text named `source` in messages) as a CREATE, or as an UPDATE of the
+ * EtcdCluster with the same namespace/name among olds (parsed documents, may
+ * be NULL). ns: the namespace of documents that name none. Appends one line
+ * per document to out and counts them. -1 when the text is not YAML. */
+struct validate_counts {
+	int ok, refused, skipped;
+};
+int validate_source(const char *source, const char *buf, size_t len, json_object *const *olds,
+		    size_t nold, const char *ns, struct eo_buf *out, struct validate_counts *n,
+		    struct eo_err *err);
+
+int version_main(int argc, char **argv);
+int completion_main(int argc, char **argv);
+/* The hidden `__complete` command (cobra's protocol): candidates, one a line
+ * ("word\tdescription" when descriptions), then ":<directive>". */
+int complete_main(int argc, char **argv, bool descriptions);
+
+/* The commands users see, in help order. */
+struct pl_command {
+	const char *name;
+	const char *summary;
+	const char *usage; /* the synopsis and long help, without the flags */
+};
+extern const struct pl_command pl_commands[];
+extern const size_t pl_ncommands;
+const struct pl_command *pl_command_find(const char *name);
+/* The flag table of a command, pointing into scratch storage (help and
+ * completion only). Returns how many, 0 for an unknown command. */
+size_t pl_command_flags(const char *name, struct pl_flag *out, size_t max);
+/* Usage of one command (NULL: the top level) on out. */
+void pl_help(FILE *out, const char *cmd);
+
+#endif

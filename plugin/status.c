@@ -1,0 +1,315 @@
+/*
+ * status.c — `kubectl etcd status [NAME]`: the clusters of a namespace as a
+ * table, or one cluster in detail with its recent Events; `-o json|yaml`
+ * prints the objects as the API server has them; `--watch` redraws on every
+ * change.
+ *
+ * The one idea: read, don't probe. Everything shown comes from the
+ * EtcdCluster objects (what the controller publishes in .status) and the
+ * Events recorded about them, fetched with one request each; `--watch`
+ * follows the same objects through an informer (list, then watch, resuming
+ * and relisting as needed), so the view survives API server restarts and
+ * expired watches without the plugin knowing about them.
+ */
+#include "plugin.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "json.h"
+#include "render.h"
+#include "yaml.h"
+
+size_t status_flags(struct status_opts *o, struct pl_flag *out, size_t max)
+{
+	const struct pl_flag own[] = {
+		PL_FLAG("output", 'o', PL_STR, &o->output, "FORMAT", "json or yaml: the objects as the API server has them"),
+		PL_FLAG("watch", 'w', PL_BOOL, &o->watch, NULL, "keep watching: show the view again after every change (Ctrl-C ends)"),
+	};
+	size_t n = EO_ARRAY_LEN(own) < max ? EO_ARRAY_LEN(own) : max;
+	memcpy(out, own, n * sizeof(own[0]));
+	return n + pl_global_flags(&o->g, out + n, max - n);
+}
+
+int status_parse(int argc, char **argv, struct status_opts *o, bool *help, struct eo_err *err)
+{
+	memset(o, 0, sizeof(*o));
+	pl_global_init(&o->g);
+	struct pl_flag flags[PL_MAX_FLAGS];
+	size_t n = status_flags(o, flags, PL_MAX_FLAGS);
+	struct pl_parsed p;
+	if (pl_parse(argc, argv, flags, n, &p, err) != 0)
+		return -1;
+	*help = p.help;
+	if (p.help)
+		return 0;
+	if (p.npos > 1)
+		return eo_err_set(err, EO_EINVAL, "status takes at most one cluster NAME, got %d "
+				  "arguments", p.npos);
+	o->name = p.npos ? p.pos[0] : NULL;
+	if (o->output && strcmp(o->output, "json") != 0 && strcmp(o->output, "yaml") != 0)
+		return eo_err_set(err, EO_EINVAL,
+				  "unknown output format \"%s\": use -o json or -o yaml (or no -o for "
+				  "the readable view)", o->output);
+	if (o->name && o->g.all_namespaces)
+		return eo_err_set(err, EO_EINVAL,
+				  "a cluster NAME cannot be looked up across all namespaces: drop "
+				  "-A/--all-namespaces and name the namespace with -n");
+	return 0;
+}
+
+struct view {
+	struct status_opts *o;
+	struct kube_client *kc;
+	const char *ns;
+	bool color, tty;
+	int renders;
+};
+
+static int64_t now_s(void)
+{
+	return eo_wall_ms() / 1000;
+}
+
+static int print_doc(const struct view *v, json_object *obj)
+{
+	if (strcmp(v->o->output, "json") == 0) {
+		printf("%s\n", json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PRETTY |
+								       JSON_C_TO_STRING_NOSLASHESCAPE));
+		return 0;
+	}
+	struct eo_buf b = {0};
+	struct eo_err err;
+	if (v->renders > 0)
+		fputs("---\n", stdout);
+	if (yaml_emit(obj, &b, &err) != 0) {
+		eo_buf_free(&b);
+		return pl_fail("cannot print YAML: %s", err.msg);
+	}
+	fwrite(b.data, 1, b.len, stdout);
+	eo_buf_free(&b);
+	return 0;
+}
+
+/* Events about one EtcdCluster. kube-apiserver filters them with a field
+ * selector on involvedObject; a server that does not know that selector
+ * (400) gets the namespace's Events filtered here instead. */
+static json_object *fetch_events(const struct view *v, const char *name, char *note, size_t size)
+{
+	char sel[600];
+	snprintf(sel, sizeof(sel), "involvedObject.kind=EtcdCluster,involvedObject.name=%s", name);
+	char *base = kube_list_path(&KUBE_EVENTS, v->ns, NULL);
+	char *esc = kube_escape(sel);
+	char *path = eo_strdupf("%s?fieldSelector=%s", base, esc);
+	free(esc);
+	json_object *out = NULL;
+	struct eo_err err;
+	int rc = kube_request(v->kc, "GET", path, NULL, NULL, &out, &err);
+	free(path);
+	if (rc != 0 && err.code == 400)
+		rc = kube_request(v->kc, "GET", base, NULL, NULL, &out, &err);
+	free(base);
+	note[0] = '\0';
+	if (rc != 0) {
+		snprintf(note, size, "could not read Events: %s", err.msg);
+		return NULL;
+	}
+	json_object *items = json_at(out, "items");
+	json_object *mine = json_object_new_array();
+	size_t n = items && json_object_is_type(items, json_type_array)
+			   ? json_object_array_length(items) : 0;
+	for (size_t i = 0; i < n; i++) {
+		json_object *e = json_object_array_get_idx(items, i);
+		if (strcmp(json_opt_str(e, "involvedObject.name", ""), name) == 0 &&
+		    strcmp(json_opt_str(e, "involvedObject.kind", ""), "EtcdCluster") == 0)
+			json_object_array_add(mine, json_object_get(e));
+	}
+	json_object_put(out);
+	return mine;
+}
+
+static void clear_screen(const struct view *v)
+{
+	if (v->renders == 0)
+		return;
+	if (v->tty)
+		fputs("\033[H\033[2J", stdout);
+	else
+		fputs("\n", stdout);
+}
+
+static int show_one(struct view *v, json_object *obj)
+{
+	if (v->o->output) {
+		int rc = print_doc(v, obj);
+		v->renders++;
+		fflush(stdout);
+		return rc;
+	}
+	char note[300];
+	json_object *events = fetch_events(v, v->o->name, note, sizeof(note));
+	struct eo_buf b = {0};
+	int rc = render_cluster_detail(obj, events, note[0] ? note : NULL, now_s(), v->color, &b);
+	json_object_put(events);
+	clear_screen(v);
+	if (rc == 0)
+		fwrite(b.data, 1, b.len, stdout);
+	eo_buf_free(&b);
+	v->renders++;
+	fflush(stdout);
+	return rc == 0 ? 0 : pl_fail("out of memory");
+}
+
+static int show_list(struct view *v, json_object *list)
+{
+	if (v->o->output) {
+		int rc = print_doc(v, list);
+		v->renders++;
+		fflush(stdout);
+		return rc;
+	}
+	struct eo_buf b = {0};
+	int rc = render_cluster_table(list, v->o->g.all_namespaces, v->ns, now_s(), v->color, &b);
+	clear_screen(v);
+	if (rc == 0)
+		fwrite(b.data, 1, b.len, stdout);
+	eo_buf_free(&b);
+	v->renders++;
+	fflush(stdout);
+	return rc == 0 ? 0 : pl_fail("out of memory");
+}
+
+/* --watch: the informer's view of the namespace, kept as "ns/name" → object. */
+struct watching {
+	struct view *v;
+	json_object *objs;
+	bool synced, gone;
+	char last_rv[64];
+	int rc;
+};
+
+static int on_event(enum kube_event ev, json_object *obj, void *ud)
+{
+	struct watching *w = ud;
+	struct view *v = w->v;
+	if (ev == KUBE_EV_SYNCED) {
+		bool first = !w->synced;
+		w->synced = true;
+		if (v->o->name && !json_object_object_get_ex(w->objs, v->o->name, NULL)) {
+			w->gone = true;
+			return 1;
+		}
+		if (first && !v->o->name)
+			return 0; /* the list just shown, delivered again */
+	} else {
+		const char *name = json_opt_str(obj, "metadata.name", "");
+		if (v->o->name && strcmp(name, v->o->name) != 0)
+			return 0;
+		char key[600];
+		if (v->o->name)
+			snprintf(key, sizeof(key), "%s", name);
+		else
+			snprintf(key, sizeof(key), "%s/%s",
+				 json_opt_str(obj, "metadata.namespace", ""), name);
+		if (ev == KUBE_EV_DELETED) {
+			json_object_object_del(w->objs, key);
+			if (v->o->name) {
+				w->gone = true;
+				return 1;
+			}
+		} else {
+			json_object_object_add(w->objs, key, json_object_get(obj));
+		}
+		if (!w->synced)
+			return 0;
+	}
+	if (v->o->name) {
+		json_object *o = NULL;
+		json_object_object_get_ex(w->objs, v->o->name, &o);
+		const char *rv = json_opt_str(o, "metadata.resourceVersion", "");
+		if (strcmp(rv, w->last_rv) == 0)
+			return 0; /* the relist of an object already shown */
+		eo_strlcpy(w->last_rv, rv, sizeof(w->last_rv));
+		w->rc = show_one(v, o);
+		return 0;
+	}
+	json_object *list = json_object_new_object();
+	json_object *items = json_object_new_array();
+	json_object_object_foreach(w->objs, k, val)
+	{
+		(void)k;
+		json_object_array_add(items, json_object_get(val));
+	}
+	json_object_object_add(list, "apiVersion", json_object_new_string("v1"));
+	json_object_object_add(list, "kind", json_object_new_string("List"));
+	json_object_object_add(list, "items", items);
+	w->rc = show_list(v, list);
+	json_object_put(list);
+	return 0;
+}
+
+static int watch_loop(struct view *v, json_object *first)
+{
+	struct watching w = {.v = v, .objs = json_object_new_object()};
+	if (v->o->name && first) {
+		json_object_object_add(w.objs, v->o->name, json_object_get(first));
+		eo_strlcpy(w.last_rv, json_opt_str(first, "metadata.resourceVersion", ""),
+			   sizeof(w.last_rv));
+	}
+	struct eo_err err;
+	int rc = kube_informer_run(v->kc, &KUBE_ETCDCLUSTERS,
+				   v->o->g.all_namespaces ? NULL : v->ns, NULL, on_event, &w,
+				   &pl_interrupted, &err);
+	json_object_put(w.objs);
+	if (w.gone) {
+		fprintf(stderr, "etcdcluster \"%s\" was deleted from namespace \"%s\"\n", v->o->name,
+			v->ns);
+		return PL_EXIT_FAIL;
+	}
+	if (pl_interrupted)
+		return PL_EXIT_INTERRUPTED;
+	if (rc != 0)
+		return pl_fail("watching etcdclusters: %s", err.msg);
+	return w.rc;
+}
+
+int status_main(int argc, char **argv)
+{
+	struct status_opts o;
+	struct eo_err err;
+	bool help = false;
+	if (status_parse(argc, argv, &o, &help, &err) != 0)
+		return pl_usage_error("status", "%s", err.msg);
+	if (help) {
+		pl_help(stdout, "status");
+		return PL_EXIT_OK;
+	}
+	pl_setup_logging(&o.g);
+	if (o.watch)
+		pl_catch_interrupts();
+	struct kube_client *kc = NULL;
+	if (pl_connect(&o.g, &kc, &err) != 0)
+		return pl_fail("%s", err.msg);
+	struct view v = {.o = &o, .kc = kc, .ns = pl_namespace(kc),
+			 .color = pl_color(&o.g, stdout), .tty = isatty(STDOUT_FILENO) == 1};
+	int rc;
+	json_object *obj = NULL;
+	if (o.name) {
+		if (kube_get(kc, &KUBE_ETCDCLUSTERS, v.ns, o.name, &obj, &err) != 0)
+			rc = pl_api_fail(&err, o.name, v.ns);
+		else
+			rc = show_one(&v, obj);
+	} else if (kube_list(kc, &KUBE_ETCDCLUSTERS, o.g.all_namespaces ? NULL : v.ns, NULL, &obj,
+			     &err) != 0) {
+		rc = pl_api_fail(&err, NULL, v.ns);
+	} else {
+		rc = show_list(&v, obj);
+	}
+	if (rc == 0 && o.watch)
+		rc = watch_loop(&v, obj);
+	json_object_put(obj);
+	kube_client_free(kc);
+	return rc;
+}

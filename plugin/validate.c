@@ -1,0 +1,328 @@
+/*
+ * validate.c — `kubectl etcd validate -f FILE [--old FILE]`: the admission
+ * rules, offline, for the CI pipeline of a GitOps repository.
+ *
+ * The one idea: run the very functions the webhook runs (policy_admit:
+ * mutate, then validate the mutated object), on the documents of a file
+ * instead of an AdmissionReview, and report each verdict at the file and line
+ * it came from. Without --old every EtcdCluster is judged as a CREATE; with
+ * --old (the files as on the main branch, or `kubectl get -o yaml` output) a
+ * document whose namespace/name is there is judged as an UPDATE of it. An
+ * old object without a status (a file from git) stands for a cluster settled
+ * at its spec — the question CI asks is "may this change be applied to a
+ * healthy cluster". No cluster is contacted and no kubeconfig is read.
+ */
+#include "plugin.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cluster.h"
+#include "json.h"
+#include "policy.h"
+#include "yaml.h"
+
+#define MAX_INPUT (16 * 1024 * 1024)
+
+size_t validate_flags(struct validate_opts *o, struct pl_flag *out, size_t max)
+{
+	const struct pl_flag own[] = {
+		PL_FLAG("filename", 'f', PL_STRLIST, &o->files, "FILE", "YAML or JSON file of EtcdClusters, '-' for stdin (repeatable)"),
+		PL_FLAG("old", 0, PL_STRLIST, &o->old, "FILE", "the objects as they are now: judge -f as UPDATEs of these (repeatable)"),
+	};
+	size_t n = EO_ARRAY_LEN(own) < max ? EO_ARRAY_LEN(own) : max;
+	memcpy(out, own, n * sizeof(own[0]));
+	return n + pl_global_flags(&o->g, out + n, max - n);
+}
+
+int validate_parse(int argc, char **argv, struct validate_opts *o, bool *help, struct eo_err *err)
+{
+	memset(o, 0, sizeof(*o));
+	pl_global_init(&o->g);
+	struct pl_flag flags[PL_MAX_FLAGS];
+	size_t n = validate_flags(o, flags, PL_MAX_FLAGS);
+	struct pl_parsed p;
+	if (pl_parse(argc, argv, flags, n, &p, err) != 0)
+		return -1;
+	*help = p.help;
+	if (p.help)
+		return 0;
+	if (p.npos > 0)
+		return eo_err_set(err, EO_EINVAL, "unexpected argument \"%s\": name files with -f FILE",
+				  p.pos[0]);
+	if (o->files.n == 0)
+		return eo_err_set(err, EO_EINVAL, "-f FILE is required (a YAML or JSON file, or - "
+				  "for stdin)");
+	int stdin_uses = 0;
+	for (int i = 0; i < o->files.n; i++)
+		stdin_uses += strcmp(o->files.v[i], "-") == 0;
+	for (int i = 0; i < o->old.n; i++)
+		stdin_uses += strcmp(o->old.v[i], "-") == 0;
+	if (stdin_uses > 1)
+		return eo_err_set(err, EO_EINVAL, "stdin (-) can be read only once");
+	return 0;
+}
+
+static bool is_ours(json_object *doc)
+{
+	return strcmp(json_opt_str(doc, "kind", ""), EC_KIND) == 0 &&
+	       strcmp(json_opt_str(doc, "apiVersion", ""), EC_API_VERSION) == 0;
+}
+
+static const char *ns_of(json_object *doc, const char *def)
+{
+	const char *ns = json_opt_str(doc, "metadata.namespace", "");
+	return *ns ? ns : def;
+}
+
+static json_object *find_old(json_object *const *olds, size_t nold, const char *ns,
+			     const char *name, const char *def)
+{
+	for (size_t i = 0; i < nold; i++)
+		if (strcmp(json_opt_str(olds[i], "metadata.name", ""), name) == 0 &&
+		    strcmp(ns_of(olds[i], def), ns) == 0)
+			return olds[i];
+	return NULL;
+}
+
+/* A file from git has no status: let it stand for a healthy cluster settled
+ * at its spec (every voter healthy), which is what CI asks about. */
+static void settle(struct etcd_cluster *c, json_object *doc)
+{
+	if (json_at(doc, "status"))
+		return;
+	if (c->generation == 0)
+		c->generation = 1;
+	int n = c->spec.replicas >= 0 && c->spec.replicas <= EC_MAX_MEMBERS ? (int)c->spec.replicas : 0;
+	c->status.phase = EC_RUNNING;
+	c->status.observed_generation = c->generation;
+	c->status.replicas = c->status.ready_replicas = n;
+	c->status.nmembers = n;
+	for (int i = 0; i < n; i++) {
+		struct ec_member *m = &c->status.members[i];
+		snprintf(m->name, sizeof(m->name), "%.50s-%d", c->name, i);
+		m->healthy = true;
+		m->leader = i == 0;
+	}
+}
+
+static void judge(const char *source, json_object *doc, json_object *const *olds, size_t nold,
+		  const char *defns, struct eo_buf *out, struct validate_counts *cnt)
+{
+	int line = yaml_line_of(doc);
+	char where[600];
+	snprintf(where, sizeof(where), "%s:%d", source, line);
+	if (!json_object_is_type(doc, json_type_object) || !json_at(doc, "kind")) {
+		eo_buf_printf(out, "%s: skipped: not a Kubernetes object (no kind)\n", where);
+		cnt->skipped++;
+		return;
+	}
+	const char *kind = json_opt_str(doc, "kind", "?");
+	const char *name = json_opt_str(doc, "metadata.name", "");
+	const char *ns = ns_of(doc, defns);
+	if (strcmp(kind, "List") == 0 || (strlen(kind) > 4 && !strcmp(kind + strlen(kind) - 4, "List"))) {
+		json_object *items = json_at(doc, "items");
+		size_t n = items && json_object_is_type(items, json_type_array)
+				   ? json_object_array_length(items) : 0;
+		for (size_t i = 0; i < n; i++)
+			judge(source, json_object_array_get_idx(items, i), olds, nold, defns, out, cnt);
+		return;
+	}
+	if (!is_ours(doc)) {
+		eo_buf_printf(out, "%s: skipped %s %s/%s (%s)\n", where, kind, ns, *name ? name : "?",
+			      strcmp(kind, EC_KIND) == 0 ? "another group's EtcdCluster, not "
+							   EC_API_VERSION
+							 : "not an EtcdCluster");
+		cnt->skipped++;
+		return;
+	}
+	struct etcd_cluster now, before;
+	struct eo_err err;
+	if (!*name) {
+		eo_buf_printf(out, "%s: %s/?: refused: metadata.name: required\n", where, ns);
+		cnt->refused++;
+		return;
+	}
+	if (cluster_parse(doc, &now, &err) != 0) {
+		eo_buf_printf(out, "%s: %s/%s: refused: %s\n", where, ns, name, err.msg);
+		cnt->refused++;
+		return;
+	}
+	eo_strlcpy(now.namespace, ns, sizeof(now.namespace));
+	json_object *old = find_old(olds, nold, ns, name, defns);
+	struct policy_request req = {.op = POLICY_CREATE, .new = &now};
+	if (old) {
+		if (cluster_parse(old, &before, &err) != 0) {
+			eo_buf_printf(out, "%s: %s/%s: refused: the old object cannot be read: %s\n",
+				      where, ns, name, err.msg);
+			cnt->refused++;
+			return;
+		}
+		eo_strlcpy(before.namespace, ns, sizeof(before.namespace));
+		settle(&before, old);
+		/* The new object is the old one edited: same generation, so the
+		 * rules judge the change and not a stale status. */
+		now.generation = before.generation;
+		now.status = before.status;
+		req.op = POLICY_UPDATE;
+		req.old = &before;
+	}
+	struct policy_decision d;
+	policy_admit(&req, &d, NULL);
+	if (d.allowed) {
+		eo_buf_printf(out, "%s: %s/%s: OK\n", where, ns, name);
+		cnt->ok++;
+	} else {
+		eo_buf_printf(out, "%s: %s/%s: refused: %s\n", where, ns, name, d.reason);
+		cnt->refused++;
+	}
+	for (int i = 0; i < d.nwarnings; i++)
+		eo_buf_printf(out, "%s: %s/%s: warning: %s\n", where, ns, name, d.warnings[i]);
+}
+
+int validate_source(const char *source, const char *buf, size_t len, json_object *const *olds,
+		    size_t nold, const char *ns, struct eo_buf *out, struct validate_counts *n,
+		    struct eo_err *err)
+{
+	json_object **docs = NULL;
+	size_t ndocs = 0;
+	if (yaml_parse_docs(buf, len, source, &docs, &ndocs, err) != 0)
+		return -1;
+	if (ndocs == 0)
+		eo_buf_printf(out, "%s: no documents\n", source);
+	for (size_t i = 0; i < ndocs; i++)
+		judge(source, docs[i], olds, nold, ns && *ns ? ns : "default", out, n);
+	yaml_docs_free(docs, ndocs);
+	return 0;
+}
+
+static int read_input(const char *path, char **buf, size_t *len, struct eo_err *err)
+{
+	if (strcmp(path, "-") != 0)
+		return eo_read_file(path, MAX_INPUT, buf, len, err);
+	struct eo_buf b = {.max = MAX_INPUT};
+	char chunk[65536];
+	ssize_t k;
+	while ((k = read(STDIN_FILENO, chunk, sizeof(chunk))) > 0)
+		if (eo_buf_append(&b, chunk, (size_t)k) != 0) {
+			eo_buf_free(&b);
+			return eo_err_set(err, EO_EINVAL, "stdin: more than %d bytes", MAX_INPUT);
+		}
+	if (k < 0) {
+		eo_buf_free(&b);
+		return eo_err_set(err, EO_ESYS, "stdin: read failed");
+	}
+	*len = b.len;
+	*buf = b.data ? eo_buf_steal(&b) : eo_strdup0("");
+	return 0;
+}
+
+/* The EtcdClusters of the --old files, Lists flattened (borrowed from their
+ * documents, which are kept in keep until the end). */
+struct olds {
+	json_object **v;
+	size_t n, cap;
+	json_object ***keep;
+	size_t *keepn;
+	size_t nkeep;
+};
+
+static void olds_add(struct olds *o, json_object *doc)
+{
+	if (strlen(json_opt_str(doc, "kind", "")) > 4 && json_at(doc, "items")) {
+		json_object *items = json_at(doc, "items");
+		for (size_t i = 0; json_object_is_type(items, json_type_array) &&
+				   i < json_object_array_length(items); i++)
+			olds_add(o, json_object_array_get_idx(items, i));
+		return;
+	}
+	if (!is_ours(doc))
+		return;
+	if (o->n == o->cap) {
+		size_t cap = o->cap ? o->cap * 2 : 16;
+		json_object **v = realloc(o->v, cap * sizeof(*v));
+		if (!v)
+			return;
+		o->v = v;
+		o->cap = cap;
+	}
+	o->v[o->n++] = doc;
+}
+
+static void olds_free(struct olds *o)
+{
+	for (size_t i = 0; i < o->nkeep; i++)
+		yaml_docs_free(o->keep[i], o->keepn[i]);
+	free(o->keep);
+	free(o->keepn);
+	free(o->v);
+}
+
+static int load_olds(const struct validate_opts *opts, struct olds *o)
+{
+	o->keep = calloc((size_t)opts->old.n + 1, sizeof(*o->keep));
+	o->keepn = calloc((size_t)opts->old.n + 1, sizeof(*o->keepn));
+	if (!o->keep || !o->keepn)
+		return pl_fail("out of memory");
+	for (int i = 0; i < opts->old.n; i++) {
+		const char *path = opts->old.v[i];
+		const char *shown = strcmp(path, "-") == 0 ? "<stdin>" : path;
+		char *buf = NULL;
+		size_t len = 0;
+		struct eo_err err;
+		if (read_input(path, &buf, &len, &err) != 0)
+			return pl_fail("--old %s: %s", shown, err.msg);
+		json_object **docs = NULL;
+		size_t nd = 0;
+		int rc = yaml_parse_docs(buf, len, shown, &docs, &nd, &err);
+		free(buf);
+		if (rc != 0)
+			return pl_fail("--old %s", err.msg);
+		o->keep[o->nkeep] = docs;
+		o->keepn[o->nkeep++] = nd;
+		for (size_t k = 0; k < nd; k++)
+			olds_add(o, docs[k]);
+	}
+	return 0;
+}
+
+int validate_main(int argc, char **argv)
+{
+	struct validate_opts o;
+	struct eo_err err;
+	bool help = false;
+	if (validate_parse(argc, argv, &o, &help, &err) != 0)
+		return pl_usage_error("validate", "%s", err.msg);
+	if (help) {
+		pl_help(stdout, "validate");
+		return PL_EXIT_OK;
+	}
+	pl_setup_logging(&o.g);
+	struct olds olds = {0};
+	int rc = load_olds(&o, &olds);
+	struct validate_counts n = {0};
+	for (int i = 0; rc == 0 && i < o.files.n; i++) {
+		const char *path = o.files.v[i];
+		const char *shown = strcmp(path, "-") == 0 ? "<stdin>" : path;
+		char *buf = NULL;
+		size_t len = 0;
+		if (read_input(path, &buf, &len, &err) != 0) {
+			rc = pl_fail("%s: %s", shown, err.msg);
+			break;
+		}
+		struct eo_buf out = {0};
+		int r = validate_source(shown, buf, len, olds.v, olds.n, o.g.namespace, &out, &n, &err);
+		free(buf);
+		if (out.len)
+			fwrite(out.data, 1, out.len, stdout);
+		eo_buf_free(&out);
+		if (r != 0)
+			rc = pl_fail("%s (not YAML or JSON)", err.msg);
+	}
+	olds_free(&olds);
+	if (rc != 0)
+		return rc;
+	fprintf(stderr, "%d OK, %d refused, %d skipped\n", n.ok, n.refused, n.skipped);
+	return n.refused ? PL_EXIT_FAIL : PL_EXIT_OK;
+}
