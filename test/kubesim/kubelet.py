@@ -462,10 +462,24 @@ class Kubelet:
         return w
 
     def lingering(self, ns):
-        """Names of Pods in ns whose processes are still being terminated."""
+        """Names of Pods in ns whose processes are still running or stopping although
+        the Pod object is gone or terminating. Read against the store itself, not
+        against the events this kubelet has handled so far, so a controller that
+        has just deleted a Pod sees it lingering at once."""
         with self._lock:
-            return {w.name for w in self.workers.values()
-                    if w.ns == ns and w._stop_req is not None and not w.done.is_set()}
+            ws = [w for w in self.workers.values() if w.ns == ns and not w.done.is_set()]
+        out = set()
+        for w in ws:
+            if w._stop_req is not None:
+                out.add(w.name)
+                continue
+            try:
+                cur = self.store.get("pods", w.ns, w.name)
+            except Exception:
+                cur = None
+            if cur is None or cur["metadata"].get("uid") != w.uid or is_terminating(cur):
+                out.add(w.name)
+        return out
 
     def in_use(self):
         with self._lock:

@@ -227,7 +227,7 @@ class WorkloadTest(unittest.TestCase):
         self.s.update("statefulsets.apps", {"metadata": {"name": sts_name, "namespace": NS}, "spec": {"replicas": 1}},
                       subresource="scale")
         self.bed.wait(lambda: (self.s.get("statefulsets.apps", NS, sts_name).get("status") or {}).get("replicas") == 1
-                      and not self.bed.rt.kubelet.lingering(NS), 30, "scale down to 1")
+                      and not self.bed.rt.kubelet.lingering(NS) and ("DELETED", "ord-1") in seen, 30, "scale down to 1")
         self.assertEqual([n for t, n in seen if t == "DELETED"], ["ord-2", "ord-1"])
         self.assertEqual(errors, [])
         for i in range(3):   # claims are kept on scale-down
