@@ -161,6 +161,23 @@ static void sync_owned(struct ctl *c, const struct observation *o, const struct 
 			log_warn("voter label not set", "cluster=%s/%s pod=%s error=%s", ec->namespace,
 				 ec->name, pod, log_q(q, sizeof(q), err.msg));
 	}
+	/* The template follows spec.image / spec.version for Pods made from now
+	 * on (OnDelete: running members are not restarted). */
+	char image[300];
+	cluster_etcd_image(ec, image, sizeof(image));
+	json_object *sts = NULL;
+	if (o->sts && strcmp(res_sts_image(o->sts), image) != 0 &&
+	    json_object_deep_copy(o->sts, &sts, NULL) == 0) {
+		res_sts_set_image(sts, image);
+		if (kube_update(c->kc, &KUBE_STATEFULSETS, ec->namespace, ec->name, NULL, sts, NULL,
+				&err) != 0)
+			log_warn("StatefulSet template not updated", "cluster=%s/%s error=%s",
+				 ec->namespace, ec->name, log_q(q, sizeof(q), err.msg));
+		else
+			log_info("StatefulSet template updated", "cluster=%s/%s image=%s", ec->namespace,
+				 ec->name, image);
+		json_object_put(sts);
+	}
 	int want = sc_pdb_max_unavailable(&o->s);
 	if (o->pdb && o->pdb_max_unavailable != want) {
 		json_object *spec = json_object_new_object();

@@ -411,3 +411,30 @@ int res_sts_clear_bootstrap(json_object *sts)
 	json_object_object_add(e, "value", str("false"));
 	return 0;
 }
+
+static json_object *etcd_container_of(json_object *sts)
+{
+	json_object *ctrs = json_at(sts, "spec.template.spec.containers");
+	for (size_t i = 0; ctrs && json_object_is_type(ctrs, json_type_array) &&
+			   i < json_object_array_length(ctrs); i++) {
+		json_object *k = json_object_array_get_idx(ctrs, i);
+		if (strcmp(json_opt_str(k, "name", ""), RES_ETCD_CONTAINER) == 0)
+			return k;
+	}
+	return NULL;
+}
+
+const char *res_sts_image(json_object *sts)
+{
+	json_object *k = etcd_container_of(sts);
+	return k ? json_opt_str(k, "image", "") : "";
+}
+
+bool res_sts_set_image(json_object *sts, const char *image)
+{
+	json_object *k = etcd_container_of(sts);
+	if (!k || strcmp(json_opt_str(k, "image", ""), image) == 0)
+		return false;
+	json_object_object_add(k, "image", str(image));
+	return true;
+}

@@ -55,5 +55,11 @@ json_object *res_owner_ref(const struct etcd_cluster *c);
  * bootstrap; and set it (in place) to false. */
 bool res_sts_bootstrap(json_object *sts);
 int res_sts_clear_bootstrap(json_object *sts);
+/* The etcd container's image in the template ("" when absent), and set it
+ * in place; returns true when it changed. With updateStrategy OnDelete a new
+ * image reaches members only as their Pods are made again (new members, a
+ * replaced member): the controller never restarts a member to upgrade it. */
+const char *res_sts_image(json_object *sts);
+bool res_sts_set_image(json_object *sts, const char *image);
 
 #endif

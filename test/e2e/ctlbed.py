@@ -155,8 +155,8 @@ class ControllerBed:
                                                              "keys_only": True})
         return sorted(base64.b64decode(kv["key"]).decode() for kv in r.get("kvs", []))
 
-    def load(self, name, prefix="k", ns="default"):
-        return Load(self, name, prefix, ns)
+    def load(self, name, prefix="k", ns="default", pods_invariant=True):
+        return Load(self, name, prefix, ns, pods_invariant)
 
 
 class Load:
@@ -164,8 +164,9 @@ class Load:
     samples the EtcdCluster's status and the Pods for the protocol's
     invariants, while the block runs."""
 
-    def __init__(self, cb, name, prefix, ns):
+    def __init__(self, cb, name, prefix, ns, pods_invariant=True):
         self.cb, self.name, self.prefix, self.ns = cb, name, prefix, ns
+        self.pods_invariant = pods_invariant
         d = cb.bed.dir
         tag = "%s-%s-%d" % (name, prefix, int(time.time() * 1000))
         self.stopfile = os.path.join(d, "stop-" + tag)
@@ -207,7 +208,7 @@ class Load:
                 self.samples.append((time.time(), st.get("replicas"), len(learners), st.get("phase")))
                 if len(learners) > 1:
                     self.violations.append("two learners at once: %s" % learners)
-                for m in voters:
+                for m in voters if self.pods_invariant else []:
                     if m.get("name") and m["name"] not in names:
                         self.violations.append("voter %s without a Pod" % m["name"])
                 cond = {c["type"]: c for c in st.get("conditions", [])}

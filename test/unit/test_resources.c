@@ -166,6 +166,10 @@ static void test_statefulset(void **state)
 	assert_string_equal(json_opt_str(claim, "metadata.labels[etcd.k8s-operator.io/cluster]", ""),
 			    "demo");
 
+	assert_string_equal(res_sts_image(s), "gcr.io/etcd-development/etcd:v3.5.9");
+	assert_false(res_sts_set_image(s, "gcr.io/etcd-development/etcd:v3.5.9"));
+	assert_true(res_sts_set_image(s, "quay.io/coreos/etcd:v3.5.10"));
+	assert_string_equal(res_sts_image(s), "quay.io/coreos/etcd:v3.5.10");
 	assert_true(res_sts_bootstrap(s));
 	assert_int_equal(res_sts_clear_bootstrap(s), 0);
 	assert_false(res_sts_bootstrap(s));
