@@ -454,6 +454,7 @@ def cmd_run(a):
         sys.stderr.write("kubesim run: %s does not exist; is the bed started?\n" % hosts)
         return 2
     os.environ["KUBECONFIG"] = os.path.join(d, "kubeconfig")
+    os.environ.setdefault("KUBECACHEDIR", os.path.join(d, "kube-cache"))
     script = 'mount --bind "$0" /etc/hosts || exit 125; exec "$@"'
     os.execvp("unshare", ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, hosts] + cmd)
 

@@ -197,6 +197,7 @@ class Bed:
         cmd = [self.kubectl_bin, "--kubeconfig", kubeconfig or self.kubeconfig] + [str(a) for a in args]
         e = dict(os.environ)
         e.pop("KUBECONFIG", None)
+        e.setdefault("KUBECACHEDIR", os.path.join(self.dir, "kube-cache"))   # discovery cache dies with the bed
         e.update(env or {})
         r = subprocess.run(cmd, input=input, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                            env=e, timeout=timeout)

@@ -37,7 +37,7 @@ class APITest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.bed = Bed(manifests=True)
-        print("\nkubesim start-up (bed.py start, wall clock): %.2fs" % cls.bed.startup_seconds)
+        print("\nkubesim start-up (harness Bed(): serve interpreter + bed init, wall clock): %.2fs" % cls.bed.startup_seconds)
 
     @classmethod
     def tearDownClass(cls):

@@ -73,7 +73,8 @@ class LifecycleTest(unittest.TestCase):
 
     def kubectl(self, *args, check=True):
         r = subprocess.run(["kubectl", "--kubeconfig", os.path.join(self.dir, "kubeconfig")] + list(args),
-                           capture_output=True, text=True, timeout=60)
+                           capture_output=True, text=True, timeout=60,
+                           env=dict(os.environ, KUBECACHEDIR=os.path.join(self.dir, "kube-cache")))
         if check:
             self.assertEqual(r.returncode, 0, r.stderr)
         return r
