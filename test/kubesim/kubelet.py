@@ -389,6 +389,8 @@ class Kubelet:
         md = pod["metadata"]
         uid, key = md["uid"], (md.get("namespace", "default"), md["name"])
         with self._lock:
+            if self._closing:
+                return
             w = self.workers.get(uid)
             if etype == "DELETED":
                 if w is not None:
@@ -491,8 +493,8 @@ class Kubelet:
 
     def stop(self, max_grace=None):
         """Terminate every Pod's processes (the bed is stopping); the Pod objects stay."""
-        self._closing = True
         with self._lock:
+            self._closing = True
             ws = list(self.workers.values())
         for w in ws:
             g = w.grace_seconds()
