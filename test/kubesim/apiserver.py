@@ -15,6 +15,7 @@ import http.server
 import json
 import logging
 import os
+import select
 import socket
 import ssl
 import threading
@@ -540,7 +541,7 @@ class APIServer:
                     break
                 ev = w.get(timeout=min(left, self.bookmark_interval if bookmarks else 1.0))
                 if ev is None:
-                    if w.closed:
+                    if w.closed or self._client_gone(h):
                         break
                     if bookmarks:
                         brv = w.idle_rv()
@@ -559,6 +560,25 @@ class APIServer:
             h.wfile.flush()
         except OSError:
             pass
+
+    @staticmethod
+    def _client_gone(h):
+        """A watch client sends nothing after its request, so a readable socket
+        means it closed (EOF or close_notify): end the stream instead of
+        holding a thread until timeoutSeconds."""
+        try:
+            r, _, _ = select.select([h.connection], [], [], 0)
+            if not r:
+                return False
+            h.connection.setblocking(False)
+            try:
+                return h.connection.recv(1) == b""
+            finally:
+                h.connection.setblocking(True)
+        except ssl.SSLWantReadError:
+            return False
+        except (OSError, ValueError):
+            return True
 
     # ---- logs ------------------------------------------------------------
     def log_path(self, ns, pod, container):
