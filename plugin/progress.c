@@ -41,7 +41,7 @@ static int elapsed_line(struct progress *p, const char *label, int64_t now_ms, s
 {
 	char el[32];
 	pl_duration_text(now_ms - p->step_started_ms, el, sizeof(el));
-	int pad = 30 - (int)pl_text_width(label);
+	int pad = 40 - (int)pl_text_width(label);
 	return eo_buf_printf(out, "  %s%*s %s\n", label, pad > 0 ? pad : 0, "", el);
 }
 
