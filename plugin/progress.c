@@ -214,7 +214,7 @@ enum progress_result progress_feed(struct progress *p, const struct etcd_cluster
 	if (p->nsteps == 0)
 		return PROGRESS_DONE;
 	if (p->step == 0)
-		begin_step(p, 1, now_ms, out);
+		begin_step(p, 1, p->started_ms, out); /* the write started it */
 	const struct ec_scaling *s = &c->status.scaling;
 	for (;;) {
 		if (s->active && strcmp(s->step, EC_STEP_ROLLBACK) == 0) {
