@@ -85,6 +85,30 @@ class ScaleWithWebhook(unittest.TestCase):
         sys.stderr.write("\n  writes acknowledged %d, failed puts %d, probes ok %d failed %d\n" % (
             len(r["acked"]), len(r["fails"]), r["probes_ok"], len(r["probes_fail"])))
 
+    def test_3_webhook_down_while_staging(self):
+        """The controller's own step toward the target goes through the
+        webhook; with the webhook down it is refused (failurePolicy Fail),
+        retried with back-off, and completes when the webhook is back."""
+        cb = self.cb
+        if not cb.settled("demo", 3):
+            self.skipTest("needs the cluster of test_2")
+        with cb.load("demo", "hook") as load:
+            cb.scale("demo", 5)  # staged: spec 4, target 5
+            ec = cb.get("demo")
+            self.assertEqual(ec["spec"]["replicas"], 4)
+            cb.bed.fault("webhook", mode="down")
+            try:
+                cb.wait_status("demo", lambda e: (e.get("status") or {}).get("readyReplicas") == 4
+                               and (e.get("status") or {}).get("phase") == "Running", "4 voters", 120)
+                cb.bed.wait_for(lambda: "failed calling webhook" in cb.controller.output()
+                                or "webhook" in cb.controller.output().split("PatchReplicasToward")[-1],
+                                60, "the controller to meet the webhook's absence")
+                self.assertEqual(cb.get("demo")["spec"]["replicas"], 4)
+            finally:
+                cb.bed.fault("webhook", mode="ok")
+            cb.wait_settled("demo", 5)
+        load.check(self)
+
 
 if __name__ == "__main__":
     unittest.main()
