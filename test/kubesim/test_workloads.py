@@ -116,6 +116,7 @@ class EtcdStatefulSetTest(unittest.TestCase):
         self.assertEqual((st_["replicas"], st_["readyReplicas"], st_["updatedReplicas"], st_["observedGeneration"]),
                          (3, 3, 3, 1))
         self.assertFalse(os.path.exists("/etc/etcd"))   # the host's directories are untouched
+        self.assertFalse(os.path.exists("/var/lib/etcd/data"))
 
     def test_b_clusterip_proxy_reaches_ready_members(self):
         url = "http://demo-client.%s.svc.cluster.local:2379" % NS
@@ -158,6 +159,31 @@ class EtcdStatefulSetTest(unittest.TestCase):
         self.assertTrue(os.listdir(os.path.join(self.bed.dir, "volumes", NS, "data-demo-2")))
         self.bed.wait(lambda: not self.bed.resolves("demo-2.demo-peer.%s.svc.cluster.local" % NS), 10,
                       "demo-2's name gone")
+
+
+class EtcdDeadlockTest(unittest.TestCase):
+    """The failure this project was born from: a static etcd cluster behind a
+    headless Service that publishes only ready Pods never forms (no member can
+    resolve its peers, none becomes ready, so no name is ever published);
+    publishing not-ready addresses breaks the loop."""
+
+    def test_peer_service_without_publish_not_ready_deadlocks(self):
+        bed = rtbed.RuntimeBed()
+        try:
+            s = bed.store
+            s.create("services", service("dead-peer", {"app": "dead"}, [("peer", 2380), ("client", 2379)], headless=True))
+            s.create("statefulsets.apps", etcd_statefulset("dead", 3, "dead-peer"))
+            stuck = ("could not connect", "publish error", "no such host")
+            bed.wait(lambda: all(any(w in bed.log("dead-%d" % i, "etcd") for w in stuck) for i in range(3)), 30,
+                     "every member failing to reach its peers")
+            self.assertEqual((s.get("statefulsets.apps", NS, "dead").get("status") or {}).get("readyReplicas"), 0)
+            self.assertFalse(bed.resolves("dead-1.dead-peer.%s.svc.cluster.local" % NS))
+            self.assertEqual(s.get("endpoints", NS, "dead-peer")["subsets"][0].get("addresses"), None)
+            s.mutate("services", NS, "dead-peer", lambda o: o["spec"].update(publishNotReadyAddresses=True))
+            bed.wait(lambda: (s.get("statefulsets.apps", NS, "dead").get("status") or {}).get("readyReplicas") == 3,
+                     40, "the cluster forming once not-ready addresses are published")
+        finally:
+            bed.close(max_grace=0)
 
 
 class WorkloadTest(unittest.TestCase):
