@@ -188,18 +188,38 @@ static bool is_obj(json_object *o)
 	return o && json_object_is_type(o, json_type_object);
 }
 
+void policy_shape_of(json_object *obj, struct policy_shape *out)
+{
+	memset(out, 0, sizeof(*out));
+	json_object *spec = json_at(obj, "spec");
+	json_object *meta = json_at(obj, "metadata");
+	json_object *ann = is_obj(meta) ? json_at(meta, "annotations") : NULL;
+	out->spec_obj = is_obj(spec);
+	out->spec_replicas = out->spec_obj && json_at(spec, "replicas") != NULL;
+	out->meta_obj = is_obj(meta);
+	out->ann_obj = is_obj(ann);
+	out->ann_key = out->ann_obj && json_at(ann, "[" EC_ANN_TARGET "]") != NULL;
+}
+
 int policy_patch(const struct policy_decision *d, json_object *obj, struct eo_buf *out)
+{
+	struct policy_shape s;
+	policy_shape_of(obj, &s);
+	return policy_patch_shape(d, &s, out);
+}
+
+int policy_patch_shape(const struct policy_decision *d, const struct policy_shape *s,
+		       struct eo_buf *out)
 {
 	char num[32], val[128];
 	if (d->patch_replicas) {
-		json_object *spec = json_at(obj, "spec");
 		snprintf(num, sizeof(num), "%lld", (long long)d->replicas);
-		if (is_obj(spec)) {
+		if (s->spec_obj) {
 			const char *const p[] = {"spec", "replicas"};
-			if (jsonpatch_op(out, json_at(spec, "replicas") ? "replace" : "add", p, 2,
-					 num) != 0)
+			if (jsonpatch_op(out, s->spec_replicas ? "replace" : "add", p, 2, num) != 0)
 				return -1;
 		} else {
+			/* "add" also replaces a member that is there (RFC 6902 §4.1). */
 			const char *const p[] = {"spec"};
 			snprintf(val, sizeof(val), "{\"replicas\":%s}", num);
 			if (jsonpatch_op(out, "add", p, 1, val) != 0)
@@ -207,18 +227,14 @@ int policy_patch(const struct policy_decision *d, json_object *obj, struct eo_bu
 		}
 	}
 
-	json_object *meta = json_at(obj, "metadata");
-	json_object *ann = is_obj(meta) ? json_at(meta, "annotations") : NULL;
-	bool has_key = is_obj(ann) && json_at(ann, "[" EC_ANN_TARGET "]") != NULL;
 	if (d->patch_target) {
 		snprintf(num, sizeof(num), "\"%lld\"", (long long)d->target);
-		if (is_obj(ann)) {
+		if (s->ann_obj) {
 			const char *const p[] = {"metadata", "annotations", EC_ANN_TARGET};
-			if (jsonpatch_op(out, has_key ? "replace" : "add", p, 3, num) != 0)
+			if (jsonpatch_op(out, s->ann_key ? "replace" : "add", p, 3, num) != 0)
 				return -1;
-		} else if (is_obj(meta)) {
-			/* No map yet, or null: adding under it would fail, so add the map
-			 * ("add" also replaces a member that is there, RFC 6902 §4.1). */
+		} else if (s->meta_obj) {
+			/* No map yet, or null: adding under it would fail; add the map. */
 			const char *const p[] = {"metadata", "annotations"};
 			snprintf(val, sizeof(val), "{\"" EC_ANN_TARGET "\":%s}", num);
 			if (jsonpatch_op(out, "add", p, 2, val) != 0)
@@ -230,7 +246,7 @@ int policy_patch(const struct policy_decision *d, json_object *obj, struct eo_bu
 			if (jsonpatch_op(out, "add", p, 1, val) != 0)
 				return -1;
 		}
-	} else if (d->drop_target && has_key) {
+	} else if (d->drop_target && s->ann_key) {
 		const char *const p[] = {"metadata", "annotations", EC_ANN_TARGET};
 		if (jsonpatch_op(out, "remove", p, 3, NULL) != 0)
 			return -1;

@@ -72,11 +72,16 @@ stop_server() {
 	wait "$SPID" 2>/dev/null
 }
 
-run_wrk() { # url body conns delay secs → prints "RESULT ... cpu=N"
-	local out
+# The server's CPU time so far, in clock ticks (utime + stime, all threads).
+srv_ticks() { awk '{print $14 + $15}' "/proc/$SPID/stat"; }
+
+run_wrk() { # url body conns delay secs → "RESULT ... cpu=N srv_ticks=N"
+	local out t0 t1
+	t0=$(srv_ticks)
 	out=$(WRK_BODY=$2 WRK_DELAY_MS=$4 /usr/bin/time -f "WRKCPU %P" $CLI_PIN \
 		wrk -t1 -c"$3" -d"$5"s -s "$HERE/post.lua" "$1" 2>&1)
-	echo "$(grep '^RESULT' <<<"$out") cpu=$(grep '^WRKCPU' <<<"$out" | tr -dc 0-9)"
+	t1=$(srv_ticks)
+	echo "$(grep '^RESULT' <<<"$out") cpu=$(grep '^WRKCPU' <<<"$out" | tr -dc 0-9) srv_ticks=$((t1 - t0))"
 }
 
 RES=$WORK/results.tsv
@@ -125,16 +130,21 @@ def med(xs): return statistics.median(xs) if xs else float("nan")
 def spread(xs): return "%s–%s" % (fmt(min(xs)), fmt(max(xs))) if xs else "-"
 def fmt(x): return "%.0f" % x if x >= 100 else "%.2f" % x
 rps = lambda r: r["reqs"] / r["secs"] if r.get("secs") else 0
+import os
+HZ = os.sysconf("SC_CLK_TCK")
+# Server CPU per request: what a request costs whatever else the machine does.
+cpu_us = lambda r: r["srv_ticks"] / HZ * 1e6 / r["reqs"] if r.get("reqs") else 0
 print()
-print("%-9s %-5s %-3s %10s %13s %9s %9s %7s %7s" % ("endpoint", "load", "", "req/s", "(spread)", "p50 µs", "p99 µs", "errors", "wrk CPU"))
+print("%-9s %-5s %-3s %10s %13s %9s %9s %10s %7s %7s" % ("endpoint", "load", "", "req/s", "(spread)", "p50 µs", "p99 µs", "CPU µs/req", "errors", "wrk CPU"))
 for ep in ("validate", "mutate"):
     for kind, label in (("sat", "64c"), ("light", "8c+2ms")):
         for impl in ("C", "Go"):
             s = series(impl, ep, kind, rps)
-            print("%-9s %-7s %-2s %10s %13s %9s %9s %7d %6s%%" % (
+            print("%-9s %-7s %-2s %10s %13s %9s %9s %10s %7d %6s%%" % (
                 ep, label, impl, fmt(med(s)), "(%s)" % spread(s),
                 fmt(med(series(impl, ep, kind, lambda r: r["p50_us"]))),
                 fmt(med(series(impl, ep, kind, lambda r: r["p99_us"]))),
+                fmt(med(series(impl, ep, kind, cpu_us))),
                 sum(series(impl, ep, kind, lambda r: r["errors"] + r["non2xx"])),
                 fmt(med(series(impl, ep, kind, lambda r: r.get("cpu", 0))))))
 hwm = {impl: series(impl, "-", "rss", lambda r: r["hwm_kb"]) for impl in ("C", "Go")}
@@ -147,7 +157,9 @@ for ep in ("validate", "mutate"):
     tp = [rps(rows[(r, "C", ep, "sat")]) / rps(rows[(r, "Go", ep, "sat")]) for r in rounds]
     p99 = [rows[(r, "C", ep, "sat")]["p99_us"] / rows[(r, "Go", ep, "sat")]["p99_us"] for r in rounds]
     lp99 = [rows[(r, "C", ep, "light")]["p99_us"] / rows[(r, "Go", ep, "light")]["p99_us"] for r in rounds]
-    print("  %-9s throughput %.2f×   p99 at 64c %.2f×   p99 light %.2f×" % (ep, med(tp), med(p99), med(lp99)))
+    cpu = [cpu_us(rows[(r, "C", ep, "sat")]) / cpu_us(rows[(r, "Go", ep, "sat")]) for r in rounds]
+    print("  %-9s throughput %.2f×   p99 at 64c %.2f×   p99 light %.2f×   CPU per request %.2f×" % (
+        ep, med(tp), med(p99), med(lp99), med(cpu)))
 mem = [rows[(r, "C", "-", "rss")]["hwm_kb"] / rows[(r, "Go", "-", "rss")]["hwm_kb"] for r in rounds]
 print("  peak RSS   %.2f× (C/Go)" % med(mem))
 PY
