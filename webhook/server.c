@@ -338,6 +338,11 @@ struct whsrv *whsrv_start(const struct whsrv_config *cfg, struct eo_err *err)
 		MHD_OPTION_THREAD_POOL_SIZE, threads,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096,
+		/* Per connection: headers (kube-apiserver sends a few hundred bytes),
+		 * the read buffer the body streams through, the reply's headers.
+		 * Half libmicrohttpd's 32 KiB default: replicas hold a connection
+		 * per API server worker, and that memory is touched. */
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(16 * 1024),
 		MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
 		MHD_OPTION_NOTIFY_COMPLETED, completed, s,
 		MHD_OPTION_END);
