@@ -88,8 +88,25 @@ int pl_connect(const struct pl_global *g, struct kube_client **out, struct eo_er
 		.user_agent = "kubectl-etcd/" PL_VERSION " (linux/" PL_ARCH ")",
 		.on_warning = print_warning,
 	};
+	char ctx[160];
+	log_info("connecting", "server=%s context=%s namespace=%s", conn->server,
+		 log_q(ctx, sizeof(ctx), conn->context_name ? conn->context_name : ""),
+		 conn->namespace);
 	*out = kube_client_new(conn, &co, err);
 	return *out ? 0 : -1;
+}
+
+void pl_log_call(const char *verb, const char *what, int64_t t0_ms, int rc,
+		 const struct eo_err *err)
+{
+	char msg[300];
+	if (rc == 0)
+		log_debug("request", "verb=%s what=%s ms=%lld", verb, what,
+			  (long long)(eo_now_ms() - t0_ms));
+	else
+		log_debug("request failed", "verb=%s what=%s ms=%lld code=%d error=%s", verb, what,
+			  (long long)(eo_now_ms() - t0_ms), err ? err->code : 0,
+			  log_q(msg, sizeof(msg), err ? err->msg : ""));
 }
 
 const char *pl_namespace(struct kube_client *kc)

@@ -114,6 +114,10 @@ void pl_setup_logging(const struct pl_global *g);
 /* Resolve the kubeconfig the way kubectl does and make a client whose
  * admission warnings print as "Warning: …" on stderr. */
 int pl_connect(const struct pl_global *g, struct kube_client **out, struct eo_err *err);
+/* One API call at -v 6 and above (verb, what, how long, the outcome); never
+ * credentials. */
+void pl_log_call(const char *verb, const char *what, int64_t t0_ms, int rc,
+		 const struct eo_err *err);
 /* The namespace a command works in: the client's (flag, context, default). */
 const char *pl_namespace(struct kube_client *kc);
 /* Colour on f: a terminal, no --no-color, NO_COLOR unset or empty, TERM not dumb. */

@@ -230,7 +230,10 @@ static int build_patch(struct scale_run *r, struct eo_buf *patch)
 static int read_cluster(struct scale_run *r, struct eo_err *err)
 {
 	json_object *obj = NULL;
-	if (kube_get(r->kc, &KUBE_ETCDCLUSTERS, r->ns, r->o->name, &obj, err) != 0)
+	int64_t t0 = eo_now_ms();
+	int got = kube_get(r->kc, &KUBE_ETCDCLUSTERS, r->ns, r->o->name, &obj, err);
+	pl_log_call("GET", "etcdcluster", t0, got, err);
+	if (got != 0)
 		return -1;
 	int rc = cluster_parse(obj, &r->c, err);
 	json_object_put(obj);
@@ -265,23 +268,30 @@ static int confirm(void)
 	return strcasecmp(s, "y") == 0 || strcasecmp(s, "yes") == 0;
 }
 
-static int server_dry_run(struct scale_run *r, const char *patch)
+/* The patch, for real or as a server-side dry run (?dryRun=All: the API
+ * server runs admission, webhooks included, and stores nothing). */
+static int send_patch(struct scale_run *r, const char *patch, bool dry, json_object **out,
+		      struct eo_err *err)
 {
-	char *base = kube_path(&KUBE_ETCDCLUSTERS, r->ns, r->o->name, NULL);
-	char *path = eo_strdupf("%s?dryRun=All", base);
-	struct eo_err err;
-	int rc = kube_request(r->kc, "PATCH", path, "application/merge-patch+json", patch, NULL, &err);
-	free(path);
-	free(base);
-	if (rc != 0)
-		return pl_api_fail(&err, r->o->name, r->ns);
-	printf("Dry run (server): the API server and its admission webhooks accept the first step; "
-	       "nothing was written.\n");
-	return PL_EXIT_OK;
+	int64_t t0 = eo_now_ms();
+	int rc;
+	if (dry) {
+		char *base = kube_path(&KUBE_ETCDCLUSTERS, r->ns, r->o->name, NULL);
+		char *path = eo_strdupf("%s?dryRun=All", base);
+		rc = kube_request(r->kc, "PATCH", path, "application/merge-patch+json", patch, out,
+				  err);
+		free(path);
+		free(base);
+	} else {
+		rc = kube_patch(r->kc, &KUBE_ETCDCLUSTERS, r->ns, r->o->name, NULL, KUBE_PATCH_MERGE,
+				patch, out, err);
+	}
+	pl_log_call("PATCH", dry ? "etcdcluster?dryRun=All" : "etcdcluster", t0, rc, err);
+	return rc;
 }
 
 /* Write the first step (or the new target), re-reading on 409. */
-static int write_step(struct scale_run *r)
+static int write_step(struct scale_run *r, bool dry)
 {
 	for (int attempt = 0;; attempt++) {
 		struct eo_buf patch = {0};
@@ -295,15 +305,17 @@ static int write_step(struct scale_run *r)
 		}
 		struct eo_err err;
 		json_object *out = NULL;
-		int rc = kube_patch(r->kc, &KUBE_ETCDCLUSTERS, r->ns, r->o->name, NULL,
-				    KUBE_PATCH_MERGE, patch.data, &out, &err);
+		int rc = send_patch(r, patch.data, dry, &out, &err);
 		eo_buf_free(&patch);
 		if (rc == 0) {
 			struct eo_err perr;
-			if (cluster_parse(out, &r->c, &perr) != 0)
+			if (!dry && cluster_parse(out, &r->c, &perr) != 0)
 				fprintf(stderr, "Warning: the server's answer could not be read: %s\n",
 					perr.msg);
 			json_object_put(out);
+			if (dry)
+				printf("Dry run (server): the API server and its admission webhooks "
+				       "accept the first step; nothing was written.\n");
 			return PL_EXIT_OK;
 		}
 		if (err.code != 409 || attempt + 1 >= MAX_CONFLICTS)
@@ -364,10 +376,7 @@ int scale_main(int argc, char **argv)
 	fflush(stdout);
 
 	if (o.dry_run && strcmp(o.dry_run, "server") == 0 && r.mode != SCALE_FOLLOW) {
-		struct eo_buf patch = {0};
-		rc = build_patch(&r, &patch) != 0 ? PL_EXIT_FAIL
-			: patch.len ? server_dry_run(&r, patch.data) : PL_EXIT_OK;
-		eo_buf_free(&patch);
+		rc = write_step(&r, true);
 		goto out;
 	}
 	if (o.dry_run) {
@@ -390,7 +399,7 @@ int scale_main(int argc, char **argv)
 		}
 	}
 	if (r.mode != SCALE_FOLLOW) {
-		rc = write_step(&r);
+		rc = write_step(&r, false);
 		if (rc != PL_EXIT_OK)
 			goto out;
 	}

@@ -106,10 +106,15 @@ static json_object *fetch_events(const struct view *v, const char *name, char *n
 	free(esc);
 	json_object *out = NULL;
 	struct eo_err err;
+	int64_t t0 = eo_now_ms();
 	int rc = kube_request(v->kc, "GET", path, NULL, NULL, &out, &err);
+	pl_log_call("LIST", "events", t0, rc, &err);
 	free(path);
-	if (rc != 0 && err.code == 400)
+	if (rc != 0 && err.code == 400) {
+		t0 = eo_now_ms();
 		rc = kube_request(v->kc, "GET", base, NULL, NULL, &out, &err);
+		pl_log_call("LIST", "events (no field selector)", t0, rc, &err);
+	}
 	free(base);
 	note[0] = '\0';
 	if (rc != 0) {
@@ -296,16 +301,16 @@ int status_main(int argc, char **argv)
 			 .color = pl_color(&o.g, stdout), .tty = isatty(STDOUT_FILENO) == 1};
 	int rc;
 	json_object *obj = NULL;
+	int64_t t0 = eo_now_ms();
 	if (o.name) {
-		if (kube_get(kc, &KUBE_ETCDCLUSTERS, v.ns, o.name, &obj, &err) != 0)
-			rc = pl_api_fail(&err, o.name, v.ns);
-		else
-			rc = show_one(&v, obj);
-	} else if (kube_list(kc, &KUBE_ETCDCLUSTERS, o.g.all_namespaces ? NULL : v.ns, NULL, &obj,
-			     &err) != 0) {
-		rc = pl_api_fail(&err, NULL, v.ns);
+		int got = kube_get(kc, &KUBE_ETCDCLUSTERS, v.ns, o.name, &obj, &err);
+		pl_log_call("GET", "etcdcluster", t0, got, &err);
+		rc = got != 0 ? pl_api_fail(&err, o.name, v.ns) : show_one(&v, obj);
 	} else {
-		rc = show_list(&v, obj);
+		int got = kube_list(kc, &KUBE_ETCDCLUSTERS, o.g.all_namespaces ? NULL : v.ns, NULL,
+				    &obj, &err);
+		pl_log_call("LIST", "etcdclusters", t0, got, &err);
+		rc = got != 0 ? pl_api_fail(&err, NULL, v.ns) : show_list(&v, obj);
 	}
 	if (rc == 0 && o.watch)
 		rc = watch_loop(&v, obj);
