@@ -13,6 +13,7 @@
  */
 #include "plugin.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -145,7 +146,40 @@ static void clear_screen(const struct view *v)
 		fputs("\n", stdout);
 }
 
-static int show_one(struct view *v, json_object *obj)
+/* Events fetched beside the object's GET, in a thread of their own: both
+ * requests are in flight at once, so the view costs one round trip. */
+struct prefetch {
+	const struct view *v;
+	pthread_t thread;
+	bool started;
+	json_object *events;
+	char note[300];
+};
+
+static void *prefetch_run(void *arg)
+{
+	struct prefetch *pf = arg;
+	pf->events = fetch_events(pf->v, pf->v->o->name, pf->note, sizeof(pf->note));
+	return NULL;
+}
+
+static void prefetch_start(struct prefetch *pf, const struct view *v)
+{
+	memset(pf, 0, sizeof(*pf));
+	pf->v = v;
+	pf->started = pthread_create(&pf->thread, NULL, prefetch_run, pf) == 0;
+}
+
+/* Join the thread (if any); the events become the caller's. */
+static void prefetch_wait(struct prefetch *pf)
+{
+	if (pf->started)
+		pthread_join(pf->thread, NULL);
+	pf->started = false;
+}
+
+/* pf: events fetched already (NULL: fetch them now). */
+static int show_one(struct view *v, json_object *obj, struct prefetch *pf)
 {
 	if (v->o->output) {
 		int rc = print_doc(v, obj);
@@ -153,8 +187,16 @@ static int show_one(struct view *v, json_object *obj)
 		fflush(stdout);
 		return rc;
 	}
-	char note[300];
-	json_object *events = fetch_events(v, v->o->name, note, sizeof(note));
+	char note[300] = "";
+	json_object *events;
+	if (pf && pf->v) {
+		prefetch_wait(pf);
+		events = pf->events;
+		pf->events = NULL;
+		eo_strlcpy(note, pf->note, sizeof(note));
+	} else {
+		events = fetch_events(v, v->o->name, note, sizeof(note));
+	}
 	struct eo_buf b = {0};
 	int rc = render_cluster_detail(obj, events, note[0] ? note : NULL, now_s(), v->color, &b);
 	json_object_put(events);
@@ -237,7 +279,7 @@ static int on_event(enum kube_event ev, json_object *obj, void *ud)
 		if (strcmp(rv, w->last_rv) == 0)
 			return 0; /* the relist of an object already shown */
 		eo_strlcpy(w->last_rv, rv, sizeof(w->last_rv));
-		w->rc = show_one(v, o);
+		w->rc = show_one(v, o, NULL);
 		return 0;
 	}
 	json_object *list = json_object_new_object();
@@ -303,9 +345,14 @@ int status_main(int argc, char **argv)
 	json_object *obj = NULL;
 	int64_t t0 = eo_now_ms();
 	if (o.name) {
+		struct prefetch pf = {0};
+		if (!o.output)
+			prefetch_start(&pf, &v);
 		int got = kube_get(kc, &KUBE_ETCDCLUSTERS, v.ns, o.name, &obj, &err);
 		pl_log_call("GET", "etcdcluster", t0, got, &err);
-		rc = got != 0 ? pl_api_fail(&err, o.name, v.ns) : show_one(&v, obj);
+		rc = got != 0 ? pl_api_fail(&err, o.name, v.ns) : show_one(&v, obj, &pf);
+		prefetch_wait(&pf);
+		json_object_put(pf.events);
 	} else {
 		int got = kube_list(kc, &KUBE_ETCDCLUSTERS, o.g.all_namespaces ? NULL : v.ns, NULL,
 				    &obj, &err);
