@@ -20,340 +20,30 @@
 #include "review_fast.h"
 
 #include <stddef.h>
-#include <stdint.h>
 #include <string.h>
 
-#define MAX_DEPTH 24 /* json-c refuses at 32; deeper than this: general path */
+#include "jscan.h"
 
-enum { NO = 0, YES = 1 }; /* NO: step aside */
-
-struct scan {
-	const char *p, *end;
-	int depth;
-};
-
-static void ws(struct scan *s)
-{
-	while (s->p < s->end && (*s->p == ' ' || *s->p == '\n' || *s->p == '\r' || *s->p == '\t'))
-		s->p++;
-}
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Eight bytes at a time: does any byte need a look (a quote, a backslash,
- * or a control character)? The classic SWAR tests for a zero byte and for a
- * byte below a bound. */
-#define ONES 0x0101010101010101ull
-#define HIGHS 0x8080808080808080ull
-static inline bool plain8(const char *p)
-{
-	uint64_t x;
-	memcpy(&x, p, 8);
-	uint64_t q = x ^ (ONES * '"'), b = x ^ (ONES * '\\');
-	uint64_t hit = ((q - ONES) & ~q) | ((b - ONES) & ~b) | ((x - ONES * 0x20) & ~x);
-	return (hit & HIGHS) == 0;
-}
-
-/* A string at s->p ('"'): its raw bytes and whether it holds escapes. */
-static int string(struct scan *s, const char **str, size_t *len, bool *escaped)
-{
-	if (s->p >= s->end || *s->p != '"')
-		return NO;
-	const char *start = ++s->p;
-	*escaped = false;
-	for (;;) {
-		/* Fast over the plain bytes. */
-		while (s->end - s->p >= 8 && plain8(s->p))
-			s->p += 8;
-		while (s->p < s->end && *s->p != '"' && *s->p != '\\' &&
-		       (unsigned char)*s->p >= 0x20)
-			s->p++;
-		if (s->p >= s->end || (unsigned char)*s->p < 0x20)
-			return NO; /* unterminated, or a raw control character */
-		if (*s->p == '"')
-			break;
-		*escaped = true;
-		if (s->end - s->p < 2)
-			return NO;
-		char e = s->p[1];
-		if (e == 'u') {
-			if (s->end - s->p < 6)
-				return NO;
-			int v = 0;
-			for (int i = 2; i < 6; i++) {
-				int h = hexval(s->p[i]);
-				if (h < 0)
-					return NO;
-				v = v * 16 + h;
-			}
-			if (v >= 0xD800 && v <= 0xDFFF)
-				return NO; /* surrogates: json-c's own rules */
-			s->p += 6;
-		} else if (strchr("\"\\/bfnrt", e) && e) {
-			s->p += 2;
-		} else {
-			return NO;
-		}
-	}
-	*str = start;
-	*len = (size_t)(s->p - start);
-	s->p++;
-	return YES;
-}
-
-/* A number that is a plain integer of at most 18 digits; others (fractions,
- * exponents, longer) go to the general path. */
-static int number(struct scan *s, int64_t *v)
-{
-	const char *q = s->p;
-	bool neg = false;
-	if (q < s->end && *q == '-') {
-		neg = true;
-		q++;
-	}
-	if (q >= s->end || *q < '0' || *q > '9')
-		return NO;
-	if (*q == '0' && q + 1 < s->end && q[1] >= '0' && q[1] <= '9')
-		return NO; /* leading zero */
-	int64_t n = 0;
-	int digits = 0;
-	while (q < s->end && *q >= '0' && *q <= '9') {
-		if (++digits > 18)
-			return NO;
-		n = n * 10 + (*q++ - '0');
-	}
-	if (q < s->end && (*q == '.' || *q == 'e' || *q == 'E'))
-		return NO;
-	*v = neg ? -n : n;
-	s->p = q;
-	return YES;
-}
-
-static int literal(struct scan *s, const char *word)
-{
-	size_t n = strlen(word);
-	if ((size_t)(s->end - s->p) < n || memcmp(s->p, word, n) != 0)
-		return NO;
-	s->p += n;
-	return YES;
-}
-
-static int skip_value(struct scan *s);
-
-/* Members of an object: call with s->p at '{'. Returns YES with *key set for
- * each member (the value is next, after ':'), NO to step aside, and sets
- * *done at the closing brace. */
-struct members {
-	bool first, done;
-};
-
-static int obj_open(struct scan *s, struct members *m)
-{
-	ws(s);
-	if (s->p >= s->end || *s->p != '{' || ++s->depth > MAX_DEPTH)
-		return NO;
-	s->p++;
-	m->first = true;
-	m->done = false;
-	return YES;
-}
-
-static int obj_next(struct scan *s, struct members *m, const char **key, size_t *klen)
-{
-	ws(s);
-	if (s->p < s->end && *s->p == '}') {
-		s->p++;
-		s->depth--;
-		m->done = true;
-		return YES;
-	}
-	if (!m->first) {
-		if (s->p >= s->end || *s->p != ',')
-			return NO;
-		s->p++;
-		ws(s);
-	}
-	m->first = false;
-	bool esc;
-	if (string(s, key, klen, &esc) != YES || esc)
-		return NO; /* an escaped key might spell one we read */
-	ws(s);
-	if (s->p >= s->end || *s->p != ':')
-		return NO;
-	s->p++;
-	ws(s);
-	return YES;
-}
-
-static int skip_value(struct scan *s)
-{
-	ws(s);
-	if (s->p >= s->end)
-		return NO;
-	const char *str;
-	size_t n;
-	bool esc;
-	int64_t v;
-	switch (*s->p) {
-	case '"':
-		return string(s, &str, &n, &esc);
-	case 't':
-		return literal(s, "true");
-	case 'f':
-		return literal(s, "false");
-	case 'n':
-		return literal(s, "null");
-	case '{': {
-		struct members m;
-		if (obj_open(s, &m) != YES)
-			return NO;
-		for (;;) {
-			if (obj_next(s, &m, &str, &n) != YES)
-				return NO;
-			if (m.done)
-				return YES;
-			if (skip_value(s) != YES)
-				return NO;
-		}
-	}
-	case '[':
-		if (++s->depth > MAX_DEPTH)
-			return NO;
-		s->p++;
-		ws(s);
-		if (s->p < s->end && *s->p == ']') {
-			s->p++;
-			s->depth--;
-			return YES;
-		}
-		for (;;) {
-			if (skip_value(s) != YES)
-				return NO;
-			ws(s);
-			if (s->p < s->end && *s->p == ',') {
-				s->p++;
-				continue;
-			}
-			if (s->p < s->end && *s->p == ']') {
-				s->p++;
-				s->depth--;
-				return YES;
-			}
-			return NO;
-		}
-	default:
-		return number(s, &v);
-	}
-}
-
-static bool key_is(const char *k, size_t n, const char *want)
-{
-	return strlen(want) == n && memcmp(k, want, n) == 0;
-}
-
-/* Each key the decoder reads may appear once (json-c keeps the last). */
-static int once(unsigned *seen, unsigned bit)
-{
-	if (*seen & bit)
-		return NO;
-	*seen |= bit;
-	return YES;
-}
-
-/* ---- values with cluster_parse's meaning --------------------------------- */
-
-static char peek(struct scan *s)
-{
-	ws(s);
-	return s->p < s->end ? *s->p : 0;
-}
-
-/* json_opt_str + eo_strlcpy: a string is copied (cut to size), any other
- * type gives "". An escaped string steps aside. */
-static int opt_str(struct scan *s, char *dst, size_t size)
-{
-	dst[0] = '\0';
-	if (peek(s) != '"')
-		return skip_value(s);
-	const char *str;
-	size_t n;
-	bool esc;
-	if (string(s, &str, &n, &esc) != YES || esc)
-		return NO;
-	if (n >= size)
-		n = size - 1;
-	memcpy(dst, str, n);
-	dst[n] = '\0';
-	return YES;
-}
-
-/* The same, but the whole string must fit (a longer one steps aside). */
-static int opt_str_exact(struct scan *s, char *dst, size_t size)
-{
-	dst[0] = '\0';
-	if (peek(s) != '"')
-		return skip_value(s);
-	const char *str;
-	size_t n;
-	bool esc;
-	if (string(s, &str, &n, &esc) != YES || esc || n >= size)
-		return NO;
-	memcpy(dst, str, n);
-	dst[n] = '\0';
-	return YES;
-}
-
-/* json_opt_int: an integer, else the default for any other type. */
-static int opt_int(struct scan *s, int64_t *v, int64_t def)
-{
-	char c = peek(s);
-	*v = def;
-	if (c == '-' || (c >= '0' && c <= '9'))
-		return number(s, v);
-	return skip_value(s);
-}
-
-static int opt_bool(struct scan *s, bool *v, bool def)
-{
-	char c = peek(s);
-	*v = def;
-	if (c == 't' && literal(s, "true") == YES) {
-		*v = true;
-		return YES;
-	}
-	if (c == 'f' && literal(s, "false") == YES) {
-		*v = false;
-		return YES;
-	}
-	return skip_value(s);
-}
+enum { YES = JSCAN_YES, NO = JSCAN_NO };
 
 /* spec_str: null or missing → default; a string that fits → copied; else
  * cluster_parse fails, so step aside. */
-static int spec_str(struct scan *s, char *dst, size_t size, bool *present)
+static int spec_str(struct jscan *s, char *dst, size_t size, bool *present)
 {
-	if (peek(s) == 'n') {
+	if (jscan_peek(s) == 'n') {
 		if (present)
 			*present = false;
-		return literal(s, "null");
+		return jscan_literal(s, "null");
 	}
-	if (peek(s) != '"')
+	if (jscan_peek(s) != '"')
 		return NO;
 	if (present)
 		*present = true;
-	return opt_str_exact(s, dst, size);
+	return jscan_opt_str_exact(s, dst, size);
 }
 
 /* ---- the EtcdCluster ------------------------------------------------------ */
+
 
 static int64_t parse_target(const char *raw)
 {
@@ -368,33 +58,33 @@ static int64_t parse_target(const char *raw)
 	return v;
 }
 
-static int annotations(struct scan *s, struct etcd_cluster *c, struct policy_shape *sh)
+static int annotations(struct jscan *s, struct etcd_cluster *c, struct policy_shape *sh)
 {
-	struct members m;
+	struct jscan_members m;
 	const char *k;
 	size_t n;
 	unsigned seen = 0;
-	if (obj_open(s, &m) != YES)
+	if (jscan_obj_open(s, &m) != YES)
 		return NO;
 	sh->ann_obj = true;
-	while (obj_next(s, &m, &k, &n) == YES) {
+	while (jscan_obj_next(s, &m, &k, &n) == YES) {
 		if (m.done)
 			return YES;
-		if (!key_is(k, n, EC_ANN_TARGET)) {
-			if (skip_value(s) != YES)
+		if (!jscan_key_is(k, n, EC_ANN_TARGET)) {
+			if (jscan_skip(s) != YES)
 				return NO;
 			continue;
 		}
-		if (once(&seen, 1) != YES)
+		if (jscan_once(&seen, 1) != YES)
 			return NO;
-		if (peek(s) == 'n') { /* null: as if absent */
-			if (literal(s, "null") != YES)
+		if (jscan_peek(s) == 'n') { /* null: as if absent */
+			if (jscan_literal(s, "null") != YES)
 				return NO;
 			continue;
 		}
 		sh->ann_key = true;
 		char raw[64];
-		if (opt_str_exact(s, raw, sizeof(raw)) != YES)
+		if (jscan_opt_str_exact(s, raw, sizeof(raw)) != YES)
 			return NO; /* a target that long is invalid anyway: let json-c say so */
 		eo_strlcpy(c->target_raw, raw, sizeof(c->target_raw));
 		c->target = parse_target(raw);
@@ -402,159 +92,159 @@ static int annotations(struct scan *s, struct etcd_cluster *c, struct policy_sha
 	return NO;
 }
 
-static int metadata(struct scan *s, struct etcd_cluster *c, struct policy_shape *sh)
+static int metadata(struct jscan *s, struct etcd_cluster *c, struct policy_shape *sh)
 {
-	struct members m;
+	struct jscan_members m;
 	const char *k;
 	size_t n;
 	unsigned seen = 0;
 	int rc = YES;
-	if (obj_open(s, &m) != YES)
+	if (jscan_obj_open(s, &m) != YES)
 		return NO;
 	sh->meta_obj = true;
-	while (rc == YES && obj_next(s, &m, &k, &n) == YES) {
+	while (rc == YES && jscan_obj_next(s, &m, &k, &n) == YES) {
 		if (m.done)
 			return YES;
-		if (key_is(k, n, "name"))
-			rc = once(&seen, 1) && opt_str(s, c->name, sizeof(c->name));
-		else if (key_is(k, n, "namespace"))
-			rc = once(&seen, 2) && opt_str(s, c->namespace, sizeof(c->namespace));
-		else if (key_is(k, n, "uid"))
-			rc = once(&seen, 4) && opt_str(s, c->uid, sizeof(c->uid));
-		else if (key_is(k, n, "resourceVersion"))
-			rc = once(&seen, 8) &&
-			     opt_str(s, c->resource_version, sizeof(c->resource_version));
-		else if (key_is(k, n, "generation"))
-			rc = once(&seen, 16) && opt_int(s, &c->generation, 0);
-		else if (key_is(k, n, "deletionTimestamp")) {
-			rc = once(&seen, 32);
-			c->deleting = peek(s) != 'n';
+		if (jscan_key_is(k, n, "name"))
+			rc = jscan_once(&seen, 1) && jscan_opt_str(s, c->name, sizeof(c->name));
+		else if (jscan_key_is(k, n, "namespace"))
+			rc = jscan_once(&seen, 2) && jscan_opt_str(s, c->namespace, sizeof(c->namespace));
+		else if (jscan_key_is(k, n, "uid"))
+			rc = jscan_once(&seen, 4) && jscan_opt_str(s, c->uid, sizeof(c->uid));
+		else if (jscan_key_is(k, n, "resourceVersion"))
+			rc = jscan_once(&seen, 8) &&
+			     jscan_opt_str(s, c->resource_version, sizeof(c->resource_version));
+		else if (jscan_key_is(k, n, "generation"))
+			rc = jscan_once(&seen, 16) && jscan_opt_int(s, &c->generation, 0);
+		else if (jscan_key_is(k, n, "deletionTimestamp")) {
+			rc = jscan_once(&seen, 32);
+			c->deleting = jscan_peek(s) != 'n';
 			if (rc == YES)
-				rc = skip_value(s);
-		} else if (key_is(k, n, "annotations")) {
-			rc = once(&seen, 64);
+				rc = jscan_skip(s);
+		} else if (jscan_key_is(k, n, "annotations")) {
+			rc = jscan_once(&seen, 64);
 			if (rc == YES)
-				rc = peek(s) == '{' ? annotations(s, c, sh) : skip_value(s);
+				rc = jscan_peek(s) == '{' ? annotations(s, c, sh) : jscan_skip(s);
 		} else
-			rc = skip_value(s);
+			rc = jscan_skip(s);
 	}
 	return NO;
 }
 
-static int storage(struct scan *s, struct ec_spec *sp)
+static int storage(struct jscan *s, struct ec_spec *sp)
 {
-	struct members m;
+	struct jscan_members m;
 	const char *k;
 	size_t n;
 	unsigned seen = 0;
 	int rc = YES;
-	if (obj_open(s, &m) != YES)
+	if (jscan_obj_open(s, &m) != YES)
 		return NO;
-	while (rc == YES && obj_next(s, &m, &k, &n) == YES) {
+	while (rc == YES && jscan_obj_next(s, &m, &k, &n) == YES) {
 		if (m.done)
 			return YES;
-		if (key_is(k, n, "size"))
-			rc = once(&seen, 1) && spec_str(s, sp->storage_size, sizeof(sp->storage_size), NULL);
-		else if (key_is(k, n, "storageClassName"))
-			rc = once(&seen, 2) && spec_str(s, sp->storage_class, sizeof(sp->storage_class),
+		if (jscan_key_is(k, n, "size"))
+			rc = jscan_once(&seen, 1) && spec_str(s, sp->storage_size, sizeof(sp->storage_size), NULL);
+		else if (jscan_key_is(k, n, "storageClassName"))
+			rc = jscan_once(&seen, 2) && spec_str(s, sp->storage_class, sizeof(sp->storage_class),
 							&sp->storage_class_set);
 		else
-			rc = skip_value(s);
+			rc = jscan_skip(s);
 	}
 	return NO;
 }
 
-static int spec(struct scan *s, struct ec_spec *sp, struct policy_shape *sh)
+static int spec(struct jscan *s, struct ec_spec *sp, struct policy_shape *sh)
 {
-	struct members m;
+	struct jscan_members m;
 	const char *k;
 	size_t n;
 	unsigned seen = 0;
 	int rc = YES;
-	if (obj_open(s, &m) != YES)
+	if (jscan_obj_open(s, &m) != YES)
 		return NO;
 	sh->spec_obj = true;
-	while (rc == YES && obj_next(s, &m, &k, &n) == YES) {
+	while (rc == YES && jscan_obj_next(s, &m, &k, &n) == YES) {
 		if (m.done)
 			return YES;
-		if (key_is(k, n, "replicas")) {
-			rc = once(&seen, 1);
-			char c = peek(s);
+		if (jscan_key_is(k, n, "replicas")) {
+			rc = jscan_once(&seen, 1);
+			char c = jscan_peek(s);
 			if (rc == YES && c == 'n') {
-				rc = literal(s, "null");
+				rc = jscan_literal(s, "null");
 			} else if (rc == YES) {
 				if (c != '-' && (c < '0' || c > '9'))
 					return NO; /* not an integer: cluster_parse's error */
-				rc = number(s, &sp->replicas);
+				rc = jscan_number(s, &sp->replicas);
 				sp->replicas_set = true;
 				sh->spec_replicas = true;
 			}
-		} else if (key_is(k, n, "version"))
-			rc = once(&seen, 2) && spec_str(s, sp->version, sizeof(sp->version), NULL);
-		else if (key_is(k, n, "image"))
-			rc = once(&seen, 4) && spec_str(s, sp->image, sizeof(sp->image), NULL);
-		else if (key_is(k, n, "clusterDomain"))
-			rc = once(&seen, 8) &&
+		} else if (jscan_key_is(k, n, "version"))
+			rc = jscan_once(&seen, 2) && spec_str(s, sp->version, sizeof(sp->version), NULL);
+		else if (jscan_key_is(k, n, "image"))
+			rc = jscan_once(&seen, 4) && spec_str(s, sp->image, sizeof(sp->image), NULL);
+		else if (jscan_key_is(k, n, "clusterDomain"))
+			rc = jscan_once(&seen, 8) &&
 			     spec_str(s, sp->cluster_domain, sizeof(sp->cluster_domain), NULL);
-		else if (key_is(k, n, "storage")) {
-			rc = once(&seen, 16);
-			if (rc == YES && peek(s) == '{')
+		else if (jscan_key_is(k, n, "storage")) {
+			rc = jscan_once(&seen, 16);
+			if (rc == YES && jscan_peek(s) == '{')
 				rc = storage(s, sp);
 			else if (rc == YES)
-				rc = peek(s) == 'n' ? literal(s, "null") : NO;
+				rc = jscan_peek(s) == 'n' ? jscan_literal(s, "null") : NO;
 		} else
-			rc = skip_value(s);
+			rc = jscan_skip(s);
 	}
 	return NO;
 }
 
-static int member(struct scan *s, struct ec_member *mb)
+static int member(struct jscan *s, struct ec_member *mb)
 {
-	struct members m;
+	struct jscan_members m;
 	const char *k;
 	size_t n;
 	unsigned seen = 0;
 	int rc = YES;
 	memset(mb, 0, sizeof(*mb));
-	if (peek(s) != '{')
-		return skip_value(s); /* parse_member of a non-object: all defaults */
-	if (obj_open(s, &m) != YES)
+	if (jscan_peek(s) != '{')
+		return jscan_skip(s); /* parse_member of a non-object: all defaults */
+	if (jscan_obj_open(s, &m) != YES)
 		return NO;
-	while (rc == YES && obj_next(s, &m, &k, &n) == YES) {
+	while (rc == YES && jscan_obj_next(s, &m, &k, &n) == YES) {
 		if (m.done)
 			return YES;
-		if (key_is(k, n, "name"))
-			rc = once(&seen, 1) && opt_str(s, mb->name, sizeof(mb->name));
-		else if (key_is(k, n, "learner"))
-			rc = once(&seen, 2) && opt_bool(s, &mb->learner, false);
-		else if (key_is(k, n, "healthy"))
-			rc = once(&seen, 4) && opt_bool(s, &mb->healthy, false);
-		else if (key_is(k, n, "leader"))
-			rc = once(&seen, 8) && opt_bool(s, &mb->leader, false);
+		if (jscan_key_is(k, n, "name"))
+			rc = jscan_once(&seen, 1) && jscan_opt_str(s, mb->name, sizeof(mb->name));
+		else if (jscan_key_is(k, n, "learner"))
+			rc = jscan_once(&seen, 2) && jscan_opt_bool(s, &mb->learner, false);
+		else if (jscan_key_is(k, n, "healthy"))
+			rc = jscan_once(&seen, 4) && jscan_opt_bool(s, &mb->healthy, false);
+		else if (jscan_key_is(k, n, "leader"))
+			rc = jscan_once(&seen, 8) && jscan_opt_bool(s, &mb->leader, false);
 		else
-			rc = skip_value(s); /* the rules read no other member field */
+			rc = jscan_skip(s); /* the rules read no other member field */
 	}
 	return NO;
 }
 
-static int members(struct scan *s, struct ec_status *st)
+static int members(struct jscan *s, struct ec_status *st)
 {
-	if (peek(s) != '[')
-		return skip_value(s);
-	if (++s->depth > MAX_DEPTH)
+	if (jscan_peek(s) != '[')
+		return jscan_skip(s);
+	if (++s->depth > JSCAN_MAX_DEPTH)
 		return NO;
 	s->p++;
-	if (peek(s) == ']') {
+	if (jscan_peek(s) == ']') {
 		s->p++;
 		s->depth--;
 		return YES;
 	}
 	for (;;) {
 		int rc = st->nmembers < EC_MAX_MEMBERS ? member(s, &st->members[st->nmembers++])
-						       : skip_value(s);
+						       : jscan_skip(s);
 		if (rc != YES)
 			return NO;
-		char c = peek(s);
+		char c = jscan_peek(s);
 		if (!c)
 			return NO;
 		s->p++;
@@ -567,79 +257,79 @@ static int members(struct scan *s, struct ec_status *st)
 	}
 }
 
-static int scaling(struct scan *s, struct ec_scaling *sc)
+static int scaling(struct jscan *s, struct ec_scaling *sc)
 {
-	struct members m;
+	struct jscan_members m;
 	const char *k;
 	size_t n;
 	unsigned seen = 0;
 	int rc = YES;
 	int64_t v;
-	if (obj_open(s, &m) != YES)
+	if (jscan_obj_open(s, &m) != YES)
 		return NO;
 	sc->active = true;
-	while (rc == YES && obj_next(s, &m, &k, &n) == YES) {
+	while (rc == YES && jscan_obj_next(s, &m, &k, &n) == YES) {
 		if (m.done)
 			return YES;
-		if (key_is(k, n, "from")) {
-			rc = once(&seen, 1) && opt_int(s, &v, 0);
+		if (jscan_key_is(k, n, "from")) {
+			rc = jscan_once(&seen, 1) && jscan_opt_int(s, &v, 0);
 			sc->from = (int)v;
-		} else if (key_is(k, n, "to")) {
-			rc = once(&seen, 2) && opt_int(s, &v, 0);
+		} else if (jscan_key_is(k, n, "to")) {
+			rc = jscan_once(&seen, 2) && jscan_opt_int(s, &v, 0);
 			sc->to = (int)v;
-		} else if (key_is(k, n, "step"))
-			rc = once(&seen, 4) && opt_str(s, sc->step, sizeof(sc->step));
+		} else if (jscan_key_is(k, n, "step"))
+			rc = jscan_once(&seen, 4) && jscan_opt_str(s, sc->step, sizeof(sc->step));
 		else
-			rc = skip_value(s);
+			rc = jscan_skip(s);
 	}
 	return NO;
 }
 
-static int status(struct scan *s, struct ec_status *st)
+static int status(struct jscan *s, struct ec_status *st)
 {
-	struct members m;
+	struct jscan_members m;
 	const char *k;
 	size_t n;
 	unsigned seen = 0;
 	int rc = YES;
 	int64_t v;
 	char phase[16];
-	if (peek(s) != '{')
-		return skip_value(s); /* not an object: read as empty */
-	if (obj_open(s, &m) != YES)
+	if (jscan_peek(s) != '{')
+		return jscan_skip(s); /* not an object: read as empty */
+	if (jscan_obj_open(s, &m) != YES)
 		return NO;
-	while (rc == YES && obj_next(s, &m, &k, &n) == YES) {
+	while (rc == YES && jscan_obj_next(s, &m, &k, &n) == YES) {
 		if (m.done)
 			return YES;
-		if (key_is(k, n, "phase")) {
-			rc = once(&seen, 1) && opt_str_exact(s, phase, sizeof(phase));
+		if (jscan_key_is(k, n, "phase")) {
+			rc = jscan_once(&seen, 1) && jscan_opt_str_exact(s, phase, sizeof(phase));
 			st->phase = ec_phase_parse(phase);
-		} else if (key_is(k, n, "observedGeneration")) {
-			rc = once(&seen, 2) && opt_int(s, &st->observed_generation, 0);
-		} else if (key_is(k, n, "replicas")) {
-			rc = once(&seen, 4) && opt_int(s, &v, 0);
+		} else if (jscan_key_is(k, n, "observedGeneration")) {
+			rc = jscan_once(&seen, 2) && jscan_opt_int(s, &st->observed_generation, 0);
+		} else if (jscan_key_is(k, n, "replicas")) {
+			rc = jscan_once(&seen, 4) && jscan_opt_int(s, &v, 0);
 			st->replicas = (int)v;
-		} else if (key_is(k, n, "readyReplicas")) {
-			rc = once(&seen, 8) && opt_int(s, &v, 0);
+		} else if (jscan_key_is(k, n, "readyReplicas")) {
+			rc = jscan_once(&seen, 8) && jscan_opt_int(s, &v, 0);
 			st->ready_replicas = (int)v;
-		} else if (key_is(k, n, "learners")) {
-			rc = once(&seen, 16) && opt_int(s, &v, 0);
+		} else if (jscan_key_is(k, n, "learners")) {
+			rc = jscan_once(&seen, 16) && jscan_opt_int(s, &v, 0);
 			st->learners = (int)v;
-		} else if (key_is(k, n, "members")) {
-			rc = once(&seen, 32) && members(s, st);
-		} else if (key_is(k, n, "scaling")) {
-			rc = once(&seen, 64);
+		} else if (jscan_key_is(k, n, "members")) {
+			rc = jscan_once(&seen, 32) && members(s, st);
+		} else if (jscan_key_is(k, n, "scaling")) {
+			rc = jscan_once(&seen, 64);
 			if (rc == YES)
-				rc = peek(s) == '{' ? scaling(s, &st->scaling) : skip_value(s);
+				rc = jscan_peek(s) == '{' ? scaling(s, &st->scaling) : jscan_skip(s);
 		} else
-			rc = skip_value(s); /* conditions and the rest: not read by the rules */
+			rc = jscan_skip(s); /* conditions and the rest: not read by the rules */
 	}
 	return NO;
 }
 
-static int cluster(struct scan *s, struct etcd_cluster *c, struct policy_shape *sh)
+static int cluster(struct jscan *s, struct etcd_cluster *c, struct policy_shape *sh)
 {
-	struct members m;
+	struct jscan_members m;
 	const char *k;
 	size_t n;
 	unsigned seen = 0;
@@ -654,34 +344,34 @@ static int cluster(struct scan *s, struct etcd_cluster *c, struct policy_shape *
 	c->target = EC_TARGET_NONE;
 	c->spec.replicas = EC_DEFAULT_REPLICAS;
 	eo_strlcpy(c->spec.storage_size, EC_DEFAULT_STORAGE, sizeof(c->spec.storage_size));
-	if (obj_open(s, &m) != YES)
+	if (jscan_obj_open(s, &m) != YES)
 		return NO;
-	while (rc == YES && obj_next(s, &m, &k, &n) == YES) {
+	while (rc == YES && jscan_obj_next(s, &m, &k, &n) == YES) {
 		if (m.done)
 			break;
-		if (key_is(k, n, "kind")) {
-			rc = once(&seen, 1);
-			if (rc == YES && peek(s) == '"') {
-				rc = opt_str_exact(s, kind, sizeof(kind));
+		if (jscan_key_is(k, n, "kind")) {
+			rc = jscan_once(&seen, 1);
+			if (rc == YES && jscan_peek(s) == '"') {
+				rc = jscan_opt_str_exact(s, kind, sizeof(kind));
 				if (rc == YES && strcmp(kind, EC_KIND) != 0)
 					return NO; /* cluster_parse refuses it */
 			} else if (rc == YES) {
-				rc = skip_value(s);
+				rc = jscan_skip(s);
 			}
-		} else if (key_is(k, n, "metadata")) {
-			rc = once(&seen, 2);
-			char c0 = peek(s);
+		} else if (jscan_key_is(k, n, "metadata")) {
+			rc = jscan_once(&seen, 2);
+			char c0 = jscan_peek(s);
 			if (rc == YES)
-				rc = c0 == '{' ? metadata(s, c, sh) : c0 == 'n' ? literal(s, "null") : NO;
-		} else if (key_is(k, n, "spec")) {
-			rc = once(&seen, 4);
-			char c0 = peek(s);
+				rc = c0 == '{' ? metadata(s, c, sh) : c0 == 'n' ? jscan_literal(s, "null") : NO;
+		} else if (jscan_key_is(k, n, "spec")) {
+			rc = jscan_once(&seen, 4);
+			char c0 = jscan_peek(s);
 			if (rc == YES)
-				rc = c0 == '{' ? spec(s, &c->spec, sh) : c0 == 'n' ? literal(s, "null") : NO;
-		} else if (key_is(k, n, "status")) {
-			rc = once(&seen, 8) && status(s, &c->status);
+				rc = c0 == '{' ? spec(s, &c->spec, sh) : c0 == 'n' ? jscan_literal(s, "null") : NO;
+		} else if (jscan_key_is(k, n, "status")) {
+			rc = jscan_once(&seen, 8) && status(s, &c->status);
 		} else
-			rc = skip_value(s);
+			rc = jscan_skip(s);
 	}
 	if (rc != YES || !m.done)
 		return NO;
@@ -698,87 +388,87 @@ static int cluster(struct scan *s, struct etcd_cluster *c, struct policy_shape *
 /* object / oldObject, decoded where they stand (an EtcdCluster is assumed:
  * the scale subresource, known only once the whole request is read, takes
  * the general path anyway). null means absent; another type steps aside. */
-static int object(struct scan *s, struct etcd_cluster *c, struct policy_shape *sh, bool *has)
+static int object(struct jscan *s, struct etcd_cluster *c, struct policy_shape *sh, bool *has)
 {
-	char first = peek(s);
+	char first = jscan_peek(s);
 	*has = first == '{';
 	if (first == 'n')
-		return literal(s, "null");
+		return jscan_literal(s, "null");
 	return first == '{' ? cluster(s, c, sh) : NO;
 }
 
-static int resource(struct scan *s, char *dst, size_t size)
+static int resource(struct jscan *s, char *dst, size_t size)
 {
-	struct members m;
+	struct jscan_members m;
 	const char *k;
 	size_t n;
 	unsigned seen = 0;
 	int rc = YES;
 	dst[0] = '\0';
-	if (peek(s) != '{')
-		return skip_value(s);
-	if (obj_open(s, &m) != YES)
+	if (jscan_peek(s) != '{')
+		return jscan_skip(s);
+	if (jscan_obj_open(s, &m) != YES)
 		return NO;
-	while (rc == YES && obj_next(s, &m, &k, &n) == YES) {
+	while (rc == YES && jscan_obj_next(s, &m, &k, &n) == YES) {
 		if (m.done)
 			return YES;
-		if (key_is(k, n, "resource"))
-			rc = once(&seen, 1) && opt_str_exact(s, dst, size);
+		if (jscan_key_is(k, n, "resource"))
+			rc = jscan_once(&seen, 1) && jscan_opt_str_exact(s, dst, size);
 		else
-			rc = skip_value(s);
+			rc = jscan_skip(s);
 	}
 	return NO;
 }
 
-static int request(struct scan *s, struct review_fast *out, bool *has_uid, bool *has_op)
+static int request(struct jscan *s, struct review_fast *out, bool *has_uid, bool *has_op)
 {
 	struct policy_shape old_shape;
-	struct members m;
+	struct jscan_members m;
 	const char *k;
 	size_t n;
 	unsigned seen = 0;
 	int rc = YES;
-	if (obj_open(s, &m) != YES)
+	if (jscan_obj_open(s, &m) != YES)
 		return NO;
-	while (rc == YES && obj_next(s, &m, &k, &n) == YES) {
+	while (rc == YES && jscan_obj_next(s, &m, &k, &n) == YES) {
 		if (m.done)
 			return YES;
-		if (key_is(k, n, "uid")) {
-			rc = once(&seen, 1);
-			if (rc == YES && peek(s) != '"')
+		if (jscan_key_is(k, n, "uid")) {
+			rc = jscan_once(&seen, 1);
+			if (rc == YES && jscan_peek(s) != '"')
 				return NO; /* the general path's 400 */
-			rc = rc && opt_str_exact(s, out->uid, sizeof(out->uid));
+			rc = rc && jscan_opt_str_exact(s, out->uid, sizeof(out->uid));
 			*has_uid = true;
-		} else if (key_is(k, n, "operation")) {
-			rc = once(&seen, 2);
-			if (rc == YES && peek(s) != '"')
+		} else if (jscan_key_is(k, n, "operation")) {
+			rc = jscan_once(&seen, 2);
+			if (rc == YES && jscan_peek(s) != '"')
 				return NO;
-			rc = rc && opt_str(s, out->operation, sizeof(out->operation));
+			rc = rc && jscan_opt_str(s, out->operation, sizeof(out->operation));
 			*has_op = true;
-		} else if (key_is(k, n, "subResource"))
-			rc = once(&seen, 4) && opt_str(s, out->subresource, sizeof(out->subresource));
-		else if (key_is(k, n, "namespace"))
-			rc = once(&seen, 8) && opt_str(s, out->namespace, sizeof(out->namespace));
-		else if (key_is(k, n, "name"))
-			rc = once(&seen, 16) && opt_str(s, out->name, sizeof(out->name));
-		else if (key_is(k, n, "resource"))
-			rc = once(&seen, 32) && resource(s, out->resource, sizeof(out->resource));
-		else if (key_is(k, n, "dryRun"))
-			rc = once(&seen, 64) && opt_bool(s, &out->dry_run, false);
-		else if (key_is(k, n, "object"))
-			rc = once(&seen, 128) && object(s, &out->object, &out->shape, &out->has_object);
-		else if (key_is(k, n, "oldObject"))
-			rc = once(&seen, 256) && object(s, &out->old, &old_shape, &out->has_old);
+		} else if (jscan_key_is(k, n, "subResource"))
+			rc = jscan_once(&seen, 4) && jscan_opt_str(s, out->subresource, sizeof(out->subresource));
+		else if (jscan_key_is(k, n, "namespace"))
+			rc = jscan_once(&seen, 8) && jscan_opt_str(s, out->namespace, sizeof(out->namespace));
+		else if (jscan_key_is(k, n, "name"))
+			rc = jscan_once(&seen, 16) && jscan_opt_str(s, out->name, sizeof(out->name));
+		else if (jscan_key_is(k, n, "resource"))
+			rc = jscan_once(&seen, 32) && resource(s, out->resource, sizeof(out->resource));
+		else if (jscan_key_is(k, n, "dryRun"))
+			rc = jscan_once(&seen, 64) && jscan_opt_bool(s, &out->dry_run, false);
+		else if (jscan_key_is(k, n, "object"))
+			rc = jscan_once(&seen, 128) && object(s, &out->object, &out->shape, &out->has_object);
+		else if (jscan_key_is(k, n, "oldObject"))
+			rc = jscan_once(&seen, 256) && object(s, &out->old, &old_shape, &out->has_old);
 		else
-			rc = skip_value(s);
+			rc = jscan_skip(s);
 	}
 	return NO;
 }
 
 int review_fast_decode(const char *body, size_t len, struct review_fast *out)
 {
-	struct scan s = {body, body + len, 0};
-	struct members m;
+	struct jscan s = {body, body + len, 0};
+	struct jscan_members m;
 	const char *k;
 	size_t n;
 	unsigned seen = 0;
@@ -790,28 +480,28 @@ int review_fast_decode(const char *body, size_t len, struct review_fast *out)
 	out->namespace[0] = out->name[0] = out->resource[0] = '\0';
 	out->dry_run = out->has_object = out->has_old = false;
 	memset(&out->shape, 0, sizeof(out->shape));
-	if (obj_open(&s, &m) != YES)
+	if (jscan_obj_open(&s, &m) != YES)
 		return NO;
-	while (rc == YES && obj_next(&s, &m, &k, &n) == YES) {
+	while (rc == YES && jscan_obj_next(&s, &m, &k, &n) == YES) {
 		if (m.done)
 			break;
-		if (key_is(k, n, "kind")) {
-			rc = once(&seen, 1) && opt_str_exact(&s, kind, sizeof(kind));
-		} else if (key_is(k, n, "apiVersion")) {
-			rc = once(&seen, 2) && opt_str_exact(&s, out->api_version,
+		if (jscan_key_is(k, n, "kind")) {
+			rc = jscan_once(&seen, 1) && jscan_opt_str_exact(&s, kind, sizeof(kind));
+		} else if (jscan_key_is(k, n, "apiVersion")) {
+			rc = jscan_once(&seen, 2) && jscan_opt_str_exact(&s, out->api_version,
 							     sizeof(out->api_version));
-		} else if (key_is(k, n, "request")) {
-			rc = once(&seen, 4);
-			if (rc == YES && peek(&s) != '{')
+		} else if (jscan_key_is(k, n, "request")) {
+			rc = jscan_once(&seen, 4);
+			if (rc == YES && jscan_peek(&s) != '{')
 				return NO;
 			rc = rc && request(&s, out, &has_uid, &has_op);
 			has_req = true;
 		} else
-			rc = skip_value(&s);
+			rc = jscan_skip(&s);
 	}
 	if (rc != YES || !m.done)
 		return NO;
-	ws(&s);
+	jscan_ws(&s);
 	if (s.p != s.end)
 		return NO; /* trailing bytes: the general path says what */
 
