@@ -19,8 +19,11 @@
  *   6. leftovers of a removal?         → lower the StatefulSet, delete the claim
  *   7. spec vs voters                  → add a learner / move leadership / remove one
  *   8. settled                         → clear the record, step toward the target
+ *
+ * What is published for a decision is scaling_status.c; the names, URLs and
+ * the member-list view both use are scaling_names.c.
  */
-#include "scaling.h"
+#include "scaling_impl.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -29,159 +32,11 @@
 
 #include "policy.h"
 
-static const char *const kind_names[] = {
-	[SC_NONE] = "None",
-	[SC_WAIT] = "Wait",
-	[SC_CREATE_RESOURCES] = "CreateResources",
-	[SC_SET_BOOTSTRAP_DONE] = "SetBootstrapDone",
-	[SC_ADD_LEARNER] = "AddLearner",
-	[SC_RAISE_STS] = "RaiseStatefulSet",
-	[SC_PROMOTE] = "Promote",
-	[SC_TRANSFER_LEADERSHIP] = "TransferLeadership",
-	[SC_REMOVE_MEMBER] = "RemoveMember",
-	[SC_LOWER_STS] = "LowerStatefulSet",
-	[SC_DELETE_PVC] = "DeletePVC",
-	[SC_ROLLBACK] = "Rollback",
-	[SC_REPLACE_MEMBER] = "ReplaceMember",
-	[SC_PATCH_REPLICAS] = "PatchReplicasToward",
-	[SC_DROP_TARGET] = "DropTarget",
-	[SC_REPORT_DEGRADED] = "ReportDegraded",
-};
-
-const char *sc_kind_name(enum sc_kind k)
-{
-	return (unsigned)k < EO_ARRAY_LEN(kind_names) && kind_names[k] ? kind_names[k] : "?";
-}
-
-/* Requeue delays (ms). */
 #define RQ_FAST 500     /* a status write just recorded something to act on */
 #define RQ_STEP 1000    /* an action was taken; look at its effect */
 #define RQ_POLL 2000    /* waiting for a Pod, a catch-up, a termination */
 #define RQ_DEGRADED 5000
 #define RQ_IDLE 30000   /* settled: refresh the published member health */
-
-/* ---- names ---------------------------------------------------------- */
-
-void sc_peer_url(const struct etcd_cluster *c, int k, char *out, size_t size)
-{
-	snprintf(out, size, "http://%s-%d.%s-peer.%s.svc.%s:2380", c->name, k, c->name,
-		 c->namespace, c->spec.cluster_domain);
-}
-
-void sc_client_url(const struct etcd_cluster *c, int k, char *out, size_t size)
-{
-	snprintf(out, size, "http://%s-%d.%s-peer.%s.svc.%s:2379", c->name, k, c->name,
-		 c->namespace, c->spec.cluster_domain);
-}
-
-int sc_ordinal_of_name(const char *prefix, const char *name)
-{
-	size_t n = strlen(prefix);
-	if (!name || strncmp(name, prefix, n) != 0)
-		return -1;
-	const char *p = name + n;
-	if (!*p || (p[0] == '0' && p[1]) || strlen(p) > 4)
-		return -1;
-	int v = 0;
-	for (; *p; p++) {
-		if (*p < '0' || *p > '9')
-			return -1;
-		v = v * 10 + (*p - '0');
-	}
-	return v;
-}
-
-int sc_ordinal_of_peer_url(const struct etcd_cluster *c, const char *url)
-{
-	char prefix[320], suffix[320];
-	snprintf(prefix, sizeof(prefix), "http://%s-", c->name);
-	snprintf(suffix, sizeof(suffix), ".%s-peer.%s.svc.%s:2380", c->name, c->namespace,
-		 c->spec.cluster_domain);
-	size_t lp = strlen(prefix), ls = strlen(suffix), lu = url ? strlen(url) : 0;
-	if (lu <= lp + ls || strncmp(url, prefix, lp) != 0 ||
-	    strcmp(url + lu - ls, suffix) != 0)
-		return -1;
-	char digits[8];
-	size_t nd = lu - lp - ls;
-	if (nd >= sizeof(digits))
-		return -1;
-	memcpy(digits, url + lp, nd);
-	digits[nd] = '\0';
-	int k = sc_ordinal_of_name("", digits);
-	return k < SC_MAX_ORDINALS ? k : -1;
-}
-
-void sc_selector(const struct etcd_cluster *c, char *out, size_t size)
-{
-	snprintf(out, size, "%s=%s,%s=etcd", EC_LABEL_CLUSTER, c->name, EC_LABEL_APP);
-}
-
-/* ---- the view: counts derived once from the member list --------------- */
-
-struct view {
-	int voters, healthy_voters, learners, started_voters;
-	int learner;                     /* index of the (first) learner, or -1 */
-	int by_ord[SC_MAX_ORDINALS];     /* member index per ordinal, or -1 */
-	int foreign;                     /* members whose peer URL is not ours */
-	int max_voter_ord;               /* -1 when none */
-	uint64_t leader;                 /* the leader most healthy voters agree on */
-	int leader_idx;
-	int agreeing;                    /* healthy voters that see that leader */
-	bool quorum;
-	bool all_voters_healthy;
-};
-
-static void build_view(const struct sc_observed *o, struct view *v)
-{
-	memset(v, 0, sizeof(*v));
-	v->learner = -1;
-	v->leader_idx = -1;
-	v->max_voter_ord = -1;
-	for (int k = 0; k < SC_MAX_ORDINALS; k++)
-		v->by_ord[k] = -1;
-	for (int i = 0; i < o->nmembers; i++) {
-		const struct sc_member *m = &o->members[i];
-		if (m->ordinal < 0 || m->ordinal >= SC_MAX_ORDINALS)
-			v->foreign++;
-		else if (v->by_ord[m->ordinal] < 0)
-			v->by_ord[m->ordinal] = i;
-		if (m->learner) {
-			v->learners++;
-			if (v->learner < 0)
-				v->learner = i;
-			continue;
-		}
-		v->voters++;
-		if (m->name[0])
-			v->started_voters++;
-		if (m->healthy)
-			v->healthy_voters++;
-		if (m->ordinal > v->max_voter_ord)
-			v->max_voter_ord = m->ordinal;
-	}
-	/* The leader: the id most healthy voters report, if it is a voter. */
-	for (int i = 0; i < o->nmembers; i++) {
-		const struct sc_member *m = &o->members[i];
-		if (m->learner || !m->healthy || !m->leader_seen)
-			continue;
-		int n = 0;
-		for (int j = 0; j < o->nmembers; j++)
-			if (!o->members[j].learner && o->members[j].healthy &&
-			    o->members[j].leader_seen == m->leader_seen)
-				n++;
-		if (n > v->agreeing) {
-			v->agreeing = n;
-			v->leader = m->leader_seen;
-		}
-	}
-	for (int i = 0; i < o->nmembers; i++)
-		if (v->leader && o->members[i].id == v->leader && !o->members[i].learner)
-			v->leader_idx = i;
-	if (v->leader_idx < 0)
-		v->leader = 0, v->agreeing = 0;
-	v->quorum = v->voters > 0 && v->leader_idx >= 0 && v->agreeing >= ec_quorum(v->voters);
-	v->all_voters_healthy = v->voters > 0 && v->healthy_voters == v->voters;
-}
 
 /* ---- helpers that fill the action ------------------------------------ */
 
@@ -354,7 +209,7 @@ static bool timed_out(const struct sc_observed *o, const char *step)
 }
 
 /* The learner ran out of time in `step`: remove it again. */
-static void learner_timed_out(const struct sc_observed *o, const struct view *v,
+static void learner_timed_out(const struct sc_observed *o, const struct sc_view *v,
 			      struct sc_action *a, const char *late)
 {
 	const struct sc_member *l = &o->members[v->learner];
@@ -372,7 +227,7 @@ static void learner_timed_out(const struct sc_observed *o, const struct view *v,
 	a->requeue_ms = RQ_STEP;
 }
 
-static void decide_learner(const struct sc_observed *o, const struct view *v, struct sc_action *a)
+static void decide_learner(const struct sc_observed *o, const struct sc_view *v, struct sc_action *a)
 {
 	const struct sc_member *l = &o->members[v->learner];
 	const struct sc_member *leader = &o->members[v->leader_idx];
@@ -452,7 +307,7 @@ static void decide_learner(const struct sc_observed *o, const struct view *v, st
 /* A started voter whose Pod has sat in its init step past the grace period:
  * the init step waits there only when it has no data for a member that
  * already ran, i.e. the volume was lost. */
-static int lost_member(const struct sc_observed *o, const struct view *v)
+static int lost_member(const struct sc_observed *o, const struct sc_view *v)
 {
 	int64_t grace = o->replace_grace_ms > 0 ? o->replace_grace_ms : 30000;
 	for (int k = 0; k < SC_MAX_ORDINALS; k++) {
@@ -491,7 +346,7 @@ static bool settled_on_record(const struct etcd_cluster *c)
 
 /* After the membership matches the spec (every voter healthy): clear the
  * record, then move spec.replicas toward the target annotation. */
-static void decide_settled(const struct sc_observed *o, const struct view *v, struct sc_action *a)
+static void decide_settled(const struct sc_observed *o, const struct sc_view *v, struct sc_action *a)
 {
 	int D = desired(o);
 	const struct ec_scaling *rec = &o->ec.status.scaling;
@@ -681,7 +536,7 @@ static bool decide_leftovers(const struct sc_observed *o, int D, int n, struct s
 	return false;
 }
 
-static void decide_members(const struct sc_observed *o, const struct view *v, struct sc_action *a)
+static void decide_members(const struct sc_observed *o, const struct sc_view *v, struct sc_action *a)
 {
 	const struct ec_scaling *rec = &o->ec.status.scaling;
 	int D = desired(o), n = v->voters;
@@ -907,8 +762,8 @@ void sc_decide(const struct sc_observed *o, struct sc_action *a)
 			 o->ec.name, o->etcd_error[0] ? o->etcd_error : "unreachable");
 		return;
 	}
-	struct view v;
-	build_view(o, &v);
+	struct sc_view v;
+	sc_build_view(o, &v);
 	for (int i = 0; v.foreign && i < o->nmembers; i++)
 		if (o->members[i].ordinal < 0) {
 			degraded(a, o, "UnmanagedMember",
@@ -933,157 +788,3 @@ void sc_decide(const struct sc_observed *o, struct sc_action *a)
 		decide_members(o, &v, a);
 }
 
-/* ---- status ----------------------------------------------------------- */
-
-static int member_cmp_ord(const struct sc_member *a, const struct sc_member *b)
-{
-	int ka = a->ordinal < 0 ? 1 << 20 : a->ordinal, kb = b->ordinal < 0 ? 1 << 20 : b->ordinal;
-	if (ka != kb)
-		return ka < kb ? -1 : 1;
-	return a->id < b->id ? -1 : a->id > b->id;
-}
-
-void sc_status(const struct sc_observed *o, const struct sc_action *a, struct ec_status *out)
-{
-	const struct ec_status *old = &o->ec.status;
-	*out = *old; /* keeps conditions for their transition times */
-	out->phase = a->phase;
-	out->observed_generation = a->hold_generation ? old->observed_generation : o->ec.generation;
-	sc_selector(&o->ec, out->selector, sizeof(out->selector));
-	if (!out->cluster_id[0] && o->etcd_answered && o->cluster_id)
-		snprintf(out->cluster_id, sizeof(out->cluster_id), "%llu",
-			 (unsigned long long)o->cluster_id);
-	out->scaling = a->scaling;
-
-	if (o->etcd_answered) {
-		struct view v;
-		build_view(o, &v);
-		/* Members, by ordinal as a number. */
-		int idx[EC_MAX_MEMBERS], n = o->nmembers < EC_MAX_MEMBERS ? o->nmembers : EC_MAX_MEMBERS;
-		for (int i = 0; i < n; i++)
-			idx[i] = i;
-		for (int i = 1; i < n; i++)
-			for (int j = i; j > 0 && member_cmp_ord(&o->members[idx[j]],
-								 &o->members[idx[j - 1]]) < 0; j--) {
-				int t = idx[j];
-				idx[j] = idx[j - 1];
-				idx[j - 1] = t;
-			}
-		out->nmembers = n;
-		out->leader[0] = '\0';
-		for (int i = 0; i < n; i++) {
-			const struct sc_member *m = &o->members[idx[i]];
-			struct ec_member *e = &out->members[i];
-			memset(e, 0, sizeof(*e));
-			if (m->name[0])
-				eo_strlcpy(e->name, m->name, sizeof(e->name));
-			else if (m->ordinal >= 0)
-				snprintf(e->name, sizeof(e->name), "%s-%d", o->ec.name, m->ordinal);
-			id_dec(m->id, e->id);
-			eo_strlcpy(e->peer_url, m->peer_url, sizeof(e->peer_url));
-			eo_strlcpy(e->client_url, m->client_url, sizeof(e->client_url));
-			e->learner = m->learner;
-			e->healthy = m->healthy;
-			e->leader = v.leader && m->id == v.leader;
-			e->db_size = m->db_size;
-			e->raft_index = (int64_t)m->raft_index;
-			if (e->leader)
-				eo_strlcpy(out->leader, e->name, sizeof(out->leader));
-		}
-		out->replicas = v.voters;
-		out->ready_replicas = v.healthy_voters;
-		out->learners = v.learners;
-	} else {
-		/* Nobody answers: what we knew stands, but nothing is healthy. */
-		out->ready_replicas = 0;
-		out->leader[0] = '\0';
-		for (int i = 0; i < out->nmembers; i++)
-			out->members[i].healthy = out->members[i].leader = false;
-	}
-
-	/* Available: the cluster serves (a leader and a quorum of voters). */
-	const char *now = o->now_rfc3339;
-	if (a->phase == EC_CREATING && !out->cluster_id[0]) {
-		cluster_set_condition(out, "Available", "False", "Creating",
-				      "the first member has not founded the cluster yet", now);
-	} else if (a->kind == SC_REPORT_DEGRADED &&
-		   (strcmp(a->degraded_reason, "QuorumLost") == 0 ||
-		    strcmp(a->degraded_reason, "NoMemberAnswers") == 0)) {
-		cluster_set_condition(out, "Available", "False", a->degraded_reason,
-				      a->degraded_message, now);
-	} else if (o->etcd_answered) {
-		struct view v;
-		build_view(o, &v);
-		char msg[256];
-		int spare = v.agreeing - ec_quorum(v.voters);
-		snprintf(msg, sizeof(msg), "%d of %d voters healthy, quorum %d: %d more failure%s tolerated",
-			 v.healthy_voters, v.voters, ec_quorum(v.voters), spare < 0 ? 0 : spare,
-			 spare == 1 ? "" : "s");
-		cluster_set_condition(out, "Available", v.quorum ? "True" : "False",
-				      v.quorum ? "QuorumHealthy" : "QuorumLost", msg, now);
-	}
-
-	if (a->progressing_status[0])
-		cluster_set_condition(out, "Progressing", a->progressing_status,
-				      a->progressing_reason, a->progressing_message, now);
-
-	/* Degraded: quorum problems come from the decision; a single unhealthy
-	 * voter is reported here (the cluster serves, but tolerates less). */
-	if (a->kind == SC_REPORT_DEGRADED) {
-		cluster_set_condition(out, "Degraded", "True", a->degraded_reason,
-				      a->degraded_message, now);
-	} else if (o->etcd_answered && out->cluster_id[0]) {
-		struct view v;
-		build_view(o, &v);
-		if (v.healthy_voters < v.voters) {
-			char msg[256];
-			int n = 0;
-			n += snprintf(msg, sizeof(msg), "%d of %d voters unhealthy:",
-				      v.voters - v.healthy_voters, v.voters);
-			for (int i = 0; i < o->nmembers && n < (int)sizeof(msg) - 1; i++)
-				if (!o->members[i].learner && !o->members[i].healthy)
-					n += snprintf(msg + n, sizeof(msg) - (size_t)n, " %s%s",
-						      o->members[i].name[0] ? o->members[i].name
-									    : "(unstarted)",
-						      o->members[i].reachable ? " (no leader)"
-									      : " (unreachable)");
-			cluster_set_condition(out, "Degraded", "True", "MemberUnhealthy", msg, now);
-		} else {
-			cluster_set_condition(out, "Degraded", "False", "Healthy",
-					      "every voter is healthy", now);
-		}
-	}
-}
-
-bool sc_pod_is_voter(const struct sc_observed *o, const struct sc_action *a, int k)
-{
-	if (k < 0 || k >= SC_MAX_ORDINALS || !o->etcd_answered)
-		return false;
-	for (int i = 0; i < o->nmembers; i++) {
-		const struct sc_member *m = &o->members[i];
-		if (m->ordinal != k)
-			continue;
-		if (m->learner || !m->name[0])
-			return false;
-		/* Leaving: out of the client Service before it goes. */
-		if ((a->kind == SC_TRANSFER_LEADERSHIP || a->kind == SC_REMOVE_MEMBER ||
-		     a->kind == SC_REPLACE_MEMBER) &&
-		    a->member_id == m->id)
-			return false;
-		return true;
-	}
-	return false;
-}
-
-int sc_pdb_max_unavailable(const struct sc_observed *o)
-{
-	int voters = 0;
-	if (o->etcd_answered) {
-		for (int i = 0; i < o->nmembers; i++)
-			if (!o->members[i].learner)
-				voters++;
-	} else {
-		voters = o->ec.status.replicas;
-	}
-	return ec_tolerance(voters);
-}

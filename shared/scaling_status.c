@@ -1,0 +1,173 @@
+/*
+ * scaling_status.c — what the controller publishes for an observation and a
+ * decision (DESIGN §3): members sorted by ordinal as a number, voters,
+ * healthy voters, learners, leader, clusterID, selector, phase, scaling and
+ * the conditions Available / Progressing / Degraded; plus the voter label
+ * of each Pod and the PodDisruptionBudget's budget. Pure.
+ *
+ * The one idea: status is derived from the same view the decision used, so
+ * what people read (and what the webhook judges "settled" by) is exactly
+ * what the controller acted on.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "scaling_impl.h"
+
+static void id_dec(uint64_t id, char out[24])
+{
+	snprintf(out, 24, "%llu", (unsigned long long)id);
+}
+
+static int member_cmp_ord(const struct sc_member *a, const struct sc_member *b)
+{
+	int ka = a->ordinal < 0 ? 1 << 20 : a->ordinal, kb = b->ordinal < 0 ? 1 << 20 : b->ordinal;
+	if (ka != kb)
+		return ka < kb ? -1 : 1;
+	return a->id < b->id ? -1 : a->id > b->id;
+}
+
+void sc_status(const struct sc_observed *o, const struct sc_action *a, struct ec_status *out)
+{
+	const struct ec_status *old = &o->ec.status;
+	*out = *old; /* keeps conditions for their transition times */
+	out->phase = a->phase;
+	out->observed_generation = a->hold_generation ? old->observed_generation : o->ec.generation;
+	sc_selector(&o->ec, out->selector, sizeof(out->selector));
+	if (!out->cluster_id[0] && o->etcd_answered && o->cluster_id)
+		snprintf(out->cluster_id, sizeof(out->cluster_id), "%llu",
+			 (unsigned long long)o->cluster_id);
+	out->scaling = a->scaling;
+
+	if (o->etcd_answered) {
+		struct sc_view v;
+		sc_build_view(o, &v);
+		/* Members, by ordinal as a number. */
+		int idx[EC_MAX_MEMBERS], n = o->nmembers < EC_MAX_MEMBERS ? o->nmembers : EC_MAX_MEMBERS;
+		for (int i = 0; i < n; i++)
+			idx[i] = i;
+		for (int i = 1; i < n; i++)
+			for (int j = i; j > 0 && member_cmp_ord(&o->members[idx[j]],
+								 &o->members[idx[j - 1]]) < 0; j--) {
+				int t = idx[j];
+				idx[j] = idx[j - 1];
+				idx[j - 1] = t;
+			}
+		out->nmembers = n;
+		out->leader[0] = '\0';
+		for (int i = 0; i < n; i++) {
+			const struct sc_member *m = &o->members[idx[i]];
+			struct ec_member *e = &out->members[i];
+			memset(e, 0, sizeof(*e));
+			if (m->name[0])
+				eo_strlcpy(e->name, m->name, sizeof(e->name));
+			else if (m->ordinal >= 0)
+				snprintf(e->name, sizeof(e->name), "%s-%d", o->ec.name, m->ordinal);
+			id_dec(m->id, e->id);
+			eo_strlcpy(e->peer_url, m->peer_url, sizeof(e->peer_url));
+			eo_strlcpy(e->client_url, m->client_url, sizeof(e->client_url));
+			e->learner = m->learner;
+			e->healthy = m->healthy;
+			e->leader = v.leader && m->id == v.leader;
+			e->db_size = m->db_size;
+			e->raft_index = (int64_t)m->raft_index;
+			if (e->leader)
+				eo_strlcpy(out->leader, e->name, sizeof(out->leader));
+		}
+		out->replicas = v.voters;
+		out->ready_replicas = v.healthy_voters;
+		out->learners = v.learners;
+	} else {
+		/* Nobody answers: what we knew stands, but nothing is healthy. */
+		out->ready_replicas = 0;
+		out->leader[0] = '\0';
+		for (int i = 0; i < out->nmembers; i++)
+			out->members[i].healthy = out->members[i].leader = false;
+	}
+
+	/* Available: the cluster serves (a leader and a quorum of voters). */
+	const char *now = o->now_rfc3339;
+	if (a->phase == EC_CREATING && !out->cluster_id[0]) {
+		cluster_set_condition(out, "Available", "False", "Creating",
+				      "the first member has not founded the cluster yet", now);
+	} else if (a->kind == SC_REPORT_DEGRADED &&
+		   (strcmp(a->degraded_reason, "QuorumLost") == 0 ||
+		    strcmp(a->degraded_reason, "NoMemberAnswers") == 0)) {
+		cluster_set_condition(out, "Available", "False", a->degraded_reason,
+				      a->degraded_message, now);
+	} else if (o->etcd_answered) {
+		struct sc_view v;
+		sc_build_view(o, &v);
+		char msg[256];
+		int spare = v.agreeing - ec_quorum(v.voters);
+		snprintf(msg, sizeof(msg), "%d of %d voters healthy, quorum %d: %d more failure%s tolerated",
+			 v.healthy_voters, v.voters, ec_quorum(v.voters), spare < 0 ? 0 : spare,
+			 spare == 1 ? "" : "s");
+		cluster_set_condition(out, "Available", v.quorum ? "True" : "False",
+				      v.quorum ? "QuorumHealthy" : "QuorumLost", msg, now);
+	}
+
+	if (a->progressing_status[0])
+		cluster_set_condition(out, "Progressing", a->progressing_status,
+				      a->progressing_reason, a->progressing_message, now);
+
+	/* Degraded: quorum problems come from the decision; a single unhealthy
+	 * voter is reported here (the cluster serves, but tolerates less). */
+	if (a->kind == SC_REPORT_DEGRADED) {
+		cluster_set_condition(out, "Degraded", "True", a->degraded_reason,
+				      a->degraded_message, now);
+	} else if (o->etcd_answered && out->cluster_id[0]) {
+		struct sc_view v;
+		sc_build_view(o, &v);
+		if (v.healthy_voters < v.voters) {
+			char msg[256];
+			int n = 0;
+			n += snprintf(msg, sizeof(msg), "%d of %d voters unhealthy:",
+				      v.voters - v.healthy_voters, v.voters);
+			for (int i = 0; i < o->nmembers && n < (int)sizeof(msg) - 1; i++)
+				if (!o->members[i].learner && !o->members[i].healthy)
+					n += snprintf(msg + n, sizeof(msg) - (size_t)n, " %s%s",
+						      o->members[i].name[0] ? o->members[i].name
+									    : "(unstarted)",
+						      o->members[i].reachable ? " (no leader)"
+									      : " (unreachable)");
+			cluster_set_condition(out, "Degraded", "True", "MemberUnhealthy", msg, now);
+		} else {
+			cluster_set_condition(out, "Degraded", "False", "Healthy",
+					      "every voter is healthy", now);
+		}
+	}
+}
+
+bool sc_pod_is_voter(const struct sc_observed *o, const struct sc_action *a, int k)
+{
+	if (k < 0 || k >= SC_MAX_ORDINALS || !o->etcd_answered)
+		return false;
+	for (int i = 0; i < o->nmembers; i++) {
+		const struct sc_member *m = &o->members[i];
+		if (m->ordinal != k)
+			continue;
+		if (m->learner || !m->name[0])
+			return false;
+		/* Leaving: out of the client Service before it goes. */
+		if ((a->kind == SC_TRANSFER_LEADERSHIP || a->kind == SC_REMOVE_MEMBER ||
+		     a->kind == SC_REPLACE_MEMBER) &&
+		    a->member_id == m->id)
+			return false;
+		return true;
+	}
+	return false;
+}
+
+int sc_pdb_max_unavailable(const struct sc_observed *o)
+{
+	int voters = 0;
+	if (o->etcd_answered) {
+		for (int i = 0; i < o->nmembers; i++)
+			if (!o->members[i].learner)
+				voters++;
+	} else {
+		voters = o->ec.status.replicas;
+	}
+	return ec_tolerance(voters);
+}
