@@ -22,6 +22,7 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -67,13 +68,30 @@ static int64_t now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* The CPUs this process may use: its affinity mask, and in a container
+ * with a CPU limit (cgroup v2 cpu.max "quota period"), no more threads than
+ * the quota can keep busy. */
 static unsigned cpu_count(void)
 {
 	cpu_set_t set;
-	if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
-		return (unsigned)CPU_COUNT(&set);
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-	return n > 0 ? (unsigned)n : 1;
+	long n = 0;
+	if (sched_getaffinity(0, sizeof(set), &set) == 0)
+		n = CPU_COUNT(&set);
+	if (n <= 0)
+		n = sysconf(_SC_NPROCESSORS_ONLN);
+	if (n <= 0)
+		n = 1;
+	FILE *f = fopen("/sys/fs/cgroup/cpu.max", "r");
+	if (f) {
+		long quota = 0, period = 0;
+		if (fscanf(f, "%ld %ld", &quota, &period) == 2 && quota > 0 && period > 0) {
+			long q = (quota + period - 1) / period;
+			if (q < n)
+				n = q;
+		}
+		fclose(f);
+	}
+	return (unsigned)n;
 }
 
 static enum wh_endpoint route(const char *url)

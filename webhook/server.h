@@ -23,7 +23,7 @@ struct whsrv_config {
 	const char *cert_file, *key_file; /* PEM, required */
 	const char *bind_address;         /* IPv4 or IPv6 literal; NULL: 0.0.0.0 */
 	uint16_t port;                    /* 0: an ephemeral port (tests) */
-	unsigned threads;                 /* 0: the CPUs in this process's affinity mask */
+	unsigned threads;                 /* 0: the CPUs this process may use (affinity, cgroup quota) */
 	size_t max_body;                  /* 0: WHSRV_MAX_BODY */
 	int reload_interval_ms;           /* 0: 1000 */
 	int drain_timeout_ms;             /* 0: 20000 (stop: wait for in-flight requests) */
