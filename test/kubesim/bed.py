@@ -455,8 +455,17 @@ def cmd_run(a):
         return 2
     os.environ["KUBECONFIG"] = os.path.join(d, "kubeconfig")
     os.environ.setdefault("KUBECACHEDIR", os.path.join(d, "kube-cache"))
-    script = 'mount --bind "$0" /etc/hosts || exit 125; exec "$@"'
-    os.execvp("unshare", ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, hosts] + cmd)
+    import sandbox
+    try:
+        sandbox.enter_cluster_network(hosts)   # also where the machine has no /etc/hosts
+    except (sandbox.SandboxError, OSError) as e:
+        sys.stderr.write("kubesim run: entering the cluster network: %s\n" % e)
+        return 125
+    try:
+        os.execvp(cmd[0], cmd)
+    except OSError as e:
+        sys.stderr.write("kubesim run: %s: %s\n" % (cmd[0], e.strerror))
+        return 127
 
 
 # ---- admin client ----------------------------------------------------------

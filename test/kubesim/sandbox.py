@@ -197,7 +197,10 @@ def setup(spec):
         h = spec["hostname"].encode()
         _check(_libc.sethostname(h, len(h)), "sethostname %s" % spec["hostname"])
     ns = None
-    if mounts or not os.path.isdir(spec.get("cwd") or "/"):
+    # A machine may have no /etc/hosts at all (a debootstrapped system): then
+    # the mount point is made inside the namespace like any missing path.
+    no_hosts_file = hosts_fd is not None and not os.path.exists("/etc/hosts")
+    if mounts or no_hosts_file or not os.path.isdir(spec.get("cwd") or "/"):
         scratch = spec["scratch"]
         _mount("tmpfs", scratch, "tmpfs", 0, "mode=700")
         sfd = os.open(scratch, os.O_PATH)
@@ -254,11 +257,23 @@ def main_cli(argv):
         sys.stderr.write("usage: sandbox.py --hosts FILE -- CMD [ARGS...] | sandbox.py SPEC.json\n")
         return 2
     try:
-        setup({"hosts": hosts, "cwd": os.getcwd()})
+        enter_cluster_network(hosts)
         os.execvp(argv[0], argv)
     except (SandboxError, OSError) as e:
         sys.stderr.write("sandbox: %s\n" % e)
         return 127
+
+
+def enter_cluster_network(hosts):
+    """This process, from now on, sees `hosts` as /etc/hosts (and nothing
+    else changed). The scratch directory, needed only where the machine has
+    no /etc/hosts to mount over, sits beside the hosts file (the bed's
+    directory); on the host it stays an empty directory."""
+    spec = {"hosts": hosts, "cwd": os.getcwd()}
+    if hosts:
+        spec["scratch"] = os.path.join(os.path.dirname(os.path.abspath(hosts)), "sandbox-scratch")
+        os.makedirs(spec["scratch"], exist_ok=True)
+    setup(spec)
 
 
 if __name__ == "__main__":
