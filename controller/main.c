@@ -504,7 +504,7 @@ static int run(const struct opts *o)
 		{&a, &KUBE_ETCDCLUSTERS, NULL, 0, false, false},
 		{&a, &KUBE_STATEFULSETS, managed, 0, false, false},
 		{&a, &KUBE_PODS, managed, 0, false, false},
-		{&a, &KUBE_PVCS, NULL, 0, false, false},
+		{&a, &KUBE_PVCS, managed, 0, false, false}, /* the claim template carries the labels */
 		{&a, &KUBE_SERVICES, managed, 0, false, false},
 		{&a, &KUBE_PDBS, managed, 0, false, false},
 	};
