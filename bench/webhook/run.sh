@@ -10,7 +10,8 @@
 #     neither server is saturated by): p50, p99 where queueing does not
 #     dominate — latency at saturation is connections ÷ throughput whatever
 #     the server does;
-# then peak RSS (VmHWM). Rounds alternate which server goes first; the
+# then peak RSS (VmHWM; it counts the shared libraries' pages, which other
+# processes on the node share) and the private anonymous memory. Rounds alternate which server goes first; the
 # figures are medians over rounds with the spread, and ratios are taken per
 # round and then the median. wrk's own CPU is shown: near 100 % means the
 # load generator, not the server, was the limit.
@@ -104,8 +105,10 @@ for round in $(seq "$ROUNDS"); do
 			r=$(run_wrk "$url/$ep" "$HERE/bodies/$ep.json" 64 20 "$LIGHT")
 			echo -e "$round\t$impl\t$ep\tlight\t$r" >>"$RES"
 		done
+		[ "$impl" = C ] && curl -sk "$url/metrics" >"$WORK/metrics.$round"
 		hwm=$(awk '/VmHWM/{print $2}' "/proc/$SPID/status")
-		echo -e "$round\t$impl\t-\trss\tRESULT hwm_kb=$hwm" >>"$RES"
+		anon=$(awk '/RssAnon/{print $2}' "/proc/$SPID/status")
+		echo -e "$round\t$impl\t-\trss\tRESULT hwm_kb=$hwm anon_kb=$anon" >>"$RES"
 		stop_server
 		printf '  round %d: %-2s done (peak RSS %s kB)\n' "$round" "$impl" "$hwm"
 	done
@@ -118,8 +121,8 @@ python3 "$HERE/same_answers.py" "$CU" "$GU" "$HERE"/../../test/fuzz/corpus/*.mut
 	"$HERE"/../../test/fuzz/corpus/*.validate "$HERE"/bodies/*.json | tail -1
 stop_server; SPID=$CP; stop_server
 
-python3 - "$RES" <<'PY'
-import re, statistics, sys
+python3 - "$RES" "$WORK" <<'PY'
+import glob, re, statistics, sys
 rows = {}
 for line in open(sys.argv[1]):
     rnd, impl, ep, kind, rest = line.rstrip("\n").split("\t", 4)
@@ -150,9 +153,11 @@ for ep in ("validate", "mutate"):
                 sum(series(impl, ep, kind, lambda r: r["errors"] + r["non2xx"])),
                 fmt(med(series(impl, ep, kind, lambda r: r.get("cpu", 0))))))
 hwm = {impl: series(impl, "-", "rss", lambda r: r["hwm_kb"]) for impl in ("C", "Go")}
+anon = {impl: series(impl, "-", "rss", lambda r: r["anon_kb"]) for impl in ("C", "Go")}
 print()
 for impl in ("C", "Go"):
-    print("peak RSS %-2s %8s kB  (spread %s)" % (impl, fmt(med(hwm[impl])), spread(hwm[impl])))
+    print("peak RSS %-2s %8s kB  (spread %s); private anonymous after the runs %s kB" % (
+        impl, fmt(med(hwm[impl])), spread(hwm[impl]), fmt(med(anon[impl]))))
 print()
 print("ratios C/Go (per round, median):")
 for ep in ("validate", "mutate"):
@@ -163,5 +168,24 @@ for ep in ("validate", "mutate"):
     print("  %-9s throughput %.2f×   p99 at 64c %.2f×   p99 at 64c+20ms %.2f×   CPU per request %.2f×" % (
         ep, med(tp), med(p99), med(lp99), med(cpu)))
 mem = [rows[(r, "C", "-", "rss")]["hwm_kb"] / rows[(r, "Go", "-", "rss")]["hwm_kb"] for r in rounds]
-print("  peak RSS   %.2f× (C/Go)" % med(mem))
+pmem = [rows[(r, "C", "-", "rss")]["anon_kb"] / rows[(r, "Go", "-", "rss")]["anon_kb"] for r in rounds]
+print("  peak RSS   %.2f×   private anonymous memory %.2f×" % (med(mem), med(pmem)))
+
+# The C server's own view: its latency histogram (headers in → answer
+# queued), over every request of a round; the bucket holding the 99th.
+def handler_p(text, ep, q):
+    b = [(float(le) if le != "+Inf" else float("inf"), int(n)) for le, n in re.findall(
+        r'etcd_webhook_request_duration_seconds_bucket\{endpoint="%s",le="([^"]+)"\} (\d+)' % ep, text)]
+    total = b[-1][1] if b else 0
+    for le, n in b:
+        if total and n >= q * total:
+            return le
+    return float("nan")
+print()
+for ep in ("validate", "mutate"):
+    texts = [open(f).read() for f in sorted(glob.glob(sys.argv[2] + "/metrics.*"))]
+    p50 = [handler_p(t, ep, 0.5) for t in texts]
+    p99 = [handler_p(t, ep, 0.99) for t in texts]
+    print("C handler time (its /metrics histogram), %-8s p50 ≤ %g s, p99 ≤ %g s (median bucket over rounds)" % (
+        ep, med(p50), med(p99)))
 PY
