@@ -166,7 +166,10 @@ static int decide(struct scale_run *r, int *rc)
 		r->from = (int)(on_path ? base : c->spec.replicas);
 		return 0;
 	}
-	if ((c->target < 0 && on_path && c->status.phase != EC_PHASE_UNSET) || r->o->take_over) {
+	/* A step in flight with no target (what Ctrl-C leaves) that is on the way
+	 * to N: resume without asking for --take-over. */
+	bool stepping = step_dir != 0 && c->status.phase != EC_PHASE_UNSET;
+	if ((c->target < 0 && stepping && on_path) || r->o->take_over) {
 		describe_in_flight(r);
 		printf("The step in flight finishes first; then the operator heads for %lld.\n\n",
 		       (long long)n);
@@ -383,6 +386,11 @@ int scale_main(int argc, char **argv)
 		printf("Dry run: nothing was written.\n");
 		goto out;
 	}
+	if (pl_interrupted) {
+		fprintf(stderr, "Interrupted: nothing was written.\n");
+		rc = PL_EXIT_INTERRUPTED;
+		goto out;
+	}
 	if (r.mode != SCALE_FOLLOW && !o.yes) {
 		if (isatty(STDIN_FILENO) != 1) {
 			rc = pl_fail("not scaling without confirmation: stdin is not a terminal, so "
@@ -399,6 +407,11 @@ int scale_main(int argc, char **argv)
 		}
 	}
 	if (r.mode != SCALE_FOLLOW) {
+		if (pl_interrupted) {
+			fprintf(stderr, "Interrupted: nothing was written.\n");
+			rc = PL_EXIT_INTERRUPTED;
+			goto out;
+		}
 		rc = write_step(&r, false);
 		if (rc != PL_EXIT_OK)
 			goto out;

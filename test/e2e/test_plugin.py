@@ -377,6 +377,27 @@ class PluginOnBed(unittest.TestCase):
         self.assertEqual(ec["spec"]["replicas"], 2)
         self.assertEqual(ec["metadata"]["annotations"][ANN], "5")
 
+    def test_resume_after_ctrl_c_without_take_over(self):
+        # what Ctrl-C leaves: a step 1 -> 2 in flight, no target annotation
+        self.fresh("resumed")
+        self.bed.patch("etcdclusters", "resumed", {"spec": {"replicas": 2}})
+        r = self.etcd("scale", "resumed", "--replicas", "3", "--yes", "--step-timeout", "1s")
+        self.assertEqual(r.returncode, 1)  # no controller: times out, but the target is set
+        self.assertIn("The step in flight finishes first; then the operator heads for 3.", r.stdout)
+        ec = self.bed.get("etcdclusters", "resumed")
+        self.assertEqual(ec["spec"]["replicas"], 2)
+        self.assertEqual(ec["metadata"]["annotations"][ANN], "3")
+        # a cluster that is merely unhealthy, nothing in flight: not without --take-over
+        self.fresh("sick", 3)
+        self.bed.patch("etcdclusters", "sick", {"status": {"phase": "Degraded", "readyReplicas": 1}},
+                       sub="status")
+        rv = self.rv("sick")
+        r = self.etcd("scale", "sick", "--replicas", "5", "--yes")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("its phase is Degraded", r.stdout)
+        self.assertIn("--take-over", r.stdout)
+        self.assertEqual(self.rv("sick"), rv)
+
     def test_conflict_is_retried(self):
         self.fresh("raced")
         self.bed.fault("api", verb="patch", resource="etcdclusters", code=409, count=1)
