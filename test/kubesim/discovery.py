@@ -18,11 +18,13 @@ knows these.
 OpenAPI: kubectl 1.27+ decides whether the server validates fields itself by
 looking for a `fieldValidation` parameter on the PATCH operation of the kind
 in /openapi/v3/<gv>; when it finds one it sends fieldValidation=Strict and
-validates nothing client-side. Older kubectl validates client-side with
-/openapi/v2 and skips kinds the document does not define. So the bed serves
-v3 documents that declare the parameter (and no schemas, so kubectl apply
-falls back to its built-in strategic-merge metadata) and an empty v2
-document — in protobuf when asked, since client-go decodes only that.
+validates nothing client-side. Older kubectl (1.20 on a fresh Debian)
+reads only /openapi/v2, for server dry-run support and for client-side
+validation. So the bed serves v3 documents that declare the parameter (and
+no schemas, so kubectl apply falls back to its built-in strategic-merge
+metadata) and a v2 document with every kind's PATCH operation and the CRD
+schemas (openapi2.py) — in protobuf when asked, since client-go decodes
+only that.
 """
 import threading
 
@@ -232,13 +234,8 @@ class Catalogue:
         return {"openapi": "3.0.0", "info": {"title": "Kubernetes (kubesim)", "version": SERVER_VERSION["gitVersion"]},
                 "paths": paths, "components": {"schemas": {}}}
 
-    @staticmethod
-    def openapi_v2(protobuf):
-        if protobuf:
-            # openapi_v2.Document{swagger: "2.0", info: {title, version}} in protobuf wire format.
-            def field(num, payload):
-                return bytes([(num << 3) | 2, len(payload)]) + payload
-            info = field(1, b"Kubernetes (kubesim)") + field(2, SERVER_VERSION["gitVersion"].encode())
-            return field(1, b"2.0") + field(2, info)
-        return {"swagger": "2.0", "info": {"title": "Kubernetes (kubesim)", "version": SERVER_VERSION["gitVersion"]},
-                "paths": {}, "definitions": {}}
+    def openapi_v2(self, protobuf):
+        """The v2 document (see openapi2.py): JSON-shaped dict, or its protobuf bytes."""
+        import openapi2
+        doc = openapi2.document(self.all())
+        return openapi2.protobuf(doc) if protobuf else doc

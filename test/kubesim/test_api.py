@@ -15,7 +15,11 @@ import unittest
 
 from harness import Bed, KubectlError
 
-OLD_KUBECTL = os.environ.get("KUBESIM_OLD_KUBECTL") or "/usr/lib/google-cloud-sdk/bin/kubectl.1.27"
+# Older kubectl binaries to try besides the one on PATH (colon-separated). A fresh Debian machine
+# has only Debian's kubectl 1.20 on PATH, so the whole suite runs with it there; here, point this
+# at a copy of it (KUBESIM_OLD_KUBECTL=/path/to/kubectl-1.20:...) to exercise it as well.
+OLD_KUBECTL = [p for p in (os.environ.get("KUBESIM_OLD_KUBECTL") or
+                           "/usr/lib/google-cloud-sdk/bin/kubectl.1.27").split(":") if p]
 EC_KEY = "etcdclusters.etcd.k8s-operator.io"
 
 
@@ -134,7 +138,13 @@ class APITest(unittest.TestCase):
         self.assertEqual(st, 422)
         self.assertIn("storageClassName is immutable", body["message"])
         r = self.k("create", "-f", "-", input=json.dumps(ec("def3", bogus=1)), check=False)
-        self.assertIn('strict decoding error: unknown field "spec.bogus"', r.stderr)
+        # kubectl 1.25+ asks the server to be strict; older kubectl (Debian's 1.20) validates
+        # against the CRD schema the server publishes in /openapi/v2, as kube-apiserver does
+        self.assertTrue('strict decoding error: unknown field "spec.bogus"' in r.stderr or
+                        'unknown field "bogus" in io.k8s-operator.etcd.v1alpha1.EtcdCluster.spec' in r.stderr,
+                        r.stderr)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIsNone(self.bed.get("ec", "def3"))
 
     def test_kubectl_scale_on_crd_and_statefulset(self):
         self.bed.create(ec("scale1", replicas=1))
@@ -187,6 +197,43 @@ class APITest(unittest.TestCase):
         r = self.k("diff", "-f", "-", input=json.dumps(ec("dry2", replicas=2)), check=False)
         self.assertEqual(r.returncode, 1, r.stderr)
         self.assertIn("+  replicas: 2", r.stdout)
+
+    def test_openapi_v2_tells_old_kubectl_about_dry_run_and_crd_schemas(self):
+        """kubectl before 1.26 reads only /openapi/v2 (protobuf): a kind without a PATCH
+        operation carrying a dryRun parameter "doesn't support dry-run"; CRD schemas are
+        its client-side validation. Decoded here by field number, apart from the encoder."""
+        import kproto
+
+        def msg(buf, *path):
+            """Submessages (or strings) at a path of field numbers; repeated fields fan out."""
+            out = [buf]
+            for num in path:
+                out = [v for b in out for n, wt, v in kproto._fields(b) if n == num and wt == 2]
+            return out
+        st, pb = self.bed.api("GET", "/openapi/v2", headers={
+            "Accept": "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"}, raw=True)
+        self.assertEqual(st, 200)
+        ops = {}
+        for item in msg(pb, 8, 2):                            # Document.paths.path[] (NamedPathItem)
+            name = msg(item, 1)[0].decode()
+            patch = msg(item, 2, 8)                           # PathItem.patch (Operation)
+            gvk = [json.loads(y) for ext in msg(patch[0], 13) if msg(ext, 1)[0] == b"x-kubernetes-group-version-kind"
+                   for y in msg(ext, 2, 2)]
+            params = [p.decode() for p in msg(patch[0], 8, 1, 2, 3, 4)]   # query parameter names
+            ops[name] = (gvk, params)
+        gvk, params = ops["/apis/etcd.k8s-operator.io/v1alpha1/namespaces/{namespace}/etcdclusters/{name}"]
+        self.assertEqual(gvk, [{"group": "etcd.k8s-operator.io", "version": "v1alpha1", "kind": "EtcdCluster"}])
+        self.assertIn("dryRun", params)
+        self.assertIn("dryRun", ops["/api/v1/namespaces/{namespace}/configmaps/{name}"][1])
+        defs = {msg(d, 1)[0].decode(): d for d in msg(pb, 9, 1)}
+        ec_def = defs["io.k8s-operator.etcd.v1alpha1.EtcdCluster"]
+        props = {msg(p, 1)[0].decode(): p for p in msg(ec_def, 2, 25, 1)}
+        self.assertTrue({"apiVersion", "kind", "metadata", "spec"} <= set(props), sorted(props))
+        spec_props = {msg(p, 1)[0].decode() for p in msg(props["spec"], 2, 25, 1)}
+        self.assertIn("replicas", spec_props)
+        st, doc = self.bed.api("GET", "/openapi/v2")           # the JSON form says the same
+        self.assertEqual(set(doc["paths"]), set(ops))
+        self.assertEqual(set(doc["definitions"]), set(defs))
 
     def test_cascading_delete_background_foreground_orphan(self):
         for policy, owner_name in (("background", "own-bg"), ("foreground", "own-fg"), ("orphan", "own-or")):
@@ -273,26 +320,37 @@ class APITest(unittest.TestCase):
         self.k("get", "cm", "fault1")
 
     def test_old_kubectl(self):
-        if not os.access(OLD_KUBECTL, os.X_OK):
-            self.skipTest("no old kubectl at %s" % OLD_KUBECTL)
-        old = Bed.kubectl.__get__(self.bed)
+        found = [p for p in OLD_KUBECTL if os.access(p, os.X_OK)]
+        if not found:
+            self.skipTest("no old kubectl at %s" % ":".join(OLD_KUBECTL))
+        for n, binary in enumerate(found):
+            with self.subTest(kubectl=binary):
+                self._old_kubectl(binary, "old%d" % n)
 
+    def _old_kubectl(self, binary, p):
         def k(*a, **kw):
             saved = self.bed.kubectl_bin
-            self.bed.kubectl_bin = OLD_KUBECTL
+            self.bed.kubectl_bin = binary
             try:
-                return old(*a, **kw)
+                return self.bed.kubectl(*a, env={"KUBECACHEDIR": os.path.join(self.bed.dir, "cache-" + p)}, **kw)
             finally:
                 self.bed.kubectl_bin = saved
-        k("create", "-f", "-", input=json.dumps(ec("old1")))
-        k("apply", "-f", "-", input=json.dumps(cm("old-cm")))
-        k("create", "configmap", "old-cm2", "--from-literal=a=b")
-        k("scale", "ec", "old1", "--replicas=2")
-        k("patch", "ec", "old1", "--type", "merge", "-p", '{"metadata":{"labels":{"v":"old"}}}')
-        self.assertIn("old1", k("get", "ec", "-l", "v=old").stdout)
-        k("delete", "ec", "old1")
-        self.assertIsNone(self.bed.get("ec", "old1"))
-
+        k("create", "-f", "-", input=json.dumps(ec(p + "-ec")))
+        k("apply", "-f", "-", input=json.dumps(cm(p + "-cm")))
+        k("create", "configmap", p + "-cm2", "--from-literal=a=b")
+        k("scale", "ec", p + "-ec", "--replicas=2")
+        k("patch", "ec", p + "-ec", "--type", "merge", "-p", '{"metadata":{"labels":{"v":"old"}}}')
+        self.assertIn(p + "-ec", k("get", "ec", "-l", "v=old").stdout)
+        out = k("create", "-f", "-", "--dry-run=server", "-o", "json", input=json.dumps(ec(p + "-dry"))).stdout
+        self.assertEqual(json.loads(out)["spec"]["version"], "3.5.17")
+        self.assertIsNone(self.bed.get("ec", p + "-dry"))
+        r = k("diff", "-f", "-", input=json.dumps(ec(p + "-ec", replicas=3)), check=False)
+        self.assertIn("+  replicas: 3", r.stdout, r.stderr)
+        r = k("create", "-f", "-", input=json.dumps(ec(p + "-bogus", bogus=1)), check=False)
+        self.assertIn('unknown field', r.stderr)
+        self.assertIsNone(self.bed.get("ec", p + "-bogus"))
+        k("delete", "ec", p + "-ec")
+        self.assertIsNone(self.bed.get("ec", p + "-ec"))
 
 if __name__ == "__main__":
     unittest.main()
