@@ -291,8 +291,8 @@ def table(res, objs, include_object=None, crds=None, list_meta=None, headers=Tru
     for o in objs:
         r = {"cells": [_md(o).get("name")] + row(o)}
         inc = include_object or "Metadata"
-        if inc == "Object":
-            r["object"] = o
+        if inc == "Object":   # a whole object, kind and all: kubectl decodes it to sort by a field
+            r["object"] = dict({"kind": res.kind, "apiVersion": res.api_version}, **o)
         elif inc == "Metadata":
             r["object"] = {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": _md(o)}
         rows.append(r)

@@ -82,7 +82,7 @@ class KubectlRuntimeTest(unittest.TestCase):
                             headless=True, publish_not_ready=True),
                  tw.service("demo-client", {"app": "demo"}, [("client", 2379)]),
                  tw.etcd_statefulset("demo", 3, "demo-peer")]
-        self.kubectl("apply", "--validate=false", "-f", "-",
+        self.kubectl("apply", "-f", "-",
                      stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
         self.kubectl("rollout", "status", "statefulset/demo", "--timeout=60s", timeout=70)
         r = self.bed("run", "--", "etcdctl", "--endpoints",
@@ -111,7 +111,7 @@ class KubectlRuntimeTest(unittest.TestCase):
         bad = tw.busybox_pod("badinit", "sleep 1000",
                              spec={"initContainers": [{"name": "init", "image": "busybox", "command": ["sh", "-c", "exit 7"]}]})
         self.bed("fault", "image", "image=busybox:broken", "fail=true")
-        self.kubectl("create", "--validate=false", "-f", "-",
+        self.kubectl("create", "-f", "-",
                      stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": [crash, img, bad]}))
         want = {"crash": {"CrashLoopBackOff"}, "img": {"ErrImagePull", "ImagePullBackOff"},
                 "badinit": {"Init:Error", "Init:CrashLoopBackOff"}}
@@ -123,6 +123,11 @@ class KubectlRuntimeTest(unittest.TestCase):
                     seen[name].add(status)
             return all(seen[k] & want[k] for k in want)
         self.wait(check, 30, "kubectl STATUS %s" % want)
+        # sorting asks for a Table with whole objects in its rows (includeObject=Object)
+        names = set(self.kubectl("get", "events", "-o", "jsonpath={.items[*].metadata.name}").stdout.split())
+        rows = self.kubectl("get", "events", "--sort-by=.lastTimestamp", "--no-headers").stdout.splitlines()
+        self.assertTrue(any(n.startswith("crash.") for n in names), names)
+        self.assertLessEqual(names, {r.split()[0] for r in rows})   # events only come, never go, here
 
     def test_d_deleted_pod_recreated(self):
         uid = self.kubectl("get", "pod", "demo-2", "-o", "jsonpath={.metadata.uid}").stdout
@@ -140,7 +145,7 @@ class KubectlRuntimeTest(unittest.TestCase):
                         "template": {"metadata": {"labels": {"app": "ret"}}, "spec": tmpl["spec"]},
                         "volumeClaimTemplates": [{"metadata": {"name": "d"},
                                                   "spec": {"resources": {"requests": {"storage": "1Mi"}}}}]}}
-        self.kubectl("create", "--validate=false", "-f", "-", stdin=json.dumps(sts))
+        self.kubectl("create", "-f", "-", stdin=json.dumps(sts))
         self.kubectl("rollout", "status", "statefulset/ret", "--timeout=30s", timeout=40)
         claims = lambda: set(self.kubectl("get", "pvc", "-o", "name").stdout.split())
         self.assertTrue({"persistentvolumeclaim/d-ret-0", "persistentvolumeclaim/d-ret-1"} <= claims())
