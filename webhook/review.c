@@ -9,9 +9,12 @@
  * cannot be read is answered allowed: false with the reason, which
  * kube-apiserver shows the person as the refusal.
  *
- * The reply is written by hand into one buffer — the uid, the decision, the
- * warnings and the base64 patch are all there is — which keeps a review to a
- * single parse of the body and a few appends.
+ * Two decoders feed one deciding half (respond): the fast one
+ * (review_fast.c) reads the usual body in one pass without a tree and steps
+ * aside for anything unusual; the general one (json-c + cluster_parse) reads
+ * everything and words every error. The reply is written by hand into one
+ * buffer — the uid, the decision, the warnings and the base64 patch are all
+ * there is.
  */
 #include "review.h"
 
