@@ -471,22 +471,36 @@ class PluginOnBed(unittest.TestCase):
         self.assertIn("/nonexistent.yaml", r.stderr)
 
     # ---- completion, krew ---------------------------------------------
+    def complete(self, *words):
+        """What the shell gets for `kubectl etcd WORDS…`: through kubectl's own
+        plugin completion (1.26+), else by running kubectl_complete-etcd as
+        kubectl would."""
+        if self.kubectl_minor() >= 26:
+            cmd = [self.plugin.kubectl_bin, "__complete", "etcd"] + list(words)
+        else:
+            cmd = [os.path.join(self.plugin.bin, "kubectl_complete-etcd")] + list(words)
+        return subprocess.run(cmd, capture_output=True, text=True, env=self.plugin.env(self.kc), timeout=60)
+
+    def kubectl_minor(self):
+        r = subprocess.run([self.plugin.kubectl_bin, "version", "--client", "-o", "json"],
+                           capture_output=True, text=True, timeout=60)
+        try:
+            return int("".join(ch for ch in json.loads(r.stdout)["clientVersion"]["minor"] if ch.isdigit()))
+        except (ValueError, KeyError):
+            return 0
+
     def test_completion_through_kubectl(self):
-        r = subprocess.run([self.plugin.kubectl_bin, "__complete", "etcd", ""], capture_output=True,
-                           text=True, env=self.plugin.env(self.kc), timeout=60)
+        r = self.complete("")
         self.assertIn("status\t", r.stdout)
         self.assertIn("scale\t", r.stdout)
         self.assertEqual(r.stdout.strip().splitlines()[-1], ":4")
-        r = subprocess.run([self.plugin.kubectl_bin, "__complete", "etcd", "scale", "d"],
-                           capture_output=True, text=True, env=self.plugin.env(self.kc), timeout=60)
+        r = self.complete("scale", "d")
         names = [l.split("\t")[0] for l in r.stdout.splitlines()]
         self.assertIn("demo", names)
         self.assertNotIn("orders", names)  # another namespace
-        r = subprocess.run([self.plugin.kubectl_bin, "__complete", "etcd", "status", "-n", "team-a", ""],
-                           capture_output=True, text=True, env=self.plugin.env(self.kc), timeout=60)
+        r = self.complete("status", "-n", "team-a", "")
         self.assertIn("orders", [l.split("\t")[0] for l in r.stdout.splitlines()])
-        r = subprocess.run([self.plugin.kubectl_bin, "__complete", "etcd", "validate", "-f", ""],
-                           capture_output=True, text=True, env=self.plugin.env(self.kc), timeout=60)
+        r = self.complete("validate", "-f", "")
         self.assertEqual(r.stdout.strip().splitlines()[-1], ":8")  # filter by extension
         self.assertIn("yaml", r.stdout.splitlines())
 
