@@ -135,17 +135,58 @@ static void client_url_of(const struct etcd_member *m, char *out, size_t size)
 		strcpy(port, ":2379");
 }
 
+/*
+ * The member list, read with quorum where any member can give it: each Pod
+ * in turn (the leader last published first, then ready Pods), each call with
+ * its own deadline, so one member cut off from the others (it answers a
+ * linearizable read only when its deadline has passed) cannot use up the
+ * time of all. Without any quorum read: a member's local list, which may
+ * lag — good for the published status, never for a decision (sc_decide
+ * changes nothing on it).
+ */
+static int read_members(struct ctl *c, const char *const *eps, int n, struct etcd_members *ms,
+			bool *quorum, char *why, size_t size)
+{
+	int64_t end = eo_now_ms() + 2 * (int64_t)c->etcd_timeout_ms;
+	struct eo_err err = {0};
+	*quorum = false;
+	why[0] = '\0';
+	for (int i = 0; i < n && eo_now_ms() < end; i++) {
+		struct etcd_client *one = etcd_client_new(&eps[i], 1, NULL, c->etcd_timeout_ms, &err);
+		int rc = one ? etcd_member_list(one, true, ms, &err) : -1;
+		etcd_client_free(one);
+		if (rc == 0) {
+			*quorum = true;
+			return 0;
+		}
+		if (!why[0] || err.code != ETCD_ELEARNER)
+			eo_strlcpy(why, err.msg, size);
+		eo_err_clear(&err);
+	}
+	struct etcd_client *all = etcd_client_new(eps, (size_t)n, NULL, c->etcd_timeout_ms, &err);
+	int rc = all ? etcd_member_list(all, false, ms, &err) : -1;
+	etcd_client_free(all);
+	if (rc != 0 && !why[0])
+		eo_strlcpy(why, err.msg, size);
+	return rc;
+}
+
 static void observe_etcd(struct ctl *c, struct observation *o, const struct etcd_cluster *ec)
 {
 	struct sc_observed *s = &o->s;
-	/* Ask the Pods that exist, ready ones first. */
-	char urls[SC_MAX_ORDINALS][256];
+	/* Ask the Pods that exist: the last leader, then ready ones. */
+	char urls[SC_MAX_ORDINALS][256], prefix[300];
 	const char *eps[SC_MAX_ORDINALS];
 	int n = 0;
-	for (int pass = 0; pass < 2; pass++)
+	snprintf(prefix, sizeof(prefix), "%s-", ec->name);
+	int last_leader = sc_ordinal_of_name(prefix, ec->status.leader);
+	for (int pass = 0; pass < 3; pass++)
 		for (int k = 0; k < SC_MAX_ORDINALS; k++) {
 			const struct sc_pod *p = &s->pods[k];
-			if (!p->exists || p->terminating || p->ready != (pass == 0))
+			if (!p->exists || p->terminating)
+				continue;
+			bool first = k == last_leader;
+			if ((pass == 0) != first || (pass > 0 && p->ready != (pass == 1)))
 				continue;
 			sc_client_url(ec, k, urls[n], sizeof(urls[n]));
 			eps[n] = urls[n];
@@ -156,19 +197,14 @@ static void observe_etcd(struct ctl *c, struct observation *o, const struct etcd
 		return;
 	}
 	struct eo_err err = {0};
+	struct etcd_members ms;
+	if (read_members(c, eps, n, &ms, &s->members_quorum_read, s->etcd_error,
+			 sizeof(s->etcd_error)) != 0)
+		return;
 	struct etcd_client *cl = etcd_client_new(eps, (size_t)n, NULL, c->etcd_timeout_ms, &err);
 	if (!cl) {
 		eo_strlcpy(s->etcd_error, err.msg, sizeof(s->etcd_error));
 		return;
-	}
-	struct etcd_members ms;
-	if (etcd_member_list(cl, true, &ms, &err) != 0) {
-		/* No quorum read: a member's local list still says who is there. */
-		eo_strlcpy(s->etcd_error, err.msg, sizeof(s->etcd_error));
-		if (etcd_member_list(cl, false, &ms, &err) != 0) {
-			etcd_client_free(cl);
-			return;
-		}
 	}
 	s->etcd_answered = true;
 	s->cluster_id = ms.cluster_id;

@@ -132,16 +132,14 @@ static int create_missing(struct ctl *c, const struct observation *o, const stru
 	return 0;
 }
 
-/* The side effects that follow the observation rather than a decision:
- * the voter label the client Service selects, and the PDB's budget. Skipped
- * when etcd did not answer — never act blind. */
-static void sync_owned(struct ctl *c, const struct observation *o, const struct sc_action *a)
+/* The voter label the client Service selects: on every started voter that
+ * is not about to leave, off everywhere else. Only on a member list read
+ * with quorum — a lagging list would label a removed member or a learner. */
+static void sync_voter_labels(struct ctl *c, const struct observation *o, const struct sc_action *a)
 {
 	const struct etcd_cluster *ec = &o->s.ec;
 	struct eo_err err = {0};
 	char q[300];
-	if (!o->s.etcd_answered)
-		return;
 	for (int k = 0; k < SC_MAX_ORDINALS; k++) {
 		const struct sc_pod *p = &o->s.pods[k];
 		if (!p->exists || p->terminating)
@@ -161,6 +159,19 @@ static void sync_owned(struct ctl *c, const struct observation *o, const struct 
 			log_warn("voter label not set", "cluster=%s/%s pod=%s error=%s", ec->namespace,
 				 ec->name, pod, log_q(q, sizeof(q), err.msg));
 	}
+}
+
+/* The side effects that follow the observation rather than a decision:
+ * the voter labels, the StatefulSet's image for Pods made from now on, and
+ * the PDB's budget. Membership-derived ones are skipped unless the member
+ * list was read with quorum — never act blind. */
+static void sync_owned(struct ctl *c, const struct observation *o, const struct sc_action *a)
+{
+	const struct etcd_cluster *ec = &o->s.ec;
+	struct eo_err err = {0};
+	char q[300];
+	if (o->s.members_quorum_read)
+		sync_voter_labels(c, o, a);
 	/* The template follows spec.image / spec.version for Pods made from now
 	 * on (OnDelete: running members are not restarted). */
 	char image[300];
@@ -179,7 +190,7 @@ static void sync_owned(struct ctl *c, const struct observation *o, const struct 
 		json_object_put(sts);
 	}
 	int want = sc_pdb_max_unavailable(&o->s);
-	if (o->pdb && o->pdb_max_unavailable != want) {
+	if (o->s.members_quorum_read && o->pdb && o->pdb_max_unavailable != want) {
 		json_object *spec = json_object_new_object();
 		json_object_object_add(spec, "maxUnavailable", json_object_new_int(want));
 		json_object *patch = json_object_new_object();

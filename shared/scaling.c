@@ -781,6 +781,24 @@ void sc_decide(const struct sc_observed *o, struct sc_action *a)
 		return;
 	}
 
+	/* Every answer below acts on the member list: a member's local copy can
+	 * lag behind the cluster (miss a member just added or promoted, keep
+	 * one just removed), and the StatefulSet lowered or a claim deleted on
+	 * such a list would take a voter's Pod or data. Only a quorum read. */
+	if (!o->members_quorum_read) {
+		a->kind = SC_WAIT;
+		a->requeue_ms = RQ_POLL;
+		a->scaling = o->ec.status.scaling;
+		a->phase = o->ec.status.phase == EC_FAILED ? EC_FAILED
+			   : a->scaling.active		   ? EC_SCALING
+							   : EC_RUNNING;
+		a->hold_generation = true; /* nothing of the spec was acted on */
+		progressing(a, a->scaling.active ? "True" : "False", "NoQuorumRead",
+			    "the member list could not be read with quorum (%s); no change until it can",
+			    o->etcd_error[0] ? o->etcd_error : "no member answered");
+		return;
+	}
+
 	/* 4. A learner in flight; 5–8 otherwise. */
 	if (v.learner >= 0)
 		decide_learner(o, &v, a);

@@ -74,7 +74,11 @@ struct sc_observed {
 
 	/* etcd. */
 	bool etcd_answered; /* a member list was read */
-	char etcd_error[200]; /* why not, when not */
+	bool members_quorum_read; /* … through a linearizable (quorum) read: only then may
+				     membership, the StatefulSet or a claim be changed —
+				     a member's local list can lag (it misses a member just
+				     added or promoted, or keeps one just removed) */
+	char etcd_error[200]; /* why not, when not (or why the list is not a quorum read) */
 	uint64_t cluster_id;
 	struct sc_member members[EC_MAX_MEMBERS];
 	int nmembers;

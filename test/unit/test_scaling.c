@@ -157,6 +157,7 @@ static void observe(const struct world *w, struct sc_observed *o)
 		return;
 	}
 	o->etcd_answered = true;
+	o->members_quorum_read = true;
 	o->cluster_id = w->cluster_id;
 	int nv, nh;
 	voters(w, &nv, &nh);
@@ -695,6 +696,62 @@ static void test_cluster_id_mismatch_is_degraded(void **state)
 	assert_string_equal(w.ec.status.cluster_id, "77");
 }
 
+/* Drop the member of ordinal k from an observation (a list that misses it). */
+static void drop_member(struct sc_observed *o, int k)
+{
+	int j = 0;
+	for (int i = 0; i < o->nmembers; i++)
+		if (o->members[i].ordinal != k)
+			o->members[j++] = o->members[i];
+	o->nmembers = j;
+}
+
+static void test_member_list_without_quorum_never_acts(void **state)
+{
+	/* A member's local list lags: here it misses demo-4, the voter promoted
+	 * last. Acted on, it would lower the StatefulSet under that voter and
+	 * then delete its claim (its data). Read with quorum, the same list
+	 * would be the truth and the StatefulSet would come down. */
+	struct world w;
+	created(&w, 5);
+	struct sc_observed o;
+	observe(&w, &o);
+	drop_member(&o, 4);
+	o.members_quorum_read = false;
+	snprintf(o.etcd_error, sizeof(o.etcd_error), "etcd demo-0: member list: request timed out");
+	struct sc_action a;
+	sc_decide(&o, &a);
+	assert_int_equal(a.kind, SC_WAIT);
+	assert_string_equal(a.progressing_reason, "NoQuorumRead");
+	assert_non_null(strstr(a.progressing_message, "request timed out"));
+	assert_true(a.hold_generation);
+	o.pods[4].exists = false; /* … nor the claim of a Pod that is gone */
+	sc_decide(&o, &a);
+	assert_int_equal(a.kind, SC_WAIT);
+	/* The same list with quorum: a removal happened, the tail follows. */
+	o.members_quorum_read = true;
+	o.pods[4].exists = true;
+	sc_decide(&o, &a);
+	assert_int_equal(a.kind, SC_LOWER_STS);
+	/* A lagging list that still shows a promoted member as a learner must
+	 * not roll it back (MemberRemove of what is by now a voter). */
+	observe(&w, &o);
+	o.members[o.nmembers - 1].learner = true;
+	o.members_quorum_read = false;
+	w.ec.spec.replicas = 4;
+	o.ec.spec.replicas = 4;
+	sc_decide(&o, &a);
+	assert_int_equal(a.kind, SC_WAIT);
+	/* A lost quorum is still reported as such. */
+	w.ec.spec.replicas = 5;
+	w.down[1] = w.down[2] = w.down[3] = true;
+	observe(&w, &o);
+	o.members_quorum_read = false;
+	sc_decide(&o, &a);
+	assert_int_equal(a.kind, SC_REPORT_DEGRADED);
+	assert_string_equal(a.degraded_reason, "QuorumLost");
+}
+
 static void test_unmanaged_member_blocks(void **state)
 {
 	struct world w;
@@ -1007,6 +1064,7 @@ int main(void)
 		cmocka_unit_test(test_quorum_lost_reports_and_never_acts),
 		cmocka_unit_test(test_nobody_answers_is_degraded),
 		cmocka_unit_test(test_cluster_id_mismatch_is_degraded),
+		cmocka_unit_test(test_member_list_without_quorum_never_acts),
 		cmocka_unit_test(test_unmanaged_member_blocks),
 		cmocka_unit_test(test_bad_image_rolls_back_and_holds),
 		cmocka_unit_test(test_rollback_retries_after_backoff),
