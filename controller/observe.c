@@ -122,6 +122,23 @@ static void observe_pvcs(struct observation *o, json_object *list, const struct 
 	}
 }
 
+void obs_member_status(const struct etcd_status *st, uint64_t cluster_id, struct sc_member *sm)
+{
+	sm->reachable = true;
+	if (st->member_id != sm->id || (cluster_id && st->cluster_id && st->cluster_id != cluster_id)) {
+		/* Someone else answers at this member's address: not this member. */
+		sm->mismatch = true;
+		sm->answered_id = st->member_id;
+		sm->answered_cluster = st->cluster_id;
+		return;
+	}
+	sm->leader_seen = st->leader;
+	sm->healthy = st->leader != 0 && !st->errors[0];
+	sm->raft_index = st->raft_index;
+	sm->raft_applied_index = st->raft_applied_index;
+	sm->db_size = st->db_size;
+}
+
 /* The member's client URL: advertised, else its peer URL on :2379. */
 static void client_url_of(const struct etcd_member *m, char *out, size_t size)
 {
@@ -230,12 +247,7 @@ static void observe_etcd(struct ctl *c, struct observation *o, const struct etcd
 			struct etcd_status st;
 			if (!sm->client_url[0] || etcd_status(cl, sm->client_url, &st, &err) != 0)
 				continue;
-			sm->reachable = true;
-			sm->leader_seen = st.leader;
-			sm->healthy = st.leader != 0 && !st.errors[0];
-			sm->raft_index = st.raft_index;
-			sm->raft_applied_index = st.raft_applied_index;
-			sm->db_size = st.db_size;
+			obs_member_status(&st, ms.cluster_id, sm);
 		}
 	etcd_client_free(cl);
 	/* Where to send actions: the leader, then the other healthy voters. */

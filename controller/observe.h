@@ -9,6 +9,7 @@
 #include <json-c/json.h>
 
 #include "ctl.h"
+#include "etcd.h"
 #include "scaling.h"
 
 struct observation {
@@ -36,6 +37,10 @@ void obs_free(struct observation *o);
 
 /* Pure helpers over API objects (tested on fixtures). */
 void obs_pod(json_object *pod, struct sc_pod *out);
+/* A member's maintenance status into sm (id already set): reachable, and
+ * healthy only when it answered as that member of the cluster whose member
+ * list was read (cluster_id, 0: unknown). */
+void obs_member_status(const struct etcd_status *st, uint64_t cluster_id, struct sc_member *sm);
 /* "2026-11-29T05:20:22Z" → Unix ms, 0 when unreadable. */
 int64_t obs_time_ms(const char *rfc3339);
 

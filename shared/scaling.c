@@ -773,6 +773,21 @@ void sc_decide(const struct sc_observed *o, struct sc_action *a)
 				 o->members[i].peer_url);
 			return;
 		}
+	for (int i = 0; i < o->nmembers; i++) {
+		const struct sc_member *m = &o->members[i];
+		char nb[300];
+		if (m->mismatch) {
+			degraded(a, o, "MemberMismatch",
+				 "the Pod of member %s (id %llu) answers as member %llu of cluster %llu, "
+				 "not of %llu: it runs on other data (a cluster founded anew, another "
+				 "member's volume); it is out of the client Service and nothing will be "
+				 "changed: see its log",
+				 m->name[0] ? m->name : name_of(o, m->ordinal, nb, sizeof(nb)),
+				 (unsigned long long)m->id, (unsigned long long)m->answered_id,
+				 (unsigned long long)m->answered_cluster, (unsigned long long)o->cluster_id);
+			return;
+		}
+	}
 	if (!v.quorum) {
 		degraded(a, o, "QuorumLost",
 			 "%d of %d voters healthy with a common leader, quorum needs %d: no membership "

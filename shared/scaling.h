@@ -38,7 +38,11 @@ struct sc_member {
 	int ordinal;          /* from the peer URL; -1: not one of this cluster's */
 	bool learner;
 	bool reachable;       /* its maintenance status answered */
-	bool healthy;         /* reachable, knows a leader, no alarm */
+	bool mismatch;        /* … but as another member or another cluster (the Pod runs
+				 on other data: a cluster founded anew, a wrong volume):
+				 never healthy, never a voter behind the client Service */
+	uint64_t answered_id, answered_cluster; /* who answered, when mismatch */
+	bool healthy;         /* reachable as itself, knows a leader, no alarm */
 	uint64_t leader_seen; /* the leader id in its status; 0: none */
 	uint64_t raft_index;
 	uint64_t raft_applied_index;

@@ -147,7 +147,7 @@ bool sc_pod_is_voter(const struct sc_observed *o, const struct sc_action *a, int
 		const struct sc_member *m = &o->members[i];
 		if (m->ordinal != k)
 			continue;
-		if (m->learner || !m->name[0])
+		if (m->learner || !m->name[0] || m->mismatch)
 			return false;
 		/* Leaving: out of the client Service before it goes. */
 		if ((a->kind == SC_TRANSFER_LEADERSHIP || a->kind == SC_REMOVE_MEMBER ||

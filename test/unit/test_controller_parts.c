@@ -102,6 +102,45 @@ static void test_pod_status(void **state)
 	assert_true(obs_time_ms("garbage") == 0);
 }
 
+static void test_member_status_identity(void **state)
+{
+	/* The Pod of member 0x123 answers: healthy as itself only. A Pod that
+	 * answers as another member, or for another cluster (it founded a new
+	 * one, or runs on another member's volume), is neither healthy nor may
+	 * it count toward quorum or stay behind the client Service. */
+	struct etcd_status st = {.leader = 0x777, .member_id = 0x123, .cluster_id = 55,
+				 .raft_index = 90, .raft_applied_index = 90, .db_size = 4096};
+	struct sc_member sm = {.id = 0x123};
+	obs_member_status(&st, 55, &sm);
+	assert_true(sm.reachable);
+	assert_true(sm.healthy);
+	assert_false(sm.mismatch);
+	assert_int_equal(sm.leader_seen, 0x777);
+	assert_int_equal(sm.raft_applied_index, 90);
+
+	struct sc_member other = {.id = 0x123};
+	st.member_id = 0x999; /* another member's data */
+	obs_member_status(&st, 55, &other);
+	assert_true(other.reachable);
+	assert_false(other.healthy);
+	assert_true(other.mismatch);
+	assert_int_equal(other.leader_seen, 0);
+	assert_int_equal(other.answered_id, 0x999);
+
+	struct sc_member split = {.id = 0x123};
+	st.member_id = 0x123;
+	st.cluster_id = 66; /* the same id in a cluster founded anew */
+	st.leader = 0x123;
+	obs_member_status(&st, 55, &split);
+	assert_false(split.healthy);
+	assert_true(split.mismatch);
+	assert_int_equal(split.answered_cluster, 66);
+
+	struct sc_member unknown = {.id = 0x123};
+	obs_member_status(&st, 0, &unknown); /* the list's cluster unknown: the id decides */
+	assert_true(unknown.healthy);
+}
+
 static void test_metrics_text(void **state)
 {
 	struct metrics *m = metrics_new();
@@ -170,6 +209,7 @@ int main(void)
 		cmocka_unit_test(test_event_shape),
 		cmocka_unit_test(test_lease_takeover_rule),
 		cmocka_unit_test(test_pod_status),
+		cmocka_unit_test(test_member_status_identity),
 		cmocka_unit_test(test_metrics_text),
 		cmocka_unit_test(test_listen_addresses),
 		cmocka_unit_test(test_endpoints_serve),

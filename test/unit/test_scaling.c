@@ -752,6 +752,32 @@ static void test_member_list_without_quorum_never_acts(void **state)
 	assert_string_equal(a.degraded_reason, "QuorumLost");
 }
 
+static void test_member_answering_as_another_blocks(void **state)
+{
+	/* demo-0's Pod founded a new cluster after losing its volume (or
+	 * mounts another member's): its address answers for someone else. */
+	struct world w;
+	created(&w, 3);
+	struct sc_observed o;
+	observe(&w, &o);
+	int i0 = -1;
+	for (int i = 0; i < o.nmembers; i++)
+		if (o.members[i].ordinal == 0)
+			i0 = i;
+	o.members[i0].mismatch = true;
+	o.members[i0].healthy = false;
+	o.members[i0].leader_seen = 0;
+	o.members[i0].answered_id = 4242;
+	o.members[i0].answered_cluster = 99;
+	struct sc_action a;
+	sc_decide(&o, &a);
+	assert_int_equal(a.kind, SC_REPORT_DEGRADED);
+	assert_string_equal(a.degraded_reason, "MemberMismatch");
+	assert_non_null(strstr(a.degraded_message, "4242"));
+	assert_false(sc_pod_is_voter(&o, &a, 0)); /* no client traffic to the impostor */
+	assert_true(sc_pod_is_voter(&o, &a, 1));
+}
+
 static void test_unmanaged_member_blocks(void **state)
 {
 	struct world w;
@@ -1065,6 +1091,7 @@ int main(void)
 		cmocka_unit_test(test_nobody_answers_is_degraded),
 		cmocka_unit_test(test_cluster_id_mismatch_is_degraded),
 		cmocka_unit_test(test_member_list_without_quorum_never_acts),
+		cmocka_unit_test(test_member_answering_as_another_blocks),
 		cmocka_unit_test(test_unmanaged_member_blocks),
 		cmocka_unit_test(test_bad_image_rolls_back_and_holds),
 		cmocka_unit_test(test_rollback_retries_after_backoff),
