@@ -345,8 +345,8 @@ static void test_body_cap(void **state)
 }
 
 /* Many clients at once, each on its own keep-alive connection. */
-#define NTHREADS 100
-#define PER_THREAD 4
+#define NTHREADS 200
+#define PER_THREAD 2
 
 static atomic_int bad;
 
