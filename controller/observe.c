@@ -60,6 +60,7 @@ void obs_pod(json_object *pod, struct sc_pod *out)
 	memset(out, 0, sizeof(*out));
 	out->exists = true;
 	out->terminating = json_at(pod, "metadata.deletionTimestamp") != NULL;
+	out->bootstrap = res_pod_bootstrap(pod);
 	json_object *ready = condition(pod, "Ready");
 	out->ready = ready && strcmp(json_opt_str(ready, "status", ""), "True") == 0;
 	json_object *init = condition(pod, "Initialized");

@@ -201,6 +201,41 @@ static void sync_owned(struct ctl *c, const struct observation *o, const struct 
 	}
 }
 
+/* Take the bootstrap permission away: the template first (no new Pod gets
+ * it), then every Pod that has it. */
+static int bootstrap_off(struct ctl *c, const struct observation *o, struct eo_err *err)
+{
+	const struct etcd_cluster *ec = &o->s.ec;
+	if (o->s.sts_bootstrap) {
+		json_object *sts = NULL;
+		if (!o->sts || json_object_deep_copy(o->sts, &sts, NULL) != 0)
+			return eo_err_set(err, EO_ENOMEM, "copying the StatefulSet");
+		int rc = res_sts_clear_bootstrap(sts) == 0
+				 ? kube_update(c->kc, &KUBE_STATEFULSETS, ec->namespace, ec->name, NULL,
+					       sts, NULL, err)
+				 : eo_err_set(err, EO_EINVAL,
+					      "StatefulSet %s/%s has no member-init container with %s: "
+					      "not made by this controller?",
+					      ec->namespace, ec->name, RES_ENV_BOOTSTRAP);
+		json_object_put(sts);
+		if (rc != 0)
+			return -1;
+	}
+	for (int k = 0; k < SC_MAX_ORDINALS; k++) {
+		const struct sc_pod *p = &o->s.pods[k];
+		if (!p->exists || p->terminating || !p->bootstrap)
+			continue;
+		char pod[300];
+		snprintf(pod, sizeof(pod), "%s-%d", ec->name, k);
+		if (merge_patch(c, &KUBE_PODS, ec->namespace, pod, res_pod_bootstrap_off_patch(), err) != 0) {
+			if (err->code != 404)
+				return -1;
+			eo_err_clear(err);
+		}
+	}
+	return 0;
+}
+
 /* Take the action. *soon: a benign "not yet" (a learner not in sync):
  * look again shortly without counting a failure. */
 static int act(struct ctl *c, struct observation *o, const struct sc_action *a,
@@ -217,15 +252,8 @@ static int act(struct ctl *c, struct observation *o, const struct sc_action *a,
 		return 0;
 	case SC_CREATE_RESOURCES:
 		return create_missing(c, o, a, err);
-	case SC_SET_BOOTSTRAP_DONE: {
-		json_object *sts = NULL;
-		if (!o->sts || json_object_deep_copy(o->sts, &sts, NULL) != 0)
-			return eo_err_set(err, EO_ENOMEM, "copying the StatefulSet");
-		res_sts_clear_bootstrap(sts);
-		rc = kube_update(c->kc, &KUBE_STATEFULSETS, ec->namespace, ec->name, NULL, sts, NULL, err);
-		json_object_put(sts);
-		return rc;
-	}
+	case SC_SET_BOOTSTRAP_DONE:
+		return bootstrap_off(c, o, err);
 	case SC_RAISE_STS:
 	case SC_LOWER_STS:
 		return merge_patch(c, &KUBE_STATEFULSETS, ec->namespace, ec->name,

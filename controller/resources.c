@@ -5,8 +5,9 @@
  * The one idea: everything about a member that must be decided at run time
  * (new or existing cluster, the live member list, a removed member's data)
  * is decided by the member init step inside the Pod, from etcd itself; the
- * template carries only constants and one permission (EC_BOOTSTRAP, true
- * until the controller has recorded the cluster's id). So the template
+ * template carries only constants and one permission (the bootstrap
+ * annotation, true until the controller has recorded the cluster's id, then
+ * taken away from the template and from each Pod). So the template
  * almost never changes, and with updateStrategy OnDelete a change never
  * restarts a running member: the controller alone decides when a member
  * goes away.
@@ -158,14 +159,6 @@ static json_object *env_field(const char *name, const char *path)
 	return e;
 }
 
-static json_object *env_value(const char *name, const char *value)
-{
-	json_object *e = json_object_new_object();
-	json_object_object_add(e, "name", str(name));
-	json_object_object_add(e, "value", str(value));
-	return e;
-}
-
 static json_object *pod_env(void)
 {
 	json_object *env = json_object_new_array();
@@ -224,8 +217,7 @@ static json_object *security(void)
 	return s;
 }
 
-static json_object *init_container(const struct etcd_cluster *c, bool bootstrap,
-				   const struct res_opts *opts)
+static json_object *init_container(const struct etcd_cluster *c, const struct res_opts *opts)
 {
 	char a_name[300], a_domain[300], a_hb[48], a_el[48], a_wait[48];
 	snprintf(a_name, sizeof(a_name), "--cluster-name=%s", c->name);
@@ -243,8 +235,11 @@ static json_object *init_container(const struct etcd_cluster *c, bool bootstrap,
 	json_object_object_add(k, "command", strv(cmd));
 	json_object_object_add(k, "args", strv(args));
 	json_object *env = pod_env();
-	json_object_array_add(env, env_value(RES_ENV_BOOTSTRAP, bootstrap ? "true" : "false"));
+	json_object_array_add(env, env_field(RES_ENV_BOOTSTRAP,
+					     "metadata.annotations['" RES_ANN_BOOTSTRAP "']"));
 	json_object_object_add(k, "env", env);
+	/* A failed init step shows its last words in the Pod's status. */
+	json_object_object_add(k, "terminationMessagePolicy", str("FallbackToLogsOnError"));
 	json_object_object_add(k, "volumeMounts", mounts());
 	json_object_object_add(k, "securityContext", security());
 	return k;
@@ -329,12 +324,15 @@ json_object *res_statefulset(const struct etcd_cluster *c, int replicas, bool bo
 
 	json_object *tmeta = json_object_new_object();
 	json_object_object_add(tmeta, "labels", res_labels(c));
+	json_object *ann = json_object_new_object();
+	json_object_object_add(ann, RES_ANN_BOOTSTRAP, str(bootstrap ? "true" : "false"));
+	json_object_object_add(tmeta, "annotations", ann);
 	json_object *pod = json_object_new_object();
 	json_object_object_add(pod, "terminationGracePeriodSeconds", num(30));
 	json_object_object_add(pod, "enableServiceLinks", json_object_new_boolean(0));
 	json_object_object_add(pod, "affinity", anti_affinity(c));
 	json_object *inits = json_object_new_array();
-	json_object_array_add(inits, init_container(c, bootstrap, &opts));
+	json_object_array_add(inits, init_container(c, &opts));
 	json_object_object_add(pod, "initContainers", inits);
 	json_object *ctrs = json_object_new_array();
 	json_object_array_add(ctrs, etcd_container(c, &opts));
@@ -397,19 +395,54 @@ static json_object *bootstrap_env(json_object *sts)
 	return NULL;
 }
 
+static const char *annotation(json_object *md)
+{
+	json_object *a = json_at(md, "annotations");
+	json_object *v = a && json_object_is_type(a, json_type_object)
+				 ? json_object_object_get(a, RES_ANN_BOOTSTRAP)
+				 : NULL;
+	return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
+}
+
 bool res_sts_bootstrap(json_object *sts)
 {
+	if (strcmp(annotation(json_at(sts, "spec.template.metadata")), "true") == 0)
+		return true;
 	json_object *e = bootstrap_env(sts);
 	return e && strcmp(json_opt_str(e, "value", ""), "true") == 0;
 }
 
 int res_sts_clear_bootstrap(json_object *sts)
 {
+	json_object *md = json_at(sts, "spec.template.metadata");
 	json_object *e = bootstrap_env(sts);
-	if (!e)
+	if (!md || !json_object_is_type(md, json_type_object) || !e)
 		return -1;
-	json_object_object_add(e, "value", str("false"));
+	json_object *a = json_at(md, "annotations");
+	if (!a || !json_object_is_type(a, json_type_object)) {
+		a = json_object_new_object();
+		json_object_object_add(md, "annotations", a);
+	}
+	json_object_object_add(a, RES_ANN_BOOTSTRAP, str("false"));
+	if (json_at(e, "value")) /* an older template's own value */
+		json_object_object_add(e, "value", str("false"));
 	return 0;
+}
+
+bool res_pod_bootstrap(json_object *pod)
+{
+	return strcmp(annotation(json_at(pod, "metadata")), "true") == 0;
+}
+
+json_object *res_pod_bootstrap_off_patch(void)
+{
+	json_object *ann = json_object_new_object();
+	json_object_object_add(ann, RES_ANN_BOOTSTRAP, str("false"));
+	json_object *md = json_object_new_object();
+	json_object_object_add(md, "annotations", ann);
+	json_object *p = json_object_new_object();
+	json_object_object_add(p, "metadata", md);
+	return p;
 }
 
 static json_object *etcd_container_of(json_object *sts)

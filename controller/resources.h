@@ -20,9 +20,16 @@
 #define RES_MANAGED_BY "etcd-k8s-operator"
 #define RES_LABEL_VOTER "etcd.k8s-operator.io/voter"
 
-/* The init step's bootstrap permission, an env of the member-init container:
- * "true" only until status.clusterID is recorded. */
+/* The init step's bootstrap permission: the member-init container's env
+ * EC_BOOTSTRAP comes from the Pod's annotation RES_ANN_BOOTSTRAP (downward
+ * API, read each time the container starts). The template carries "true"
+ * only until status.clusterID is recorded; then the controller sets it to
+ * "false" on the template and on every Pod made from it — with OnDelete a
+ * Pod lives on with the template it was made from, and an env value of its
+ * own would let Pod 0 found a second cluster whenever its init step ran
+ * again without data (a node's local disk lost, and no peer answering yet). */
 #define RES_ENV_BOOTSTRAP "EC_BOOTSTRAP"
+#define RES_ANN_BOOTSTRAP "etcd.k8s-operator.io/bootstrap"
 #define RES_INIT_CONTAINER "member-init"
 #define RES_ETCD_CONTAINER "etcd"
 
@@ -52,9 +59,14 @@ json_object *res_labels(const struct etcd_cluster *c);
 json_object *res_owner_ref(const struct etcd_cluster *c);
 
 /* Read back from an observed StatefulSet: whether its template still allows
- * bootstrap; and set it (in place) to false. */
+ * bootstrap (the annotation, or an env value "true" from an older template);
+ * and set both (in place) to false. */
 bool res_sts_bootstrap(json_object *sts);
 int res_sts_clear_bootstrap(json_object *sts);
+/* Whether an observed Pod may still found a cluster (its annotation says
+ * "true"); the merge patch that takes that away (new object). */
+bool res_pod_bootstrap(json_object *pod);
+json_object *res_pod_bootstrap_off_patch(void);
 /* The etcd container's image in the template ("" when absent), and set it
  * in place; returns true when it changed. With updateStrategy OnDelete a new
  * image reaches members only as their Pods are made again (new members, a

@@ -743,7 +743,13 @@ void sc_decide(const struct sc_observed *o, struct sc_action *a)
 			 (unsigned long long)o->cluster_id, (unsigned long long)recorded);
 		return;
 	}
-	if (o->sts_bootstrap) {
+	/* The permission goes from the template and from each Pod made while
+	 * the template had it (with OnDelete such a Pod lives on, and its init
+	 * step runs again after a node restart). Nothing else happens first. */
+	bool pod_may_found = false;
+	for (int k = 0; k < SC_MAX_ORDINALS; k++)
+		pod_may_found |= o->pods[k].exists && !o->pods[k].terminating && o->pods[k].bootstrap;
+	if (o->sts_bootstrap || pod_may_found) {
 		a->kind = SC_SET_BOOTSTRAP_DONE;
 		a->phase = o->ec.status.phase == EC_PHASE_UNSET ? EC_CREATING : o->ec.status.phase;
 		a->scaling = o->ec.status.scaling;

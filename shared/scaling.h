@@ -54,6 +54,8 @@ struct sc_pod {
 	bool exists;
 	bool ready;
 	bool terminating;      /* metadata.deletionTimestamp set */
+	bool bootstrap;        /* its bootstrap annotation still lets its init step found a
+				  cluster (made while the template allowed it) */
 	bool initializing;     /* its init step (member-init) has not finished */
 	int64_t init_since_ms; /* wall ms since when it is initializing; 0: unknown */
 	char waiting_reason[64];   /* a container's waiting reason: ErrImagePull, CrashLoopBackOff */
@@ -101,7 +103,8 @@ enum sc_kind {
 	SC_NONE,               /* settled: nothing to do */
 	SC_WAIT,               /* a step is in flight or a report changed: look again soon */
 	SC_CREATE_RESOURCES,   /* create the missing Services / StatefulSet / PDB */
-	SC_SET_BOOTSTRAP_DONE, /* clear the template's bootstrap flag (status.clusterID recorded) */
+	SC_SET_BOOTSTRAP_DONE, /* take the bootstrap permission from the template and from
+				  every Pod that has it (status.clusterID recorded) */
 	SC_ADD_LEARNER,        /* MemberAdd peer_url as a learner */
 	SC_RAISE_STS,          /* StatefulSet replicas → replicas */
 	SC_PROMOTE,            /* MemberPromote member_id */

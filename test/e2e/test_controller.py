@@ -51,10 +51,13 @@ class ScaleWithWebhook(unittest.TestCase):
         self.assertEqual([m["name"] for m in st["members"]], ["demo-0", "demo-1", "demo-2"])
         self.assertTrue(st["clusterID"])
         self.assertEqual(sum(1 for m in st["members"] if m["leader"]), 1)
-        # the bootstrap permission is gone from the template once the id is recorded
+        # the bootstrap permission is gone once the id is recorded: from the
+        # template, and from Pod 0, which was made while it was there
+        ann = "etcd.k8s-operator.io/bootstrap"
         sts = cb.bed.get("statefulsets", "demo")
-        env = sts["spec"]["template"]["spec"]["initContainers"][0]["env"]
-        self.assertIn({"name": "EC_BOOTSTRAP", "value": "false"}, env)
+        self.assertEqual(sts["spec"]["template"]["metadata"]["annotations"][ann], "false")
+        for p in cb.bed.list("pods", selector="etcd.k8s-operator.io/cluster=demo"):
+            self.assertEqual(p["metadata"]["annotations"][ann], "false", p["metadata"]["name"])
 
     def test_2_scale_sequence_under_load(self):
         cb = self.cb

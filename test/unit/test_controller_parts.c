@@ -74,7 +74,8 @@ static void test_lease_takeover_rule(void **state)
 static void test_pod_status(void **state)
 {
 	json_object *p = doc(
-		"{\"metadata\":{\"name\":\"demo-3\",\"creationTimestamp\":\"2026-11-29T06:00:00Z\"},"
+		"{\"metadata\":{\"name\":\"demo-3\",\"creationTimestamp\":\"2026-11-29T06:00:00Z\","
+		"\"annotations\":{\"etcd.k8s-operator.io/bootstrap\":\"true\"}},"
 		"\"status\":{\"conditions\":[{\"type\":\"Initialized\",\"status\":\"False\","
 		"\"lastTransitionTime\":\"2026-11-29T06:00:05Z\"},{\"type\":\"Ready\",\"status\":\"False\"}],"
 		"\"initContainerStatuses\":[{\"name\":\"member-init\",\"state\":{\"running\":{}}}],"
@@ -86,6 +87,7 @@ static void test_pod_status(void **state)
 	assert_true(sp.initializing);
 	assert_true(sp.init_since_ms == obs_time_ms("2026-11-29T06:00:05Z"));
 	assert_string_equal(sp.waiting_reason, ""); /* PodInitializing is not trouble */
+	assert_true(sp.bootstrap);
 	json_object_put(p);
 
 	p = doc("{\"metadata\":{\"name\":\"demo-3\",\"deletionTimestamp\":\"2026-11-29T06:00:00Z\"},"
@@ -98,6 +100,7 @@ static void test_pod_status(void **state)
 	assert_false(sp.initializing);
 	assert_string_equal(sp.waiting_reason, "ErrImagePull");
 	assert_string_equal(sp.waiting_message, "pull failed");
+	assert_false(sp.bootstrap);
 	json_object_put(p);
 	assert_true(obs_time_ms("garbage") == 0);
 }

@@ -134,7 +134,13 @@ static void test_statefulset(void **state)
 	assert_true(has_arg(init, "--heartbeat-ms=50"));
 	assert_true(has_arg(init, "--election-ms=500"));
 	assert_true(has_arg(init, "--config-file=/etc/etcd/etcd.conf.yml"));
-	assert_string_equal(env_of(init, "EC_BOOTSTRAP"), "true");
+	/* The permission is the Pod's annotation, read when the init step
+	 * starts: it can be taken from a Pod that lives on (OnDelete). */
+	assert_string_equal(env_of(init, "EC_BOOTSTRAP"),
+			    "metadata.annotations['etcd.k8s-operator.io/bootstrap']");
+	assert_string_equal(json_opt_str(s, "spec.template.metadata.annotations[etcd.k8s-operator.io/bootstrap]", ""),
+			    "true");
+	assert_string_equal(json_opt_str(init, "terminationMessagePolicy", ""), "FallbackToLogsOnError");
 	assert_string_equal(env_of(init, "POD_NAME"), "metadata.name");
 	assert_string_equal(env_of(init, "POD_NAMESPACE"), "metadata.namespace");
 	assert_string_equal(env_of(init, "POD_IP"), "status.podIP");
@@ -173,7 +179,7 @@ static void test_statefulset(void **state)
 	assert_true(res_sts_bootstrap(s));
 	assert_int_equal(res_sts_clear_bootstrap(s), 0);
 	assert_false(res_sts_bootstrap(s));
-	assert_string_equal(env_of(json_at(s, "spec.template.spec.initContainers[0]"), "EC_BOOTSTRAP"),
+	assert_string_equal(json_opt_str(s, "spec.template.metadata.annotations[etcd.k8s-operator.io/bootstrap]", ""),
 			    "false");
 	json_object_put(s);
 }
@@ -193,6 +199,35 @@ static void test_statefulset_defaults(void **state)
 	assert_null(json_at(s, "spec.volumeClaimTemplates[0].spec.storageClassName"));
 	assert_string_equal(json_opt_str(s, "spec.volumeClaimTemplates[0].spec.resources.requests.storage", ""),
 			    "1Gi");
+	json_object_put(s);
+}
+
+static void test_bootstrap_of_pods_and_older_templates(void **state)
+{
+	struct eo_err err;
+	const char *pod = "{\"metadata\":{\"name\":\"demo-0\",\"annotations\":"
+			  "{\"etcd.k8s-operator.io/bootstrap\":\"true\"}}}";
+	json_object *p = json_parse(pod, strlen(pod), &err);
+	assert_true(res_pod_bootstrap(p));
+	json_object *patch = res_pod_bootstrap_off_patch();
+	assert_string_equal(json_opt_str(patch, "metadata.annotations[etcd.k8s-operator.io/bootstrap]", ""),
+			    "false");
+	json_object_put(patch);
+	json_object_object_add(json_at(p, "metadata.annotations"), "etcd.k8s-operator.io/bootstrap",
+			       json_object_new_string("false"));
+	assert_false(res_pod_bootstrap(p));
+	json_object_put(p);
+	/* A template from before the annotation: its env value counts, and
+	 * clearing sets both. */
+	const char *old = "{\"spec\":{\"template\":{\"metadata\":{},\"spec\":{\"initContainers\":"
+			  "[{\"name\":\"member-init\",\"env\":[{\"name\":\"EC_BOOTSTRAP\","
+			  "\"value\":\"true\"}]}]}}}}";
+	json_object *s = json_parse(old, strlen(old), &err);
+	assert_true(res_sts_bootstrap(s));
+	assert_int_equal(res_sts_clear_bootstrap(s), 0);
+	assert_false(res_sts_bootstrap(s));
+	assert_string_equal(env_of(json_at(s, "spec.template.spec.initContainers[0]"), "EC_BOOTSTRAP"),
+			    "false");
 	json_object_put(s);
 }
 
@@ -225,6 +260,7 @@ int main(void)
 		cmocka_unit_test(test_pdb),
 		cmocka_unit_test(test_statefulset),
 		cmocka_unit_test(test_statefulset_defaults),
+		cmocka_unit_test(test_bootstrap_of_pods_and_older_templates),
 		cmocka_unit_test(test_bootstrap_read_on_foreign_shapes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -45,6 +45,7 @@ struct world {
 	uint64_t raft_index;
 	uint64_t cluster_id;
 	bool pod[SC_MAX_ORDINALS], pod_terminating[SC_MAX_ORDINALS];
+	bool pod_bootstrap[SC_MAX_ORDINALS]; /* made while the template allowed bootstrap */
 	bool pvc[SC_MAX_ORDINALS];
 	bool broken[SC_MAX_ORDINALS];    /* the Pod never starts (bad image) */
 	bool lost[SC_MAX_ORDINALS];      /* the Pod's volume is gone: its init step waits */
@@ -137,6 +138,7 @@ static void observe(const struct world *w, struct sc_observed *o)
 		struct sc_pod *p = &o->pods[k];
 		p->exists = w->pod[k];
 		p->terminating = w->pod_terminating[k];
+		p->bootstrap = p->exists && w->pod_bootstrap[k];
 		int i = member_at(w, k);
 		p->ready = p->exists && !w->broken[k] && !w->lost[k] && !w->down[k] && i >= 0 &&
 			   running(w, i);
@@ -236,6 +238,7 @@ static void act(struct world *w, const struct sc_action *a)
 		break;
 	case SC_SET_BOOTSTRAP_DONE:
 		w->bootstrap_flag = false;
+		memset(w->pod_bootstrap, 0, sizeof(w->pod_bootstrap));
 		break;
 	case SC_ADD_LEARNER: {
 		int nl = 0;
@@ -316,10 +319,11 @@ static void tick(struct world *w)
 		} else if (!w->pod[k] && k < w->sts && w->created) {
 			w->pod[k] = true;
 			w->pvc[k] = true;
+			w->pod_bootstrap[k] = w->bootstrap_flag;
 		}
 	}
 	/* Pod 0 founds the cluster when bootstrap is allowed and nobody exists. */
-	if (w->pod[0] && w->bootstrap_flag && w->nm == 0 && !w->broken[0]) {
+	if (w->pod[0] && w->pod_bootstrap[0] && w->nm == 0 && !w->broken[0]) {
 		struct wmember *m = &w->m[w->nm++];
 		memset(m, 0, sizeof(*m));
 		m->present = true;
@@ -494,6 +498,36 @@ static void test_pod0_never_refounds_after_bootstrap(void **state)
 	assert_int_equal(reconcile(&w, NO_CRASH, &a), SC_CREATE_RESOURCES);
 	assert_false(a.bootstrap);
 	assert_int_equal(a.replicas, 3);
+}
+
+static void test_pod_made_for_bootstrap_loses_the_permission(void **state)
+{
+	/* Pod 0 was made while the template allowed bootstrap; with OnDelete it
+	 * keeps that template. Once the id is recorded it must lose the
+	 * permission too, before anything else happens: its init step runs
+	 * again after a node restart, and without data and without an answer
+	 * it would found a second cluster. */
+	struct world w;
+	created(&w, 1);
+	assert_false(w.bootstrap_flag);
+	assert_false(w.pod_bootstrap[0]);
+	/* The template was cleared, but the Pod's own annotation was not (a
+	 * patch that failed, or a controller version that never made it). */
+	w.pod_bootstrap[0] = true;
+	set_spec(&w, 2, EC_TARGET_NONE);
+	struct sc_action a;
+	assert_int_equal(reconcile(&w, NO_CRASH, &a), SC_SET_BOOTSTRAP_DONE);
+	assert_false(w.pod_bootstrap[0]);
+	assert_int_equal(w.adds, 0); /* nothing else first */
+	assert_true(run(&w, 2, 40, -1, NO_CRASH) >= 0);
+	assert_settled(&w, 2);
+	/* A terminating Pod is not patched (it will not run again). */
+	w.pod_bootstrap[1] = true;
+	w.pod_terminating[1] = true;
+	struct sc_observed o;
+	observe(&w, &o);
+	sc_decide(&o, &a);
+	assert_int_not_equal(a.kind, SC_SET_BOOTSTRAP_DONE);
 }
 
 static void test_scale_up_steps_in_order(void **state)
@@ -1082,6 +1116,7 @@ int main(void)
 		cmocka_unit_test(test_names_and_ordinals),
 		cmocka_unit_test(test_create_bootstraps_one_member_then_clears_flag),
 		cmocka_unit_test(test_pod0_never_refounds_after_bootstrap),
+		cmocka_unit_test(test_pod_made_for_bootstrap_loses_the_permission),
 		cmocka_unit_test(test_scale_up_steps_in_order),
 		cmocka_unit_test(test_staged_target_walks_one_step_at_a_time),
 		cmocka_unit_test(test_patch_waits_for_settled_status),
