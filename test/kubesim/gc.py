@@ -129,7 +129,8 @@ class GC:
         md = o["metadata"]
         try:
             self.store.delete(key, md.get("namespace"), md["name"], uid=md.get("uid"),
-                              finalizers_add=["foregroundDeletion"] if policy == "Foreground" else None)
+                              finalizers_add=["foregroundDeletion"] if policy == "Foreground" else None,
+                              grace_seconds=st.pod_grace(o) if key == "pods" else 0)
         except (st.NotFound, st.Conflict):
             pass
 

@@ -462,13 +462,17 @@ class Registry:
         if res.key == "namespaces":
             return 200, self._out(res, self._terminate_namespace(cur))
         fins = {"Foreground": ["foregroundDeletion"], "Orphan": ["orphan"]}.get(policy)
+        grace = 0
+        if res.key == "pods":   # graceful: the kubelet stops the containers, then removes the object
+            grace = st.pod_grace(cur, opts.get("gracePeriodSeconds"))
         try:
-            out = self.store.delete(res.key, ns, name, finalizers_add=fins)
+            out = self.store.delete(res.key, ns, name, finalizers_add=fins, grace_seconds=grace)
         except st.NotFound:
             raise E.not_found(res, name) from None
         except st.Conflict as e:
             raise E.conflict(res, name, str(e).split(": ", 1)[-1]) from None
-        if out["metadata"].get("deletionTimestamp") and (out["metadata"].get("finalizers")):
+        if out["metadata"].get("deletionTimestamp") and (out["metadata"].get("finalizers") or
+                                                         out["metadata"].get("deletionGracePeriodSeconds")):
             return (202 if policy == "Foreground" else 200), self._out(res, out)
         if res.key == "customresourcedefinitions.apiextensions.k8s.io" and self.crds:
             self.crds.removed(out)

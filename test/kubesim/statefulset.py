@@ -313,7 +313,8 @@ class StatefulSetController:
     def _delete_pod(self, sts, pod, why):
         md = pod["metadata"]
         try:
-            self.store.delete("pods", md.get("namespace", "default"), md["name"], uid=md["uid"])
+            self.store.delete("pods", md.get("namespace", "default"), md["name"], uid=md["uid"],
+                              grace_seconds=st.pod_grace(pod))   # graceful, as through the API
         except (st.NotFound, st.Conflict):
             return
         self.recorder.event(sts, "Normal", "SuccessfulDelete", "delete Pod %s in StatefulSet %s successful"

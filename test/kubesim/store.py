@@ -68,8 +68,32 @@ class Gone(StoreError):
         self.requested, self.oldest = requested, oldest
 
 
-def now_rfc3339():
-    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+def now_rfc3339(plus_seconds=0):
+    t = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=plus_seconds)
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _shift(ts, seconds):
+    try:
+        t = datetime.datetime.strptime(ts, "%Y-%m-%dT%H:%M:%SZ")
+    except (TypeError, ValueError):
+        return now_rfc3339()
+    return (t + datetime.timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def pod_grace(pod, requested=None):
+    """The grace period kube-apiserver gives a Pod DELETE (CheckGracefulDelete):
+    DeleteOptions.gracePeriodSeconds, else spec.terminationGracePeriodSeconds,
+    else 30; 0 for a Pod never scheduled or already Succeeded/Failed (nothing
+    runs that needs stopping); a negative request means 1."""
+    spec, status = pod.get("spec") or {}, pod.get("status") or {}
+    g = requested if requested is not None else spec.get("terminationGracePeriodSeconds")
+    g = 30 if g is None else int(g)
+    if g < 0:
+        g = 1
+    if not spec.get("nodeName") or status.get("phase") in ("Succeeded", "Failed"):
+        return 0
+    return g
 
 
 def copy(o):
@@ -301,6 +325,8 @@ class Store:
                     nmd["namespace"] = ns
                 if cur["metadata"].get("deletionTimestamp") and "deletionGracePeriodSeconds" in cur["metadata"]:
                     nmd["deletionGracePeriodSeconds"] = cur["metadata"]["deletionGracePeriodSeconds"]
+                else:
+                    nmd.pop("deletionGracePeriodSeconds", None)
             else:
                 raise Invalid("unknown subresource %r" % subresource, key, ns, name)
             if self._spec_changed(key, cur, new) and "generation" in cur["metadata"]:
@@ -308,7 +334,10 @@ class Store:
             new["metadata"].pop("resourceVersion", None)
             if _same(cur, new):
                 return copy(cur)   # a no-op write commits nothing, as in kube-apiserver
-            if new["metadata"].get("deletionTimestamp") and not new["metadata"].get("finalizers"):
+            if new["metadata"].get("deletionTimestamp") and not new["metadata"].get("finalizers") and \
+                    not cur["metadata"].get("deletionGracePeriodSeconds"):
+                # the last finalizer gone: deleted — unless a grace period is still running
+                # (kube-apiserver's ShouldDeleteDuringUpdate); whoever ends it deletes with grace 0
                 self._commit(key, "DELETED", new, cur)
                 del bucket[(ns, name)]
                 return copy(new)
@@ -316,10 +345,15 @@ class Store:
             bucket[(ns, name)] = new
             return copy(new)
 
-    def delete(self, key, ns, name, uid=None, resource_version=None, finalizers_add=None):
+    def delete(self, key, ns, name, uid=None, resource_version=None, finalizers_add=None, grace_seconds=0):
         """Delete now, or — when the object has finalizers (or finalizers_add
-        gives some) — set deletionTimestamp and leave it to whoever owns the
-        finalizers. Preconditions uid/resource_version → Conflict."""
+        gives some), or grace_seconds > 0 — set deletionTimestamp (now + grace)
+        and deletionGracePeriodSeconds and leave the object to whoever owns the
+        finalizers or ends the grace period (the kubelet, for Pods: it deletes
+        again with grace 0). A later delete may only shorten a running grace
+        period; grace 0 without finalizers removes the object at once (a force
+        delete). See pod_grace() for the grace a Pod DELETE gets.
+        Preconditions uid/resource_version → Conflict."""
         with self._lock:
             ns = self._ns(key, ns)
             bucket = self._objs.get(key, {})
@@ -337,13 +371,24 @@ class Store:
             for f in finalizers_add or []:
                 if f not in fins:
                     fins.append(f)
-            if fins:
-                if cmd.get("deletionTimestamp") and fins == (cmd.get("finalizers") or []):
+            terminating = bool(cmd.get("deletionTimestamp"))
+            grace = max(0, int(grace_seconds or 0))
+            if terminating:
+                grace = min(grace, int(cmd.get("deletionGracePeriodSeconds") or 0))
+            if fins or grace > 0:
+                if terminating and fins == (cmd.get("finalizers") or []) and \
+                        grace == int(cmd.get("deletionGracePeriodSeconds") or 0):
                     return copy(cur)
                 new = copy(cur)
-                new["metadata"]["finalizers"] = fins
-                new["metadata"].setdefault("deletionTimestamp", now_rfc3339())
-                new["metadata"].setdefault("deletionGracePeriodSeconds", 0)
+                nmd = new["metadata"]
+                if fins:
+                    nmd["finalizers"] = fins
+                if not terminating:
+                    nmd["deletionTimestamp"] = now_rfc3339(grace)
+                elif grace != int(cmd.get("deletionGracePeriodSeconds") or 0):   # shortened: from the same start
+                    nmd["deletionTimestamp"] = _shift(cmd["deletionTimestamp"],
+                                                      grace - int(cmd.get("deletionGracePeriodSeconds") or 0))
+                nmd["deletionGracePeriodSeconds"] = grace
                 self._commit(key, "MODIFIED", new, cur)
                 bucket[(ns, name)] = new
                 return copy(new)

@@ -156,6 +156,28 @@ class KubectlRuntimeTest(unittest.TestCase):
         self.wait(lambda: "persistentvolumeclaim/d-ret-0" not in claims(), 20, "whenDeleted: Delete")
         self.wait(lambda: "ret-0" not in self.pod_table(), 20, "Pods collected with their StatefulSet")
 
+    def test_f_graceful_and_forced_pod_deletion(self):
+        script = "trap '' TERM; echo armed; sleep 1000 & wait; sleep 1000"   # only SIGKILL ends it
+        pods = [tw.busybox_pod(n, script, grace=g) for n, g in (("grace", 30), ("forced", 2))]
+        self.kubectl("create", "-f", "-", stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": pods}))
+        for n in ("grace", "forced"):
+            self.wait(lambda: "armed" in self.kubectl("logs", n, check=False).stdout, 20, "%s running" % n)
+        # DeleteOptions.gracePeriodSeconds wins over the Pod's 30; the object stays, Terminating
+        self.kubectl("delete", "pod", "grace", "--grace-period=3", "--wait=false")
+        md = json.loads(self.kubectl("get", "pod", "grace", "-o", "json").stdout)["metadata"]
+        self.assertEqual(md["deletionGracePeriodSeconds"], 3)
+        self.assertEqual(self.pod_table()["grace"][1], "Terminating")
+        # the kubelet SIGKILLs after 3 s and then removes the object (kubectl 1.20's `wait
+        # --for=delete` fails on an object already gone, so poll)
+        self.wait(lambda: self.kubectl("get", "pod", "grace", check=False).returncode != 0, 30, "grace gone")
+        # --force --grace-period=0: gone from the API at once; the kubelet still stops the processes,
+        # giving them the Pod's own terminationGracePeriodSeconds (2 here) as kubelet does
+        pid = [p["containers"]["main"] for p in json.loads(self.bed("state").stdout)["runtime"]["pods"]
+               if p["name"] == "forced"][0]
+        self.kubectl("delete", "pod", "forced", "--force", "--grace-period=0")
+        self.assertNotEqual(self.kubectl("get", "pod", "forced", check=False).returncode, 0)
+        self.wait(lambda: not _alive(pid), 20, "the forced Pod's process killed")
+
     def test_z_stop_leaves_no_pod_process(self):
         state = json.loads(self.bed("state").stdout)
         pids = [pid for p in state["runtime"]["pods"] for pid in p["containers"].values() if pid]

@@ -417,16 +417,77 @@ class WorkloadTest(unittest.TestCase):
 
     def test_graceful_deletion(self):
         # ignores SIGTERM: the kubelet must SIGKILL it after the grace period
-        self.s.create("pods", busybox_pod("stubborn", "trap '' TERM; sleep 1000 & wait; sleep 1000", grace=1))
-        self.bed.wait(lambda: "running" in self.bed.container("stubborn").get("state", {}), 10, "running")
+        self.s.create("pods", busybox_pod("stubborn", "trap '' TERM; echo armed; sleep 1000 & wait; sleep 1000", grace=1))
+        self.bed.wait(lambda: "armed" in self.bed.log("stubborn", "main"), 10, "running, SIGTERM ignored")
         pid = self.bed.rt.kubelet.find(NS, "stubborn").mains[0].proc.pid
-        # deletionTimestamp (graceful deletion, held by a finalizer here): processes end, then the kubelet deletes
-        self.s.delete("pods", NS, "stubborn", finalizers_add=["test.kubesim/hold"])
+        # deletionTimestamp (graceful deletion, also held by a finalizer here): processes end, then
+        # the kubelet deletes with grace 0, which leaves the object to its finalizer
+        pod = self.s.get("pods", NS, "stubborn")
+        self.s.delete("pods", NS, "stubborn", finalizers_add=["test.kubesim/hold"], grace_seconds=st.pod_grace(pod))
+        self.assertTrue(_alive(pid))
         self.bed.wait(lambda: not _alive(pid), 10, "SIGKILL after the grace period")
         self.bed.wait(lambda: not self.bed.rt.kubelet.lingering(NS), 10, "worker done")
+        self.bed.wait(lambda: self.s.get("pods", NS, "stubborn")["metadata"]["deletionGracePeriodSeconds"] == 0, 10,
+                      "the kubelet's final delete")
         self.s.mutate("pods", NS, "stubborn", lambda o: o["metadata"].update(finalizers=[]))
         with self.assertRaises(st.NotFound):
             self.s.get("pods", NS, "stubborn")
+
+    def test_statefulset_waits_for_its_terminating_pod(self):
+        """A StatefulSet's Pod deleted gracefully stays (Terminating) until the kubelet has
+        stopped its processes; only then does the object go, and only then is the
+        replacement created — never two Pods of one ordinal."""
+        stubborn = busybox_pod("x", "trap '' TERM; echo armed; sleep 1000 & wait; sleep 1000", labels={"app": "gr"},
+                               grace=2)
+        self.s.create("statefulsets.apps", {
+            "metadata": {"name": "gr", "namespace": NS},
+            "spec": {"replicas": 1, "serviceName": "gr", "podManagementPolicy": "Parallel",
+                     "selector": {"matchLabels": {"app": "gr"}},
+                     "template": {"metadata": {"labels": {"app": "gr"}}, "spec": stubborn["spec"]}}})
+        self.bed.wait(lambda: "armed" in self.bed.log("gr-0", "main"), 10, "gr-0 ignoring SIGTERM")
+        old = self.s.get("pods", NS, "gr-0")
+        pid = self.bed.rt.kubelet.find(NS, "gr-0").mains[0].proc.pid
+        w = self.s.watch("pods", NS, since_rv=old["metadata"]["resourceVersion"], field_selector="metadata.name=gr-0")
+        try:
+            out = self.s.delete("pods", NS, "gr-0", grace_seconds=st.pod_grace(old))
+            self.assertEqual(out["metadata"]["deletionGracePeriodSeconds"], 2)
+            self.assertTrue(out["metadata"]["deletionTimestamp"])
+            events = []
+            while not any(t == "ADDED" for t, _ in events):
+                ev = w.get(timeout=20)
+                self.assertIsNotNone(ev, "no replacement within 20 s; events so far: %s" % events)
+                t, o = ev
+                if t == "DELETED":
+                    self.assertFalse(_alive(pid), "the object went before its process")
+                events.append((t, o["metadata"]["uid"] == old["metadata"]["uid"]))
+        finally:
+            w.stop()
+        kinds = [t for t, is_old in events if is_old]
+        self.assertEqual(kinds[-1], "DELETED")
+        self.assertEqual(events[-1], ("ADDED", False))
+        self.assertNotIn(("ADDED", False), events[:-1])
+        self.assertIn(("DELETED", True), events[:-1])   # the old object went first
+
+    def test_grace_rules(self):
+        pod = {"spec": {"nodeName": "kubesim-node", "terminationGracePeriodSeconds": 5}, "status": {"phase": "Running"}}
+        self.assertEqual(st.pod_grace(pod), 5)
+        self.assertEqual(st.pod_grace(pod, 0), 0)
+        self.assertEqual(st.pod_grace(pod, -3), 1)
+        self.assertEqual(st.pod_grace({"spec": {"nodeName": "n"}}), 30)
+        self.assertEqual(st.pod_grace({"spec": {"terminationGracePeriodSeconds": 5}}), 0)    # never scheduled
+        self.assertEqual(st.pod_grace(dict(pod, status={"phase": "Succeeded"})), 0)        # nothing runs
+        # only ever shortened; grace 0 with no finalizer removes at once
+        self.s.create("configmaps", {"metadata": {"name": "gr-cm", "namespace": NS}})
+        o = self.s.delete("configmaps", NS, "gr-cm", grace_seconds=10)
+        self.assertEqual(o["metadata"]["deletionGracePeriodSeconds"], 10)
+        self.assertEqual(self.s.delete("configmaps", NS, "gr-cm", grace_seconds=20)["metadata"]["resourceVersion"],
+                         o["metadata"]["resourceVersion"])
+        self.assertEqual(self.s.delete("configmaps", NS, "gr-cm", grace_seconds=3)["metadata"]["deletionGracePeriodSeconds"], 3)
+        o = self.s.mutate("configmaps", NS, "gr-cm", lambda x: x.__setitem__("data", {"a": "b"}))
+        self.assertEqual(o["metadata"]["deletionGracePeriodSeconds"], 3)    # an update does not end the grace
+        self.s.delete("configmaps", NS, "gr-cm")
+        with self.assertRaises(st.NotFound):
+            self.s.get("configmaps", NS, "gr-cm")
 
 
 def _alive(pid):
