@@ -162,14 +162,20 @@ class KubectlRuntimeTest(unittest.TestCase):
         self.kubectl("create", "-f", "-", stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": pods}))
         for n in ("grace", "forced"):
             self.wait(lambda: "armed" in self.kubectl("logs", n, check=False).stdout, 20, "%s running" % n)
-        # DeleteOptions.gracePeriodSeconds wins over the Pod's 30; the object stays, Terminating
-        self.kubectl("delete", "pod", "grace", "--grace-period=3", "--wait=false")
-        md = json.loads(self.kubectl("get", "pod", "grace", "-o", "json").stdout)["metadata"]
-        self.assertEqual(md["deletionGracePeriodSeconds"], 3)
+        # the Pod's own 30 s; the object stays, Terminating
+        grace_of = lambda: json.loads(self.kubectl("get", "pod", "grace", "-o", "json").stdout)["metadata"][
+            "deletionGracePeriodSeconds"]
+        self.kubectl("delete", "pod", "grace", "--wait=false")
+        self.assertEqual(grace_of(), 30)
         self.assertEqual(self.pod_table()["grace"][1], "Terminating")
-        # the kubelet SIGKILLs after 3 s and then removes the object (kubectl 1.20's `wait
-        # --for=delete` fails on an object already gone, so poll)
-        self.wait(lambda: self.kubectl("get", "pod", "grace", check=False).returncode != 0, 30, "grace gone")
+        # a second DELETE may shorten it (DeleteOptions.gracePeriodSeconds), never lengthen it
+        self.kubectl("delete", "pod", "grace", "--grace-period=3", "--wait=false")
+        self.assertEqual(grace_of(), 3)
+        self.kubectl("delete", "pod", "grace", "--grace-period=60", "--wait=false")
+        self.assertEqual(grace_of(), 3)
+        # the kubelet SIGKILLs after the shortened 3 s and then removes the object (well before
+        # the first 30 s; kubectl 1.20's `wait --for=delete` fails on an object already gone, so poll)
+        self.wait(lambda: self.kubectl("get", "pod", "grace", check=False).returncode != 0, 20, "grace gone")
         # --force --grace-period=0: gone from the API at once; the kubelet still stops the processes,
         # giving them the Pod's own terminationGracePeriodSeconds (2 here) as kubelet does
         pid = [p["containers"]["main"] for p in json.loads(self.bed("state").stdout)["runtime"]["pods"]
