@@ -2,6 +2,7 @@
 """kubesim: the Kubernetes test bed — one command to start it, one to stop it.
 
   bed.py start --dir DIR [--build BUILD] [--manifests DIR] [--crd FILE]... [--die-with-parent PID]
+               [--backoff-base SECONDS]   (the kubelet's restart back-off base; 10 s as in Kubernetes)
       starts the bed in the background (its own session), waits until it
       serves, prints DIR/kubeconfig. Everything lives under DIR.
   bed.py stop --dir DIR          stops it and every process it started
@@ -131,7 +132,8 @@ def find_crd_files(manifests):
 class Bed:
     """All the bed's parts in this process (used by `serve`, and by tests in-process)."""
 
-    def __init__(self, directory, build=None, manifests=None, crd_files=(), history=10000, runtime_enabled=True):
+    def __init__(self, directory, build=None, manifests=None, crd_files=(), history=10000, runtime_enabled=True,
+                 backoff_base=None):
         import admission as adm
         import apiserver
         import crd as crdmod
@@ -181,7 +183,7 @@ class Bed:
         self.runtime = None
         self.runtime_error = None
         if runtime_enabled:
-            self._start_runtime(build)
+            self._start_runtime(build, backoff_base)
         self.write_kubeconfigs()
         self.startup_seconds = time.monotonic() - t0
         self.log.info("start-up: certificates %.3fs, API %.3fs, runtime %.3fs", t_pki - t0, t_api - t_pki,
@@ -219,7 +221,7 @@ class Bed:
                     except apierrors.APIError as e:
                         raise RuntimeError("CRD in %s refused: %s" % (p, e.message)) from None
 
-    def _start_runtime(self, build):
+    def _start_runtime(self, build, backoff_base=None):
         try:
             import runtime
         except ImportError as e:
@@ -234,6 +236,8 @@ class Bed:
                "token": self.token, "ca_file": self.ca[0],
                "extra_hosts": [(host, n) for n in ("kubernetes.default.svc.cluster.local", "kubernetes.default.svc",
                                                    "kubernetes.default", "kubernetes")]}
+        if backoff_base is not None:
+            cfg["backoff_base"] = float(backoff_base)
         self.runtime = runtime.start(self.store, cfg)
         self.api.runtime = self.runtime
         self.ip_block = block
@@ -298,7 +302,8 @@ def cmd_serve(a):
         except FileNotFoundError:
             pass
     try:
-        bed = Bed(d, build=a.build, manifests=a.manifests, crd_files=a.crd or [], history=a.history)
+        bed = Bed(d, build=a.build, manifests=a.manifests, crd_files=a.crd or [], history=a.history,
+                  backoff_base=a.backoff_base)
     except Exception as e:
         log.exception("bed failed to start")
         _write(os.path.join(d, "failed"), "%s: %s\n" % (type(e).__name__, e))
@@ -333,7 +338,8 @@ def cmd_serve(a):
 
 
 # ---- start / stop ----------------------------------------------------------
-def spawn(d, build=None, manifests=None, crds=(), die_with_parent=0, history=10000, grace=5.0, timeout=30.0):
+def spawn(d, build=None, manifests=None, crds=(), die_with_parent=0, history=10000, grace=5.0, timeout=30.0,
+          backoff_base=None):
     """Start `serve` for DIR in its own session and wait until it is ready.
     Returns the ready info (kubeconfig, address, startup_seconds, runtime...);
     raises RuntimeError with the reason and where to look when it fails.
@@ -356,6 +362,8 @@ def spawn(d, build=None, manifests=None, crds=(), die_with_parent=0, history=100
         args += ["--crd", os.path.abspath(c)]
     if die_with_parent:
         args += ["--die-with-parent", str(die_with_parent)]
+    if backoff_base is not None:
+        args += ["--backoff-base", str(float(backoff_base))]
     t0 = time.monotonic()
     with open(os.path.join(d, "logs", "bed.out"), "ab") as out:
         p = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True,
@@ -387,7 +395,8 @@ def spawn(d, build=None, manifests=None, crds=(), die_with_parent=0, history=100
 def cmd_start(a):
     t0 = time.monotonic()
     try:
-        info = spawn(a.dir, a.build, a.manifests, a.crd or [], a.die_with_parent, a.history, a.grace, a.timeout)
+        info = spawn(a.dir, a.build, a.manifests, a.crd or [], a.die_with_parent, a.history, a.grace, a.timeout,
+                     a.backoff_base)
     except RuntimeError as e:
         sys.stderr.write("%s\n" % e)
         return 1
@@ -529,6 +538,16 @@ def cmd_state(a):
     return 0 if code == 200 else 1
 
 
+def _positive(v):
+    try:
+        f = float(v)
+    except ValueError:
+        f = -1
+    if not f > 0:
+        raise argparse.ArgumentTypeError("want a number of seconds > 0, got %r" % v)
+    return f
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="bed.py", description="kubesim, the Kubernetes test bed")
     sub = ap.add_subparsers(dest="command", required=True)
@@ -542,6 +561,8 @@ def main(argv=None):
         p.add_argument("--history", type=int, default=10000, help="watch history kept (events)")
         p.add_argument("--grace", type=float, default=5.0, help="max Pod termination grace on stop (s)")
         p.add_argument("--timeout", type=float, default=30.0)
+        p.add_argument("--backoff-base", type=_positive, default=None, metavar="SECONDS",
+                       help="the kubelet's restart back-off base (default 10, as Kubernetes; doubles to 300)")
     p = sub.add_parser("stop")
     p.add_argument("--dir", required=True)
     p.add_argument("--timeout", type=float, default=20.0)

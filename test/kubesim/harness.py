@@ -115,7 +115,8 @@ class Webhook(Proc):
 
 class Bed:
     def __init__(self, build_dir=None, manifests=False, crds=(), directory=None, kubectl=None,
-                 start_timeout=30.0, history=None, grace=3.0):
+                 start_timeout=30.0, history=None, grace=3.0, backoff_base=None):
+        """backoff_base: the kubelet's restart back-off base in seconds (None: 10, as Kubernetes)."""
         self.build = _resolve(build_dir or os.environ.get("EO_BUILD") or "build")
         if manifests is True:
             self.manifests = os.path.join(ROOT, "manifests")
@@ -132,7 +133,7 @@ class Bed:
         try:
             self.info = bedmod.spawn(self.dir, self.build, self.manifests, [_resolve(c) for c in crds],
                                      die_with_parent=os.getpid(), history=history or 10000, grace=grace,
-                                     timeout=start_timeout)
+                                     timeout=start_timeout, backoff_base=backoff_base)
         except RuntimeError as e:
             tail = self.bed_log(40)
             self._cleanup_dir()

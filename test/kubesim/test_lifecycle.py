@@ -163,6 +163,22 @@ class HarnessCleanupTest(unittest.TestCase):
         self.assertEqual(session_members(holder["bg"].pid), [])
 
 
+class HarnessOptionsTest(unittest.TestCase):
+    def test_backoff_base(self):
+        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "crash"},
+               "spec": {"containers": [{"name": "c", "image": "busybox", "command": ["sh", "-c", "exit 3"]}]}}
+        with Bed(backoff_base=1) as bed:
+            st, out = bed.create(pod)
+            self.assertEqual(st, 201, out)
+
+            def first_backoff():
+                cs = (bed.get("pods", "crash").get("status") or {}).get("containerStatuses") or [{}]
+                msg = ((cs[0].get("state") or {}).get("waiting") or {}).get("message", "")
+                return msg.split()[1] if msg.startswith("back-off ") else None
+            # 1 s, doubling (Kubernetes' 10 s would say "back-off 10s")
+            self.assertIn(bed.wait_for(first_backoff, 30, "a restart back-off", 0.05), ("1s", "2s", "4s"))
+
+
 class NoRuntimeTest(unittest.TestCase):
     def test_serves_the_api_without_runtime(self):
         import bed as bedmod

@@ -31,7 +31,7 @@ class KubectlRuntimeTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.dir = tempfile.mkdtemp(prefix="kubesim-kubectl-")
-        r = subprocess.run(BED + ["start", "--dir", cls.dir, "--die-with-parent", str(os.getpid())],
+        r = subprocess.run(BED + ["start", "--dir", cls.dir, "--die-with-parent", str(os.getpid()), "--backoff-base", "1"],
                            capture_output=True, text=True, timeout=60)
         if r.returncode != 0:
             raise RuntimeError("bed.py start failed: %s%s" % (r.stdout, r.stderr))
@@ -116,13 +116,19 @@ class KubectlRuntimeTest(unittest.TestCase):
         want = {"crash": {"CrashLoopBackOff"}, "img": {"ErrImagePull", "ImagePullBackOff"},
                 "badinit": {"Init:Error", "Init:CrashLoopBackOff"}}
         seen = {k: set() for k in want}
+        backoffs = []
 
         def check():
             for name, (_, status, _) in self.pod_table().items():
                 if name in seen:
                     seen[name].add(status)
-            return all(seen[k] & want[k] for k in want)
+            msg = self.kubectl("get", "pod", "crash", "-o",
+                               "jsonpath={.status.containerStatuses[0].state.waiting.message}").stdout
+            if msg.startswith("back-off "):
+                backoffs.append(msg.split()[1])
+            return all(seen[k] & want[k] for k in want) and backoffs
         self.wait(check, 30, "kubectl STATUS %s" % want)
+        self.assertIn(backoffs[0], ("1s", "2s", "4s"), "bed.py start --backoff-base 1: %s" % backoffs)
         # sorting asks for a Table with whole objects in its rows (includeObject=Object)
         names = set(self.kubectl("get", "events", "-o", "jsonpath={.items[*].metadata.name}").stdout.split())
         rows = self.kubectl("get", "events", "--sort-by=.lastTimestamp", "--no-headers").stdout.splitlines()
