@@ -10,7 +10,9 @@
 
 BUILD   ?= build
 PREFIX  ?= /usr/local
-PKGS    := libcurl json-c libmicrohttpd openssl yaml-0.1
+# gnutls: libmicrohttpd's TLS library; its certificate callback (the webhook's
+# hot reload) hands out GnuTLS types. Debian's libmicrohttpd-dev brings it.
+PKGS    := libcurl json-c libmicrohttpd gnutls openssl yaml-0.1
 CC      ?= cc
 
 # -Wno-format-truncation: messages are cut to fixed-size buffers on purpose

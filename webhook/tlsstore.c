@@ -17,15 +17,12 @@
  *
  * Everything is done with GnuTLS, which serves the handshakes anyway:
  * parsing with OpenSSL too would initialise a second TLS library in every
- * replica (2 MB more resident, measured). The program links libmicrohttpd,
- * which links GnuTLS; the project's link line names only libmicrohttpd
- * (pkg-config gives no -lgnutls), so the GnuTLS functions used here are
- * looked up in the already-loaded library at start (dlsym), typed from
- * GnuTLS's own headers.
+ * replica (2 MB more resident, measured). GnuTLS is on the link line
+ * because libmicrohttpd's certificate callback hands out GnuTLS types: it is
+ * libmicrohttpd's own TLS library here, not an extra dependency.
  */
 #include "tlsstore.h"
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -43,60 +40,6 @@
 #define MAX_PEM (1024 * 1024)
 #define RETIRE_GRACE_S 300
 #define HANDSHAKE_CHECK_MS 1000
-
-static struct {
-	__typeof__(gnutls_pcert_list_import_x509_raw) *pcert_list_import;
-	__typeof__(gnutls_pcert_deinit) *pcert_deinit;
-	__typeof__(gnutls_privkey_init) *privkey_init;
-	__typeof__(gnutls_privkey_import_x509_raw) *privkey_import;
-	__typeof__(gnutls_privkey_deinit) *privkey_deinit;
-	__typeof__(gnutls_strerror) *strerror;
-	__typeof__(gnutls_pubkey_init) *pubkey_init;
-	__typeof__(gnutls_pubkey_import_privkey) *pubkey_import_privkey;
-	__typeof__(gnutls_pubkey_get_key_id) *pubkey_get_key_id;
-	__typeof__(gnutls_pubkey_deinit) *pubkey_deinit;
-	__typeof__(gnutls_x509_crt_init) *crt_init;
-	__typeof__(gnutls_x509_crt_import) *crt_import;
-	__typeof__(gnutls_x509_crt_get_expiration_time) *crt_expiration;
-	__typeof__(gnutls_x509_crt_get_serial) *crt_serial;
-	__typeof__(gnutls_x509_crt_deinit) *crt_deinit;
-} gt;
-
-static int gnutls_resolve(struct eo_err *err)
-{
-	if (gt.crt_deinit)
-		return 0;
-	struct {
-		const char *name;
-		void **slot;
-	} syms[] = {
-		{"gnutls_pcert_list_import_x509_raw", (void **)&gt.pcert_list_import},
-		{"gnutls_pcert_deinit", (void **)&gt.pcert_deinit},
-		{"gnutls_privkey_init", (void **)&gt.privkey_init},
-		{"gnutls_privkey_import_x509_raw", (void **)&gt.privkey_import},
-		{"gnutls_privkey_deinit", (void **)&gt.privkey_deinit},
-		{"gnutls_strerror", (void **)&gt.strerror},
-		{"gnutls_pubkey_init", (void **)&gt.pubkey_init},
-		{"gnutls_pubkey_import_privkey", (void **)&gt.pubkey_import_privkey},
-		{"gnutls_pubkey_get_key_id", (void **)&gt.pubkey_get_key_id},
-		{"gnutls_pubkey_deinit", (void **)&gt.pubkey_deinit},
-		{"gnutls_x509_crt_init", (void **)&gt.crt_init},
-		{"gnutls_x509_crt_import", (void **)&gt.crt_import},
-		{"gnutls_x509_crt_get_expiration_time", (void **)&gt.crt_expiration},
-		{"gnutls_x509_crt_get_serial", (void **)&gt.crt_serial},
-		{"gnutls_x509_crt_deinit", (void **)&gt.crt_deinit},
-	};
-	for (size_t i = 0; i < EO_ARRAY_LEN(syms); i++) {
-		*syms[i].slot = dlsym(RTLD_DEFAULT, syms[i].name);
-		if (!*syms[i].slot)
-			return eo_err_set(err, EO_EINVAL,
-					  "GnuTLS function %s not found: this libmicrohttpd was "
-					  "built without TLS; install Debian's libmicrohttpd12 "
-					  "(GnuTLS) build",
-					  syms[i].name);
-	}
-	return 0;
-}
 
 struct pair {
 	gnutls_pcert_st pcerts[MAX_CHAIN];
@@ -133,9 +76,9 @@ static void pair_free(struct pair *p)
 	if (!p)
 		return;
 	for (unsigned i = 0; i < p->npcerts; i++)
-		gt.pcert_deinit(&p->pcerts[i]);
+		gnutls_pcert_deinit(&p->pcerts[i]);
 	if (p->key)
-		gt.privkey_deinit(p->key);
+		gnutls_privkey_deinit(p->key);
 	free(p);
 }
 
@@ -165,18 +108,18 @@ static int import_gnutls(char *cert_pem, size_t cert_len, char *key_pem, size_t 
 	gnutls_datum_t cd = {(unsigned char *)cert_pem, (unsigned int)cert_len};
 	gnutls_datum_t kd = {(unsigned char *)key_pem, (unsigned int)key_len};
 	unsigned int n = MAX_CHAIN;
-	int r = gt.pcert_list_import(p->pcerts, &n, &cd, GNUTLS_X509_FMT_PEM,
+	int r = gnutls_pcert_list_import_x509_raw(p->pcerts, &n, &cd, GNUTLS_X509_FMT_PEM,
 				     GNUTLS_X509_CRT_LIST_FAIL_IF_UNSORTED);
 	if (r < 0)
 		return eo_err_set(err, EO_EPARSE, "%s: GnuTLS cannot use the chain: %s (the leaf "
 						  "comes first, then each issuer; at most %d)",
-				  t->cert_file, gt.strerror(r), MAX_CHAIN);
+				  t->cert_file, gnutls_strerror(r), MAX_CHAIN);
 	p->npcerts = n;
-	if ((r = gt.privkey_init(&p->key)) < 0 ||
-	    (r = gt.privkey_import(p->key, &kd, GNUTLS_X509_FMT_PEM, NULL, 0)) < 0)
+	if ((r = gnutls_privkey_init(&p->key)) < 0 ||
+	    (r = gnutls_privkey_import_x509_raw(p->key, &kd, GNUTLS_X509_FMT_PEM, NULL, 0)) < 0)
 		return eo_err_set(err, EO_EPARSE, "%s: no usable PEM private key: %s (an "
 						  "encrypted key is not supported)",
-				  t->key_file, gt.strerror(r));
+				  t->key_file, gnutls_strerror(r));
 	return 0;
 }
 
@@ -186,35 +129,35 @@ static int check_pair(struct pair *p, const struct wh_tls *t, struct eo_err *err
 	unsigned char a[64], b[64];
 	size_t na = sizeof(a), nb = sizeof(b);
 	gnutls_pubkey_t pub = NULL;
-	int match = gt.pubkey_init(&pub) == 0 &&
-		    gt.pubkey_import_privkey(pub, p->key, 0, 0) == 0 &&
-		    gt.pubkey_get_key_id(pub, GNUTLS_KEYID_USE_SHA256, a, &na) == 0 &&
-		    gt.pubkey_get_key_id(p->pcerts[0].pubkey, GNUTLS_KEYID_USE_SHA256, b, &nb) == 0 &&
+	int match = gnutls_pubkey_init(&pub) == 0 &&
+		    gnutls_pubkey_import_privkey(pub, p->key, 0, 0) == 0 &&
+		    gnutls_pubkey_get_key_id(pub, GNUTLS_KEYID_USE_SHA256, a, &na) == 0 &&
+		    gnutls_pubkey_get_key_id(p->pcerts[0].pubkey, GNUTLS_KEYID_USE_SHA256, b, &nb) == 0 &&
 		    na == nb && memcmp(a, b, na) == 0;
 	if (pub)
-		gt.pubkey_deinit(pub);
+		gnutls_pubkey_deinit(pub);
 	if (!match)
 		return eo_err_set(err, EO_EINVAL, "%s does not match the certificate in %s (one of "
 						  "the two was replaced without the other)",
 				  t->key_file, t->cert_file);
 
 	gnutls_x509_crt_t crt = NULL;
-	if (gt.crt_init(&crt) != 0 || gt.crt_import(crt, &p->pcerts[0].cert, GNUTLS_X509_FMT_DER) != 0) {
+	if (gnutls_x509_crt_init(&crt) != 0 || gnutls_x509_crt_import(crt, &p->pcerts[0].cert, GNUTLS_X509_FMT_DER) != 0) {
 		if (crt)
-			gt.crt_deinit(crt);
+			gnutls_x509_crt_deinit(crt);
 		return eo_err_set(err, EO_EPARSE, "%s: the certificate cannot be read", t->cert_file);
 	}
-	p->not_after = (int64_t)gt.crt_expiration(crt);
+	p->not_after = (int64_t)gnutls_x509_crt_get_expiration_time(crt);
 	unsigned char serial[40];
 	size_t n = sizeof(serial);
-	if (gt.crt_serial(crt, serial, &n) == 0) {
+	if (gnutls_x509_crt_get_serial(crt, serial, &n) == 0) {
 		size_t i = 0;
 		while (i + 1 < n && serial[i] == 0) /* as OpenSSL prints it: no leading zeros */
 			i++;
 		for (size_t o = 0; i < n && o + 3 <= sizeof(p->serial); i++, o += 2)
 			snprintf(p->serial + o, 3, "%02X", serial[i]);
 	}
-	gt.crt_deinit(crt);
+	gnutls_x509_crt_deinit(crt);
 	return 0;
 }
 
@@ -255,8 +198,6 @@ out:
 
 struct wh_tls *wh_tls_new(const char *cert_file, const char *key_file, struct eo_err *err)
 {
-	if (gnutls_resolve(err) != 0)
-		return NULL;
 	struct wh_tls *t = calloc(1, sizeof(*t));
 	if (!t) {
 		eo_err_set(err, EO_ENOMEM, "out of memory");
