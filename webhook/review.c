@@ -9,12 +9,12 @@
  * cannot be read is answered allowed: false with the reason, which
  * kube-apiserver shows the person as the refusal.
  *
- * Two decoders feed one deciding half (respond): the fast one
- * (review_fast.c) reads the usual body in one pass without a tree and steps
- * aside for anything unusual; the general one (json-c + cluster_parse) reads
- * everything and words every error. The reply is written by hand into one
- * buffer — the uid, the decision, the warnings and the base64 patch are all
- * there is.
+ * The body is read with json-c and the objects with cluster_parse, which
+ * words every error by its path. (A hand-written one-pass decoder was tried
+ * and measured: json-c alone already answers at more than twice the Go
+ * peer's rate, so the project keeps to its chosen JSON library.) The reply
+ * is written by hand into one buffer — the uid, the decision, the warnings
+ * and the base64 patch are all there is.
  */
 #include "review.h"
 
@@ -26,7 +26,6 @@
 #include "json.h"
 #include "jsonpatch.h"
 #include "policy.h"
-#include "review_fast.h"
 
 #define CT_JSON "application/json"
 #define CT_TEXT "text/plain; charset=utf-8"
@@ -236,37 +235,6 @@ static void decide(enum review_endpoint ep, json_object *req, const char *api_ve
 	respond(ep, &j, out);
 }
 
-static bool fast_path = true;
-
-void review_fast_path(bool on)
-{
-	fast_path = on;
-}
-
-/* The fast decoder (review_fast.c): the same answer without a tree, or 0. */
-static int decide_fast(enum review_endpoint ep, const char *body, size_t len,
-		       struct review_result *out)
-{
-	static __thread struct review_fast f;
-	if (!fast_path || review_fast_decode(body, len, &f) != 1)
-		return 0;
-	eo_strlcpy(out->uid, f.uid, sizeof(out->uid));
-	eo_strlcpy(out->operation, f.operation, sizeof(out->operation));
-	eo_strlcpy(out->subresource, f.subresource, sizeof(out->subresource));
-	eo_strlcpy(out->namespace, f.namespace, sizeof(out->namespace));
-	eo_strlcpy(out->name, f.name, sizeof(out->name));
-	struct judged j = {.api_version = f.api_version[0] ? f.api_version : "admission.k8s.io/v1",
-			   .uid = f.uid, .shape = f.shape};
-	j.pr.dry_run = out->dry_run = f.dry_run;
-	j.ours = classify(out, f.resource, &j.pr);
-	if (j.pr.op != POLICY_DELETE)
-		j.pr.new = f.has_object ? &f.object : NULL;
-	if (j.pr.op == POLICY_UPDATE)
-		j.pr.old = f.has_old ? &f.old : NULL;
-	respond(ep, &j, out);
-	return 1;
-}
-
 void review_handle(enum review_endpoint ep, const char *body, size_t len,
 		   struct review_result *out)
 {
@@ -277,8 +245,6 @@ void review_handle(enum review_endpoint ep, const char *body, size_t len,
 		bad_request(out, "the body is empty");
 		return;
 	}
-	if (decide_fast(ep, body, len, out))
-		return;
 	json_object *root = json_parse(body, len, &err);
 	if (!root) {
 		bad_request(out, err.msg);

@@ -4,10 +4,6 @@
  * Pure (no I/O, no clock): the server calls it, the unit tests and the
  * fuzzer drive it directly.
  *
- * Two decoders, one answer: a fast one that reads the body once without a
- * tree (review_fast.c) and steps aside for anything unusual, and the general
- * one (json-c + cluster_parse) that words every error.
- *
  * The HTTP status says whether the body was an AdmissionReview at all (400
  * when not); everything else — an object that cannot be read, a refusal — is
  * a 200 whose response says allowed: false with a reason, because that is
@@ -57,10 +53,5 @@ void review_handle(enum review_endpoint ep, const char *body, size_t len,
 void review_result_free(struct review_result *r);
 
 const char *review_outcome_name(enum review_outcome o); /* allowed|denied|error */
-
-/* The fast decoder (review_fast.c) is on by default; tests and the fuzzer
- * turn it off to compare the two paths' replies. Not thread-safe: set it
- * before serving. */
-void review_fast_path(bool on);
 
 #endif

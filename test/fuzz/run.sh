@@ -15,7 +15,7 @@ CC=${FUZZ_CC:-clang}
 command -v "$CC" >/dev/null || { echo "fuzz: $CC not found (scripts/install-deps.sh installs clang)"; exit 1; }
 
 # Only the files the target needs: the decoder, the rules and what they use.
-SRCS="test/fuzz/fuzz_review.c webhook/review.c webhook/review_fast.c webhook/jscan.c shared/eo.c shared/json.c shared/log.c
+SRCS="test/fuzz/fuzz_review.c webhook/review.c shared/eo.c shared/json.c shared/log.c
       shared/cluster.c shared/policy.c shared/policy_mutate.c shared/policy_validate.c
       shared/jsonpatch.c"
 # shellcheck disable=SC2046,SC2086

@@ -12,7 +12,6 @@
 #include <cmocka.h>
 
 #include "../../webhook/review.h"
-#include "../../webhook/review_fast.h"
 #include "cluster.h"
 #include "json.h"
 
@@ -335,102 +334,6 @@ static void test_envelope_details(void **state)
 	review_result_free(&r);
 }
 
-/* ---- the fast decoder --------------------------------------------------------- */
-
-/* Both decoders answer body the same, byte for byte; returns whether the
- * fast one took it. */
-static bool same_both_ways(enum review_endpoint ep, const char *body)
-{
-	static struct review_fast f;
-	bool fast = review_fast_decode(body, strlen(body), &f) == 1;
-	struct review_result a, b;
-	review_fast_path(true);
-	review_handle(ep, body, strlen(body), &a);
-	review_fast_path(false);
-	review_handle(ep, body, strlen(body), &b);
-	review_fast_path(true);
-	assert_int_equal(a.http_status, b.http_status);
-	assert_int_equal(a.body.len, b.body.len);
-	assert_memory_equal(a.body.data, b.body.data, a.body.len);
-	assert_string_equal(a.name, b.name);
-	review_result_free(&a);
-	review_result_free(&b);
-	return fast;
-}
-
-static void test_fast_decoder_takes_the_usual_bodies(void **state)
-{
-	const char *ann = ",\"annotations\":{\"kubectl.kubernetes.io/last-applied-configuration\":"
-			  "\"{\\\"spec\\\":{}}\",\"etcd.k8s-operator.io/target-replicas\":\"3\"}";
-	char *bodies[] = {
-		review("CREATE", NULL, cluster(3, NULL, NULL), "null", false),
-		review("CREATE", NULL, cluster(1, ann, NULL), "null", true),
-		review("UPDATE", NULL, cluster(5, NULL, SETTLED_STATUS(1)), cluster(1, NULL, SETTLED_STATUS(1)), false),
-		review("UPDATE", NULL, cluster(3, ann, SETTLED_STATUS(2)), cluster(2, ann, SETTLED_STATUS(2)), false),
-		review("DELETE", NULL, "null", cluster(3, NULL, SETTLED_STATUS(3)), false),
-	};
-	for (size_t i = 0; i < EO_ARRAY_LEN(bodies); i++) {
-		for (int ep = REVIEW_MUTATE; ep <= REVIEW_VALIDATE; ep++)
-			if (!same_both_ways(ep, bodies[i]))
-				fail_msg("body %zu took the general path", i);
-		free(bodies[i]);
-	}
-
-	/* what it reads equals what cluster_parse reads */
-	static struct review_fast f;
-	char *b = review("UPDATE", NULL, cluster(3, ann, SETTLED_STATUS(2)), cluster(2, ann, SETTLED_STATUS(2)), false);
-	assert_int_equal(review_fast_decode(b, strlen(b), &f), 1);
-	struct eo_err err;
-	json_object *root = json_parse(b, strlen(b), &err);
-	static struct etcd_cluster want;
-	assert_int_equal(cluster_parse(json_at(root, "request.object"), &want, &err), 0);
-	json_object_put(root);
-	free(b);
-	assert_string_equal(f.object.name, want.name);
-	assert_string_equal(f.object.namespace, want.namespace);
-	assert_int_equal(f.object.generation, want.generation);
-	assert_int_equal(f.object.target, want.target);
-	assert_string_equal(f.object.target_raw, want.target_raw);
-	assert_int_equal(f.object.spec.replicas, want.spec.replicas);
-	assert_string_equal(f.object.spec.version, want.spec.version);
-	assert_string_equal(f.object.spec.storage_size, want.spec.storage_size);
-	assert_string_equal(f.object.spec.cluster_domain, want.spec.cluster_domain);
-	assert_int_equal(f.object.status.phase, want.status.phase);
-	assert_int_equal(f.object.status.ready_replicas, want.status.ready_replicas);
-	assert_int_equal(f.object.status.observed_generation, want.status.observed_generation);
-	assert_true(f.shape.spec_obj && f.shape.spec_replicas && f.shape.meta_obj &&
-		    f.shape.ann_obj && f.shape.ann_key);
-}
-
-static void test_fast_decoder_steps_aside(void **state)
-{
-	char *bodies[] = {
-		/* an escape in a field it copies */
-		review("CREATE", NULL, keep(eo_strdupf("{\"kind\":\"EtcdCluster\",\"metadata\":{\"name\":\"d\\u0065mo\"},\"spec\":{\"replicas\":1}}")), "null", false),
-		/* a number with a fraction */
-		review("CREATE", NULL, keep(eo_strdupf("{\"kind\":\"EtcdCluster\",\"spec\":{\"replicas\":3.0}}")), "null", false),
-		/* a key read twice (json-c keeps the last) */
-		review("CREATE", NULL, keep(eo_strdupf("{\"kind\":\"EtcdCluster\",\"spec\":{\"replicas\":1,\"replicas\":5}}")), "null", false),
-		/* the scale subresource */
-		review("UPDATE", "scale", scale_obj(2, 1), scale_obj(1, 1), false),
-		/* a type error: the general path words it */
-		review("CREATE", NULL, keep(eo_strdupf("{\"kind\":\"EtcdCluster\",\"spec\":{\"replicas\":\"3\"}}")), "null", false),
-		/* deep nesting */
-		review("CREATE", NULL, keep(eo_strdupf("{\"kind\":\"EtcdCluster\",\"x\":[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]}")), "null", false),
-		/* no object */
-		review("CREATE", NULL, "null", "null", false),
-	};
-	for (size_t i = 0; i < EO_ARRAY_LEN(bodies); i++) {
-		for (int ep = REVIEW_MUTATE; ep <= REVIEW_VALIDATE; ep++)
-			if (same_both_ways(ep, bodies[i]))
-				fail_msg("body %zu took the fast path", i);
-		free(bodies[i]);
-	}
-	const char *bad[] = {"{\"kind\":\"AdmissionReview\"} x", "[]", "{", "{\"kind\":\"AdmissionReview\",}"};
-	for (size_t i = 0; i < EO_ARRAY_LEN(bad); i++)
-		assert_false(same_both_ways(REVIEW_VALIDATE, bad[i]));
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -441,8 +344,6 @@ int main(void)
 		cmocka_unit_test(test_unreadable_object),
 		cmocka_unit_test(test_not_an_admission_review),
 		cmocka_unit_test(test_envelope_details),
-		cmocka_unit_test(test_fast_decoder_takes_the_usual_bodies),
-		cmocka_unit_test(test_fast_decoder_steps_aside),
 	};
 	return cmocka_run_group_tests(tests, NULL, free_kept);
 }
