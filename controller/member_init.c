@@ -338,51 +338,99 @@ static void verdict(struct mi_decision *d, enum mi_verdict v, const char *fmt, .
 	va_end(ap);
 }
 
+/* Whether the list's cluster is the one the data was recorded in (unknown
+ * on either side: it cannot say otherwise). */
+static bool same_cluster(const struct mi_facts *f)
+{
+	return !f->recorded_cluster || !f->members.cluster_id ||
+	       f->recorded_cluster == f->members.cluster_id;
+}
+
+static void decide_on_data(const struct mi_config *cfg, const struct mi_facts *f,
+			   const struct etcd_member *self, struct mi_decision *d)
+{
+	if (f->list_known && !same_cluster(f)) {
+		verdict(d, MI_WAIT,
+			"the data here is of member %llx of cluster %llu, but the members that answer "
+			"are of cluster %llu: a cluster founded anew? keeping the data and waiting; "
+			"nothing of that cluster is evidence about this data",
+			(unsigned long long)f->recorded_id, (unsigned long long)f->recorded_cluster,
+			(unsigned long long)f->members.cluster_id);
+		return;
+	}
+	if (f->list_known && f->quorum_read && f->has_id && !has_id(&f->members, f->recorded_id) &&
+	    (!self || !self->name[0])) {
+		verdict(d, MI_WIPE,
+			"the data here belongs to member %llx, which the cluster (member list "
+			"read with quorum) no longer has: it was removed; wiping the data so "
+			"this Pod can join %s",
+			(unsigned long long)f->recorded_id,
+			self ? "as the member re-added with its peer URL" : "when it is added again");
+		return;
+	}
+	if (f->list_known && self) {
+		if (f->has_id && f->recorded_id != self->id) {
+			/* Starting would run etcd as the data's member, and recording
+			 * our URL's id over it would destroy the evidence. */
+			verdict(d, MI_WAIT,
+				"the data here belongs to member %llx, but our peer URL is member "
+				"%llx (%s) now; %s",
+				(unsigned long long)f->recorded_id, (unsigned long long)self->id,
+				self->name[0] ? "started" : "not started",
+				f->quorum_read ? "keeping the data: a person must look (see the "
+						 "controller's status)"
+					       : "keeping the data and asking again until a member "
+						 "list is read with quorum");
+			return;
+		}
+		snprintf(d->initial_cluster, sizeof(d->initial_cluster), "%s=%s", cfg->pod_name,
+			 cfg->peer_url);
+		d->member_id = self->id;
+		d->cluster_id = f->members.cluster_id;
+		verdict(d, MI_START_EXISTING,
+			"data present and member %llx (%s) is in the cluster: starting on the data",
+			(unsigned long long)self->id, self->learner ? "learner" : "voter");
+		return;
+	}
+	if (f->round + 1 < cfg->data_rounds && !(f->list_known && f->quorum_read)) {
+		verdict(d, MI_WAIT, "data present; %s: asking again before starting on the data",
+			f->list_known ? "the member list could not be read with quorum"
+				      : "no member answers yet");
+		return;
+	}
+	snprintf(d->initial_cluster, sizeof(d->initial_cluster), "%s=%s", cfg->pod_name,
+		 cfg->peer_url);
+	verdict(d, MI_START_ON_DATA,
+		"data present; %s: starting on the data (etcd itself refuses to run as a "
+		"removed member; the data is never deleted without evidence)",
+		f->list_known ? "our peer URL is not in the member list and there is no "
+				"evidence that this data's member was removed"
+			      : "no member answers (the whole cluster may be restarting)");
+}
+
 void mi_decide(const struct mi_config *cfg, const struct mi_facts *f, struct mi_decision *d)
 {
 	memset(d, 0, sizeof(*d));
 	const struct etcd_member *self = f->list_known ? find_peer(&f->members, cfg->peer_url) : NULL;
 
+	if (f->data_unknown) {
+		verdict(d, MI_WAIT,
+			"cannot tell whether %s holds data (%s): waiting, neither starting empty nor "
+			"touching it; fix the volume", cfg->data_dir,
+			f->data_error[0] ? f->data_error : "unreadable");
+		return;
+	}
 	if (f->has_data) {
-		if (f->list_known && f->quorum_read && f->has_id && !has_id(&f->members, f->recorded_id) &&
-		    (!self || !self->name[0])) {
-			verdict(d, MI_WIPE,
-				"the data here belongs to member %llx, which the cluster (member list "
-				"read with quorum) no longer has: it was removed; wiping the data so "
-				"this Pod can join %s",
-				(unsigned long long)f->recorded_id,
-				self ? "as the member re-added with its peer URL" : "when it is added again");
-			return;
-		}
-		if (f->list_known && self) {
-			initial_cluster(cfg, &f->members, d->initial_cluster, sizeof(d->initial_cluster));
-			d->member_id = self->id;
-			verdict(d, MI_START_EXISTING,
-				"data present and member %llx (%s) is in the cluster: starting on the data",
-				(unsigned long long)self->id, self->learner ? "learner" : "voter");
-			return;
-		}
-		if (f->round + 1 < cfg->data_rounds && !(f->list_known && f->quorum_read)) {
-			verdict(d, MI_WAIT,
-				"data present; %s: asking again before starting on the data",
-				f->list_known ? "the member list could not be read with quorum"
-					      : "no member answers yet");
-			return;
-		}
-		snprintf(d->initial_cluster, sizeof(d->initial_cluster), "%s=%s", cfg->pod_name,
-			 cfg->peer_url);
-		verdict(d, MI_START_ON_DATA,
-			"data present; %s: starting on the data (etcd itself refuses to run as a "
-			"removed member; the data is never deleted without evidence)",
-			f->list_known ? "our peer URL is not in the member list and there is no "
-					"evidence that this data's member was removed"
-				      : "no member answers (the whole cluster may be restarting)");
+		decide_on_data(cfg, f, self, d);
 		return;
 	}
 
 	if (!f->list_known) {
 		if (cfg->ordinal == 0 && cfg->bootstrap && f->round + 1 >= cfg->bootstrap_rounds) {
-			d->member_id = mi_bootstrap_id(cfg->peer_url, cfg->token);
+			if (f->nonce)
+				snprintf(d->token, sizeof(d->token), "%s-%016llx", cfg->token,
+					 (unsigned long long)f->nonce);
+			d->member_id = mi_bootstrap_id(cfg->peer_url, d->token[0] ? d->token : cfg->token);
 			snprintf(d->initial_cluster, sizeof(d->initial_cluster), "%s=%s", cfg->pod_name,
 				 cfg->peer_url);
 			verdict(d, MI_START_NEW,
@@ -406,6 +454,7 @@ void mi_decide(const struct mi_config *cfg, const struct mi_facts *f, struct mi_
 		return;
 	}
 	if (self->name[0]) {
+		d->volume_lost = true;
 		verdict(d, MI_WAIT,
 			"member %llx (%s) has run before but this Pod has no data: its volume was "
 			"lost; waiting for the controller to replace it (remove, then add again as a "
@@ -414,6 +463,7 @@ void mi_decide(const struct mi_config *cfg, const struct mi_facts *f, struct mi_
 	}
 	initial_cluster(cfg, &f->members, d->initial_cluster, sizeof(d->initial_cluster));
 	d->member_id = self->id;
+	d->cluster_id = f->members.cluster_id;
 	verdict(d, MI_START_EXISTING, "joining as %s %llx with the live member list (%d members)",
 		self->learner ? "learner" : "voter", (unsigned long long)self->id, f->members.n);
 }
@@ -446,7 +496,8 @@ int mi_render_config(const struct mi_config *cfg, const struct mi_decision *d, s
 		"log-outputs: ['stderr']\n",
 		mi_verdict_name(d->verdict), cfg->pod_name, cfg->data_dir, cfg->listen_ip,
 		cfg->listen_ip, cfg->peer_url, cfg->client_url, d->initial_cluster,
-		d->verdict == MI_START_NEW ? "new" : "existing", cfg->token, cfg->heartbeat_ms,
+		d->verdict == MI_START_NEW ? "new" : "existing", d->token[0] ? d->token : cfg->token,
+		cfg->heartbeat_ms,
 		cfg->election_ms);
 	if (rc != 0)
 		return eo_err_set(err, EO_ENOMEM, "member-init: out of memory writing the configuration");

@@ -4,21 +4,32 @@
  * file into the Pod's shared emptyDir; etcd then runs `--config-file`.
  *
  * The decision (mi_decide) is pure and takes the facts gathered by mi_run:
- * whether the data directory holds a WAL, the member id recorded beside it,
- * and the cluster's member list (read with quorum when it could be).
+ * whether the data directory holds a WAL, the member (and cluster) id
+ * recorded beside it, and the cluster's member list (read with quorum when
+ * it could be).
  *
- *   data, listed           → start on it (initial-cluster-state existing)
+ *   data dir unreadable    → wait: whether there is data is not known
+ *   data, listed as the member recorded (or none recorded) → start on it
+ *   data, our peer URL now another member's → wait (keep the data, never
+ *                            overwrite the record: it is the evidence)
  *   data, removed          → wipe it, then as without data — only on positive
  *                            evidence: the recorded id is absent from a member
- *                            list read with quorum, and our peer URL is absent
- *                            or belongs to an unstarted (re-added) member
+ *                            list read with quorum of the recorded cluster,
+ *                            and our peer URL is absent or belongs to an
+ *                            unstarted (re-added) member
  *   data, nobody answers   → start on it after a short try (a whole cluster
  *                            restarting must not wait for itself)
  *   no data, unstarted member with our peer URL → join with the live list
- *   no data, started member with our peer URL   → wait: the volume was lost,
- *                            the controller replaces the member
+ *   no data, started member with our peer URL   → the volume was lost: say so
+ *                            and exit MI_EXIT_VOLUME_LOST, the evidence the
+ *                            controller replaces the member on
  *   no data, not listed    → wait to be added (bounded, then exit non-zero)
  *   no data, ordinal 0, bootstrap allowed, nobody answers → a new cluster
+ *
+ * A start on data names only this member in initial-cluster (etcd ignores
+ * it when the data is there): should the data ever vanish under a running
+ * Pod, a restarted etcd then fails instead of joining its old cluster
+ * empty under its old id (a voter that forgot what it acknowledged).
  */
 #ifndef EO_CONTROLLER_MEMBER_INIT_H
 #define EO_CONTROLLER_MEMBER_INIT_H
@@ -32,6 +43,16 @@
 #include "etcd.h"
 
 #define MI_MAX_ENDPOINTS 12
+
+/* Exit status of member-init when this Pod's volume was lost (its member has
+ * run before, there is no data here): read by the controller from the Pod's
+ * status (init container state or last state) as the evidence to replace
+ * the member. A Pod that is merely slow never shows it. */
+#define MI_EXIT_VOLUME_LOST 4
+/* err->code of mi_run for that case. */
+#define MI_EVOLUME_LOST 4004
+/* Rounds of the same lost-volume answer before exiting with it. */
+#define MI_LOST_ROUNDS 2
 
 struct mi_config {
 	char pod_name[64];        /* POD_NAME / --pod-name: "<cluster>-<ordinal>" */
@@ -66,8 +87,12 @@ int mi_config_parse(int argc, char **argv, struct mi_config *cfg, struct eo_err 
 /* What mi_run found out in one round. */
 struct mi_facts {
 	bool has_data;        /* data_dir holds a WAL */
+	bool data_unknown;    /* … cannot tell: data_dir unreadable (data_error says why) */
+	char data_error[200];
 	bool has_id;          /* the member-id file was read */
 	uint64_t recorded_id;
+	uint64_t recorded_cluster; /* its second line, the cluster id; 0: not recorded */
+	uint64_t nonce;       /* random, for a founding's token (0: use the token as is) */
 	bool list_known;      /* some endpoint answered a member list */
 	bool quorum_read;     /* … through a linearizable read (see etcd_member_list) */
 	struct etcd_members members;
@@ -79,8 +104,11 @@ const char *mi_verdict_name(enum mi_verdict v);
 
 struct mi_decision {
 	enum mi_verdict verdict;
+	bool volume_lost;            /* MI_WAIT because this member's volume was lost */
 	uint64_t member_id;          /* to record in the id file; 0: leave it */
+	uint64_t cluster_id;         /* … with the cluster's id; 0: not known */
 	char initial_cluster[4096];  /* name=peerURL,… */
+	char token[256];             /* initial-cluster-token ("": the configured one) */
 	char message[512];           /* for the log: what and why */
 };
 
@@ -92,7 +120,10 @@ int mi_render_config(const struct mi_config *cfg, const struct mi_decision *d, s
 
 /* The id etcd gives a member of a new cluster: the first 8 bytes, big
  * endian, of SHA-1(peer URL ‖ initial-cluster-token) (etcd's NewMember
- * without a time). */
+ * without a time). A founding uses "<token>-<random>": with the same token a
+ * Pod 0 that founded again would get the very member id and cluster id of
+ * the cluster it split from — indistinguishable to the controller, and
+ * accepted by the old members as their member 0 with its log forgotten. */
 uint64_t mi_bootstrap_id(const char *peer_url, const char *token);
 
 /* The name of a member in initial-cluster: its own when started, else the
@@ -102,10 +133,12 @@ void mi_member_name(const struct mi_config *cfg, const struct etcd_member *m, ch
 		    size_t size);
 
 /* The whole step: rounds of gather → decide until a start (config and id
- * file written, 0) or wait_s passes or *stop is set (-1, err says why). */
+ * file written, 0) or wait_s passes or *stop is set (-1, err says why), or
+ * the volume was lost (-1, err->code MI_EVOLUME_LOST). */
 int mi_run(const struct mi_config *cfg, volatile sig_atomic_t *stop, struct eo_err *err);
 
-/* `etcd-controller member-init …`: parse, run; returns the exit status. */
+/* `etcd-controller member-init …`: parse, run; returns the exit status
+ * (0, 1 gave up or failed, 2 bad arguments, MI_EXIT_VOLUME_LOST). */
 int mi_main(int argc, char **argv);
 
 #endif

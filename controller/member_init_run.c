@@ -17,51 +17,78 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "member_init.h"
 
-/* etcd's own test for existing data: a WAL directory with a .wal file. */
-static bool wal_exists(const char *data_dir)
+/* etcd's own test for existing data: a WAL directory with a .wal file.
+ * Only "not there" (ENOENT) means no data; any other failure to look is
+ * not knowing, which must never be taken for an empty volume. */
+static void look_for_wal(const char *data_dir, struct mi_facts *f)
 {
 	char path[600];
 	snprintf(path, sizeof(path), "%s/member/wal", data_dir);
 	DIR *d = opendir(path);
-	if (!d)
-		return false;
-	bool found = false;
+	if (!d) {
+		if (errno != ENOENT) {
+			f->data_unknown = true;
+			snprintf(f->data_error, sizeof(f->data_error), "%s: %s", path, strerror(errno));
+		}
+		return;
+	}
 	struct dirent *e;
-	while (!found && (e = readdir(d))) {
+	errno = 0;
+	while (!f->has_data && (e = readdir(d))) {
 		size_t n = strlen(e->d_name);
-		found = n > 4 && strcmp(e->d_name + n - 4, ".wal") == 0;
+		f->has_data = n > 4 && strcmp(e->d_name + n - 4, ".wal") == 0;
+	}
+	if (!f->has_data && errno) {
+		f->data_unknown = true;
+		snprintf(f->data_error, sizeof(f->data_error), "reading %s: %s", path, strerror(errno));
 	}
 	closedir(d);
-	return found;
 }
 
-static bool read_id(const char *path, uint64_t *id)
+static bool parse_u64(const char *s, const char **rest, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || end == s || v == 0 || (*end != '\n' && *end != '\0'))
+		return false;
+	*out = v;
+	*rest = *end ? end + 1 : end;
+	return true;
+}
+
+/* The id file: "<member id>\n", then "<cluster id>\n" once known (older
+ * files have only the first line). */
+static void read_id(const char *path, struct mi_facts *f)
 {
 	char *buf = NULL;
 	size_t len;
 	struct eo_err err;
 	if (eo_read_file(path, 64, &buf, &len, &err) != 0)
-		return false;
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(buf, &end, 10);
-	bool ok = errno == 0 && end != buf && (*end == '\n' || *end == '\0') && v != 0;
+		return;
+	const char *rest;
+	uint64_t cluster;
+	if (parse_u64(buf, &rest, &f->recorded_id)) {
+		f->has_id = true;
+		if (*rest && parse_u64(rest, &rest, &cluster))
+			f->recorded_cluster = cluster;
+	}
 	free(buf);
-	if (ok)
-		*id = v;
-	return ok;
 }
 
-static int write_id(const char *path, uint64_t id, struct eo_err *err)
+static int write_id(const char *path, uint64_t id, uint64_t cluster, struct eo_err *err)
 {
-	char buf[32];
-	int n = snprintf(buf, sizeof(buf), "%llu\n", (unsigned long long)id);
+	char buf[64];
+	int n = cluster ? snprintf(buf, sizeof(buf), "%llu\n%llu\n", (unsigned long long)id,
+				   (unsigned long long)cluster)
+			: snprintf(buf, sizeof(buf), "%llu\n", (unsigned long long)id);
 	return eo_write_file(path, buf, (size_t)n, 0644, err);
 }
 
@@ -116,6 +143,16 @@ static void ask(const struct mi_config *cfg, struct mi_facts *f, char *why, size
 	}
 }
 
+/* A founding's token suffix: random, so a cluster founded again never
+ * shares its ids with the one it would split from. */
+static uint64_t nonce(void)
+{
+	uint64_t v = 0;
+	if (getrandom(&v, sizeof(v), 0) != (ssize_t)sizeof(v) || v == 0)
+		v = (uint64_t)eo_wall_ms() * 2654435761u ^ (uint64_t)getpid() << 32 ^ (uint64_t)eo_now_ms();
+	return v ? v : 1;
+}
+
 static bool sleep_or_stop(int64_t ms, volatile sig_atomic_t *stop)
 {
 	int64_t until = eo_now_ms() + ms;
@@ -132,6 +169,8 @@ int mi_run(const struct mi_config *cfg, volatile sig_atomic_t *stop, struct eo_e
 	char q[600], why[256];
 	int64_t start = eo_now_ms(), deadline = start + (int64_t)cfg->wait_s * 1000, last_log = 0;
 	char last_msg[512] = "";
+	int lost_rounds = 0;
+	uint64_t founding_nonce = nonce();
 	log_info("member init", "pod=%s cluster=%s ordinal=%d bootstrap=%s peer_url=%s",
 		 cfg->pod_name, cfg->cluster_name, cfg->ordinal, cfg->bootstrap ? "true" : "false",
 		 cfg->peer_url);
@@ -139,8 +178,9 @@ int mi_run(const struct mi_config *cfg, volatile sig_atomic_t *stop, struct eo_e
 		struct mi_facts f;
 		memset(&f, 0, sizeof(f));
 		f.round = round;
-		f.has_data = wal_exists(cfg->data_dir);
-		f.has_id = read_id(cfg->id_file, &f.recorded_id);
+		f.nonce = founding_nonce;
+		look_for_wal(cfg->data_dir, &f);
+		read_id(cfg->id_file, &f);
 		ask(cfg, &f, why, sizeof(why));
 		struct mi_decision d;
 		mi_decide(cfg, &f, &d);
@@ -161,8 +201,10 @@ int mi_run(const struct mi_config *cfg, volatile sig_atomic_t *stop, struct eo_e
 				return -1;
 			}
 			eo_buf_free(&conf);
-			if (d.member_id && (!f.has_id || f.recorded_id != d.member_id) &&
-			    write_id(cfg->id_file, d.member_id, err) != 0) {
+			uint64_t cluster = d.cluster_id ? d.cluster_id : f.recorded_cluster;
+			if (d.member_id &&
+			    (!f.has_id || f.recorded_id != d.member_id || f.recorded_cluster != cluster) &&
+			    write_id(cfg->id_file, d.member_id, cluster, err) != 0) {
 				eo_err_prefix(err, "member-init: recording the member id: ");
 				return -1;
 			}
@@ -180,6 +222,11 @@ int mi_run(const struct mi_config *cfg, volatile sig_atomic_t *stop, struct eo_e
 			eo_strlcpy(last_msg, d.message, sizeof(last_msg));
 			last_log = now;
 		}
+		lost_rounds = d.volume_lost ? lost_rounds + 1 : 0;
+		if (lost_rounds >= MI_LOST_ROUNDS)
+			return eo_err_set(err, MI_EVOLUME_LOST,
+					  "member-init: %s; exiting with status %d so the controller "
+					  "sees it", d.message, MI_EXIT_VOLUME_LOST);
 		if (now >= deadline)
 			return eo_err_set(err, EO_ETIMEOUT,
 					  "member-init: gave up after %d s: %s (last error: %s); the "
@@ -220,7 +267,11 @@ static const char usage[] =
 	"  --retry-ms N              between attempts (2000)\n"
 	"  --pod-name, --namespace, --listen-ip, --bootstrap true|false   instead of the env\n"
 	"  --peer-url URL, --client-url URL   advertised URLs (default: the Pod's DNS name)\n"
-	"  --endpoints URL,...       where to ask (default: the client Service, then each peer)\n";
+	"  --endpoints URL,...       where to ask (default: the client Service, then each peer)\n"
+	"\n"
+	"Exit status: 0 configured; 1 gave up or failed (the kubelet runs it again); 2 bad\n"
+	"arguments; 4 this Pod's volume was lost (its member has run, there is no data here):\n"
+	"the controller reads that from the Pod's status and replaces the member.\n";
 
 int mi_main(int argc, char **argv)
 {
@@ -244,7 +295,7 @@ int mi_main(int argc, char **argv)
 	if (mi_run(&cfg, &mi_stop, &err) != 0) {
 		char q[300];
 		log_error("member init failed", "error=%s", log_q(q, sizeof(q), err.msg));
-		return 1;
+		return err.code == MI_EVOLUME_LOST ? MI_EXIT_VOLUME_LOST : 1;
 	}
 	return 0;
 }

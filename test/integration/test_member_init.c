@@ -185,6 +185,21 @@ static uint64_t recorded_id(int k)
 	return id;
 }
 
+/* The cluster id on the id file's second line, 0 when absent. */
+static uint64_t recorded_cluster(int k)
+{
+	char path[600], *buf = NULL;
+	size_t len;
+	struct eo_err err;
+	snprintf(path, sizeof(path), "%s/demo-%d.id", etcd_proc_dir(), k);
+	if (eo_read_file(path, 64, &buf, &len, &err) != 0)
+		return 0;
+	const char *nl = strchr(buf, '\n');
+	uint64_t id = nl ? strtoull(nl + 1, NULL, 10) : 0;
+	free(buf);
+	return id;
+}
+
 static bool has_wal(int k)
 {
 	char path[600];
@@ -233,6 +248,10 @@ static void test_learner_joins_with_live_list(void **state)
 	assert_int_equal(ms.n, 2);
 	for (int i = 0; i < ms.n; i++)
 		assert_false(ms.m[i].learner);
+	/* The cluster is recorded beside the member: a list of another cluster
+	 * is never evidence about this data. */
+	assert_true(recorded_cluster(1) == ms.cluster_id);
+	assert_true(recorded_cluster(0) == 0); /* founded: the id was not known yet */
 }
 
 static void test_not_added_waits_bounded(void **state)
@@ -258,6 +277,34 @@ static void test_restart_on_data(void **state)
 	struct etcd_members ms;
 	members(&ms);
 	assert_int_equal(ms.n, 2);
+	/* demo-0, founded before the id was known, records it on a restart. */
+	etcd_proc_stop(procs[0], 5000);
+	run_init(0, false);
+	start_etcd(0);
+	assert_true(recorded_cluster(0) == ms.cluster_id);
+}
+
+static void test_unreadable_data_dir_is_not_empty(void **state)
+{
+	/* A data dir that cannot be read (here member/wal is not a directory)
+	 * is neither started empty, nor reported as a lost volume, nor wiped:
+	 * the init step waits and says why. */
+	char dir[600], path[700];
+	snprintf(dir, sizeof(dir), "%s/demo-3.etcd/member", etcd_proc_dir());
+	snprintf(path, sizeof(path), "%s/demo-3.etcd", etcd_proc_dir());
+	mkdir(path, 0755);
+	mkdir(dir, 0755);
+	snprintf(path, sizeof(path), "%s/wal", dir);
+	struct eo_err err;
+	assert_int_equal(eo_write_file(path, "x", 1, 0644, &err), 0);
+	struct mi_config cfg;
+	config(3, false, 1, &cfg);
+	assert_int_equal(mi_run(&cfg, NULL, &err), -1);
+	assert_int_equal(err.code, EO_ETIMEOUT);
+	assert_non_null(strstr(err.msg, "cannot tell whether"));
+	assert_int_equal(access(path, F_OK), 0);
+	unlink(path);
+	rmdir(dir);
 }
 
 static void test_data_kept_when_nobody_answers(void **state)
@@ -327,9 +374,11 @@ static void test_empty_ordinal0_never_founds_again(void **state)
 	snprintf(path, sizeof(path), "%s/demo-0.yml", etcd_proc_dir());
 	unlink(path);
 	struct mi_config cfg;
-	config(0, true, 2, &cfg);
+	config(0, true, 20, &cfg);
 	assert_int_equal(mi_run(&cfg, NULL, &err), -1);
 	assert_non_null(strstr(err.msg, "volume was lost"));
+	/* … and exits with the status the controller reads as the evidence. */
+	assert_int_equal(err.code, MI_EVOLUME_LOST);
 	assert_int_not_equal(access(path, F_OK), 0);
 	assert_false(has_wal(0));
 }
@@ -341,6 +390,7 @@ int main(void)
 		cmocka_unit_test(test_learner_joins_with_live_list),
 		cmocka_unit_test(test_not_added_waits_bounded),
 		cmocka_unit_test(test_restart_on_data),
+		cmocka_unit_test(test_unreadable_data_dir_is_not_empty),
 		cmocka_unit_test(test_data_kept_when_nobody_answers),
 		cmocka_unit_test(test_removed_member_wiped_then_rejoins),
 		cmocka_unit_test(test_empty_ordinal0_never_founds_again),

@@ -164,6 +164,23 @@ static void test_ordinal0_founds_only_when_allowed_and_silent(void **state)
 	assert_int_equal(d.verdict, MI_START_NEW);
 	assert_string_equal(d.initial_cluster, "demo-0=" P(0));
 	assert_true(d.member_id == mi_bootstrap_id(P(0), "prod-demo"));
+	/* Each founding has its own token, so its own member and cluster ids:
+	 * a Pod 0 that ever founded again would not pass for the old member 0. */
+	f.nonce = 0x1234;
+	mi_decide(&cfg, &f, &d);
+	assert_string_equal(d.token, "prod-demo-0000000000001234");
+	assert_true(d.member_id == mi_bootstrap_id(P(0), "prod-demo-0000000000001234"));
+	uint64_t first = d.member_id;
+	struct eo_buf b = {0};
+	struct eo_err err;
+	assert_int_equal(mi_render_config(&cfg, &d, &b, &err), 0);
+	assert_non_null(strstr(b.data, "initial-cluster-token: 'prod-demo-0000000000001234'"));
+	assert_non_null(strstr(b.data, "initial-cluster-state: 'new'"));
+	eo_buf_free(&b);
+	f.nonce = 0x5678;
+	mi_decide(&cfg, &f, &d);
+	assert_true(d.member_id != first);
+	f.nonce = 0;
 	/* Not allowed: waits however long nobody answers. */
 	cfg.bootstrap = false;
 	f.round = 50;
@@ -181,6 +198,16 @@ static void test_ordinal0_founds_only_when_allowed_and_silent(void **state)
 	mi_decide(&cfg, &f, &d);
 	assert_int_equal(d.verdict, MI_WAIT);
 	assert_non_null(strstr(d.message, "volume was lost"));
+	assert_true(d.volume_lost); /* the evidence the controller replaces on */
+	/* Merely not added yet, or nobody answering: no such evidence. */
+	f = facts(1, member(12, "demo-1", P(1), false));
+	mi_decide(&cfg, &f, &d);
+	assert_int_equal(d.verdict, MI_WAIT);
+	assert_false(d.volume_lost);
+	f = facts(0);
+	cfg.bootstrap = false;
+	mi_decide(&cfg, &f, &d);
+	assert_false(d.volume_lost);
 }
 
 static void test_join_with_live_list(void **state)
@@ -235,14 +262,101 @@ static void test_data_of_listed_member_starts(void **state)
 	f.has_data = f.has_id = true;
 	f.recorded_id = 12;
 	struct mi_decision d;
+	f.members.cluster_id = 7;
 	mi_decide(&cfg, &f, &d);
 	assert_int_equal(d.verdict, MI_START_EXISTING);
 	assert_true(d.member_id == 12);
+	assert_true(d.cluster_id == 7); /* recorded beside the member id */
+	/* Only this member in initial-cluster: etcd ignores it on data, and if
+	 * the data vanished under a running Pod, a restarted etcd fails rather
+	 * than rejoin empty under its old id. */
+	assert_string_equal(d.initial_cluster, "demo-1=" P(1));
 	/* No id file yet (a bootstrapped member's first restart): recorded now. */
 	f.has_id = false;
 	mi_decide(&cfg, &f, &d);
 	assert_int_equal(d.verdict, MI_START_EXISTING);
 	assert_true(d.member_id == 12);
+}
+
+static void test_data_never_started_as_another_member(void **state)
+{
+	/* The data here is member 99's; our peer URL now names member 40, re-added
+	 * and not started. Without a quorum read there is no evidence 99 was
+	 * removed; starting would run etcd as 99 and recording 40 over 99 would
+	 * destroy the evidence a later quorum read needs. Wait, record nothing. */
+	struct mi_config cfg = config(2, false);
+	struct mi_facts f = facts(3, member(11, "demo-0", P(0), false), member(12, "demo-1", P(1), false),
+				  member(40, "", P(2), true));
+	f.has_data = f.has_id = true;
+	f.recorded_id = 99;
+	f.quorum_read = false;
+	struct mi_decision d;
+	mi_decide(&cfg, &f, &d);
+	assert_int_equal(d.verdict, MI_WAIT);
+	assert_true(d.member_id == 0);
+	assert_non_null(strstr(d.message, "belongs to member 63"));
+	f.round = 50; /* however long */
+	mi_decide(&cfg, &f, &d);
+	assert_int_equal(d.verdict, MI_WAIT);
+	/* With quorum: the evidence (99 absent, our URL unstarted) → wipe. */
+	f.quorum_read = true;
+	mi_decide(&cfg, &f, &d);
+	assert_int_equal(d.verdict, MI_WIPE);
+	/* Our URL a started member under another id: keep, and wait. */
+	f = facts(2, member(11, "demo-0", P(0), false), member(12, "demo-2", P(2), false));
+	f.has_data = f.has_id = true;
+	f.recorded_id = 99;
+	mi_decide(&cfg, &f, &d);
+	assert_int_equal(d.verdict, MI_WAIT);
+	assert_true(d.member_id == 0);
+}
+
+static void test_another_clusters_list_is_no_evidence(void **state)
+{
+	/* The data is member 99's of cluster 7. The members that answer, with
+	 * quorum, are of cluster 8 (a cluster founded anew under the same name):
+	 * that 99 is not among them says nothing about this data. */
+	struct mi_config cfg = config(1, false);
+	struct mi_facts f = facts(1, member(50, "demo-0", P(0), false));
+	f.members.cluster_id = 8;
+	f.has_data = f.has_id = true;
+	f.recorded_id = 99;
+	f.recorded_cluster = 7;
+	struct mi_decision d;
+	mi_decide(&cfg, &f, &d);
+	assert_int_equal(d.verdict, MI_WAIT);
+	assert_non_null(strstr(d.message, "cluster 7"));
+	/* Listed by URL in that other cluster: not started on either. */
+	f = facts(2, member(50, "demo-0", P(0), false), member(99, "demo-1", P(1), false));
+	f.members.cluster_id = 8;
+	f.has_data = f.has_id = true;
+	f.recorded_id = 99;
+	f.recorded_cluster = 7;
+	mi_decide(&cfg, &f, &d);
+	assert_int_equal(d.verdict, MI_WAIT);
+	/* The same cluster: the usual evidence holds. */
+	f = facts(1, member(50, "demo-0", P(0), false));
+	f.members.cluster_id = 7;
+	f.has_data = f.has_id = true;
+	f.recorded_id = 99;
+	f.recorded_cluster = 7;
+	mi_decide(&cfg, &f, &d);
+	assert_int_equal(d.verdict, MI_WIPE);
+}
+
+static void test_unreadable_data_dir_waits(void **state)
+{
+	/* Not being able to look is not an empty volume: never joined empty
+	 * (nor reported as a lost volume), never wiped. */
+	struct mi_config cfg = config(1, false);
+	struct mi_facts f = facts(2, member(11, "demo-0", P(0), false), member(12, "demo-1", P(1), false));
+	f.data_unknown = true;
+	snprintf(f.data_error, sizeof(f.data_error), "/var/lib/etcd/data/member/wal: Input/output error");
+	struct mi_decision d;
+	mi_decide(&cfg, &f, &d);
+	assert_int_equal(d.verdict, MI_WAIT);
+	assert_false(d.volume_lost);
+	assert_non_null(strstr(d.message, "Input/output error"));
 }
 
 static void test_removed_member_wiped_only_with_evidence(void **state)
@@ -262,10 +376,11 @@ static void test_removed_member_wiped_only_with_evidence(void **state)
 	f.recorded_id = 99;
 	mi_decide(&cfg, &f, &d);
 	assert_int_equal(d.verdict, MI_WIPE);
-	/* The same list, not read with quorum: doubt → keep the data. */
+	/* The same list, not read with quorum: doubt → keep the data (and
+	 * wait: it is member 99's, not 40's). */
 	f.quorum_read = false;
 	mi_decide(&cfg, &f, &d);
-	assert_int_equal(d.verdict, MI_START_EXISTING);
+	assert_int_equal(d.verdict, MI_WAIT);
 	f = facts(2, member(11, "demo-0", P(0), false), member(12, "demo-1", P(1), false));
 	f.has_data = f.has_id = true;
 	f.recorded_id = 99;
@@ -285,7 +400,7 @@ static void test_removed_member_wiped_only_with_evidence(void **state)
 	f.has_data = f.has_id = true;
 	f.recorded_id = 99;
 	mi_decide(&cfg, &f, &d);
-	assert_int_equal(d.verdict, MI_START_EXISTING);
+	assert_int_equal(d.verdict, MI_WAIT);
 }
 
 static void test_data_and_silence_starts_after_short_try(void **state)
@@ -320,6 +435,9 @@ int main(void)
 		cmocka_unit_test(test_not_added_waits),
 		cmocka_unit_test(test_data_of_listed_member_starts),
 		cmocka_unit_test(test_removed_member_wiped_only_with_evidence),
+		cmocka_unit_test(test_data_never_started_as_another_member),
+		cmocka_unit_test(test_another_clusters_list_is_no_evidence),
+		cmocka_unit_test(test_unreadable_data_dir_waits),
 		cmocka_unit_test(test_data_and_silence_starts_after_short_try),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
