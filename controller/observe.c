@@ -18,6 +18,7 @@
 #include "etcd.h"
 #include "json.h"
 #include "log.h"
+#include "member_init.h"
 #include "resources.h"
 
 int64_t obs_time_ms(const char *s)
@@ -72,7 +73,20 @@ void obs_pod(json_object *pod, struct sc_pod *out)
 		if (!out->init_since_ms)
 			out->init_since_ms = obs_time_ms(json_opt_str(pod, "metadata.creationTimestamp", ""));
 	}
-	waiting(json_at(pod, "status.initContainerStatuses"), out);
+	json_object *inits = json_at(pod, "status.initContainerStatuses");
+	for (size_t i = 0; inits && json_object_is_type(inits, json_type_array) &&
+			   i < json_object_array_length(inits); i++) {
+		json_object *cs = json_object_array_get_idx(inits, i);
+		if (strcmp(json_opt_str(cs, "name", ""), RES_INIT_CONTAINER) != 0)
+			continue;
+		/* Its latest termination: the current state when terminated, else
+		 * the last one (running again, or waiting in back-off). */
+		json_object *t = json_at(cs, "state.terminated");
+		if (!t)
+			t = json_at(cs, "lastState.terminated");
+		out->volume_lost = t && json_opt_int(t, "exitCode", 0) == MI_EXIT_VOLUME_LOST;
+	}
+	waiting(inits, out);
 	waiting(json_at(pod, "status.containerStatuses"), out);
 }
 
@@ -273,7 +287,7 @@ int obs_gather(struct ctl *c, json_object *ec_obj, const struct etcd_cluster *ec
 	       struct observation *o, struct eo_err *err)
 {
 	memset(o, 0, sizeof(*o));
-	o->pdb_max_unavailable = -1;
+	o->s.pdb_max_unavailable = -1;
 	o->ec = json_object_get(ec_obj);
 	struct sc_observed *s = &o->s;
 	s->ec = *ec;
@@ -307,7 +321,7 @@ int obs_gather(struct ctl *c, json_object *ec_obj, const struct etcd_cluster *ec
 		s->pdb = true;
 		json_object *mu = json_at(o->pdb, "spec.maxUnavailable");
 		if (mu && json_object_is_type(mu, json_type_int))
-			o->pdb_max_unavailable = json_object_get_int(mu);
+			o->s.pdb_max_unavailable = json_object_get_int(mu);
 	}
 	char sel[300];
 	sc_selector(ec, sel, sizeof(sel));

@@ -20,7 +20,6 @@ struct observation {
 	json_object *pods; /* the Pod list (owned), or NULL */
 	json_object *pod[SC_MAX_ORDINALS]; /* borrowed from pods, by ordinal */
 	bool voter_label[SC_MAX_ORDINALS]; /* the Pod carries the voter label */
-	int pdb_max_unavailable;           /* -1 when unknown */
 	/* Where etcd answers: the leader's client URL and every healthy voter's
 	 * (leader first), for the actions. */
 	char leader_url[256];

@@ -190,7 +190,7 @@ static void sync_owned(struct ctl *c, const struct observation *o, const struct 
 		json_object_put(sts);
 	}
 	int want = sc_pdb_max_unavailable(&o->s);
-	if (o->s.members_quorum_read && o->pdb && o->pdb_max_unavailable != want) {
+	if (o->s.members_quorum_read && o->pdb && o->s.pdb_max_unavailable != want) {
 		json_object *spec = json_object_new_object();
 		json_object_object_add(spec, "maxUnavailable", json_object_new_int(want));
 		json_object *patch = json_object_new_object();

@@ -304,9 +304,10 @@ static void decide_learner(const struct sc_observed *o, const struct sc_view *v,
 	a->requeue_ms = RQ_STEP;
 }
 
-/* A started voter whose Pod has sat in its init step past the grace period:
- * the init step waits there only when it has no data for a member that
- * already ran, i.e. the volume was lost. */
+/* A started voter whose Pod's init step reported its volume lost (it found
+ * no data for a member that has run: positive evidence, never inferred from
+ * a Pod that is merely slow — pulling an image, waiting for DNS — whose data
+ * is intact), still in its init step past the grace period. */
 static int lost_member(const struct sc_observed *o, const struct sc_view *v)
 {
 	int64_t grace = o->replace_grace_ms > 0 ? o->replace_grace_ms : 30000;
@@ -315,8 +316,8 @@ static int lost_member(const struct sc_observed *o, const struct sc_view *v)
 		if (i < 0 || o->members[i].learner || o->members[i].healthy)
 			continue;
 		const struct sc_pod *p = &o->pods[k];
-		if (p->exists && !p->terminating && p->initializing && p->init_since_ms > 0 &&
-		    o->now_ms - p->init_since_ms >= grace)
+		if (p->exists && !p->terminating && p->initializing && p->volume_lost &&
+		    p->init_since_ms > 0 && o->now_ms - p->init_since_ms >= grace)
 			return k;
 	}
 	return -1;
@@ -631,6 +632,18 @@ static void decide_members(const struct sc_observed *o, const struct sc_view *v,
 		int i = v->by_ord[n - 1];
 		const struct sc_member *m = &o->members[i];
 		name_of(o, n - 1, nb, sizeof(nb));
+		/* The budget first: with n − 1 voters a drain may take fewer. */
+		if (o->pdb_max_unavailable < 0 || o->pdb_max_unavailable > ec_tolerance(n - 1)) {
+			a->kind = SC_WAIT;
+			a->requeue_ms = RQ_FAST;
+			if (rec->active)
+				a->scaling = *rec;
+			progressing(a, "True", "TighteningBudget",
+				    "PodDisruptionBudget %s to maxUnavailable %d before %s leaves "
+				    "(it allows %d now)", o->ec.name, ec_tolerance(n - 1), nb,
+				    o->pdb_max_unavailable);
+			return;
+		}
 		/* Quorum after the removal, counting only voters that stay healthy
 		 * (the same rule the webhook applies to the spec change). */
 		int healthy_after = v->healthy_voters - (m->healthy ? 1 : 0);

@@ -58,6 +58,8 @@ struct sc_pod {
 				  cluster (made while the template allowed it) */
 	bool initializing;     /* its init step (member-init) has not finished */
 	int64_t init_since_ms; /* wall ms since when it is initializing; 0: unknown */
+	bool volume_lost;      /* its init step said so: it exited with member-init's
+				  lost-volume status (now or as its last termination) */
 	char waiting_reason[64];   /* a container's waiting reason: ErrImagePull, CrashLoopBackOff */
 	char waiting_message[160];
 };
@@ -72,6 +74,7 @@ struct sc_observed {
 
 	/* Owned objects. */
 	bool peer_service, client_service, statefulset, pdb;
+	int pdb_max_unavailable; /* the PDB's spec.maxUnavailable as observed; -1: unknown */
 	int sts_replicas;   /* spec.replicas of the StatefulSet */
 	bool sts_bootstrap; /* its template still allows ordinal 0 to bootstrap */
 	struct sc_pod pods[SC_MAX_ORDINALS];
@@ -93,8 +96,9 @@ struct sc_observed {
 	int64_t now_ms;             /* wall clock, Unix ms */
 	char now_rfc3339[32];
 	int64_t step_timeout_ms;    /* --step-timeout */
-	int64_t replace_grace_ms;   /* a started member's Pod stuck in its init step this
-				       long has lost its volume (0 → 30 s) */
+	int64_t replace_grace_ms;   /* a started member whose Pod's init step reported its
+				       volume lost, and is still in it this long, is
+				       replaced (0 → 30 s) */
 	int64_t rollback_backoff_ms; /* wait after a rollback before retrying the same
 					spec (0 → 2 × step timeout, at least 10 s) */
 };
@@ -164,7 +168,9 @@ void sc_status(const struct sc_observed *o, const struct sc_action *a, struct ec
  * Service selects: its member is a started voter that is not about to leave. */
 bool sc_pod_is_voter(const struct sc_observed *o, const struct sc_action *a, int k);
 
-/* The PodDisruptionBudget's maxUnavailable: the voters' failure tolerance. */
+/* The PodDisruptionBudget's maxUnavailable: the failure tolerance of the
+ * voters, or of spec.replicas when fewer (a scale-down tightens the budget
+ * before a voter leaves, so a drain cannot take a second one meanwhile). */
 int sc_pdb_max_unavailable(const struct sc_observed *o);
 
 /* Names and URLs. */

@@ -169,5 +169,8 @@ int sc_pdb_max_unavailable(const struct sc_observed *o)
 	} else {
 		voters = o->ec.status.replicas;
 	}
+	int64_t want = o->ec.spec.replicas;
+	if (want >= EC_MIN_REPLICAS && want < voters)
+		voters = (int)want;
 	return ec_tolerance(voters);
 }

@@ -9,8 +9,8 @@ CrashAtEveryStep: the controller is killed right after MemberAdd, right
   test-only flag), and a new one resumes from what it observes.
 Faults (one cluster, in order): the new Pod killed while it joins; its peer
   DNS name held back 20 s; the member to remove is the leader; 409s and
-  500s from the API; a member's volume lost (replaced: removed, added again
-  as a learner); quorum lost (reported Degraded, nothing changed); an image
+  500s from the API; a member's volume lost (its init step says so and exits
+  4; replaced: removed, added again as a learner); quorum lost (reported Degraded, nothing changed); an image
   that never starts (rolled back, held, retried on a spec change).
 """
 import json
@@ -171,8 +171,13 @@ class Faults(unittest.TestCase):
         self.assertNotEqual(after["f-1"], before["f-1"], "f-1 is a new member (removed, added again)")
         self.assertEqual(after["f-0"], before["f-0"])
         self.assertIn("ReplacingMember", cb.reasons("f"))
-        log = cb.bed.logs("f-1", container="member-init")
+        # the evidence the controller replaced on: the init step said so and
+        # exited with its lost-volume status (4); its next run joined
+        log = cb.bed.logs("f-1", container="member-init", previous=True)
         self.assertIn("volume was lost", log)
+        init = cb.bed.get("pods", "f-1")["status"]["initContainerStatuses"][0]
+        self.assertEqual(init["lastState"]["terminated"]["exitCode"], 4)
+        self.assertIn("joining as learner", cb.bed.logs("f-1", container="member-init"))
 
     def test_6_quorum_lost_is_reported_not_acted_on(self):
         cb = self.cb

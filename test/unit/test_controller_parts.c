@@ -101,7 +101,39 @@ static void test_pod_status(void **state)
 	assert_string_equal(sp.waiting_reason, "ErrImagePull");
 	assert_string_equal(sp.waiting_message, "pull failed");
 	assert_false(sp.bootstrap);
+	assert_false(sp.volume_lost);
 	json_object_put(p);
+
+	/* The init step said its volume was lost (exit 4), and runs again or
+	 * waits in back-off: the evidence stands until it ends otherwise. */
+	const char *lost[] = {
+		"{\"name\":\"member-init\",\"state\":{\"running\":{}},"
+		"\"lastState\":{\"terminated\":{\"exitCode\":4}}}",
+		"{\"name\":\"member-init\",\"state\":{\"waiting\":{\"reason\":\"CrashLoopBackOff\"}},"
+		"\"lastState\":{\"terminated\":{\"exitCode\":4}}}",
+		"{\"name\":\"member-init\",\"state\":{\"terminated\":{\"exitCode\":4}}}",
+	};
+	const char *not_lost[] = {
+		"{\"name\":\"member-init\",\"state\":{\"running\":{}}}",
+		"{\"name\":\"member-init\",\"state\":{\"terminated\":{\"exitCode\":0}},"
+		"\"lastState\":{\"terminated\":{\"exitCode\":4}}}",
+		"{\"name\":\"member-init\",\"state\":{\"running\":{}},"
+		"\"lastState\":{\"terminated\":{\"exitCode\":1}}}",
+		"{\"name\":\"other\",\"state\":{\"terminated\":{\"exitCode\":4}}}",
+	};
+	for (size_t i = 0; i < EO_ARRAY_LEN(lost) + EO_ARRAY_LEN(not_lost); i++) {
+		bool want = i < EO_ARRAY_LEN(lost);
+		char buf[600];
+		snprintf(buf, sizeof(buf),
+			 "{\"metadata\":{\"name\":\"demo-1\"},\"status\":{\"conditions\":[{\"type\":"
+			 "\"Initialized\",\"status\":\"False\"}],\"initContainerStatuses\":[%s]}}",
+			 want ? lost[i] : not_lost[i - EO_ARRAY_LEN(lost)]);
+		p = doc(buf);
+		obs_pod(p, &sp);
+		if (sp.volume_lost != want)
+			fail_msg("case %zu: volume_lost %d, want %d", i, sp.volume_lost, want);
+		json_object_put(p);
+	}
 	assert_true(obs_time_ms("garbage") == 0);
 }
 

@@ -48,7 +48,9 @@ struct world {
 	bool pod_bootstrap[SC_MAX_ORDINALS]; /* made while the template allowed bootstrap */
 	bool pvc[SC_MAX_ORDINALS];
 	bool broken[SC_MAX_ORDINALS];    /* the Pod never starts (bad image) */
-	bool lost[SC_MAX_ORDINALS];      /* the Pod's volume is gone: its init step waits */
+	bool lost[SC_MAX_ORDINALS];      /* the Pod's volume is gone: its init step says so */
+	bool slow[SC_MAX_ORDINALS];      /* the Pod sits in its init step, data intact (an
+					    image pull, DNS): no evidence of anything */
 	int64_t lost_since[SC_MAX_ORDINALS];
 	bool down[SC_MAX_ORDINALS];      /* the process is down (a fault) */
 	int catchup_ticks;
@@ -56,6 +58,7 @@ struct world {
 	uint64_t next_id;
 	/* what the run saw */
 	int max_learners, adds, removes, promotes, transfers, pvc_deletes, rollbacks;
+	int pdb_budget;   /* the PodDisruptionBudget's maxUnavailable */
 	bool quorum_lost_ever;
 	bool voter_without_pod;
 	char events[4096];
@@ -101,7 +104,7 @@ static bool running(const struct world *w, int i)
 	const struct wmember *m = &w->m[i];
 	int k = m->ordinal;
 	return m->present && w->pod[k] && !w->pod_terminating[k] && !w->broken[k] &&
-	       !w->lost[k] && !w->down[k];
+	       !w->lost[k] && !w->slow[k] && !w->down[k];
 }
 
 static void voters(const struct world *w, int *n, int *healthy)
@@ -128,6 +131,7 @@ static void observe(const struct world *w, struct sc_observed *o)
 	memset(o, 0, sizeof(*o));
 	o->ec = w->ec;
 	o->peer_service = o->client_service = o->statefulset = o->pdb = w->created;
+	o->pdb_max_unavailable = w->created ? w->pdb_budget : -1;
 	o->sts_replicas = w->sts;
 	o->sts_bootstrap = w->bootstrap_flag;
 	o->now_ms = w->now;
@@ -140,13 +144,14 @@ static void observe(const struct world *w, struct sc_observed *o)
 		p->terminating = w->pod_terminating[k];
 		p->bootstrap = p->exists && w->pod_bootstrap[k];
 		int i = member_at(w, k);
-		p->ready = p->exists && !w->broken[k] && !w->lost[k] && !w->down[k] && i >= 0 &&
+		p->ready = p->exists && !w->broken[k] && !w->lost[k] && !w->slow[k] && !w->down[k] && i >= 0 &&
 			   running(w, i);
 		if (p->exists && w->broken[k])
 			snprintf(p->waiting_reason, sizeof(p->waiting_reason), "ErrImagePull");
-		if (p->exists && w->lost[k]) {
+		if (p->exists && (w->lost[k] || w->slow[k])) {
 			p->initializing = true;
 			p->init_since_ms = w->lost_since[k];
+			p->volume_lost = w->lost[k];
 		}
 		o->pvcs[k] = w->pvc[k];
 	}
@@ -274,10 +279,16 @@ static void act(struct world *w, const struct sc_action *a)
 		w->leader = a->target_id;
 		w->transfers++;
 		break;
-	case SC_REMOVE_MEMBER:
+	case SC_REMOVE_MEMBER: {
 		assert_int_not_equal(w->leader, a->member_id); /* never remove the leader */
+		/* A drain during the removal may not take a second voter: the
+		 * budget is already the one of the smaller cluster. */
+		int nv, nh;
+		voters(w, &nv, &nh);
+		assert_true(w->pdb_budget <= ec_tolerance(nv - 1));
 		remove_member(w, a->member_id);
 		break;
+	}
 	case SC_ROLLBACK:
 		w->rollbacks++;
 		remove_member(w, a->member_id);
@@ -367,8 +378,12 @@ static enum sc_kind reconcile(struct world *w, enum crash crash, struct sc_actio
 		size_t n = strlen(w->events);
 		snprintf(w->events + n, sizeof(w->events) - n, "%s ", a.event_reason);
 	}
-	if (crash != CRASH_BEFORE_ACT)
+	if (crash != CRASH_BEFORE_ACT) {
+		/* The reconciler's side effects of the observation, then the action. */
+		if (w->created && o.members_quorum_read)
+			w->pdb_budget = sc_pdb_max_unavailable(&o);
 		act(w, &a);
+	}
 	check_invariants(w);
 	if (out)
 		*out = a;
@@ -628,6 +643,11 @@ static void test_scale_down_moves_leadership_first(void **state)
 	w.leader = w.m[member_at(&w, 2)].id;
 	set_spec(&w, 2, EC_TARGET_NONE);
 	struct sc_action a;
+	/* The disruption budget of 2 voters (none) before anything moves. */
+	assert_int_equal(w.pdb_budget, 1);
+	assert_int_equal(reconcile(&w, NO_CRASH, &a), SC_WAIT);
+	assert_string_equal(a.progressing_reason, "TighteningBudget");
+	assert_int_equal(w.pdb_budget, 0);
 	assert_int_equal(reconcile(&w, NO_CRASH, &a), SC_TRANSFER_LEADERSHIP);
 	assert_int_equal(a.member_id, w.m[member_at(&w, 2)].id);
 	assert_string_equal(w.ec.status.scaling.step, EC_STEP_TRANSFER_LEADERSHIP);
@@ -938,6 +958,30 @@ static void test_lost_volume_is_replaced(void **state)
 	assert_int_not_equal(w.m[member_at(&w, 1)].id, old);
 }
 
+static void test_slow_init_is_never_taken_for_a_lost_volume(void **state)
+{
+	/* Two Pods sit in their init step for minutes with their data intact
+	 * (their init image cannot be pulled after a node restart): nothing
+	 * says a volume was lost, so no member is removed. Replacing on time
+	 * alone would remove demo-1, then demo-2 (each removal keeps quorum),
+	 * leaving one voter, and their init steps would wipe the data. */
+	struct world w;
+	created(&w, 5);
+	w.slow[1] = w.slow[2] = true;
+	w.lost_since[1] = w.lost_since[2] = w.now - 600000;
+	struct sc_action a;
+	for (int r = 0; r < 20; r++) {
+		reconcile(&w, NO_CRASH, &a);
+		assert_int_not_equal(a.kind, SC_REPLACE_MEMBER);
+		tick(&w);
+	}
+	assert_int_equal(w.removes, 0);
+	assert_int_equal(voter_count(&w), 5);
+	w.slow[1] = w.slow[2] = false;
+	assert_true(run(&w, 5, 20, -1, NO_CRASH) >= 0);
+	assert_settled(&w, 5);
+}
+
 static void test_lost_volume_of_single_member_is_degraded(void **state)
 {
 	struct world w;
@@ -1024,8 +1068,11 @@ static void test_status_members_sorted_by_number(void **state)
 		assert_string_equal(st.members[i].name, want);
 	}
 	assert_int_equal(st.replicas, 12);
-	/* The PDB follows the voters' tolerance. */
+	/* The PDB follows the voters' tolerance, or spec's when smaller. */
+	o.ec.spec.replicas = 12;
 	assert_int_equal(sc_pdb_max_unavailable(&o), 5);
+	o.ec.spec.replicas = 7;
+	assert_int_equal(sc_pdb_max_unavailable(&o), 3);
 	observe(&w, &o);
 	assert_int_equal(sc_pdb_max_unavailable(&o), 0);
 }
@@ -1132,6 +1179,7 @@ int main(void)
 		cmocka_unit_test(test_rollback_retries_after_backoff),
 		cmocka_unit_test(test_cancel_removes_learner_without_hold),
 		cmocka_unit_test(test_lost_volume_is_replaced),
+		cmocka_unit_test(test_slow_init_is_never_taken_for_a_lost_volume),
 		cmocka_unit_test(test_lost_volume_of_single_member_is_degraded),
 		cmocka_unit_test(test_orphan_learner_is_finished_or_removed),
 		cmocka_unit_test(test_killed_learner_pod_resumes),
