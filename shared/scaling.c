@@ -689,6 +689,30 @@ static void decide_members(const struct sc_observed *o, const struct sc_view *v,
 	decide_settled(o, v, a);
 }
 
+/*
+ * Degraded, and members whose Pods cannot exist (the StatefulSet was scaled
+ * down by hand, or to zero): raise it so each member gets its Pod back. That
+ * never changes membership — each Pod starts on its own data or waits — and
+ * is the only thing done while degraded; without it the cluster could never
+ * regain the quorum those Pods are missing for.
+ */
+static void pods_for_members(const struct sc_observed *o, int need, struct sc_action *a)
+{
+	if (need > SC_MAX_ORDINALS)
+		need = SC_MAX_ORDINALS;
+	if (need <= o->sts_replicas)
+		return;
+	a->kind = SC_RAISE_STS;
+	a->replicas = need;
+	size_t n = strlen(a->degraded_message);
+	snprintf(a->degraded_message + n, sizeof(a->degraded_message) - n,
+		 "; StatefulSet raised from %d to %d so every member has its Pod", o->sts_replicas,
+		 need);
+	eo_strlcpy(a->message, a->degraded_message, sizeof(a->message));
+	event(a, "StatefulSetScaled", true);
+	a->requeue_ms = RQ_STEP;
+}
+
 static void decide_create_resources(const struct sc_observed *o, struct sc_action *a)
 {
 	a->kind = SC_CREATE_RESOURCES;
@@ -779,6 +803,16 @@ void sc_decide(const struct sc_observed *o, struct sc_action *a)
 		degraded(a, o, "NoMemberAnswers",
 			 "no member of %s answers (%s); no membership change until one does",
 			 o->ec.name, o->etcd_error[0] ? o->etcd_error : "unreachable");
+		/* The members last published. */
+		char prefix[300];
+		snprintf(prefix, sizeof(prefix), "%s-", o->ec.name);
+		int need = 0;
+		for (int i = 0; i < o->ec.status.nmembers; i++) {
+			int k = sc_ordinal_of_name(prefix, o->ec.status.members[i].name);
+			if (k + 1 > need)
+				need = k + 1;
+		}
+		pods_for_members(o, need, a);
 		return;
 	}
 	struct sc_view v;
@@ -812,6 +846,11 @@ void sc_decide(const struct sc_observed *o, struct sc_action *a)
 			 "%d of %d voters healthy with a common leader, quorum needs %d: no membership "
 			 "change and no force-new-cluster; bring the members' Pods back",
 			 v.agreeing, v.voters, ec_quorum(v.voters));
+		int need = 0;
+		for (int i = 0; i < o->nmembers; i++)
+			if (o->members[i].ordinal + 1 > need)
+				need = o->members[i].ordinal + 1;
+		pods_for_members(o, need, a);
 		return;
 	}
 

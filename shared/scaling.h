@@ -165,7 +165,9 @@ void sc_decide(const struct sc_observed *o, struct sc_action *a);
 void sc_status(const struct sc_observed *o, const struct sc_action *a, struct ec_status *out);
 
 /* Whether the Pod of ordinal k should carry the voter label that the client
- * Service selects: its member is a started voter that is not about to leave. */
+ * Service selects: its member is a started voter that is not about to leave,
+ * answers as itself, and the Pod can no longer found a cluster (the founding
+ * is recorded in status.clusterID and its bootstrap permission is gone). */
 bool sc_pod_is_voter(const struct sc_observed *o, const struct sc_action *a, int k);
 
 /* The PodDisruptionBudget's maxUnavailable: the failure tolerance of the

@@ -90,7 +90,7 @@ void sc_status(const struct sc_observed *o, const struct sc_action *a, struct ec
 	if (a->phase == EC_CREATING && !out->cluster_id[0]) {
 		cluster_set_condition(out, "Available", "False", "Creating",
 				      "the first member has not founded the cluster yet", now);
-	} else if (a->kind == SC_REPORT_DEGRADED &&
+	} else if (strcmp(a->degraded_status, "True") == 0 &&
 		   (strcmp(a->degraded_reason, "QuorumLost") == 0 ||
 		    strcmp(a->degraded_reason, "NoMemberAnswers") == 0)) {
 		cluster_set_condition(out, "Available", "False", a->degraded_reason,
@@ -113,7 +113,7 @@ void sc_status(const struct sc_observed *o, const struct sc_action *a, struct ec
 
 	/* Degraded: quorum problems come from the decision; a single unhealthy
 	 * voter is reported here (the cluster serves, but tolerates less). */
-	if (a->kind == SC_REPORT_DEGRADED) {
+	if (strcmp(a->degraded_status, "True") == 0) {
 		cluster_set_condition(out, "Degraded", "True", a->degraded_reason,
 				      a->degraded_message, now);
 	} else if (o->etcd_answered && out->cluster_id[0]) {
@@ -142,6 +142,11 @@ void sc_status(const struct sc_observed *o, const struct sc_action *a, struct ec
 bool sc_pod_is_voter(const struct sc_observed *o, const struct sc_action *a, int k)
 {
 	if (k < 0 || k >= SC_MAX_ORDINALS || !o->etcd_answered)
+		return false;
+	/* No client traffic before the founding is recorded and the Pod can no
+	 * longer found another cluster: writes taken by a cluster that might
+	 * still be founded again would be lost with it. */
+	if (!o->ec.status.cluster_id[0] || o->pods[k].bootstrap)
 		return false;
 	for (int i = 0; i < o->nmembers; i++) {
 		const struct sc_member *m = &o->members[i];

@@ -493,8 +493,15 @@ static void test_create_bootstraps_one_member_then_clears_flag(void **state)
 	assert_int_equal(reconcile(&w, NO_CRASH, &a), SC_WAIT);
 	assert_string_equal(a.event_reason, "ClusterCreated");
 	assert_string_equal(w.ec.status.cluster_id, "77");
+	/* Founded and recorded, but Pod 0 may still found: no client traffic. */
+	struct sc_observed o;
+	observe(&w, &o);
+	assert_true(o.pods[0].bootstrap);
+	assert_false(sc_pod_is_voter(&o, &a, 0));
 	assert_int_equal(reconcile(&w, NO_CRASH, &a), SC_SET_BOOTSTRAP_DONE);
 	assert_false(w.bootstrap_flag);
+	observe(&w, &o);
+	assert_true(sc_pod_is_voter(&o, &a, 0));
 	assert_true(run(&w, 1, 10, -1, NO_CRASH) >= 0);
 	assert_settled(&w, 1);
 	const struct ec_condition *c = cluster_condition(&w.ec.status, "Available");
@@ -725,6 +732,51 @@ static void test_quorum_lost_reports_and_never_acts(void **state)
 	w.quorum_lost_ever = false; /* lost on purpose above */
 	assert_true(run(&w, 2, 40, -1, NO_CRASH) >= 0);
 	assert_settled(&w, 2);
+}
+
+static void test_pods_come_back_for_members_while_degraded(void **state)
+{
+	/* Someone scaled the StatefulSet to 1 by hand: demo-1 and demo-2 lose
+	 * their Pods, quorum is lost. Membership is never touched, but the Pods
+	 * come back, on their data, and the cluster recovers by itself. */
+	struct world w;
+	created(&w, 3);
+	uint64_t ids[3];
+	for (int k = 0; k < 3; k++)
+		ids[k] = w.m[member_at(&w, k)].id;
+	w.sts = 1;
+	tick(&w);
+	tick(&w);
+	assert_false(w.pod[1]);
+	w.quorum_lost_ever = false; /* lost on purpose */
+	struct sc_action a;
+	assert_int_equal(reconcile(&w, NO_CRASH, &a), SC_RAISE_STS);
+	assert_int_equal(a.replicas, 3);
+	assert_string_equal(a.degraded_reason, "QuorumLost");
+	assert_int_equal(w.ec.status.phase, EC_DEGRADED);
+	const struct ec_condition *c = cluster_condition(&w.ec.status, "Degraded");
+	assert_string_equal(c->reason, "QuorumLost");
+	assert_non_null(strstr(c->message, "raised from 1 to 3"));
+	w.quorum_lost_ever = false;
+	for (int r = 0; r < 40 && !(w.ec.status.phase == EC_RUNNING && a.kind == SC_NONE); r++) {
+		tick(&w);
+		reconcile(&w, NO_CRASH, &a);
+	}
+	/* Quorum was lost, and voters were without Pods, by the hand that
+	 * scaled the StatefulSet; the controller only brought them back. */
+	w.quorum_lost_ever = w.voter_without_pod = false;
+	assert_settled(&w, 3);
+	for (int k = 0; k < 3; k++)
+		assert_true(w.m[member_at(&w, k)].id == ids[k]); /* same members */
+	assert_int_equal(w.removes, 0);
+	assert_int_equal(w.adds, 2);
+	/* Scaled to zero: nobody answers; the members last published get Pods. */
+	w.sts = 0;
+	tick(&w);
+	tick(&w);
+	assert_int_equal(reconcile(&w, NO_CRASH, &a), SC_RAISE_STS);
+	assert_string_equal(a.degraded_reason, "NoMemberAnswers");
+	assert_int_equal(a.replicas, 3);
 }
 
 static void test_nobody_answers_is_degraded(void **state)
@@ -1170,6 +1222,7 @@ int main(void)
 		cmocka_unit_test(test_scale_down_moves_leadership_first),
 		cmocka_unit_test(test_scale_down_refused_without_quorum_after),
 		cmocka_unit_test(test_quorum_lost_reports_and_never_acts),
+		cmocka_unit_test(test_pods_come_back_for_members_while_degraded),
 		cmocka_unit_test(test_nobody_answers_is_degraded),
 		cmocka_unit_test(test_cluster_id_mismatch_is_degraded),
 		cmocka_unit_test(test_member_list_without_quorum_never_acts),
