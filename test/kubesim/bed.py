@@ -23,18 +23,14 @@ SIGTERM, then SIGKILL), then kills whatever descendant is left; `stop` then
 kills anything still alive from that list (matching start times, so a
 reused pid is never touched), even if the bed itself had to be SIGKILLed.
 """
-import argparse
 import json
-import logging
 import os
-import random
-import secrets
 import signal
-import ssl
-import subprocess
 import sys
-import threading
 import time
+
+# Everything else is imported where it is used: `bed.py run` starts before
+# every in-cluster command and should cost little more than the interpreter.
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -140,7 +136,10 @@ class Bed:
         import discovery
         import pki
         import registry
+        import logging
+        import secrets
         import store as st
+        import threading
         self.dir = os.path.abspath(directory)
         self.log = logging.getLogger("kubesim.bed")
         os.makedirs(os.path.join(self.dir, "logs"), exist_ok=True)
@@ -222,6 +221,7 @@ class Bed:
                         raise RuntimeError("CRD in %s refused: %s" % (p, e.message)) from None
 
     def _start_runtime(self, build, backoff_base=None):
+        import random
         try:
             import runtime
         except ImportError as e:
@@ -280,6 +280,8 @@ def _write(path, text, mode=0o644):
 
 # ---- serve -----------------------------------------------------------------
 def cmd_serve(a):
+    import logging
+    import threading
     d = os.path.abspath(a.dir)
     os.makedirs(os.path.join(d, "logs"), exist_ok=True)
     logging.basicConfig(filename=os.path.join(d, "logs", "bed.log"), level=logging.INFO,
@@ -345,6 +347,7 @@ def spawn(d, build=None, manifests=None, crds=(), die_with_parent=0, history=100
     raises RuntimeError with the reason and where to look when it fails.
     The interpreter runs with -S: the bed needs nothing outside the standard
     library, and skipping site-packages saves a good part of its start-up."""
+    import subprocess
     d = os.path.abspath(d)
     os.makedirs(os.path.join(d, "logs"), exist_ok=True)
     for f in ("ready", "failed", "stopped"):
@@ -479,6 +482,7 @@ def cmd_run(a):
 
 # ---- admin client ----------------------------------------------------------
 def admin(d, method, path, body=None, timeout=30):
+    import ssl
     import urllib.error
     import urllib.request
     d = os.path.abspath(d)
@@ -539,6 +543,7 @@ def cmd_state(a):
 
 
 def _positive(v):
+    import argparse
     try:
         f = float(v)
     except ValueError:
@@ -548,7 +553,16 @@ def _positive(v):
     return f
 
 
+class _RunArgs:
+    def __init__(self, d, cmd):
+        self.dir, self.cmd = d, cmd
+
+
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:2] == ["run", "--dir"] and len(argv) >= 3:   # the hot path, without argparse
+        return cmd_run(_RunArgs(argv[2], argv[3:]))
+    import argparse
     ap = argparse.ArgumentParser(prog="bed.py", description="kubesim, the Kubernetes test bed")
     sub = ap.add_subparsers(dest="command", required=True)
     for name in ("start", "serve"):

@@ -170,7 +170,7 @@ class Bed:
                 p.stop()
             except Exception as e:  # stopping must go on
                 sys.stderr.write("kubesim harness: stopping %s: %s\n" % (p.name, e))
-        subprocess.run([sys.executable, BED_PY, "stop", "--dir", self.dir], stdout=subprocess.DEVNULL,
+        subprocess.run([sys.executable, "-S", BED_PY, "stop", "--dir", self.dir], stdout=subprocess.DEVNULL,
                        stderr=subprocess.PIPE, timeout=60)
         try:
             self.info["popen"].wait(10)
@@ -508,7 +508,8 @@ class Bed:
     def run_in_cluster(self, cmd, check=True, timeout=60, input=None, background=False, name=None, env=None):
         """Run cmd (a list) inside the cluster network (`bed.py run`): Service and
         Pod DNS names resolve. background=True returns a Proc stopped at the end."""
-        argv = [sys.executable, BED_PY, "run", "--dir", self.dir, "--"] + [str(c) for c in cmd]
+        # -S: bed.py needs only the standard library; site-packages cost most of its start-up
+        argv = [sys.executable, "-S", BED_PY, "run", "--dir", self.dir, "--"] + [str(c) for c in cmd]
         if background:
             p, log = self._spawn(name or os.path.basename(str(cmd[0])), argv, env=env)
             proc = Proc(name or str(cmd[0]), p, log)

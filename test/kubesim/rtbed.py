@@ -94,7 +94,7 @@ class RuntimeBed:
     # ---- inside the cluster network ------------------------------------
     def run_in_net(self, argv, timeout=20):
         """Run argv with the bed's hosts file as /etc/hosts (as bed.py run does)."""
-        return subprocess.run([sys.executable, SANDBOX, "--hosts", self.hosts, "--"] + list(argv),
+        return subprocess.run([sys.executable, "-S", SANDBOX, "--hosts", self.hosts, "--"] + list(argv),
                               stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout)
 
     def resolves(self, name):

@@ -17,7 +17,7 @@ import harness
 from harness import Bed
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-BED = [sys.executable, os.path.join(HERE, "bed.py")]
+BED = [sys.executable, "-S", os.path.join(HERE, "bed.py")]
 ROOT = os.path.dirname(os.path.dirname(HERE))
 
 

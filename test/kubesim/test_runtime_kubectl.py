@@ -15,7 +15,7 @@ import unittest
 import test_workloads as tw
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-BED = [sys.executable, os.path.join(HERE, "bed.py")]
+BED = [sys.executable, "-S", os.path.join(HERE, "bed.py")]
 
 
 def _alive(pid):
