@@ -58,6 +58,10 @@ static const char usage[] =
 	"  --leader-elect-namespace NS  the Lease's namespace (default: $POD_NAMESPACE, else the\n"
 	"                               kubeconfig's namespace)\n"
 	"  --leader-elect-id NAME       the Lease's name (etcd-k8s-operator-controller)\n"
+	"  --leader-elect-lease-duration DUR   a standby takes a Lease unchanged this long (15s)\n"
+	"  --leader-elect-renew-deadline DUR   the holder stops acting when it could not renew\n"
+	"                               for this long (10s; less than the lease duration)\n"
+	"  --leader-elect-retry-period DUR     between attempts to take or renew (2s)\n"
 	"  --identity ID                this replica in the Lease and Events ($POD_NAME_host_pid)\n"
 	"  --step-timeout DUR           a learner not ready / caught up / promoted within this is\n"
 	"                               rolled back (5m; e.g. 90s, 2m)\n"
@@ -124,6 +128,7 @@ struct opts {
 	bool leader_elect;
 	const char *le_namespace, *le_id, *identity;
 	int64_t step_timeout_ms, init_wait_ms, replace_grace_ms, rollback_backoff_ms, etcd_timeout_ms;
+	int64_t le_lease_ms, le_renew_ms, le_retry_ms;
 	int workers;
 	const char *health_addr, *metrics_addr, *log_level, *operator_image, *crash_at;
 	int heartbeat_ms, election_ms;
@@ -144,7 +149,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	enum {
 		O_KUBECONFIG = 1000, O_CONTEXT, O_NAMESPACE, O_LE, O_LE_NS, O_LE_ID, O_IDENTITY,
 		O_STEP, O_WORKERS, O_HEALTH, O_METRICS, O_LOG, O_IMAGE, O_HB, O_EL, O_INIT_WAIT,
-		O_GRACE, O_BACKOFF, O_ETCD_TIMEOUT, O_CRASH, O_VERSION, O_HELP,
+		O_GRACE, O_BACKOFF, O_ETCD_TIMEOUT, O_CRASH, O_VERSION, O_HELP, O_LE_LEASE, O_LE_RENEW,
+		O_LE_RETRY,
 	};
 	static const struct option lo[] = {
 		{"kubeconfig", required_argument, NULL, O_KUBECONFIG},
@@ -153,6 +159,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{"leader-elect", optional_argument, NULL, O_LE},
 		{"leader-elect-namespace", required_argument, NULL, O_LE_NS},
 		{"leader-elect-id", required_argument, NULL, O_LE_ID},
+		{"leader-elect-lease-duration", required_argument, NULL, O_LE_LEASE},
+		{"leader-elect-renew-deadline", required_argument, NULL, O_LE_RENEW},
+		{"leader-elect-retry-period", required_argument, NULL, O_LE_RETRY},
 		{"identity", required_argument, NULL, O_IDENTITY},
 		{"step-timeout", required_argument, NULL, O_STEP},
 		{"workers", required_argument, NULL, O_WORKERS},
@@ -174,7 +183,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	*o = (struct opts){.step_timeout_ms = 300000, .init_wait_ms = 300000,
 			   .replace_grace_ms = 30000, .etcd_timeout_ms = 5000, .workers = 2,
 			   .log_level = "info", .le_id = "etcd-k8s-operator-controller",
-			   .heartbeat_ms = 100, .election_ms = 1000};
+			   .heartbeat_ms = 100, .election_ms = 1000, .le_lease_ms = 15000,
+			   .le_renew_ms = 10000, .le_retry_ms = 2000};
 	o->crash_at = getenv("EO_CRASH_AT");
 	int c;
 	opterr = 0;
@@ -214,6 +224,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case O_GRACE:
 		case O_BACKOFF:
 		case O_ETCD_TIMEOUT:
+		case O_LE_LEASE:
+		case O_LE_RENEW:
+		case O_LE_RETRY:
 			d = parse_duration(optarg);
 			if (d <= 0) {
 				fprintf(stderr, "etcd-controller: %s: \"%s\" is not a duration (e.g. 90s, 5m, "
@@ -224,6 +237,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			else if (c == O_INIT_WAIT) o->init_wait_ms = d;
 			else if (c == O_GRACE) o->replace_grace_ms = d;
 			else if (c == O_BACKOFF) o->rollback_backoff_ms = d;
+			else if (c == O_LE_LEASE) o->le_lease_ms = d;
+			else if (c == O_LE_RENEW) o->le_renew_ms = d;
+			else if (c == O_LE_RETRY) o->le_retry_ms = d;
 			else o->etcd_timeout_ms = d;
 			break;
 		case O_VERSION:
@@ -241,6 +257,14 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	}
 	if (optind < argc) {
 		fprintf(stderr, "etcd-controller: unexpected argument \"%s\" (see --help)\n", argv[optind]);
+		return 2;
+	}
+	if (o->le_lease_ms < 1000 || o->le_renew_ms < 1000 || o->le_retry_ms < 1000 ||
+	    o->le_renew_ms >= o->le_lease_ms || o->le_retry_ms >= o->le_renew_ms) {
+		fprintf(stderr, "etcd-controller: leader election wants whole seconds with retry period "
+			"< renew deadline < lease duration (got %llds, %llds, %llds)\n",
+			(long long)o->le_retry_ms / 1000, (long long)o->le_renew_ms / 1000,
+			(long long)o->le_lease_ms / 1000);
 		return 2;
 	}
 	if (o->election_ms < 5 * o->heartbeat_ms) {
@@ -484,7 +508,10 @@ static int run(const struct opts *o)
 		const char *ns = o->le_namespace ? o->le_namespace : getenv("POD_NAMESPACE");
 		if (!ns || !*ns)
 			ns = kube_client_namespace(a.ctl.kc);
-		struct leader_opts lo = {.namespace = ns, .name = o->le_id, .identity = a.ctl.identity};
+		struct leader_opts lo = {.namespace = ns, .name = o->le_id, .identity = a.ctl.identity,
+					 .lease_s = (int)(o->le_lease_ms / 1000),
+					 .renew_deadline_s = (int)(o->le_renew_ms / 1000),
+					 .retry_s = (int)(o->le_retry_ms / 1000)};
 		le = leader_new(a.ctl.kc, &lo);
 		if (leader_acquire(le, &g_stop, &err) != 0) { /* stopped while standing by */
 			leader_free(le);

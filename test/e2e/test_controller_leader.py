@@ -18,7 +18,10 @@ LEASE = "etcd-k8s-operator-controller"
 class LeaderElection(unittest.TestCase):
     def test_one_active_replica(self):
         with ControllerBed(start_controller=False) as cb:
-            le = ["--leader-elect", "--leader-elect-namespace", "default"]
+            # client-go's timing scaled down (15 s / 10 s / 2 s in production)
+            le = ["--leader-elect", "--leader-elect-namespace", "default",
+                  "--leader-elect-lease-duration", "6s", "--leader-elect-renew-deadline", "4s",
+                  "--leader-elect-retry-period", "1s"]
             a = cb.start_controller(le + ["--identity", "replica-a"], name="replica-a")
             cb.bed.wait_for(lambda: "leading" in a.output(), 20, "replica-a to lead")
             b = cb.start_controller(le + ["--identity", "replica-b"], name="replica-b")
@@ -50,10 +53,12 @@ class LeaderElection(unittest.TestCase):
             cb.bed.clear_faults()
 
             # a new replica takes the silent Lease once it has stood unchanged
-            # for the lease duration (15 s), then acts
+            # for the lease duration (6 s here), then acts
             c = cb.start_controller(le + ["--identity", "replica-c"], name="replica-c")
+            t_silent = time.time()
             cb.bed.wait_for(lambda: cb.bed.get("leases", LEASE)["spec"].get("holderIdentity") == "replica-c",
                             40, "replica-c to take the expired Lease")
+            self.assertGreaterEqual(time.time() - t_silent, 5, "not before the lease duration")
             cb.controller = c
             cb.scale("le", 1)
             cb.wait_settled("le", 1)
