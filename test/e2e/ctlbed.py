@@ -182,10 +182,11 @@ class Load:
 
     def __enter__(self):
         url = client_url(self.name, self.ns)
-        self.cb.bed.run_in_cluster(["python3", LOAD, "write", url, self.prefix, self.wlog, self.stopfile],
-                                   background=True, name="writer-" + self.name)
-        self.cb.bed.run_in_cluster(["python3", LOAD, "probe", url, self.plog, self.stopfile],
-                                   background=True, name="prober-" + self.name)
+        self.procs = [
+            self.cb.bed.run_in_cluster(["python3", LOAD, "write", url, self.prefix, self.wlog, self.stopfile],
+                                       background=True, name="writer-" + self.name),
+            self.cb.bed.run_in_cluster(["python3", LOAD, "probe", url, self.plog, self.stopfile],
+                                       background=True, name="prober-" + self.name)]
         self._mon = threading.Thread(target=self._monitor, daemon=True)
         self._mon.start()
         # wait for the first acknowledged write
@@ -197,7 +198,10 @@ class Load:
         open(self.stopfile, "w").close()
         self._stop.set()
         self._mon.join(10)
-        time.sleep(2.5)  # the writer's in-flight put ends within its 2 s deadline
+        # both see the stop file after their in-flight request (2 s deadline at most)
+        end = time.time() + 5
+        while any(p.alive() for p in self.procs) and time.time() < end:
+            time.sleep(0.05)
 
     def _monitor(self):
         while not self._stop.is_set():
