@@ -493,6 +493,8 @@ static int run(const struct opts *o)
 	}
 	a.q = wq_new(500, 10000);
 	int rc = 0;
+	bool all_joined = true; /* false: a detached thread may still use what is shared */
+	struct leader *le = NULL;
 
 	struct httpd *health = NULL, *metrics = NULL;
 	bool same = o->health_addr && o->metrics_addr && strcmp(o->health_addr, o->metrics_addr) == 0;
@@ -503,7 +505,6 @@ static int run(const struct opts *o)
 	    !(metrics = httpd_start(o->metrics_addr, false, true, a.ctl.metrics, NULL, NULL, &err)))
 		goto fail;
 
-	struct leader *le = NULL;
 	if (o->leader_elect) {
 		const char *ns = o->le_namespace ? o->le_namespace : getenv("POD_NAMESPACE");
 		if (!ns || !*ns)
@@ -553,7 +554,6 @@ static int run(const struct opts *o)
 	for (int i = 0; i < nw; i++)
 		pthread_join(workers[i], NULL);
 	g_stop = 1;
-	bool all_joined = true;
 	for (size_t i = 0; i < EO_ARRAY_LEN(infs); i++) {
 		if (!infs[i].started)
 			continue;
@@ -565,23 +565,25 @@ static int run(const struct opts *o)
 			all_joined = false;
 		}
 	}
-	if (le) {
-		leader_free(le); /* releases the Lease unless it was lost */
-		le = NULL;
-	}
 	rc = g_lost ? 1 : 0;
-	if (all_joined) { /* nothing uses them any more */
-		wq_free(a.q);
-		a.q = NULL;
-	}
 	goto done;
 fail:
 	log_error("cannot start", "error=%s", log_q(q, sizeof(q), err.msg));
 	rc = 1;
 done:
+	leader_free(le); /* releases the Lease unless it was lost */
 	httpd_stop(health);
 	httpd_stop(metrics);
 	log_info("stopped", "exit=%d", rc);
+	if (all_joined) { /* nothing uses them any more */
+		wq_free(a.q);
+		metrics_free(a.ctl.metrics);
+		kube_client_free(a.ctl.kc);
+		for (size_t i = 0; i < a.nkeys; i++)
+			free(a.keys[i]);
+		free(a.keys);
+		pthread_mutex_destroy(&a.mu);
+	}
 	return rc;
 }
 
