@@ -252,6 +252,10 @@ static void act(struct world *w, const struct sc_action *a)
 				nl++;
 		assert_int_equal(nl, 0); /* etcd: too many learner members */
 		assert_int_equal(member_at(w, a->ordinal), -1); /* peer URL exists */
+		/* Only on a settled cluster: every voter healthy and a quorum. */
+		int nv, nh;
+		voters(w, &nv, &nh);
+		assert_int_equal(nh, nv);
 		struct wmember *m = &w->m[w->nm++];
 		memset(m, 0, sizeof(*m));
 		m->present = true;
@@ -298,6 +302,8 @@ static void act(struct world *w, const struct sc_action *a)
 		break;
 	case SC_DELETE_PVC:
 		assert_false(w->pod[a->ordinal]);
+		/* Never the claim of a member that is still in the cluster. */
+		assert_int_equal(member_at(w, a->ordinal), -1);
 		w->pvc[a->ordinal] = false;
 		w->pvc_deletes++;
 		break;
