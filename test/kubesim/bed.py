@@ -221,14 +221,14 @@ class Bed:
                         raise RuntimeError("CRD in %s refused: %s" % (p, e.message)) from None
 
     def _start_runtime(self, build, backoff_base=None):
-        import random
         try:
             import runtime
         except ImportError as e:
             self.runtime_error = "runtime.py not importable (%s): the bed serves the API only; no Pods run" % e
             self.log.warning("%s", self.runtime_error)
             return
-        block = "127.%d" % random.randint(32, 250)
+        from rtutil import claim_block
+        block, self._block_claim = claim_block()     # held until the bed stops
         host, port = self.address.rsplit(":", 1)
         cfg = {"dir": self.dir, "build": os.path.abspath(build) if build else "", "ip_block": block,
                "cluster_domain": "cluster.local", "hosts_path": os.path.join(self.dir, "hosts"),
@@ -268,6 +268,8 @@ class Bed:
         self.api.stop()
         self.gc.stop()
         self.store.close()
+        if getattr(self, "_block_claim", None) is not None:
+            self._block_claim.close()
 
 
 def _write(path, text, mode=0o644):

@@ -9,13 +9,13 @@ state that explains why (Pod statuses, log tails).
 """
 import json
 import os
-import random
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 
+import rtutil
 import runtime
 import store as st
 
@@ -27,7 +27,7 @@ class RuntimeBed:
     def __init__(self, backoff_base=0.5, build=None):
         self.dir = tempfile.mkdtemp(prefix="kubesim-rt-")
         self.store = st.Store()
-        self.block = "127.%d" % random.randint(32, 250)
+        self.block, self._claim = rtutil.claim_block()
         self.rt = runtime.start(self.store, {
             "dir": self.dir, "build": build or os.environ.get("EO_BUILD", ""), "ip_block": self.block,
             "cluster_domain": "cluster.local", "backoff_base": backoff_base, "backoff_max": 30})
@@ -36,6 +36,7 @@ class RuntimeBed:
     def close(self, max_grace=None):
         self.rt.stop(max_grace)
         self.store.close()
+        self._claim.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 
     # ---- polling -------------------------------------------------------

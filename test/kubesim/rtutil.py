@@ -10,7 +10,10 @@ old address never collides with its successor). Linux routes all of
 configuring an interface.
 """
 import datetime
+import errno
 import logging
+import random
+import socket
 import threading
 import uuid
 
@@ -18,6 +21,33 @@ log = logging.getLogger("kubesim.runtime")
 
 NODE_NAME = "kubesim-node"
 HOST_IP = "127.0.0.1"
+
+
+BLOCK_SENTINEL_PORT = 32767   # on 127.N.255.254, which no Pod or Service ever gets
+
+
+def claim_block(first=32, last=250):
+    """("127.N", socket): a /16 of loopback no other bed on this machine is using.
+
+    Beds choose their block at random, and several engineers' tests run at
+    once: two beds on one block would put two Pods on one address (one etcd
+    answering for another bed's cluster). So a bed binds 127.N.255.254 on a
+    fixed port and holds that socket while it lives; a bind that fails means
+    another bed (in any process or chroot sharing the network) owns the block.
+    The kernel frees the address when the holder dies, however it dies."""
+    blocks = list(range(first, last + 1))
+    random.shuffle(blocks)
+    for n in blocks:
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            s.bind(("127.%d.255.254" % n, BLOCK_SENTINEL_PORT))
+        except OSError as e:
+            s.close()
+            if e.errno == errno.EADDRINUSE:
+                continue
+            raise
+        return "127.%d" % n, s
+    raise RuntimeError("every loopback block 127.%d-127.%d is held by another test bed" % (first, last))
 
 
 def now_rfc3339():

@@ -179,6 +179,26 @@ class HarnessOptionsTest(unittest.TestCase):
             self.assertIn(bed.wait_for(first_backoff, 30, "a restart back-off", 0.05), ("1s", "2s", "4s", "8s"))
 
 
+class BlockClaimTest(unittest.TestCase):
+    def test_two_beds_never_share_a_loopback_block(self):
+        import rtutil
+        block, held = rtutil.claim_block()
+        n = int(block.split(".")[1])
+        try:
+            with self.assertRaises(RuntimeError):      # the only candidate is taken
+                rtutil.claim_block(n, n)
+            others = [rtutil.claim_block() for _ in range(3)]
+            self.assertNotIn(block, [b for b, _ in others])
+            self.assertEqual(len({b for b, _ in others}), 3)
+            for _, s in others:
+                s.close()
+        finally:
+            held.close()
+        again, s = rtutil.claim_block(n, n)             # free again once its holder lets go
+        s.close()
+        self.assertEqual(again, block)
+
+
 class NoRuntimeTest(unittest.TestCase):
     def test_serves_the_api_without_runtime(self):
         import bed as bedmod
