@@ -83,6 +83,7 @@ class _Conn(http.client.HTTPSConnection):
 
     def connect(self):
         sock = socket.create_connection((self.host, self.port), self.timeout)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)   # headers, then body: no Nagle wait
         self.sock = self._context.wrap_socket(sock, server_hostname=self._server_name)
 
 
@@ -123,6 +124,8 @@ class Admission:
         self.services = ServiceMap()
         self._fault = {"mode": "ok", "delaySeconds": 0, "name": "*"}
         self._flock = threading.Lock()
+        self._contexts = {}     # caBundle -> ssl.SSLContext
+        self._pool = {}         # (address, server name, caBundle) -> idle keep-alive connections
 
     # ---- faults ----------------------------------------------------------
     def set_fault(self, p):
@@ -190,6 +193,48 @@ class Admission:
             req["namespace"] = attrs.ns
         return {"kind": "AdmissionReview", "apiVersion": "admission.k8s.io/v1", "request": req}
 
+    def _tls_context(self, ca_bundle):
+        """The client context for a caBundle (only it is trusted; no bundle: the system's
+        roots), made once per bundle: loading the system's roots costs ~20 ms a call."""
+        with self._flock:
+            ctx = self._contexts.get(ca_bundle)
+        if ctx is not None:
+            return ctx
+        try:
+            if ca_bundle:
+                ctx = ssl.create_default_context(cadata=base64.b64decode(ca_bundle).decode())
+            else:
+                ctx = ssl.create_default_context()
+        except (ValueError, ssl.SSLError) as e:
+            raise CallError("failed to call webhook: unable to load root certificates: %s" % e) from None
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        with self._flock:
+            if len(self._contexts) > 64:
+                self._contexts.clear()
+            self._contexts[ca_bundle] = ctx
+        return ctx
+
+    def _conn(self, key, ctx, timeout):
+        """(connection, reused): an idle keep-alive connection to the webhook if there is
+        one (kube-apiserver's client keeps them too: no TLS handshake per review), else a new one."""
+        with self._flock:
+            idle = self._pool.get(key) or []
+            conn = idle.pop() if idle else None
+        if conn is not None:
+            conn.timeout = timeout
+            if conn.sock is not None:
+                conn.sock.settimeout(timeout)
+            return conn, True
+        return _Conn(key[0], key[1], ctx, timeout), False
+
+    def _idle(self, key, conn):
+        with self._flock:
+            idle = self._pool.setdefault(key, [])
+            if len(idle) < 4:
+                idle.append(conn)
+                return
+        conn.close()
+
     def _call(self, wh, review):
         cc = wh.get("clientConfig") or {}
         timeout = int(wh.get("timeoutSeconds") or 10)
@@ -221,25 +266,31 @@ class Admission:
             time.sleep(min(fault["delaySeconds"], timeout))
             if fault["delaySeconds"] >= timeout:
                 raise CallError('failed to call webhook: Post "%s": context deadline exceeded' % url_shown)
-        ctx = ssl.create_default_context()
-        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-        if cc.get("caBundle"):
-            try:
-                pem = base64.b64decode(cc["caBundle"]).decode()
-                ctx.load_verify_locations(cadata=pem)
-            except (ValueError, ssl.SSLError) as e:
-                raise CallError("failed to call webhook: unable to load root certificates: %s" % e) from None
+        ctx = self._tls_context(cc.get("caBundle") or "")
         body = json.dumps(review).encode()
-        left = max(0.05, deadline - time.monotonic())
+        key = (address, server_name, cc.get("caBundle") or "")
         try:
-            conn = _Conn(address, server_name, ctx, left)
-            try:
-                conn.request("POST", "%s?timeout=%ds" % (path, timeout), body,
-                             {"Content-Type": "application/json", "Accept": "application/json, */*"})
-                resp = conn.getresponse()
-                data = resp.read()
-            finally:
-                conn.close()
+            while True:
+                left = max(0.05, deadline - time.monotonic())
+                conn, reused = self._conn(key, ctx, left)
+                try:
+                    conn.request("POST", "%s?timeout=%ds" % (path, timeout), body,
+                                 {"Content-Type": "application/json", "Accept": "application/json, */*"})
+                    resp = conn.getresponse()
+                    data = resp.read()
+                except (ConnectionError, http.client.RemoteDisconnected, ssl.SSLEOFError, BrokenPipeError):
+                    conn.close()
+                    if reused:      # the server closed an idle connection: a fresh one, as Go's transport does
+                        continue
+                    raise
+                except BaseException:
+                    conn.close()
+                    raise
+                if resp.will_close:
+                    conn.close()
+                else:
+                    self._idle(key, conn)
+                break
         except ssl.SSLCertVerificationError as e:
             raise CallError('failed to call webhook: Post "%s": tls: failed to verify certificate: %s'
                             % (url_shown, e.verify_message)) from None

@@ -183,6 +183,9 @@ class BedHTTPServer(http.server.ThreadingHTTPServer):
     def get_request(self):
         sock, addr = self.socket.accept()
         sock.settimeout(None)
+        # headers and body go out as two writes; with Nagle on, the body waits for the
+        # client's delayed ACK (40 ms a request). Go servers (kube-apiserver) set this too.
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return self.ssl_ctx.wrap_socket(sock, server_side=True, do_handshake_on_connect=False), addr
 
 

@@ -218,6 +218,8 @@ class Bed:
             h["Content-Type"] = content_type or "application/json"
         h.update(headers or {})
         try:
+            conn.connect()
+            conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)   # no 40 ms Nagle wait
             conn.request(method, path, body=body, headers=h)
             r = conn.getresponse()
             data = r.read()
