@@ -20,12 +20,15 @@ does) unless the patch itself pinned a resourceVersion.
 """
 import base64
 import json
+import time
 import uuid
 
 import apierrors as E
 import patch as P
 import store as st
 import validation
+
+PATCH_RETRY_SECONDS = 30.0   # how long a patch keeps re-applying itself under conflicting writers
 
 CREATE, UPDATE, DELETE = "CREATE", "UPDATE", "DELETE"
 
@@ -333,7 +336,11 @@ class Registry:
         if ptype == "strategic" and res.custom:
             raise E.unsupported_media("the body of the request was in an unknown format - accepted media types include: "
                                       "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml")
-        for attempt in range(20):
+        # kube-apiserver re-applies the patch to the newest object (admission included) for as
+        # long as the request lasts (GuaranteedUpdate); a patch that pins no resourceVersion
+        # never answers 409 just because another writer was faster
+        deadline = time.monotonic() + PATCH_RETRY_SECONDS
+        while True:
             try:
                 cur = self.store.get(res.key, ns, name)
             except st.NotFound:
@@ -362,7 +369,7 @@ class Registry:
             try:
                 return self.update(res, ns, name, patched, ctx, subresource, _patching=True)
             except E.APIError as e:
-                if e.code == 409 and e.reason == "Conflict" and not pinned_by_client and attempt < 19:
+                if e.code == 409 and e.reason == "Conflict" and not pinned_by_client and time.monotonic() < deadline:
                     continue
                 raise
 

@@ -9,6 +9,7 @@ import base64
 import http.server
 import json
 import os
+import shutil
 import ssl
 import tempfile
 import threading
@@ -144,6 +145,7 @@ class AdmissionTest(unittest.TestCase):
     def tearDownClass(cls):
         cls.srv.shutdown()
         cls.bed.stop()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def setUp(self):
         self.bed.clear_faults()
@@ -259,6 +261,7 @@ class AdmissionTest(unittest.TestCase):
             self.assertIn("tls: failed to verify certificate", r.stderr)
         finally:
             self.apply_hooks()
+            shutil.rmtree(other, ignore_errors=True)
 
 
 class ProjectWebhookTest(unittest.TestCase):

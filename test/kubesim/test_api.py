@@ -235,6 +235,30 @@ class APITest(unittest.TestCase):
         self.assertEqual(set(doc["paths"]), set(ops))
         self.assertEqual(set(doc["definitions"]), set(defs))
 
+    def test_patch_without_resource_version_never_conflicts(self):
+        """kube-apiserver re-applies such a patch to the newest object until it lands; a
+        controller writing status meanwhile must not turn `kubectl patch` into a 409."""
+        import threading
+        self.bed.create(ec("busy1"))
+        stop, writes = threading.Event(), [0]
+
+        def writer():
+            while not stop.is_set():
+                self.bed.patch("ec", "busy1", {"status": {"observedGeneration": writes[0]}}, sub="status")
+                writes[0] += 1
+        t = threading.Thread(target=writer)
+        t.start()
+        try:
+            for i in range(5):
+                self.k("label", "ec", "busy1", "round=%d" % i, "--overwrite")
+                self.k("patch", "ec", "busy1", "--type", "merge", "-p", '{"spec":{"replicas":%d}}' % (i % 3 + 1))
+        finally:
+            stop.set()
+            t.join()
+        got = self.bed.get("ec", "busy1")
+        self.assertEqual((got["metadata"]["labels"]["round"], got["spec"]["replicas"]), ("4", 2))
+        self.assertGreater(writes[0], 10)
+
     def test_cascading_delete_background_foreground_orphan(self):
         for policy, owner_name in (("background", "own-bg"), ("foreground", "own-fg"), ("orphan", "own-or")):
             st, owner = self.bed.create(cm(owner_name))
