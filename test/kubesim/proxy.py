@@ -78,6 +78,8 @@ class _Listener:
             return
         upstream.settimeout(None)
         client.settimeout(None)
+        for sk in (client, upstream):   # a relay must not add Nagle's waits of its own (iptables adds none)
+            sk.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         t = threading.Thread(target=_pump, args=(upstream, client), name="proxy-pump", daemon=True)
         t.start()
         _pump(client, upstream)
