@@ -427,7 +427,7 @@ int rec_reconcile(struct ctl *c, const char *key, int64_t *requeue_ms, struct eo
 			 log_q(q, sizeof(q), err->msg));
 		goto fail;
 	}
-	if (acting(a.kind)) {
+	if (acting(a.kind) && !soon) { /* taken: not an etcd "not yet" */
 		metrics_action(c->metrics, sc_kind_name(a.kind));
 		crash_point(c, &a, "after");
 	}
