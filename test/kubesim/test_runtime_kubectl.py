@@ -165,7 +165,7 @@ class KubectlRuntimeTest(unittest.TestCase):
 
     def test_f_graceful_and_forced_pod_deletion(self):
         script = "trap '' TERM; echo armed; sleep 1000 & wait; sleep 1000"   # only SIGKILL ends it
-        pods = [tw.busybox_pod(n, script, grace=g) for n, g in (("grace", 30), ("forced", 2))]
+        pods = [tw.busybox_pod(n, script, grace=g) for n, g in (("grace", 30), ("forced", 1))]
         self.kubectl("create", "-f", "-", stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": pods}))
         for n in ("grace", "forced"):
             self.wait(lambda: "armed" in self.kubectl("logs", n, check=False).stdout, 20, "%s running" % n)
@@ -176,15 +176,15 @@ class KubectlRuntimeTest(unittest.TestCase):
         self.assertEqual(grace_of(), 30)
         self.assertEqual(self.pod_table()["grace"][1], "Terminating")
         # a second DELETE may shorten it (DeleteOptions.gracePeriodSeconds), never lengthen it
-        self.kubectl("delete", "pod", "grace", "--grace-period=3", "--wait=false")
-        self.assertEqual(grace_of(), 3)
         self.kubectl("delete", "pod", "grace", "--grace-period=60", "--wait=false")
+        self.assertEqual(grace_of(), 30)
+        self.kubectl("delete", "pod", "grace", "--grace-period=3", "--wait=false")
         self.assertEqual(grace_of(), 3)
         # the kubelet SIGKILLs after the shortened 3 s and then removes the object (well before
         # the first 30 s; kubectl 1.20's `wait --for=delete` fails on an object already gone, so poll)
         self.wait(lambda: self.kubectl("get", "pod", "grace", check=False).returncode != 0, 20, "grace gone")
         # --force --grace-period=0: gone from the API at once; the kubelet still stops the processes,
-        # giving them the Pod's own terminationGracePeriodSeconds (2 here) as kubelet does
+        # giving them the Pod's own terminationGracePeriodSeconds (1 here) as kubelet does
         pid = [p["containers"]["main"] for p in json.loads(self.bed("state").stdout)["runtime"]["pods"]
                if p["name"] == "forced"][0]
         self.kubectl("delete", "pod", "forced", "--force", "--grace-period=0")
