@@ -316,16 +316,15 @@ class PodWorker(threading.Thread):
             self.event("Normal", "Killing", "Stopping container %s" % ", ".join(c.name for c in self.mains))
         for c in self.inits + self.mains:
             c.kill(grace)
-        t0 = time.monotonic()
-        deadline = t0 + grace + 10
+        deadline = time.monotonic() + grace + 10
         while any(c.running for c in self.inits + self.mains):
             now = time.monotonic()
             shorter = (self._stop_req or (grace,))[0]
-            if shorter < grace:   # a second DELETE shortened the grace period: honour it
-                grace = shorter
+            if shorter < grace:   # a second DELETE shortened the grace period: kubelet restarts
+                grace = shorter   # the kill with the shorter one, counted from now
                 for c in self.inits + self.mains:
                     if c.running and c.kill_deadline is not None:
-                        c.kill_deadline = min(c.kill_deadline, t0 + grace)
+                        c.kill_deadline = min(c.kill_deadline, now + grace)
             for c in self.inits + self.mains:
                 if c.running:
                     c.step(now)
