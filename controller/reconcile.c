@@ -206,7 +206,11 @@ static void sync_owned(struct ctl *c, const struct observation *o, const struct 
 static int bootstrap_off(struct ctl *c, const struct observation *o, struct eo_err *err)
 {
 	const struct etcd_cluster *ec = &o->s.ec;
-	if (o->s.sts_bootstrap) {
+	if (o->s.sts_bootstrap && !res_sts_bootstrap_in_env(o->sts)) {
+		if (merge_patch(c, &KUBE_STATEFULSETS, ec->namespace, ec->name,
+				res_sts_bootstrap_off_patch(), err) != 0)
+			return -1;
+	} else if (o->s.sts_bootstrap) {
 		json_object *sts = NULL;
 		if (!o->sts || json_object_deep_copy(o->sts, &sts, NULL) != 0)
 			return eo_err_set(err, EO_ENOMEM, "copying the StatefulSet");

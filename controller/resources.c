@@ -429,6 +429,22 @@ int res_sts_clear_bootstrap(json_object *sts)
 	return 0;
 }
 
+bool res_sts_bootstrap_in_env(json_object *sts)
+{
+	json_object *e = bootstrap_env(sts);
+	return e && json_at(e, "value") != NULL;
+}
+
+json_object *res_sts_bootstrap_off_patch(void)
+{
+	json_object *tmpl = res_pod_bootstrap_off_patch(); /* {"metadata":{"annotations":…}} */
+	json_object *spec = json_object_new_object();
+	json_object_object_add(spec, "template", tmpl);
+	json_object *p = json_object_new_object();
+	json_object_object_add(p, "spec", spec);
+	return p;
+}
+
 bool res_pod_bootstrap(json_object *pod)
 {
 	return strcmp(annotation(json_at(pod, "metadata")), "true") == 0;

@@ -63,6 +63,12 @@ json_object *res_owner_ref(const struct etcd_cluster *c);
  * and set both (in place) to false. */
 bool res_sts_bootstrap(json_object *sts);
 int res_sts_clear_bootstrap(json_object *sts);
+/* Whether the template carries its own EC_BOOTSTRAP value (an older
+ * template: clearing it needs a whole update); else the merge patch that
+ * clears the annotation (new object; no resourceVersion, so no conflict
+ * with the StatefulSet controller's status writes). */
+bool res_sts_bootstrap_in_env(json_object *sts);
+json_object *res_sts_bootstrap_off_patch(void);
 /* Whether an observed Pod may still found a cluster (its annotation says
  * "true"); the merge patch that takes that away (new object). */
 bool res_pod_bootstrap(json_object *pod);

@@ -177,6 +177,11 @@ static void test_statefulset(void **state)
 	assert_true(res_sts_set_image(s, "quay.io/coreos/etcd:v3.5.10"));
 	assert_string_equal(res_sts_image(s), "quay.io/coreos/etcd:v3.5.10");
 	assert_true(res_sts_bootstrap(s));
+	assert_false(res_sts_bootstrap_in_env(s)); /* cleared by a merge patch */
+	json_object *patch = res_sts_bootstrap_off_patch();
+	assert_string_equal(json_opt_str(patch, "spec.template.metadata.annotations[etcd.k8s-operator.io/bootstrap]", ""),
+			    "false");
+	json_object_put(patch);
 	assert_int_equal(res_sts_clear_bootstrap(s), 0);
 	assert_false(res_sts_bootstrap(s));
 	assert_string_equal(json_opt_str(s, "spec.template.metadata.annotations[etcd.k8s-operator.io/bootstrap]", ""),
@@ -224,6 +229,7 @@ static void test_bootstrap_of_pods_and_older_templates(void **state)
 			  "\"value\":\"true\"}]}]}}}}";
 	json_object *s = json_parse(old, strlen(old), &err);
 	assert_true(res_sts_bootstrap(s));
+	assert_true(res_sts_bootstrap_in_env(s)); /* needs the whole update */
 	assert_int_equal(res_sts_clear_bootstrap(s), 0);
 	assert_false(res_sts_bootstrap(s));
 	assert_string_equal(env_of(json_at(s, "spec.template.spec.initContainers[0]"), "EC_BOOTSTRAP"),
