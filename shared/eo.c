@@ -1,5 +1,5 @@
 /*
- * eo.c — error records, buffers, base64, files and clocks shared by every
+ * eo.c — error records, buffers, files and clocks shared by every
  * module. Small on purpose: the house rule is that these few helpers are
  * used everywhere instead of ad-hoc string and error handling.
  */
@@ -13,8 +13,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-#include <openssl/evp.h>
 
 int eo_err_set(struct eo_err *err, int code, const char *fmt, ...)
 {
@@ -146,45 +144,6 @@ int eo_strlcpy(char *dst, const char *src, size_t size)
 		return -1;
 	}
 	memcpy(dst, src ? src : "", n + 1);
-	return 0;
-}
-
-char *eo_b64_encode(const void *data, size_t len)
-{
-	size_t out_len = 4 * ((len + 2) / 3);
-	unsigned char *out = malloc(out_len + 1);
-	if (!out)
-		abort();
-	int n = EVP_EncodeBlock(out, data, (int)len);
-	out[n < 0 ? 0 : n] = '\0';
-	return (char *)out;
-}
-
-int eo_b64_decode(const char *text, size_t text_len, char **out, size_t *out_len,
-		  struct eo_err *err)
-{
-	/* EVP_DecodeBlock wants a multiple of 4 and keeps padding bytes as zeros;
-	 * count the '=' so the true length comes out. */
-	if (text_len % 4 != 0)
-		return eo_err_set(err, EO_EPARSE, "base64: length %zu is not a multiple of 4", text_len);
-	size_t pad = 0;
-	if (text_len >= 1 && text[text_len - 1] == '=')
-		pad++;
-	if (text_len >= 2 && text[text_len - 2] == '=')
-		pad++;
-	unsigned char *buf = malloc(text_len / 4 * 3 + 1);
-	if (!buf)
-		abort();
-	int n = text_len ? EVP_DecodeBlock(buf, (const unsigned char *)text, (int)text_len) : 0;
-	if (n < 0) {
-		free(buf);
-		return eo_err_set(err, EO_EPARSE, "base64: invalid characters");
-	}
-	size_t len = (size_t)n - pad;
-	buf[len] = '\0';
-	*out = (char *)buf;
-	if (out_len)
-		*out_len = len;
 	return 0;
 }
 
