@@ -20,79 +20,18 @@
 
 #include <cmocka.h>
 
-#include "../helpers/kube_testsrv.h"
+#include "../helpers/kube_fixture.h"
 #include "json.h"
 #include "kube.h"
 
-static struct kube_testsrv S;
 #define TOKEN KUBE_TESTSRV_TOKEN
-
-static struct kube_conn *conn_new(const char *token)
-{
-	struct kube_conn *c = kube_testsrv_conn(&S, token);
-	assert_non_null(c);
-	return c;
-}
-
-static struct kube_client *client_for(struct kube_conn *c, long timeout_ms,
-				      const struct kube_client_opts *base)
-{
-	struct kube_client_opts o = base ? *base : (struct kube_client_opts){0};
-	o.timeout_ms = timeout_ms;
-	struct eo_err err = {0};
-	struct kube_client *kc = kube_client_new(c, &o, &err);
-	if (!kc)
-		fail_msg("kube_client_new: %s", err.msg);
-	return kc;
-}
-
-static struct kube_client *client(const char *token, long timeout_ms)
-{
-	return client_for(conn_new(token), timeout_ms, NULL);
-}
-
-static void ctl(const char *path, const char *body)
-{
-	struct eo_err err = {0};
-	if (kube_testsrv_ctl(&S, path, body, &err) != 0)
-		fail_msg("%s: %s", path, err.msg);
-}
-
-static json_object *requests(const char *method, const char *path)
-{
-	json_object *r = kube_testsrv_requests(&S, method, path);
-	assert_non_null(r);
-	return r;
-}
 
 static size_t count(const char *method, const char *path)
 {
-	json_object *r = requests(method, path);
+	json_object *r = kube_fixture_requests(method, path);
 	size_t n = json_object_array_length(r);
 	json_object_put(r);
 	return n;
-}
-
-static int group_setup(void **state)
-{
-	struct eo_err err = {0};
-	if (kube_testsrv_start(&S, &err) != 0) {
-		fprintf(stderr, "test server: %s\n", err.msg);
-		return -1;
-	}
-	return 0;
-}
-
-static int group_teardown(void **state)
-{
-	kube_testsrv_stop(&S);
-	return 0;
-}
-
-static int reset(void **state)
-{
-	ctl("/_test/reset", NULL);
-	return 0;
 }
 
 static char *slurp(const char *path, size_t *len)
@@ -108,7 +47,7 @@ static char *slurp(const char *path, size_t *len)
 
 static void test_bearer_token(void **state)
 {
-	struct kube_client *kc = client(TOKEN, 5000);
+	struct kube_client *kc = kube_fixture_client(TOKEN, 5000);
 	json_object *v = NULL;
 	struct eo_err err = {0};
 	assert_int_equal(kube_request(kc, "GET", "/version", NULL, NULL, &v, &err), 0);
@@ -122,14 +61,14 @@ static void test_bearer_token(void **state)
 	kube_client_free(kc);
 
 	/* Without a token: 401, which says whose credentials were refused. */
-	kc = client(NULL, 5000);
+	kc = kube_fixture_client(NULL, 5000);
 	assert_int_equal(kube_request(kc, "GET", "/version", NULL, NULL, NULL, &err), -1);
 	assert_int_equal(err.code, 401);
 	assert_non_null(strstr(err.msg, "Unauthorized"));
 	assert_non_null(strstr(err.msg, "kubeconfig test"));
 	kube_client_free(kc);
 
-	json_object *r = requests("GET", "/version");
+	json_object *r = kube_fixture_requests("GET", "/version");
 	assert_int_equal(json_object_array_length(r), 2);
 	json_object *first = json_object_array_get_idx(r, 0);
 	assert_string_equal(json_opt_str(first, "who", ""), "token");
@@ -141,15 +80,15 @@ static void test_bearer_token(void **state)
 
 static void test_client_certificate(void **state)
 {
-	struct kube_conn *c = conn_new(NULL);
-	c->cert_pem = slurp(S.tls.client_cert, &c->cert_len);
-	c->key_pem = slurp(S.tls.client_key, &c->key_len);
+	struct kube_conn *c = kube_fixture_conn(NULL);
+	c->cert_pem = slurp(kube_fixture_srv.tls.client_cert, &c->cert_len);
+	c->key_pem = slurp(kube_fixture_srv.tls.client_key, &c->key_len);
 	struct kube_client_opts o = {.user_agent = "kubectl-etcd/0.1.0 (linux/amd64)"};
-	struct kube_client *kc = client_for(c, 5000, &o);
+	struct kube_client *kc = kube_fixture_client_for(c, 5000, &o);
 	struct eo_err err = {0};
 	assert_int_equal(kube_request(kc, "GET", "/version", NULL, NULL, NULL, &err), 0);
 	kube_client_free(kc);
-	json_object *r = requests("GET", "/version");
+	json_object *r = kube_fixture_requests("GET", "/version");
 	json_object *first = json_object_array_get_idx(r, 0);
 	assert_string_equal(json_opt_str(first, "who", ""), "cert:alice");
 	assert_string_equal(json_opt_str(first, "ua", ""), "kubectl-etcd/0.1.0 (linux/amd64)");
@@ -163,40 +102,40 @@ static void test_tls_checks(void **state)
 	struct tls_fixture other;
 	if (tls_fixture_make(NULL, &other, &err) != 0)
 		fail_msg("%s", err.msg);
-	struct kube_conn *c = conn_new(TOKEN);
+	struct kube_conn *c = kube_fixture_conn(TOKEN);
 	free(c->ca_pem);
 	c->ca_pem = slurp(other.ca_cert, &c->ca_len);
-	struct kube_client *kc = client_for(c, 5000, NULL);
+	struct kube_client *kc = kube_fixture_client_for(c, 5000, NULL);
 	assert_int_equal(kube_request(kc, "GET", "/version", NULL, NULL, NULL, &err), -1);
 	assert_int_equal(err.code, EO_ETRANSPORT);
 	assert_non_null(strstr(err.msg, "certificate-authority"));
-	assert_non_null(strstr(err.msg, S.url));
+	assert_non_null(strstr(err.msg, kube_fixture_srv.url));
 	kube_client_free(kc);
 	/* ... unless verification is off. */
-	c = conn_new(TOKEN);
+	c = kube_fixture_conn(TOKEN);
 	free(c->ca_pem);
 	c->ca_pem = slurp(other.ca_cert, &c->ca_len);
 	tls_fixture_remove(&other);
 	c->insecure = 1;
-	kc = client_for(c, 5000, NULL);
+	kc = kube_fixture_client_for(c, 5000, NULL);
 	assert_int_equal(kube_request(kc, "GET", "/version", NULL, NULL, NULL, &err), 0);
 	kube_client_free(kc);
 
 	/* tls-server-name: checked against the certificate instead of the
 	 * address, while the connection still goes to the address. */
-	c = conn_new(TOKEN);
+	c = kube_fixture_conn(TOKEN);
 	c->tls_server_name = strdup("kube.test.internal");
-	kc = client_for(c, 5000, NULL);
+	kc = kube_fixture_client_for(c, 5000, NULL);
 	assert_int_equal(kube_request(kc, "GET", "/version", NULL, NULL, NULL, &err), 0);
 	kube_client_free(kc);
-	json_object *r = requests("GET", "/version");
+	json_object *r = kube_fixture_requests("GET", "/version");
 	char host[64];
-	snprintf(host, sizeof(host), "%s:%d", S.addr, S.port);
+	snprintf(host, sizeof(host), "%s:%d", kube_fixture_srv.addr, kube_fixture_srv.port);
 	assert_string_equal(json_opt_str(json_object_array_get_idx(r, 0), "host", ""), host);
 	json_object_put(r);
-	c = conn_new(TOKEN);
+	c = kube_fixture_conn(TOKEN);
 	c->tls_server_name = strdup("wrong.example");
-	kc = client_for(c, 5000, NULL);
+	kc = kube_fixture_client_for(c, 5000, NULL);
 	assert_int_equal(kube_request(kc, "GET", "/version", NULL, NULL, NULL, &err), -1);
 	assert_int_equal(err.code, EO_ETRANSPORT);
 	assert_non_null(strstr(err.msg, "tls-server-name"));
@@ -215,26 +154,26 @@ static void write_text(const char *path, const char *text)
 static void test_token_file_reread(void **state)
 {
 	char path[160];
-	snprintf(path, sizeof(path), "%s/token", S.tls.dir);
+	snprintf(path, sizeof(path), "%s/token", kube_fixture_srv.tls.dir);
 	write_text(path, "tok-1\n");
-	ctl("/_test/tokens", "{\"tokens\":[\"tok-1\"]}");
-	struct kube_conn *c = conn_new(NULL);
+	kube_fixture_ctl("/_test/tokens", "{\"tokens\":[\"tok-1\"]}");
+	struct kube_conn *c = kube_fixture_conn(NULL);
 	c->token_file = strdup(path);
-	struct kube_client *kc = client_for(c, 5000, NULL);
+	struct kube_client *kc = kube_fixture_client_for(c, 5000, NULL);
 	struct eo_err err = {0};
 	assert_int_equal(kube_request(kc, "GET", "/version", NULL, NULL, NULL, &err), 0);
-	ctl("/_test/tokens", "{\"tokens\":[\"tok-2\"]}");
+	kube_fixture_ctl("/_test/tokens", "{\"tokens\":[\"tok-2\"]}");
 	write_text(path, "tok-2");
 	assert_int_equal(kube_request(kc, "GET", "/version", NULL, NULL, NULL, &err), 0);
 	assert_int_equal(count("GET", "/version"), 2);
 	/* Rotated on the server only: one refresh, one retry, then the 401. */
-	ctl("/_test/tokens", "{\"tokens\":[\"tok-3\"]}");
+	kube_fixture_ctl("/_test/tokens", "{\"tokens\":[\"tok-3\"]}");
 	assert_int_equal(kube_request(kc, "GET", "/version", NULL, NULL, NULL, &err), -1);
 	assert_int_equal(err.code, 401);
 	assert_int_equal(count("GET", "/version"), 4);
 	kube_client_free(kc);
 	unlink(path);
-	ctl("/_test/tokens", "{\"tokens\":[\"" TOKEN "\"]}");
+	kube_fixture_ctl("/_test/tokens", "{\"tokens\":[\"" TOKEN "\"]}");
 }
 
 /* An exec credential is cached; a 401 drops it, the plugin runs again and
@@ -242,8 +181,8 @@ static void test_token_file_reread(void **state)
 static void test_exec_credential_refresh_on_401(void **state)
 {
 	char plugin[160], counter[160];
-	snprintf(plugin, sizeof(plugin), "%s/cred.sh", S.tls.dir);
-	snprintf(counter, sizeof(counter), "%s/cred.count", S.tls.dir);
+	snprintf(plugin, sizeof(plugin), "%s/cred.sh", kube_fixture_srv.tls.dir);
+	snprintf(counter, sizeof(counter), "%s/cred.count", kube_fixture_srv.tls.dir);
 	write_text(plugin,
 		   "#!/bin/sh\n"
 		   "n=$(cat \"$1\" 2>/dev/null || echo 0); n=$((n+1)); echo $n > \"$1\"\n"
@@ -251,8 +190,8 @@ static void test_exec_credential_refresh_on_401(void **state)
 		   "printf '{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":"
 		   "\"ExecCredential\",\"status\":{\"token\":\"%s\"}}' $t\n");
 	chmod(plugin, 0700);
-	ctl("/_test/tokens", "{\"tokens\":[\"fresh\"]}");
-	struct kube_conn *c = conn_new(NULL);
+	kube_fixture_ctl("/_test/tokens", "{\"tokens\":[\"fresh\"]}");
+	struct kube_conn *c = kube_fixture_conn(NULL);
 	struct kube_exec *x = calloc(1, sizeof(*x));
 	x->api_version = strdup("client.authentication.k8s.io/v1");
 	x->command = strdup(plugin);
@@ -260,7 +199,7 @@ static void test_exec_credential_refresh_on_401(void **state)
 	x->args[0] = strdup(counter);
 	x->interactive_mode = strdup("Never");
 	c->exec = x;
-	struct kube_client *kc = client_for(c, 10000, NULL);
+	struct kube_client *kc = kube_fixture_client_for(c, 10000, NULL);
 	struct eo_err err = {0};
 	assert_int_equal(kube_request(kc, "GET", "/version", NULL, NULL, NULL, &err), 0);
 	assert_int_equal(count("GET", "/version"), 2);
@@ -272,7 +211,7 @@ static void test_exec_credential_refresh_on_401(void **state)
 	kube_client_free(kc);
 	unlink(plugin);
 	unlink(counter);
-	ctl("/_test/tokens", "{\"tokens\":[\"" TOKEN "\"]}");
+	kube_fixture_ctl("/_test/tokens", "{\"tokens\":[\"" TOKEN "\"]}");
 }
 
 /* ---- the verbs ---- */
@@ -289,7 +228,7 @@ static json_object *cluster_obj(const char *name, int replicas)
 
 static void test_crud_and_conflict(void **state)
 {
-	struct kube_client *kc = client(TOKEN, 5000);
+	struct kube_client *kc = kube_fixture_client(TOKEN, 5000);
 	struct eo_err err = {0};
 	json_object *obj = cluster_obj("demo", 1), *got = NULL, *cur = NULL;
 	assert_int_equal(kube_create(kc, &KUBE_ETCDCLUSTERS, NULL, obj, &got, &err), 0);
@@ -341,7 +280,7 @@ static void test_crud_and_conflict(void **state)
 	assert_int_equal(json_opt_int(after, "spec.replicas", 0), 3);
 	json_object_put(after);
 	json_object_put(got);
-	json_object *r = requests("PATCH", NULL);
+	json_object *r = kube_fixture_requests("PATCH", NULL);
 	assert_string_equal(json_opt_str(json_object_array_get_idx(r, 0), "ctype", ""),
 			    "application/merge-patch+json");
 	assert_string_equal(json_opt_str(json_object_array_get_idx(r, 1), "ctype", ""),
@@ -358,12 +297,12 @@ static void test_crud_and_conflict(void **state)
 	assert_int_equal(kube_list(kc, &KUBE_ETCDCLUSTERS, NULL, "app in (etcd)", &list, &err), 0);
 	assert_int_equal(json_object_array_length(json_at(list, "items")), 1);
 	json_object_put(list);
-	r = requests("GET", "/apis/etcd.k8s-operator.io/v1alpha1/etcdclusters");
+	r = kube_fixture_requests("GET", "/apis/etcd.k8s-operator.io/v1alpha1/etcdclusters");
 	assert_string_equal(json_opt_str(json_object_array_get_idx(r, 0), "query.labelSelector", ""),
 			    "app in (etcd)");
 	json_object_put(r);
 	assert_int_equal(kube_delete(kc, &KUBE_ETCDCLUSTERS, NULL, "demo", "Foreground", &err), 0);
-	r = requests("DELETE", NULL);
+	r = kube_fixture_requests("DELETE", NULL);
 	json_object *del = json_parse(json_opt_str(json_object_array_get_idx(r, 0), "body", ""),
 				      strlen(json_opt_str(json_object_array_get_idx(r, 0), "body", "")),
 				      NULL);
@@ -382,15 +321,15 @@ static void test_crud_and_conflict(void **state)
 
 static void test_retry_on_503(void **state)
 {
-	ctl("/_test/script", "{\"method\":\"GET\",\"path\":\"/version\",\"responses\":["
+	kube_fixture_ctl("/_test/script", "{\"method\":\"GET\",\"path\":\"/version\",\"responses\":["
 			     "{\"status\":503,\"body\":\"overloaded\",\"ctype\":\"text/plain\"},"
 			     "{\"status\":504,\"body\":{}}]}");
-	struct kube_client *kc = client(TOKEN, 10000);
+	struct kube_client *kc = kube_fixture_client(TOKEN, 10000);
 	struct eo_err err = {0};
 	assert_int_equal(kube_request(kc, "GET", "/version", NULL, NULL, NULL, &err), 0);
 	assert_int_equal(count("GET", "/version"), 3);
 	/* POST is not repeated once the server had it. */
-	ctl("/_test/script", "{\"method\":\"POST\",\"path\":\"/apis/etcd.k8s-operator.io/v1alpha1/"
+	kube_fixture_ctl("/_test/script", "{\"method\":\"POST\",\"path\":\"/apis/etcd.k8s-operator.io/v1alpha1/"
 			     "namespaces/default/etcdclusters\",\"responses\":[{\"status\":503,"
 			     "\"body\":{\"kind\":\"Status\",\"message\":\"etcdserver: leader changed\","
 			     "\"code\":503}}]}");
@@ -405,21 +344,21 @@ static void test_retry_on_503(void **state)
 
 static void test_retry_after_429(void **state)
 {
-	ctl("/_test/script", "{\"method\":\"GET\",\"path\":\"/version\",\"responses\":["
+	kube_fixture_ctl("/_test/script", "{\"method\":\"GET\",\"path\":\"/version\",\"responses\":["
 			     "{\"status\":429,\"headers\":[[\"Retry-After\",\"1\"]],\"body\":{\"kind\":"
 			     "\"Status\",\"message\":\"Too many requests, please try again later.\","
 			     "\"reason\":\"TooManyRequests\",\"code\":429}}]}");
-	struct kube_client *kc = client(TOKEN, 10000);
+	struct kube_client *kc = kube_fixture_client(TOKEN, 10000);
 	struct eo_err err = {0};
 	assert_int_equal(kube_request(kc, "GET", "/version", NULL, NULL, NULL, &err), 0);
-	json_object *r = requests("GET", "/version");
+	json_object *r = kube_fixture_requests("GET", "/version");
 	assert_int_equal(json_object_array_length(r), 2);
 	double t0 = json_object_get_double(json_at(r, "[0].t"));
 	double t1 = json_object_get_double(json_at(r, "[1].t"));
 	assert_true(t1 - t0 >= 0.95); /* the server's wait was honoured, not shortened */
 	json_object_put(r);
 	/* A Retry-After past the deadline: give up at once, and say why. */
-	ctl("/_test/script", "{\"method\":\"GET\",\"path\":\"/version\",\"responses\":["
+	kube_fixture_ctl("/_test/script", "{\"method\":\"GET\",\"path\":\"/version\",\"responses\":["
 			     "{\"status\":429,\"headers\":[[\"Retry-After\",\"60\"]],\"body\":{}}]}");
 	assert_int_equal(kube_request(kc, "GET", "/version", NULL, NULL, NULL, &err), -1);
 	assert_int_equal(err.code, 429);
@@ -429,12 +368,12 @@ static void test_retry_after_429(void **state)
 
 static void test_no_retry_on_500(void **state)
 {
-	ctl("/_test/script", "{\"method\":\"GET\",\"path\":\"/version\",\"responses\":["
+	kube_fixture_ctl("/_test/script", "{\"method\":\"GET\",\"path\":\"/version\",\"responses\":["
 			     "{\"status\":500,\"body\":{\"kind\":\"Status\",\"message\":\"Internal error "
 			     "occurred: failed calling webhook \\\"validate.etcd.k8s-operator.io\\\": "
 			     "connection refused\",\"reason\":\"InternalError\",\"code\":500}},"
 			     "{\"status\":200,\"body\":{}}]}");
-	struct kube_client *kc = client(TOKEN, 10000);
+	struct kube_client *kc = kube_fixture_client(TOKEN, 10000);
 	struct eo_err err = {0};
 	assert_int_equal(kube_request(kc, "GET", "/version", NULL, NULL, NULL, &err), -1);
 	assert_int_equal(err.code, 500);
@@ -442,8 +381,8 @@ static void test_no_retry_on_500(void **state)
 				     "\"validate.etcd.k8s-operator.io\": connection refused");
 	assert_int_equal(count("GET", "/version"), 1);
 	/* ... unless the Status says a retry will help. */
-	ctl("/_test/reset", NULL);
-	ctl("/_test/script", "{\"method\":\"GET\",\"path\":\"/version\",\"responses\":["
+	kube_fixture_ctl("/_test/reset", NULL);
+	kube_fixture_ctl("/_test/script", "{\"method\":\"GET\",\"path\":\"/version\",\"responses\":["
 			     "{\"status\":500,\"body\":{\"kind\":\"Status\",\"message\":\"the server "
 			     "was unable to return a response in the time allotted\",\"reason\":"
 			     "\"ServerTimeout\",\"details\":{\"retryAfterSeconds\":1},\"code\":500}}]}");
@@ -454,33 +393,33 @@ static void test_no_retry_on_500(void **state)
 
 static void test_deadline(void **state)
 {
-	ctl("/_test/script", "{\"method\":\"GET\",\"path\":\"/version\",\"responses\":["
+	kube_fixture_ctl("/_test/script", "{\"method\":\"GET\",\"path\":\"/version\",\"responses\":["
 			     "{\"hang\":3,\"status\":200,\"body\":{}}]}");
-	struct kube_client *kc = client(TOKEN, 400);
+	struct kube_client *kc = kube_fixture_client(TOKEN, 400);
 	struct eo_err err = {0};
 	assert_int_equal(kube_request(kc, "GET", "/version", NULL, NULL, NULL, &err), -1);
 	assert_int_equal(err.code, EO_ETIMEOUT);
 	assert_non_null(strstr(err.msg, "within 0.4 s"));
-	assert_non_null(strstr(err.msg, S.url));
+	assert_non_null(strstr(err.msg, kube_fixture_srv.url));
 	kube_client_free(kc);
 
 	/* Nobody listening: retried until the deadline, then a transport error. */
-	struct kube_conn *c = conn_new(TOKEN);
+	struct kube_conn *c = kube_fixture_conn(TOKEN);
 	free(c->server);
-	c->server = eo_strdupf("https://%s:1", S.addr);
-	kc = client_for(c, 1500, NULL);
+	c->server = eo_strdupf("https://%s:1", kube_fixture_srv.addr);
+	kc = kube_fixture_client_for(c, 1500, NULL);
 	assert_int_equal(kube_request(kc, "GET", "/version", NULL, NULL, NULL, &err), -1);
 	assert_int_equal(err.code, EO_ETRANSPORT);
 	char want[128];
-	snprintf(want, sizeof(want), "cannot reach https://%s:1: ", S.addr);
+	snprintf(want, sizeof(want), "cannot reach https://%s:1: ", kube_fixture_srv.addr);
 	assert_non_null(strstr(err.msg, want));
 	assert_non_null(strstr(err.msg, "is the cluster up?"));
 	kube_client_free(kc);
 
 	/* The cluster's proxy-url is used, and named when it is the problem. */
-	c = conn_new(TOKEN);
-	c->proxy_url = eo_strdupf("http://%s:1", S.addr);
-	kc = client_for(c, 1000, NULL);
+	c = kube_fixture_conn(TOKEN);
+	c->proxy_url = eo_strdupf("http://%s:1", kube_fixture_srv.addr);
+	kc = kube_fixture_client_for(c, 1000, NULL);
 	assert_int_equal(kube_request(kc, "GET", "/version", NULL, NULL, NULL, &err), -1);
 	assert_int_equal(err.code, EO_ETRANSPORT);
 	assert_non_null(strstr(err.msg, "through proxy http://"));
@@ -503,13 +442,13 @@ static void on_warning(const char *text, void *ud)
 
 static void test_warning_headers(void **state)
 {
-	ctl("/_test/script", "{\"method\":\"GET\",\"path\":\"/version\",\"responses\":["
+	kube_fixture_ctl("/_test/script", "{\"method\":\"GET\",\"path\":\"/version\",\"responses\":["
 			     "{\"status\":200,\"body\":{},\"headers\":["
 			     "[\"Warning\",\"299 - \\\"spec.replicas: staged 1 → 2 → 3\\\"\"],"
 			     "[\"Warning\",\"299 - \\\"an \\\\\\\"even\\\\\\\" size\\\", 299 - \\\"third\\\"\"]]}]}");
 	struct warnings w = {0};
 	struct kube_client_opts o = {.on_warning = on_warning, .warning_ud = &w};
-	struct kube_client *kc = client_for(conn_new(TOKEN), 5000, &o);
+	struct kube_client *kc = kube_fixture_client_for(kube_fixture_conn(TOKEN), 5000, &o);
 	struct eo_err err = {0};
 	assert_int_equal(kube_request(kc, "GET", "/version", NULL, NULL, NULL, &err), 0);
 	assert_int_equal(w.n, 3);
@@ -517,7 +456,7 @@ static void test_warning_headers(void **state)
 	assert_string_equal(w.text[1], "an \"even\" size");
 	assert_string_equal(w.text[2], "third");
 	/* Warnings come with refusals too. */
-	ctl("/_test/script", "{\"method\":\"GET\",\"path\":\"/version\",\"responses\":["
+	kube_fixture_ctl("/_test/script", "{\"method\":\"GET\",\"path\":\"/version\",\"responses\":["
 			     "{\"status\":403,\"body\":{\"kind\":\"Status\",\"message\":\"denied\"},"
 			     "\"headers\":[[\"Warning\",\"299 - \\\"why\\\"\"]]}]}");
 	assert_int_equal(kube_request(kc, "GET", "/version", NULL, NULL, NULL, &err), -1);
@@ -530,17 +469,17 @@ static void test_warning_headers(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup(test_bearer_token, reset),
-		cmocka_unit_test_setup(test_client_certificate, reset),
-		cmocka_unit_test_setup(test_tls_checks, reset),
-		cmocka_unit_test_setup(test_token_file_reread, reset),
-		cmocka_unit_test_setup(test_exec_credential_refresh_on_401, reset),
-		cmocka_unit_test_setup(test_crud_and_conflict, reset),
-		cmocka_unit_test_setup(test_retry_on_503, reset),
-		cmocka_unit_test_setup(test_retry_after_429, reset),
-		cmocka_unit_test_setup(test_no_retry_on_500, reset),
-		cmocka_unit_test_setup(test_deadline, reset),
-		cmocka_unit_test_setup(test_warning_headers, reset),
+		cmocka_unit_test_setup(test_bearer_token, kube_fixture_reset),
+		cmocka_unit_test_setup(test_client_certificate, kube_fixture_reset),
+		cmocka_unit_test_setup(test_tls_checks, kube_fixture_reset),
+		cmocka_unit_test_setup(test_token_file_reread, kube_fixture_reset),
+		cmocka_unit_test_setup(test_exec_credential_refresh_on_401, kube_fixture_reset),
+		cmocka_unit_test_setup(test_crud_and_conflict, kube_fixture_reset),
+		cmocka_unit_test_setup(test_retry_on_503, kube_fixture_reset),
+		cmocka_unit_test_setup(test_retry_after_429, kube_fixture_reset),
+		cmocka_unit_test_setup(test_no_retry_on_500, kube_fixture_reset),
+		cmocka_unit_test_setup(test_deadline, kube_fixture_reset),
+		cmocka_unit_test_setup(test_warning_headers, kube_fixture_reset),
 	};
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, kube_fixture_setup, kube_fixture_teardown);
 }

@@ -18,72 +18,11 @@
 
 #include <cmocka.h>
 
-#include "../helpers/kube_testsrv.h"
+#include "../helpers/kube_fixture.h"
 #include "json.h"
 #include "kube.h"
 
-static struct kube_testsrv S;
 #define TOKEN KUBE_TESTSRV_TOKEN
-
-static struct kube_conn *conn_new(const char *token)
-{
-	struct kube_conn *c = kube_testsrv_conn(&S, token);
-	assert_non_null(c);
-	return c;
-}
-
-static struct kube_client *client_for(struct kube_conn *c, long timeout_ms,
-				      const struct kube_client_opts *base)
-{
-	struct kube_client_opts o = base ? *base : (struct kube_client_opts){0};
-	o.timeout_ms = timeout_ms;
-	struct eo_err err = {0};
-	struct kube_client *kc = kube_client_new(c, &o, &err);
-	if (!kc)
-		fail_msg("kube_client_new: %s", err.msg);
-	return kc;
-}
-
-static struct kube_client *client(const char *token, long timeout_ms)
-{
-	return client_for(conn_new(token), timeout_ms, NULL);
-}
-
-static void ctl(const char *path, const char *body)
-{
-	struct eo_err err = {0};
-	if (kube_testsrv_ctl(&S, path, body, &err) != 0)
-		fail_msg("%s: %s", path, err.msg);
-}
-
-static json_object *requests(const char *method, const char *path)
-{
-	json_object *r = kube_testsrv_requests(&S, method, path);
-	assert_non_null(r);
-	return r;
-}
-
-static int group_setup(void **state)
-{
-	struct eo_err err = {0};
-	if (kube_testsrv_start(&S, &err) != 0) {
-		fprintf(stderr, "test server: %s\n", err.msg);
-		return -1;
-	}
-	return 0;
-}
-
-static int group_teardown(void **state)
-{
-	kube_testsrv_stop(&S);
-	return 0;
-}
-
-static int reset(void **state)
-{
-	ctl("/_test/reset", NULL);
-	return 0;
-}
 
 /* ---- watch ---- */
 
@@ -137,12 +76,12 @@ static void put(const char *name)
 		 "{\"apiVersion\":\"etcd.k8s-operator.io/v1alpha1\",\"kind\":\"EtcdCluster\","
 		 "\"metadata\":{\"name\":\"%s\",\"namespace\":\"default\"},\"spec\":{\"replicas\":1}}",
 		 name);
-	ctl("/_test/put", body);
+	kube_fixture_ctl("/_test/put", body);
 }
 
 static void test_watch_chunked(void **state)
 {
-	struct kube_client *kc = client(TOKEN, 5000);
+	struct kube_client *kc = kube_fixture_client(TOKEN, 5000);
 	struct eo_err err = {0};
 	json_object *list = NULL;
 	assert_int_equal(kube_list(kc, &KUBE_ETCDCLUSTERS, "default", NULL, &list, &err), 0);
@@ -153,7 +92,7 @@ static void test_watch_chunked(void **state)
 	put("b");
 	put("a");
 	/* Every event arrives in 7-byte chunks; the server closes after 3. */
-	ctl("/_test/watch", "{\"chunk\":7,\"close_after\":3}");
+	kube_fixture_ctl("/_test/watch", "{\"chunk\":7,\"close_after\":3}");
 	struct events e = {.lock = PTHREAD_MUTEX_INITIALIZER};
 	char last[64] = "";
 	struct kube_watch_opts wo = {.resource_version = rv0, .last_rv = last, .timeout_seconds = 30};
@@ -165,7 +104,7 @@ static void test_watch_chunked(void **state)
 	assert_string_equal(e.name[1], "b");
 	assert_int_equal(e.ev[2], KUBE_EV_MODIFIED);
 	assert_int_equal(atoi(last), atoi(rv0) + 3);
-	json_object *r = requests("GET", "/apis/etcd.k8s-operator.io/v1alpha1/namespaces/default/etcdclusters");
+	json_object *r = kube_fixture_requests("GET", "/apis/etcd.k8s-operator.io/v1alpha1/namespaces/default/etcdclusters");
 	json_object *w = json_object_array_get_idx(r, (int)json_object_array_length(r) - 1);
 	assert_string_equal(json_opt_str(w, "query.watch", ""), "1");
 	assert_string_equal(json_opt_str(w, "query.allowWatchBookmarks", ""), "true");
@@ -181,7 +120,7 @@ static void test_watch_chunked(void **state)
 	assert_int_equal(e2.n, 1);
 
 	/* HTTP 410 for a resourceVersion that is too old. */
-	ctl("/_test/watch", "{\"http410\":true}");
+	kube_fixture_ctl("/_test/watch", "{\"http410\":true}");
 	assert_int_equal(kube_watch(kc, &KUBE_ETCDCLUSTERS, "default", &wo, on_event, &e2, &err), -1);
 	assert_int_equal(err.code, 410);
 	assert_non_null(strstr(err.msg, "too old resource version"));
@@ -203,7 +142,7 @@ static void *stop_later(void *arg)
 
 static void test_watch_stop_flag(void **state)
 {
-	struct kube_client *kc = client(TOKEN, 5000);
+	struct kube_client *kc = kube_fixture_client(TOKEN, 5000);
 	struct eo_err err = {0};
 	volatile sig_atomic_t stop = 0;
 	struct events e = {.lock = PTHREAD_MUTEX_INITIALIZER};
@@ -250,9 +189,9 @@ static void test_informer_resume_and_relist(void **state)
 	put("a");
 	put("b");
 	/* The first watch ends after one event: the informer must resume. */
-	ctl("/_test/watch", "{\"close_after\":1}");
+	kube_fixture_ctl("/_test/watch", "{\"close_after\":1}");
 	struct events e = {.lock = PTHREAD_MUTEX_INITIALIZER};
-	struct informer_run ir = {.kc = client(TOKEN, 5000), .e = &e};
+	struct informer_run ir = {.kc = kube_fixture_client(TOKEN, 5000), .e = &e};
 	pthread_t t;
 	pthread_create(&t, NULL, informer_thread, &ir);
 	assert_true(wait_event(&e, KUBE_EV_SYNCED, ""));
@@ -264,7 +203,7 @@ static void test_informer_resume_and_relist(void **state)
 	put("d"); /* only seen if the informer came back */
 	assert_true(wait_event(&e, KUBE_EV_ADDED, "d"));
 	/* It came back from where it was, not from scratch. */
-	json_object *r = requests("GET", "/apis/etcd.k8s-operator.io/v1alpha1/namespaces/default/etcdclusters");
+	json_object *r = kube_fixture_requests("GET", "/apis/etcd.k8s-operator.io/v1alpha1/namespaces/default/etcdclusters");
 	int lists = 0, watches = 0;
 	const char *resumed_at = NULL;
 	for (size_t i = 0; i < json_object_array_length(r); i++) {
@@ -288,8 +227,8 @@ static void test_informer_resume_and_relist(void **state)
 
 	/* b vanishes without an event and history is compacted; the watch is
 	 * dropped; resuming gets 410; the relist must report b as DELETED. */
-	ctl("/_test/vanish", "{\"namespace\":\"default\",\"name\":\"b\"}");
-	ctl("/_test/kick", NULL);
+	kube_fixture_ctl("/_test/vanish", "{\"namespace\":\"default\",\"name\":\"b\"}");
+	kube_fixture_ctl("/_test/kick", NULL);
 	assert_true(wait_event(&e, KUBE_EV_DELETED, "b"));
 	for (int i = 0; i < 100 && count_events(&e, KUBE_EV_SYNCED) < 2; i++)
 		usleep(50 * 1000);
@@ -307,9 +246,9 @@ static void test_informer_resume_and_relist(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup(test_watch_chunked, reset),
-		cmocka_unit_test_setup(test_watch_stop_flag, reset),
-		cmocka_unit_test_setup(test_informer_resume_and_relist, reset),
+		cmocka_unit_test_setup(test_watch_chunked, kube_fixture_reset),
+		cmocka_unit_test_setup(test_watch_stop_flag, kube_fixture_reset),
+		cmocka_unit_test_setup(test_informer_resume_and_relist, kube_fixture_reset),
 	};
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, kube_fixture_setup, kube_fixture_teardown);
 }
