@@ -451,22 +451,9 @@ char *certs_pem_key(EVP_PKEY *key)
 	return s;
 }
 
-int certs_parse_cert(const char *pem, size_t len, const char *what, X509 **out,
-		     struct eo_err *err)
+static void *read_cert(BIO *b)
 {
-	*out = NULL;
-	if (len > INT32_MAX)
-		return eo_err_set(err, EO_EINVAL, "%s: too large for a certificate", what);
-	BIO *b = BIO_new_mem_buf(pem, (int)len);
-	X509 *x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
-	BIO_free(b);
-	if (!x) {
-		ERR_clear_error();
-		return eo_err_set(err, EO_EPARSE,
-				  "%s: no PEM certificate (\"-----BEGIN CERTIFICATE-----\") could be read", what);
-	}
-	*out = x;
-	return 0;
+	return PEM_read_bio_X509(b, NULL, NULL, NULL);
 }
 
 static int no_passphrase(char *buf, int size, int rwflag, void *u)
@@ -474,22 +461,45 @@ static int no_passphrase(char *buf, int size, int rwflag, void *u)
 	return 0; /* an encrypted key is refused, never prompted for */
 }
 
+static void *read_key(BIO *b)
+{
+	return PEM_read_bio_PrivateKey(b, NULL, no_passphrase, NULL);
+}
+
+/* One PEM object from pem[0..len) by reader (read_cert, read_key), or NULL with
+ * err set: "WHAT: too large for NOUN" or "WHAT: MISSING". OpenSSL's error
+ * queue is left empty either way. */
+static void *parse_pem(const char *pem, size_t len, void *(*reader)(BIO *), const char *what,
+		       const char *noun, const char *missing, struct eo_err *err)
+{
+	if (len > INT32_MAX) {
+		eo_err_set(err, EO_EINVAL, "%s: too large for %s", what, noun);
+		return NULL;
+	}
+	BIO *b = BIO_new_mem_buf(pem, (int)len);
+	void *obj = b ? reader(b) : NULL;
+	BIO_free(b);
+	if (!obj) {
+		ERR_clear_error();
+		eo_err_set(err, EO_EPARSE, "%s: %s", what, missing);
+	}
+	return obj;
+}
+
+int certs_parse_cert(const char *pem, size_t len, const char *what, X509 **out,
+		     struct eo_err *err)
+{
+	*out = parse_pem(pem, len, read_cert, what, "a certificate",
+			 "no PEM certificate (\"-----BEGIN CERTIFICATE-----\") could be read", err);
+	return *out ? 0 : -1;
+}
+
 int certs_parse_key(const char *pem, size_t len, const char *what, EVP_PKEY **out,
 		    struct eo_err *err)
 {
-	*out = NULL;
-	if (len > INT32_MAX)
-		return eo_err_set(err, EO_EINVAL, "%s: too large for a key", what);
-	BIO *b = BIO_new_mem_buf(pem, (int)len);
-	EVP_PKEY *k = b ? PEM_read_bio_PrivateKey(b, NULL, no_passphrase, NULL) : NULL;
-	BIO_free(b);
-	if (!k) {
-		ERR_clear_error();
-		return eo_err_set(err, EO_EPARSE,
-				  "%s: no unencrypted PEM private key could be read (PKCS#8, EC or RSA)", what);
-	}
-	*out = k;
-	return 0;
+	*out = parse_pem(pem, len, read_key, what, "a key",
+			 "no unencrypted PEM private key could be read (PKCS#8, EC or RSA)", err);
+	return *out ? 0 : -1;
 }
 
 int certs_ca_bundle(const char *pem, size_t len, const char *what, char **b64, int *ncerts,
