@@ -154,6 +154,22 @@ int pl_usage_error(const char *cmd, const char *fmt, ...)
 	return PL_EXIT_USAGE;
 }
 
+int pl_parse_global_only(const char *cmd, int argc, char **argv, struct pl_parsed *p)
+{
+	struct pl_global g;
+	pl_global_init(&g);
+	struct pl_flag flags[PL_MAX_FLAGS];
+	size_t n = pl_global_flags(&g, flags, PL_MAX_FLAGS);
+	struct eo_err err;
+	if (pl_parse(argc, argv, flags, n, p, &err) != 0)
+		return pl_usage_error(cmd, "%s", err.msg);
+	if (p->help) {
+		pl_help(stdout, cmd);
+		return PL_EXIT_OK;
+	}
+	return -1;
+}
+
 int pl_api_fail(const struct eo_err *err, const char *name, const char *ns)
 {
 	if (err->code == 404 && name && strstr(err->msg, "not found") &&

@@ -84,18 +84,10 @@ static const char ZSH_SCRIPT[] =
 
 int completion_main(int argc, char **argv)
 {
-	struct pl_global g;
-	pl_global_init(&g);
-	struct pl_flag flags[PL_MAX_FLAGS];
-	size_t n = pl_global_flags(&g, flags, PL_MAX_FLAGS);
 	struct pl_parsed p;
-	struct eo_err err;
-	if (pl_parse(argc, argv, flags, n, &p, &err) != 0)
-		return pl_usage_error("completion", "%s", err.msg);
-	if (p.help) {
-		pl_help(stdout, "completion");
-		return PL_EXIT_OK;
-	}
+	int rc = pl_parse_global_only("completion", argc, argv, &p);
+	if (rc >= 0)
+		return rc;
 	if (p.npos != 1)
 		return pl_usage_error("completion", "name one shell: bash or zsh");
 	if (strcmp(p.pos[0], "bash") == 0)

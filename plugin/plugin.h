@@ -181,6 +181,11 @@ int validate_source(const char *source, const char *buf, size_t len, json_object
 		    size_t nold, const char *ns, struct eo_buf *out, struct validate_counts *n,
 		    struct eo_err *err);
 
+/* For a command without flags of its own (version, completion): parse argv
+ * against the global flags into p. Returns -1 when the command goes on with
+ * p.pos, else the exit code it is done with: --help printed (PL_EXIT_OK) or
+ * a usage error reported (PL_EXIT_USAGE). */
+int pl_parse_global_only(const char *cmd, int argc, char **argv, struct pl_parsed *p);
 int version_main(int argc, char **argv);
 int completion_main(int argc, char **argv);
 /* The hidden `__complete` command (cobra's protocol): candidates, one a line
