@@ -178,15 +178,32 @@ static void prefetch_wait(struct prefetch *pf)
 	pf->started = false;
 }
 
+/* -o json|yaml: the object as it is. */
+static int show_doc(struct view *v, json_object *obj)
+{
+	int rc = print_doc(v, obj);
+	v->renders++;
+	fflush(stdout);
+	return rc;
+}
+
+/* The screen replaced by what a renderer wrote into b (rc: its result); b freed. */
+static int show_rendered(struct view *v, struct eo_buf *b, int rc)
+{
+	clear_screen(v);
+	if (rc == 0)
+		fwrite(b->data, 1, b->len, stdout);
+	eo_buf_free(b);
+	v->renders++;
+	fflush(stdout);
+	return rc == 0 ? 0 : pl_fail("out of memory");
+}
+
 /* pf: events fetched already (NULL: fetch them now). */
 static int show_one(struct view *v, json_object *obj, struct prefetch *pf)
 {
-	if (v->o->output) {
-		int rc = print_doc(v, obj);
-		v->renders++;
-		fflush(stdout);
-		return rc;
-	}
+	if (v->o->output)
+		return show_doc(v, obj);
 	char note[300] = "";
 	json_object *events;
 	if (pf && pf->v) {
@@ -200,32 +217,16 @@ static int show_one(struct view *v, json_object *obj, struct prefetch *pf)
 	struct eo_buf b = {0};
 	int rc = render_cluster_detail(obj, events, note[0] ? note : NULL, now_s(), v->color, &b);
 	json_object_put(events);
-	clear_screen(v);
-	if (rc == 0)
-		fwrite(b.data, 1, b.len, stdout);
-	eo_buf_free(&b);
-	v->renders++;
-	fflush(stdout);
-	return rc == 0 ? 0 : pl_fail("out of memory");
+	return show_rendered(v, &b, rc);
 }
 
 static int show_list(struct view *v, json_object *list)
 {
-	if (v->o->output) {
-		int rc = print_doc(v, list);
-		v->renders++;
-		fflush(stdout);
-		return rc;
-	}
+	if (v->o->output)
+		return show_doc(v, list);
 	struct eo_buf b = {0};
 	int rc = render_cluster_table(list, v->o->g.all_namespaces, v->ns, now_s(), v->color, &b);
-	clear_screen(v);
-	if (rc == 0)
-		fwrite(b.data, 1, b.len, stdout);
-	eo_buf_free(&b);
-	v->renders++;
-	fflush(stdout);
-	return rc == 0 ? 0 : pl_fail("out of memory");
+	return show_rendered(v, &b, rc);
 }
 
 /* --watch: the informer's view of the namespace, kept as "ns/name" → object. */
