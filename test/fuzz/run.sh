@@ -14,15 +14,16 @@ mkdir -p "$OUT"
 CC=${FUZZ_CC:-clang}
 command -v "$CC" >/dev/null || { echo "fuzz: $CC not found (scripts/install-deps.sh installs clang)"; exit 1; }
 
-# Only the files the target needs: the decoder, the rules and what they use.
+# Only the files the target needs: the decoder, the rules and what they use
+# (GnuTLS for the patch's base64, as in the webhook).
 SRCS="test/fuzz/fuzz_review.c webhook/review.c shared/eo.c shared/json.c shared/log.c
       shared/cluster.c shared/policy.c shared/policy_mutate.c shared/policy_validate.c
       shared/jsonpatch.c"
 # shellcheck disable=SC2046,SC2086
 "$CC" -g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all -fno-omit-frame-pointer -Ishared \
-	$(pkg-config --cflags json-c openssl) $SRCS -o "$OUT/fuzz_review" \
-	$(pkg-config --libs json-c openssl) -lm
+	$(pkg-config --cflags json-c gnutls) $SRCS -o "$OUT/fuzz_review" \
+	$(pkg-config --libs json-c gnutls) -lm
 
 # New inputs go to a scratch directory: the tree's corpus is only read.
 WORK=$(mktemp -d)
