@@ -314,11 +314,11 @@ class Handler(BaseHTTPRequestHandler):
                     with lock:
                         if state["kick"] != kick:
                             break
-                        todo = [e for e in state["events"] if e[0] > since and ns in (None, e[2]["metadata"]["namespace"])]
-                        if not todo:
+                        pending = [e for e in state["events"] if e[0] > since and ns in (None, e[2]["metadata"]["namespace"])]
+                        if not pending:
                             lock.wait(0.2)
                             continue
-                    for rv, typ, obj in todo:
+                    for rv, typ, obj in pending:
                         emit({"type": typ, "object": obj})
                         since = rv
                         sent += 1

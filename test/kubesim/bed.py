@@ -61,13 +61,13 @@ def descendants(root):
             st = _stat(int(d))
             if st:
                 kids.setdefault(st[0], []).append((int(d), st[1]))
-    out, todo = {}, [root]
-    while todo:
-        p = todo.pop()
+    out, stack = {}, [root]
+    while stack:
+        p = stack.pop()
         for c, start in kids.get(p, []):
             if c not in out:
                 out[c] = start
-                todo.append(c)
+                stack.append(c)
     return out
 
 
