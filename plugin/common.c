@@ -128,13 +128,20 @@ bool pl_color(const struct pl_global *g, FILE *f)
 	return isatty(fileno(f)) == 1;
 }
 
+/* kubectl's shape for an error: "Error: " and the message on one line. */
+static void print_error(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+static void print_error(const char *fmt, va_list ap)
+{
+	fputs("Error: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 int pl_fail(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	fputs("Error: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	print_error(fmt, ap);
 	va_end(ap);
 	return PL_EXIT_FAIL;
 }
@@ -143,9 +150,7 @@ int pl_usage_error(const char *cmd, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	fputs("Error: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	print_error(fmt, ap);
 	va_end(ap);
 	if (cmd && *cmd)
 		fprintf(stderr, "See 'kubectl etcd %s --help' for usage.\n", cmd);

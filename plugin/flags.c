@@ -52,6 +52,14 @@ size_t pl_global_flags(struct pl_global *g, struct pl_flag *out, size_t max)
 	return n;
 }
 
+size_t pl_own_then_global_flags(const struct pl_flag *own, size_t nown, struct pl_global *g,
+				struct pl_flag *out, size_t max)
+{
+	size_t n = nown < max ? nown : max;
+	memcpy(out, own, n * sizeof(own[0]));
+	return n + pl_global_flags(g, out + n, max - n);
+}
+
 bool pl_flag_takes_value(const struct pl_flag *f)
 {
 	return f->type != PL_BOOL && !(f->type == PL_STR && f->noopt);

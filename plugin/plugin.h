@@ -81,6 +81,10 @@ struct pl_parsed {
 
 /* The global flags as a table pointing into g; returns how many (≤ max). */
 size_t pl_global_flags(struct pl_global *g, struct pl_flag *out, size_t max);
+/* A command's table: its own flags first (they win in --help order), then
+ * the global ones; returns how many (≤ max). */
+size_t pl_own_then_global_flags(const struct pl_flag *own, size_t nown, struct pl_global *g,
+				struct pl_flag *out, size_t max);
 #define PL_MAX_FLAGS 40
 
 /*

@@ -49,9 +49,7 @@ size_t scale_flags(struct scale_opts *o, struct pl_flag *out, size_t max)
 		PL_FLAG("step-timeout", 0, PL_DURATION, &o->step_timeout_ms, "DURATION", "stop waiting when one step takes longer (default 5m)"),
 		PL_FLAG("take-over", 0, PL_BOOL, &o->take_over, NULL, "head for N although another change is in flight (its step finishes first)"),
 	};
-	size_t n = EO_ARRAY_LEN(own) < max ? EO_ARRAY_LEN(own) : max;
-	memcpy(out, own, n * sizeof(own[0]));
-	return n + pl_global_flags(&o->g, out + n, max - n);
+	return pl_own_then_global_flags(own, EO_ARRAY_LEN(own), &o->g, out, max);
 }
 
 int scale_parse(int argc, char **argv, struct scale_opts *o, bool *help, struct eo_err *err)

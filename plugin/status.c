@@ -29,9 +29,7 @@ size_t status_flags(struct status_opts *o, struct pl_flag *out, size_t max)
 		PL_FLAG("output", 'o', PL_STR, &o->output, "FORMAT", "json or yaml: the objects as the API server has them"),
 		PL_FLAG("watch", 'w', PL_BOOL, &o->watch, NULL, "keep watching: show the view again after every change (Ctrl-C ends)"),
 	};
-	size_t n = EO_ARRAY_LEN(own) < max ? EO_ARRAY_LEN(own) : max;
-	memcpy(out, own, n * sizeof(own[0]));
-	return n + pl_global_flags(&o->g, out + n, max - n);
+	return pl_own_then_global_flags(own, EO_ARRAY_LEN(own), &o->g, out, max);
 }
 
 int status_parse(int argc, char **argv, struct status_opts *o, bool *help, struct eo_err *err)

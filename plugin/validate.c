@@ -31,9 +31,7 @@ size_t validate_flags(struct validate_opts *o, struct pl_flag *out, size_t max)
 		PL_FLAG("filename", 'f', PL_STRLIST, &o->files, "FILE", "YAML or JSON file of EtcdClusters, '-' for stdin (repeatable)"),
 		PL_FLAG("old", 0, PL_STRLIST, &o->old, "FILE", "the objects as they are now: judge -f as UPDATEs of these (repeatable)"),
 	};
-	size_t n = EO_ARRAY_LEN(own) < max ? EO_ARRAY_LEN(own) : max;
-	memcpy(out, own, n * sizeof(own[0]));
-	return n + pl_global_flags(&o->g, out + n, max - n);
+	return pl_own_then_global_flags(own, EO_ARRAY_LEN(own), &o->g, out, max);
 }
 
 int validate_parse(int argc, char **argv, struct validate_opts *o, bool *help, struct eo_err *err)

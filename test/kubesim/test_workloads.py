@@ -417,33 +417,33 @@ class WorkloadTest(unittest.TestCase):
 
     def test_graceful_deletion(self):
         # ignores SIGTERM: the kubelet must SIGKILL it after the grace period
-        self.s.create("pods", busybox_pod("stubborn", "trap '' TERM; echo armed; sleep 1000 & wait; sleep 1000", grace=1))
-        self.bed.wait(lambda: "armed" in self.bed.log("stubborn", "main"), 10, "running, SIGTERM ignored")
-        pid = self.bed.rt.kubelet.find(NS, "stubborn").mains[0].proc.pid
+        self.s.create("pods", busybox_pod("term-ignorer", "trap '' TERM; echo armed; sleep 1000 & wait; sleep 1000", grace=1))
+        self.bed.wait(lambda: "armed" in self.bed.log("term-ignorer", "main"), 10, "running, SIGTERM ignored")
+        pid = self.bed.rt.kubelet.find(NS, "term-ignorer").mains[0].proc.pid
         # deletionTimestamp (graceful deletion, also held by a finalizer here): processes end, then
         # the kubelet deletes with grace 0, which leaves the object to its finalizer
-        pod = self.s.get("pods", NS, "stubborn")
-        self.s.delete("pods", NS, "stubborn", finalizers_add=["test.kubesim/hold"], grace_seconds=st.pod_grace(pod))
+        pod = self.s.get("pods", NS, "term-ignorer")
+        self.s.delete("pods", NS, "term-ignorer", finalizers_add=["test.kubesim/hold"], grace_seconds=st.pod_grace(pod))
         self.assertTrue(_alive(pid))
         self.bed.wait(lambda: not _alive(pid), 10, "SIGKILL after the grace period")
         self.bed.wait(lambda: not self.bed.rt.kubelet.lingering(NS), 10, "worker done")
-        self.bed.wait(lambda: self.s.get("pods", NS, "stubborn")["metadata"]["deletionGracePeriodSeconds"] == 0, 10,
+        self.bed.wait(lambda: self.s.get("pods", NS, "term-ignorer")["metadata"]["deletionGracePeriodSeconds"] == 0, 10,
                       "the kubelet's final delete")
-        self.s.mutate("pods", NS, "stubborn", lambda o: o["metadata"].update(finalizers=[]))
+        self.s.mutate("pods", NS, "term-ignorer", lambda o: o["metadata"].update(finalizers=[]))
         with self.assertRaises(st.NotFound):
-            self.s.get("pods", NS, "stubborn")
+            self.s.get("pods", NS, "term-ignorer")
 
     def test_statefulset_waits_for_its_terminating_pod(self):
         """A StatefulSet's Pod deleted gracefully stays (Terminating) until the kubelet has
         stopped its processes; only then does the object go, and only then is the
         replacement created — never two Pods of one ordinal."""
-        stubborn = busybox_pod("x", "trap '' TERM; echo armed; sleep 1000 & wait; sleep 1000", labels={"app": "gr"},
+        term-ignorer = busybox_pod("x", "trap '' TERM; echo armed; sleep 1000 & wait; sleep 1000", labels={"app": "gr"},
                                grace=2)
         self.s.create("statefulsets.apps", {
             "metadata": {"name": "gr", "namespace": NS},
             "spec": {"replicas": 1, "serviceName": "gr", "podManagementPolicy": "Parallel",
                      "selector": {"matchLabels": {"app": "gr"}},
-                     "template": {"metadata": {"labels": {"app": "gr"}}, "spec": stubborn["spec"]}}})
+                     "template": {"metadata": {"labels": {"app": "gr"}}, "spec": term-ignorer["spec"]}}})
         self.bed.wait(lambda: "armed" in self.bed.log("gr-0", "main"), 10, "gr-0 ignoring SIGTERM")
         old = self.s.get("pods", NS, "gr-0")
         pid = self.bed.rt.kubelet.find(NS, "gr-0").mains[0].proc.pid
