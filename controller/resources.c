@@ -395,18 +395,11 @@ static json_object *bootstrap_env(json_object *sts)
 	return NULL;
 }
 
-static const char *annotation(json_object *md)
-{
-	json_object *a = json_at(md, "annotations");
-	json_object *v = a && json_object_is_type(a, json_type_object)
-				 ? json_object_object_get(a, RES_ANN_BOOTSTRAP)
-				 : NULL;
-	return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
-}
+#define BOOTSTRAP_ANN_PATH "annotations[" RES_ANN_BOOTSTRAP "]"
 
 bool res_sts_bootstrap(json_object *sts)
 {
-	if (strcmp(annotation(json_at(sts, "spec.template.metadata")), "true") == 0)
+	if (strcmp(json_opt_str(sts, "spec.template.metadata." BOOTSTRAP_ANN_PATH, ""), "true") == 0)
 		return true;
 	json_object *e = bootstrap_env(sts);
 	return e && strcmp(json_opt_str(e, "value", ""), "true") == 0;
@@ -418,12 +411,8 @@ int res_sts_clear_bootstrap(json_object *sts)
 	json_object *e = bootstrap_env(sts);
 	if (!md || !json_object_is_type(md, json_type_object) || !e)
 		return -1;
-	json_object *a = json_at(md, "annotations");
-	if (!a || !json_object_is_type(a, json_type_object)) {
-		a = json_object_new_object();
-		json_object_object_add(md, "annotations", a);
-	}
-	json_object_object_add(a, RES_ANN_BOOTSTRAP, str("false"));
+	if (json_set(md, BOOTSTRAP_ANN_PATH, str("false")) != 0)
+		return -1;
 	if (json_at(e, "value")) /* an older template's own value */
 		json_object_object_add(e, "value", str("false"));
 	return 0;
@@ -435,29 +424,23 @@ bool res_sts_bootstrap_in_env(json_object *sts)
 	return e && json_at(e, "value") != NULL;
 }
 
+/* {"spec":{"template":{"metadata":{"annotations":{<bootstrap>: "false"}}}}} */
 json_object *res_sts_bootstrap_off_patch(void)
 {
-	json_object *tmpl = res_pod_bootstrap_off_patch(); /* {"metadata":{"annotations":…}} */
-	json_object *spec = json_object_new_object();
-	json_object_object_add(spec, "template", tmpl);
 	json_object *p = json_object_new_object();
-	json_object_object_add(p, "spec", spec);
+	json_set(p, "spec.template.metadata." BOOTSTRAP_ANN_PATH, str("false"));
 	return p;
 }
 
 bool res_pod_bootstrap(json_object *pod)
 {
-	return strcmp(annotation(json_at(pod, "metadata")), "true") == 0;
+	return strcmp(json_opt_str(pod, "metadata." BOOTSTRAP_ANN_PATH, ""), "true") == 0;
 }
 
 json_object *res_pod_bootstrap_off_patch(void)
 {
-	json_object *ann = json_object_new_object();
-	json_object_object_add(ann, RES_ANN_BOOTSTRAP, str("false"));
-	json_object *md = json_object_new_object();
-	json_object_object_add(md, "annotations", ann);
 	json_object *p = json_object_new_object();
-	json_object_object_add(p, "metadata", md);
+	json_set(p, "metadata." BOOTSTRAP_ANN_PATH, str("false"));
 	return p;
 }
 

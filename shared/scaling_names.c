@@ -37,7 +37,6 @@ const char *sc_kind_name(enum sc_kind k)
 	return (unsigned)k < EO_ARRAY_LEN(kind_names) && kind_names[k] ? kind_names[k] : "?";
 }
 
-/* Requeue delays (ms). */
 /* ---- names ---------------------------------------------------------- */
 
 void sc_peer_url(const struct etcd_cluster *c, int k, char *out, size_t size)
