@@ -68,6 +68,17 @@ static bool is_ours(json_object *doc)
 	       strcmp(json_opt_str(doc, "apiVersion", ""), EC_API_VERSION) == 0;
 }
 
+/* A kubectl List (kind List, or <Kind>List as `kubectl get -o yaml` writes
+ * it) whose items are judged one by one. */
+static bool is_list(json_object *doc)
+{
+	const char *kind = json_opt_str(doc, "kind", "");
+	size_t n = strlen(kind);
+	json_object *items = json_at(doc, "items");
+	return n >= 4 && strcmp(kind + n - 4, "List") == 0 && items &&
+	       json_object_is_type(items, json_type_array);
+}
+
 static const char *ns_of(json_object *doc, const char *def)
 {
 	const char *ns = json_opt_str(doc, "metadata.namespace", "");
@@ -119,10 +130,9 @@ static void judge(const char *source, json_object *doc, json_object *const *olds
 	const char *kind = json_opt_str(doc, "kind", "?");
 	const char *name = json_opt_str(doc, "metadata.name", "");
 	const char *ns = ns_of(doc, defns);
-	if (strcmp(kind, "List") == 0 || (strlen(kind) > 4 && !strcmp(kind + strlen(kind) - 4, "List"))) {
+	if (is_list(doc)) {
 		json_object *items = json_at(doc, "items");
-		size_t n = items && json_object_is_type(items, json_type_array)
-				   ? json_object_array_length(items) : 0;
+		size_t n = json_object_array_length(items);
 		for (size_t i = 0; i < n; i++)
 			judge(source, json_object_array_get_idx(items, i), olds, nold, defns, out, cnt);
 		return;
@@ -226,26 +236,28 @@ struct olds {
 	size_t nkeep;
 };
 
-static void olds_add(struct olds *o, json_object *doc)
+/* Returns -1 only when out of memory. */
+static int olds_add(struct olds *o, json_object *doc)
 {
-	if (strlen(json_opt_str(doc, "kind", "")) > 4 && json_at(doc, "items")) {
+	if (is_list(doc)) {
 		json_object *items = json_at(doc, "items");
-		for (size_t i = 0; json_object_is_type(items, json_type_array) &&
-				   i < json_object_array_length(items); i++)
-			olds_add(o, json_object_array_get_idx(items, i));
-		return;
+		for (size_t i = 0; i < json_object_array_length(items); i++)
+			if (olds_add(o, json_object_array_get_idx(items, i)) != 0)
+				return -1;
+		return 0;
 	}
 	if (!is_ours(doc))
-		return;
+		return 0;
 	if (o->n == o->cap) {
 		size_t cap = o->cap ? o->cap * 2 : 16;
 		json_object **v = realloc(o->v, cap * sizeof(*v));
 		if (!v)
-			return;
+			return -1;
 		o->v = v;
 		o->cap = cap;
 	}
 	o->v[o->n++] = doc;
+	return 0;
 }
 
 static void olds_free(struct olds *o)
@@ -280,7 +292,8 @@ static int load_olds(const struct validate_opts *opts, struct olds *o)
 		o->keep[o->nkeep] = docs;
 		o->keepn[o->nkeep++] = nd;
 		for (size_t k = 0; k < nd; k++)
-			olds_add(o, docs[k]);
+			if (olds_add(o, docs[k]) != 0)
+				return pl_fail("--old %s: out of memory", shown);
 	}
 	return 0;
 }

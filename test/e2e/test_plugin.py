@@ -459,6 +459,18 @@ class PluginOnBed(unittest.TestCase):
                       r.stdout)
         self.assertIn("default/audit: refused: spec.clusterDomain", r.stdout)
         self.assertIn("default/brand-new: warning: spec.replicas: 4 members tolerate 1 failure", r.stdout)
+        # --old as `kubectl get etcdclusters -o yaml` writes it: one kind List
+        with tempfile.NamedTemporaryFile("w", suffix=".yaml") as old_list:
+            old_list.write("apiVersion: v1\nkind: List\nitems:\n"
+                           "- apiVersion: etcd.k8s-operator.io/v1alpha1\n  kind: EtcdCluster\n"
+                           "  metadata: {name: orders}\n  spec: {replicas: 3, version: \"3.5.17\"}\n")
+            old_list.flush()
+            new_doc = ("apiVersion: etcd.k8s-operator.io/v1alpha1\nkind: EtcdCluster\n"
+                       "metadata: {name: orders}\nspec: {replicas: 1, version: \"3.5.17\"}\n")
+            r = self.plugin.run("validate", "-f", "-", "--old", old_list.name, input=new_doc,
+                                kubeconfig="/nonexistent", env=env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("staged 3 \u2192 2 \u2192 1", r.stdout)  # an UPDATE of the listed object
         with open(os.path.join(FIXTURES, "cluster.json")) as f:
             r = self.plugin.run("validate", "-f", "-", "-f", os.path.join(FIXTURES, "other-operators.yaml"),
                                 input=f.read(), kubeconfig="/nonexistent", env=env)
