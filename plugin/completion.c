@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cluster.h"
 #include "json.h"
 
 enum { DIR_ERROR = 1, DIR_NOSPACE = 2, DIR_NOFILE = 4, DIR_FILTER_EXT = 8 };
@@ -158,11 +159,11 @@ static int flag_value(const struct pl_flag *f, const char *prefix, bool descript
 		candidate("json", "the object as JSON", prefix, descriptions);
 		candidate("yaml", "the object as YAML", prefix, descriptions);
 	} else if (strcmp(f->name, "replicas") == 0) {
-		for (int k = 1; k <= 9; k++) {
+		for (int k = EC_MIN_REPLICAS; k <= EC_MAX_REPLICAS; k++) {
 			char w[4], desc[64];
 			snprintf(w, sizeof(w), "%d", k);
-			snprintf(desc, sizeof(desc), "quorum %d, tolerates %d failure%s%s", k / 2 + 1,
-				 (k - 1) / 2, (k - 1) / 2 == 1 ? "" : "s", k % 2 ? "" : " (even)");
+			snprintf(desc, sizeof(desc), "quorum %d, tolerates %d failure%s%s", ec_quorum(k),
+				 ec_tolerance(k), ec_tolerance(k) == 1 ? "" : "s", k % 2 ? "" : " (even)");
 			candidate(w, desc, prefix, descriptions);
 		}
 	} else if (strcmp(f->name, "filename") == 0 || strcmp(f->name, "old") == 0) {

@@ -346,6 +346,10 @@ int scale_main(int argc, char **argv)
 		pl_help(stdout, "scale");
 		return PL_EXIT_OK;
 	}
+	/* Before any I/O: a size etcd clusters here never have needs no cluster. */
+	if (!in_range(o.replicas))
+		return pl_fail("--replicas %lld: an etcd cluster here has %d to %d members; nothing "
+			       "was written", (long long)o.replicas, EC_MIN_REPLICAS, EC_MAX_REPLICAS);
 	pl_setup_logging(&o.g);
 	pl_catch_interrupts();
 	struct scale_run r = {.o = &o, .color = pl_color(&o.g, stdout)};
@@ -356,11 +360,6 @@ int scale_main(int argc, char **argv)
 	if (read_cluster(&r, &err) != 0) {
 		rc = pl_interrupted ? PL_EXIT_INTERRUPTED : err.code == EO_EPARSE
 			? pl_fail("%s", err.msg) : pl_api_fail(&err, o.name, r.ns);
-		goto out;
-	}
-	if (!in_range(o.replicas)) {
-		rc = pl_fail("--replicas %lld: an etcd cluster here has %d to %d members; nothing "
-			     "was written", (long long)o.replicas, EC_MIN_REPLICAS, EC_MAX_REPLICAS);
 		goto out;
 	}
 	if (decide(&r, &rc) != 0)

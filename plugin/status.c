@@ -166,6 +166,8 @@ static void prefetch_start(struct prefetch *pf, const struct view *v)
 	memset(pf, 0, sizeof(*pf));
 	pf->v = v;
 	pf->started = pthread_create(&pf->thread, NULL, prefetch_run, pf) == 0;
+	if (!pf->started) /* no thread: fetch them here, one round trip later */
+		prefetch_run(pf);
 }
 
 /* Join the thread (if any); the events become the caller's. */
