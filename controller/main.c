@@ -259,12 +259,13 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		fprintf(stderr, "etcd-controller: unexpected argument \"%s\" (see --help)\n", argv[optind]);
 		return 2;
 	}
+	/* The Lease counts whole seconds: 1500ms would become 1 s after this check. */
 	if (o->le_lease_ms < 1000 || o->le_renew_ms < 1000 || o->le_retry_ms < 1000 ||
+	    o->le_lease_ms % 1000 || o->le_renew_ms % 1000 || o->le_retry_ms % 1000 ||
 	    o->le_renew_ms >= o->le_lease_ms || o->le_retry_ms >= o->le_renew_ms) {
 		fprintf(stderr, "etcd-controller: leader election wants whole seconds with retry period "
-			"< renew deadline < lease duration (got %llds, %llds, %llds)\n",
-			(long long)o->le_retry_ms / 1000, (long long)o->le_renew_ms / 1000,
-			(long long)o->le_lease_ms / 1000);
+			"< renew deadline < lease duration (got %lldms, %lldms, %lldms)\n",
+			(long long)o->le_retry_ms, (long long)o->le_renew_ms, (long long)o->le_lease_ms);
 		return 2;
 	}
 	if (o->election_ms < 5 * o->heartbeat_ms) {

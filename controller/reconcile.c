@@ -307,12 +307,8 @@ static int act(struct ctl *c, struct observation *o, const struct sc_action *a,
 		break;
 	case SC_PROMOTE:
 		rc = etcd_member_promote(cl, a->member_id, err);
-		if (rc == 0) {
+		if (rc == 0)
 			metrics_membership(c->metrics, "promote");
-		} else if (err->code == ETCD_ENOT_SYNCED) {
-			*soon = true;
-			rc = 0;
-		}
 		break;
 	case SC_TRANSFER_LEADERSHIP:
 		rc = o->leader_url[0] ? etcd_move_leader(cl, o->leader_url, a->target_id, err)
@@ -335,11 +331,10 @@ static int act(struct ctl *c, struct observation *o, const struct sc_action *a,
 		break;
 	}
 	etcd_client_free(cl);
-	if (rc != 0 && (err->code == ETCD_EUNHEALTHY || err->code == ETCD_ENO_LEADER ||
-			err->code == ETCD_ENOT_SYNCED)) {
-		/* etcd's "not yet" (strict reconfig check for a few seconds after a
-		 * member joins, an election): look again soon, no back-off. The
-		 * decision is remade from the world then. */
+	if (rc != 0 && etcd_err_not_yet(err)) {
+		/* etcd's "not yet" (a learner not in sync, the strict reconfig
+		 * check for a few seconds after a member joins, an election): look
+		 * again soon, no back-off. The decision is remade from the world. */
 		char q[300];
 		log_info("etcd says not yet", "cluster=%s/%s action=%s reason=%s", ec->namespace,
 			 ec->name, sc_kind_name(a->kind), log_q(q, sizeof(q), err->msg));

@@ -43,8 +43,12 @@ enum {
 	ETCD_ETIMEDOUT,          /* etcd's own deadline ("request timed out", "context deadline exceeded"):
 				  * a write may still be applied, observe before retrying */
 };
-/* Errors worth retrying after a short wait (not synced, unhealthy, no
- * leader, transport failures, timeouts). */
+/* etcd's own "not yet": a learner not in sync, the strict reconfig check
+ * (unhealthy, not enough started members), no leader or a leader change.
+ * The cluster answered; asking again soon is the whole remedy. */
+bool etcd_err_not_yet(const struct eo_err *err);
+/* Errors worth retrying after a short wait: etcd_err_not_yet, transport
+ * failures, timeouts. */
 bool etcd_err_retryable(const struct eo_err *err);
 /* Short name of an ETCD_E* / EO_E* code for logs ("ENOT_SYNCED"); HTTP
  * statuses give "HTTP". Static string. */

@@ -113,7 +113,7 @@ const char *etcd_err_name(int code)
 	}
 }
 
-bool etcd_err_retryable(const struct eo_err *err)
+bool etcd_err_not_yet(const struct eo_err *err)
 {
 	if (!err)
 		return false;
@@ -123,6 +123,19 @@ bool etcd_err_retryable(const struct eo_err *err)
 	case ETCD_ENO_LEADER:
 	case ETCD_ENOT_ENOUGH_STARTED:
 	case ETCD_ELEADER_CHANGED:
+		return true;
+	default:
+		return false;
+	}
+}
+
+bool etcd_err_retryable(const struct eo_err *err)
+{
+	if (!err)
+		return false;
+	if (etcd_err_not_yet(err))
+		return true;
+	switch (err->code) {
 	case ETCD_ETIMEDOUT:
 	case EO_ETRANSPORT:
 	case EO_ETIMEOUT:

@@ -278,6 +278,11 @@ static void test_error_classification(void **state)
 		if (strncmp(err.msg, "etcdserver: ", 12) == 0)
 			fail_msg("case %zu: prefix kept: %s", i, err.msg);
 		assert_int_equal(etcd_err_retryable(&err), c->retryable);
+		/* "not yet" is the cluster's own answer: retryable, never a timeout */
+		bool not_yet = c->code == ETCD_ENOT_SYNCED || c->code == ETCD_EUNHEALTHY ||
+			       c->code == ETCD_ENO_LEADER || c->code == ETCD_ENOT_ENOUGH_STARTED ||
+			       c->code == ETCD_ELEADER_CHANGED;
+		assert_int_equal(etcd_err_not_yet(&err), not_yet);
 	}
 	assert_int_equal(etcd_classify(NULL), ETCD_EOTHER);
 	assert_int_equal(etcd_classify("etcdserver: NOT LEADER"), ETCD_ENOT_LEADER);
@@ -293,6 +298,9 @@ static void test_error_classification(void **state)
 	e.code = EO_EINVAL;
 	assert_false(etcd_err_retryable(&e));
 	assert_false(etcd_err_retryable(NULL));
+	e.code = EO_ETRANSPORT;
+	assert_false(etcd_err_not_yet(&e));
+	assert_false(etcd_err_not_yet(NULL));
 }
 
 static void test_parse_range(void **state)
