@@ -188,7 +188,17 @@ static bool is_obj(json_object *o)
 	return o && json_object_is_type(o, json_type_object);
 }
 
-void policy_shape_of(json_object *obj, struct policy_shape *out)
+/* What a JSON Patch against an object needs to know of it: which members
+ * exist (non-null). */
+struct policy_shape {
+	bool spec_obj;      /* spec is an object */
+	bool spec_replicas; /* … holding replicas */
+	bool meta_obj;      /* metadata is an object */
+	bool ann_obj;       /* metadata.annotations is an object */
+	bool ann_key;       /* … holding the target annotation */
+};
+
+static void shape_of(json_object *obj, struct policy_shape *out)
 {
 	memset(out, 0, sizeof(*out));
 	json_object *spec = json_at(obj, "spec");
@@ -201,15 +211,8 @@ void policy_shape_of(json_object *obj, struct policy_shape *out)
 	out->ann_key = out->ann_obj && json_at(ann, "[" EC_ANN_TARGET "]") != NULL;
 }
 
-int policy_patch(const struct policy_decision *d, json_object *obj, struct eo_buf *out)
-{
-	struct policy_shape s;
-	policy_shape_of(obj, &s);
-	return policy_patch_shape(d, &s, out);
-}
-
-int policy_patch_shape(const struct policy_decision *d, const struct policy_shape *s,
-		       struct eo_buf *out)
+static int patch_for_shape(const struct policy_decision *d, const struct policy_shape *s,
+			   struct eo_buf *out)
 {
 	char num[32], val[128];
 	if (d->patch_replicas) {
@@ -254,6 +257,13 @@ int policy_patch_shape(const struct policy_decision *d, const struct policy_shap
 	if (out->len > 0 && jsonpatch_finish(out) != 0)
 		return -1;
 	return 0;
+}
+
+int policy_patch(const struct policy_decision *d, json_object *obj, struct eo_buf *out)
+{
+	struct policy_shape s;
+	shape_of(obj, &s);
+	return patch_for_shape(d, &s, out);
 }
 
 int policy_from_scale(json_object *scale, struct etcd_cluster *out, struct eo_err *err)

@@ -111,20 +111,6 @@ void policy_apply(const struct policy_decision *d, struct etcd_cluster *c);
  */
 int policy_patch(const struct policy_decision *d, json_object *obj, struct eo_buf *out);
 
-/* What a JSON Patch against an object needs to know of it: which members
- * exist (non-null). policy_patch() = policy_shape_of() + policy_patch_shape();
- * a caller that decodes objects without json-c fills the shape itself. */
-struct policy_shape {
-	bool spec_obj;      /* spec is an object */
-	bool spec_replicas; /* … holding replicas */
-	bool meta_obj;      /* metadata is an object */
-	bool ann_obj;       /* metadata.annotations is an object */
-	bool ann_key;       /* … holding the target annotation */
-};
-void policy_shape_of(json_object *obj, struct policy_shape *out);
-int policy_patch_shape(const struct policy_decision *d, const struct policy_shape *s,
-		       struct eo_buf *out);
-
 /* DESIGN §5: status.observedGeneration == metadata.generation, status.phase
  * == Running and status.readyReplicas == spec.replicas. */
 bool policy_settled(const struct etcd_cluster *c);
