@@ -437,13 +437,13 @@ class WorkloadTest(unittest.TestCase):
         """A StatefulSet's Pod deleted gracefully stays (Terminating) until the kubelet has
         stopped its processes; only then does the object go, and only then is the
         replacement created — never two Pods of one ordinal."""
-        term-ignorer = busybox_pod("x", "trap '' TERM; echo armed; sleep 1000 & wait; sleep 1000", labels={"app": "gr"},
+        term_ignorer = busybox_pod("x", "trap '' TERM; echo armed; sleep 1000 & wait; sleep 1000", labels={"app": "gr"},
                                grace=2)
         self.s.create("statefulsets.apps", {
             "metadata": {"name": "gr", "namespace": NS},
             "spec": {"replicas": 1, "serviceName": "gr", "podManagementPolicy": "Parallel",
                      "selector": {"matchLabels": {"app": "gr"}},
-                     "template": {"metadata": {"labels": {"app": "gr"}}, "spec": term-ignorer["spec"]}}})
+                     "template": {"metadata": {"labels": {"app": "gr"}}, "spec": term_ignorer["spec"]}}})
         self.bed.wait(lambda: "armed" in self.bed.log("gr-0", "main"), 10, "gr-0 ignoring SIGTERM")
         old = self.s.get("pods", NS, "gr-0")
         pid = self.bed.rt.kubelet.find(NS, "gr-0").mains[0].proc.pid
