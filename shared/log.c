@@ -1,7 +1,8 @@
 /*
  * log.c — logfmt lines, written with one fwrite so concurrent threads never
- * interleave within a line. Newlines in any part become spaces: one event is
- * always one line, whatever a server's error message contained.
+ * interleave within a line. Every control character in any part is written
+ * as a visible escape (term.h): one event is always one line, and nothing a
+ * server's error message contained can reach a terminal that tails the log.
  */
 #include "log.h"
 
@@ -12,6 +13,7 @@
 #include <time.h>
 
 #include "eo.h"
+#include "term.h"
 
 static const char *log_component = "etcdop";
 static enum eo_log_level log_min = EO_LOG_INFO;
@@ -47,10 +49,14 @@ const char *log_q(char *buf, size_t size, const char *text)
 		return buf;
 	}
 	buf[o++] = '"';
-	for (const char *p = text ? text : ""; *p && o + 3 < size; p++) {
-		if (*p == '"' || *p == '\\')
-			buf[o++] = '\\';
-		buf[o++] = (*p == '\n' || *p == '\r' || *p == '\t') ? ' ' : *p;
+	const char *p = text ? text : "";
+	char piece[TERM_PIECE_MAX];
+	for (size_t k; (k = term_piece(p, TERM_QUOTE, piece)) > 0; p += k) {
+		size_t len = strlen(piece);
+		if (o + len + 2 > size) /* the closing quote and the NUL */
+			break;
+		memcpy(buf + o, piece, len);
+		o += len;
 	}
 	buf[o++] = '"';
 	buf[o] = '\0';
@@ -79,10 +85,9 @@ void log_emit(enum eo_log_level lvl, const char *msg, const char *kvfmt, ...)
 		va_start(ap, kvfmt);
 		vsnprintf(tail, sizeof(tail), kvfmt, ap);
 		va_end(ap);
-		for (char *p = tail; *p; p++)
-			if (*p == '\n' || *p == '\r')
-				*p = ' ';
-		eo_buf_printf(&line, " %s", tail);
+		/* Tokens only, by contract; escaped all the same should one not be. */
+		eo_buf_append(&line, " ", 1);
+		term_safe_append(&line, tail, 0);
 	}
 	eo_buf_append(&line, "\n", 1);
 	FILE *out = log_out ? log_out : stderr;

@@ -24,7 +24,11 @@ void log_set_output(FILE *out); /* default stderr; for tests */
 void log_emit(enum eo_log_level lvl, const char *msg, const char *kvfmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* Quote free text for the kv tail: log_info("x", "reason=%s", log_q(buf, sizeof buf, s)). */
+/* Quote free text for the kv tail: log_info("x", "reason=%s", log_q(buf, sizeof buf, s)).
+ * '"' and '\' are backslash-escaped, and every control character, DEL, C1
+ * control and byte of invalid UTF-8 is written as a visible escape (\n,
+ * \x1b, \u009b: term.h), so the value is one line that no terminal acts on.
+ * Cut to fit size (at least 3), never inside an escape. Returns buf. */
 const char *log_q(char *buf, size_t size, const char *text);
 
 #define log_debug(msg, ...) log_emit(EO_LOG_DEBUG, msg, __VA_ARGS__)
