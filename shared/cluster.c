@@ -3,7 +3,10 @@
  *
  * Parsing is strict where a person wrote the field (spec: a wrong type is an
  * error naming its path, so a GitOps CI job can point at the line) and
- * lenient where the controller wrote it (status: read what is there).
+ * lenient where the controller wrote it (status: read what is there, a
+ * missing field is zero) — except for numbers: a status integer that is not
+ * an integer or does not fit its field is an error naming its path, because
+ * a number read wrong (4294967301 as 5) is worse than none.
  */
 #include "cluster.h"
 
@@ -67,7 +70,38 @@ static int64_t parse_target(const char *s)
 	return v;
 }
 
-static void parse_member(json_object *m, struct ec_member *out)
+/*
+ * A status integer: absent or null is 0 (not written yet); otherwise read as
+ * 64-bit and checked against what the field can hold before it is narrowed,
+ * so 4294967301 is an error naming "status.scaling.from", never 5.
+ * `where` is the path of obj for the message ("status", "status.members[2]").
+ */
+static int status_int(json_object *obj, const char *where, const char *key, int64_t max,
+		      int64_t *out, struct eo_err *err)
+{
+	*out = 0;
+	json_object *v = json_at(obj, key);
+	if (!v || json_object_is_type(v, json_type_null))
+		return 0;
+	if (json_get_int_range(obj, key, 0, max, out, err) != 0) {
+		eo_err_prefix(err, "%s.", where);
+		return -1;
+	}
+	return 0;
+}
+
+static int status_int32(json_object *obj, const char *where, const char *key, int *out,
+			struct eo_err *err)
+{
+	int64_t v;
+	if (status_int(obj, where, key, INT32_MAX, &v, err) != 0)
+		return -1;
+	*out = (int)v;
+	return 0;
+}
+
+static int parse_member(json_object *m, const char *where, struct ec_member *out,
+			struct eo_err *err)
 {
 	memset(out, 0, sizeof(*out));
 	opt_copy(m, "name", out->name, sizeof(out->name));
@@ -77,20 +111,24 @@ static void parse_member(json_object *m, struct ec_member *out)
 	out->learner = json_opt_bool(m, "learner", false);
 	out->healthy = json_opt_bool(m, "healthy", false);
 	out->leader = json_opt_bool(m, "leader", false);
-	out->db_size = json_opt_int(m, "dbSize", 0);
-	out->raft_index = json_opt_int(m, "raftIndex", 0);
+	if (status_int(m, where, "dbSize", INT64_MAX, &out->db_size, err) != 0 ||
+	    status_int(m, where, "raftIndex", INT64_MAX, &out->raft_index, err) != 0)
+		return -1;
+	return 0;
 }
 
-static void parse_status(json_object *st, struct ec_status *out)
+static int parse_status(json_object *st, struct ec_status *out, struct eo_err *err)
 {
 	memset(out, 0, sizeof(*out));
 	if (!st)
-		return;
+		return 0;
 	out->phase = ec_phase_parse(json_opt_str(st, "phase", ""));
-	out->observed_generation = json_opt_int(st, "observedGeneration", 0);
-	out->replicas = (int)json_opt_int(st, "replicas", 0);
-	out->ready_replicas = (int)json_opt_int(st, "readyReplicas", 0);
-	out->learners = (int)json_opt_int(st, "learners", 0);
+	if (status_int(st, "status", "observedGeneration", INT64_MAX, &out->observed_generation,
+		       err) != 0 ||
+	    status_int32(st, "status", "replicas", &out->replicas, err) != 0 ||
+	    status_int32(st, "status", "readyReplicas", &out->ready_replicas, err) != 0 ||
+	    status_int32(st, "status", "learners", &out->learners, err) != 0)
+		return -1;
 	opt_copy(st, "selector", out->selector, sizeof(out->selector));
 	opt_copy(st, "clusterID", out->cluster_id, sizeof(out->cluster_id));
 	opt_copy(st, "leader", out->leader, sizeof(out->leader));
@@ -98,17 +136,22 @@ static void parse_status(json_object *st, struct ec_status *out)
 	json_object *members = json_at(st, "members");
 	if (members && json_object_is_type(members, json_type_array)) {
 		size_t n = json_object_array_length(members);
-		for (size_t i = 0; i < n && out->nmembers < EC_MAX_MEMBERS; i++)
-			parse_member(json_object_array_get_idx(members, i),
-				     &out->members[out->nmembers++]);
+		for (size_t i = 0; i < n && out->nmembers < EC_MAX_MEMBERS; i++) {
+			char where[32];
+			snprintf(where, sizeof(where), "status.members[%zu]", i);
+			if (parse_member(json_object_array_get_idx(members, i), where,
+					 &out->members[out->nmembers++], err) != 0)
+				return -1;
+		}
 	}
 
 	json_object *sc = json_at(st, "scaling");
 	if (sc && json_object_is_type(sc, json_type_object)) {
 		struct ec_scaling *s = &out->scaling;
 		s->active = true;
-		s->from = (int)json_opt_int(sc, "from", 0);
-		s->to = (int)json_opt_int(sc, "to", 0);
+		if (status_int32(sc, "status.scaling", "from", &s->from, err) != 0 ||
+		    status_int32(sc, "status.scaling", "to", &s->to, err) != 0)
+			return -1;
 		opt_copy(sc, "step", s->step, sizeof(s->step));
 		opt_copy(sc, "memberID", s->member_id, sizeof(s->member_id));
 		opt_copy(sc, "startedAt", s->started_at, sizeof(s->started_at));
@@ -129,6 +172,7 @@ static void parse_status(json_object *st, struct ec_status *out)
 				 sizeof(d->last_transition));
 		}
 	}
+	return 0;
 }
 
 int cluster_parse(json_object *obj, struct etcd_cluster *out, struct eo_err *err)
@@ -191,8 +235,7 @@ int cluster_parse(json_object *obj, struct etcd_cluster *out, struct eo_err *err
 	if (!s->cluster_domain[0])
 		eo_strlcpy(s->cluster_domain, EC_DEFAULT_DOMAIN, sizeof(s->cluster_domain));
 
-	parse_status(json_at(obj, "status"), &out->status);
-	return 0;
+	return parse_status(json_at(obj, "status"), &out->status, err);
 }
 
 static void add_str(json_object *o, const char *key, const char *v)

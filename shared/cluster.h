@@ -141,7 +141,10 @@ struct etcd_cluster {
 
 /* Parse an EtcdCluster object. Spec fields of the wrong type are errors
  * naming their path; missing spec fields take the CRD's defaults; status is
- * read leniently (a controller may not have written it yet). */
+ * read leniently (a controller may not have written it yet: missing is zero),
+ * but a status integer is read as 64-bit and must fit its field (0..INT32_MAX
+ * for counts and scaling.from/to, 0..INT64_MAX for observedGeneration,
+ * dbSize, raftIndex): anything else is an error naming its path. */
 int cluster_parse(json_object *obj, struct etcd_cluster *out, struct eo_err *err);
 
 /* The status object as the controller publishes it (new reference). */

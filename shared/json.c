@@ -121,21 +121,38 @@ int json_get_str(json_object *root, const char *path, const char **out, struct e
 	return 0;
 }
 
-/* An integer, or a double that holds an exact integer within int64. */
+/* An integer, or a double that holds an exact integer within int64: 0.
+ * Not an integer: -1. An integer beyond int64: -2 — json-c saturates those
+ * to INT64_MAX / INT64_MIN (keeping the unsigned value above INT64_MAX), and
+ * a saturated number read as a real one is a silent wrong answer. INT64_MIN
+ * itself cannot be told from a saturated smaller number, so it counts as
+ * beyond too; no field this project reads comes near it. */
 static int as_int(json_object *o, int64_t *out)
 {
 	if (json_object_is_type(o, json_type_int)) {
-		*out = json_object_get_int64(o);
+		int64_t v = json_object_get_int64(o);
+		if (v == INT64_MIN || (v == INT64_MAX && json_object_get_uint64(o) != (uint64_t)INT64_MAX))
+			return -2;
+		*out = v;
 		return 0;
 	}
 	if (json_object_is_type(o, json_type_double)) {
 		double d = json_object_get_double(o);
-		if (isfinite(d) && d == floor(d) && d >= -9.2e18 && d <= 9.2e18) {
-			*out = (int64_t)d;
-			return 0;
-		}
+		if (!isfinite(d) || d != floor(d))
+			return -1;
+		if (d < -9.2e18 || d > 9.2e18)
+			return -2;
+		*out = (int64_t)d;
+		return 0;
 	}
 	return -1;
+}
+
+static int int_error(json_object *o, int rc, const char *path, struct eo_err *err)
+{
+	if (rc == -2)
+		return eo_err_set(err, EO_EPARSE, "%s: a number beyond the 64-bit integer range", path);
+	return eo_err_set(err, EO_EPARSE, "%s: expected an integer, got %s", path, json_type_label(o));
 }
 
 int json_get_int(json_object *root, const char *path, int64_t *out, struct eo_err *err)
@@ -143,9 +160,20 @@ int json_get_int(json_object *root, const char *path, int64_t *out, struct eo_er
 	json_object *o = json_at(root, path);
 	if (!o)
 		return eo_err_set(err, EO_EPARSE, "%s: required field is missing", path);
-	if (as_int(o, out) != 0)
-		return eo_err_set(err, EO_EPARSE, "%s: expected an integer, got %s", path,
-				  json_type_label(o));
+	int rc = as_int(o, out);
+	return rc == 0 ? 0 : int_error(o, rc, path, err);
+}
+
+int json_get_int_range(json_object *root, const char *path, int64_t min, int64_t max,
+		       int64_t *out, struct eo_err *err)
+{
+	int64_t v;
+	if (json_get_int(root, path, &v, err) != 0)
+		return -1;
+	if (v < min || v > max)
+		return eo_err_set(err, EO_EPARSE, "%s: %lld is out of range (%lld to %lld)", path,
+				  (long long)v, (long long)min, (long long)max);
+	*out = v;
 	return 0;
 }
 

@@ -26,8 +26,13 @@
 json_object *json_at(json_object *root, const char *path);
 
 int json_get_str(json_object *root, const char *path, const char **out, struct eo_err *err);
-/* Integers; an integral double (3.0) is accepted, 3.5 or "3" is not. */
+/* Integers, 64-bit; an integral double (3.0) is accepted, 3.5 or "3" is
+ * not, and neither is a number beyond int64 (never saturated or wrapped). */
 int json_get_int(json_object *root, const char *path, int64_t *out, struct eo_err *err);
+/* The same, and within min..max: "status.scaling.from: 4294967301 is out of
+ * range (0 to 2147483647)". Use it before narrowing to a smaller type. */
+int json_get_int_range(json_object *root, const char *path, int64_t min, int64_t max,
+		       int64_t *out, struct eo_err *err);
 int json_get_bool(json_object *root, const char *path, bool *out, struct eo_err *err);
 int json_get_obj(json_object *root, const char *path, json_object **out, struct eo_err *err);
 int json_get_arr(json_object *root, const char *path, json_object **out, struct eo_err *err);

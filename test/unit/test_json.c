@@ -52,6 +52,39 @@ static void test_errors_name_the_path(void **state)
 	json_object_put(o);
 }
 
+/* Integers are 64-bit and never wrap or saturate: a value beyond int64, or
+ * outside the range a caller asks for, is an error that names the path. */
+static void test_int_ranges(void **state)
+{
+	json_object *o = doc("{\"s\":{\"from\":4294967301,\"big\":9223372036854775807,"
+			     "\"over\":9223372036854775808,\"huge\":18446744073709551616,"
+			     "\"under\":-9223372036854775809,\"d\":1e30,\"neg\":-1,\"ok\":7}}");
+	struct eo_err err;
+	int64_t n = 0;
+	assert_int_equal(json_get_int(o, "s.from", &n, &err), 0);
+	assert_true(n == 4294967301LL);
+	assert_int_equal(json_get_int(o, "s.big", &n, &err), 0);
+	assert_true(n == INT64_MAX);
+	assert_int_equal(json_get_int(o, "s.over", &n, &err), -1);
+	assert_string_equal(err.msg, "s.over: a number beyond the 64-bit integer range");
+	assert_int_equal(json_get_int(o, "s.huge", &n, &err), -1);
+	assert_int_equal(err.code, EO_EPARSE);
+	assert_int_equal(json_get_int(o, "s.under", &n, &err), -1);
+	assert_non_null(strstr(err.msg, "s.under: "));
+	assert_int_equal(json_get_int(o, "s.d", &n, &err), -1);
+	assert_int_equal(json_opt_int(o, "s.over", 9), 9);
+
+	assert_int_equal(json_get_int_range(o, "s.from", 0, INT32_MAX, &n, &err), -1);
+	assert_string_equal(err.msg, "s.from: 4294967301 is out of range (0 to 2147483647)");
+	assert_int_equal(json_get_int_range(o, "s.neg", 0, 10, &n, &err), -1);
+	assert_string_equal(err.msg, "s.neg: -1 is out of range (0 to 10)");
+	assert_int_equal(json_get_int_range(o, "s.ok", 0, 10, &n, &err), 0);
+	assert_int_equal(n, 7);
+	assert_int_equal(json_get_int_range(o, "s.none", 0, 10, &n, &err), -1);
+	assert_string_equal(err.msg, "s.none: required field is missing");
+	json_object_put(o);
+}
+
 static void test_set_and_del(void **state)
 {
 	json_object *o = json_object_new_object();
@@ -84,6 +117,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_paths),
 		cmocka_unit_test(test_errors_name_the_path),
+		cmocka_unit_test(test_int_ranges),
 		cmocka_unit_test(test_set_and_del),
 		cmocka_unit_test(test_parse_errors),
 	};
