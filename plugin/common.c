@@ -6,7 +6,9 @@
  * its connection from the shared kubeconfig resolver (the same rules as
  * kubectl, the same flags) and speaks kubectl's error words ("Error from
  * server", "not found in namespace"), with admission warnings printed the way
- * kubectl prints them ("Warning: …" on stderr) as they arrive.
+ * kubectl prints them ("Warning: …" on stderr) as they arrive. Every error
+ * and warning is made safe for the terminal here (term.h), once for all the
+ * commands: their text is often a server's.
  */
 #include "plugin.h"
 
@@ -17,6 +19,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "term.h"
 #include "version.h"
 
 volatile sig_atomic_t pl_interrupted;
@@ -51,10 +54,24 @@ void pl_setup_logging(const struct pl_global *g)
 	log_init("kubectl-etcd", lvl);
 }
 
+/* text (a server's) on f, made safe, between prefix and a newline. */
+static void print_safe_line(FILE *f, const char *prefix, const char *text)
+{
+	struct eo_buf b = {0};
+	if (eo_buf_printf(&b, "%s", prefix) != 0 || term_safe_append(&b, text, 0) != 0 ||
+	    eo_buf_append(&b, "\n", 1) != 0) {
+		eo_buf_free(&b);
+		fprintf(f, "%s(unprintable: out of memory)\n", prefix);
+		return;
+	}
+	fwrite(b.data, 1, b.len, f);
+	eo_buf_free(&b);
+}
+
 static void print_warning(const char *text, void *ud)
 {
 	(void)ud;
-	fprintf(stderr, "Warning: %s\n", text);
+	print_safe_line(stderr, "Warning: ", text);
 	fflush(stderr);
 }
 
@@ -128,13 +145,15 @@ bool pl_color(const struct pl_global *g, FILE *f)
 	return isatty(fileno(f)) == 1;
 }
 
-/* kubectl's shape for an error: "Error: " and the message on one line. */
+/* kubectl's shape for an error: "Error: " and the message on one line. The
+ * whole message is made safe: the formats here hold no control characters,
+ * and the values in them (err.msg above all) are often a server's words. */
 static void print_error(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 static void print_error(const char *fmt, va_list ap)
 {
-	fputs("Error: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	char msg[4096];
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	print_safe_line(stderr, "Error: ", msg);
 }
 
 int pl_fail(const char *fmt, ...)
@@ -144,6 +163,16 @@ int pl_fail(const char *fmt, ...)
 	print_error(fmt, ap);
 	va_end(ap);
 	return PL_EXIT_FAIL;
+}
+
+void pl_warn(const char *fmt, ...)
+{
+	char msg[4096];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	print_safe_line(stderr, "Warning: ", msg);
 }
 
 int pl_usage_error(const char *cmd, const char *fmt, ...)
@@ -185,7 +214,7 @@ int pl_api_fail(const struct eo_err *err, const char *name, const char *ns)
 			       "install the CRD first (kubectl apply -k manifests/crd)",
 			       "etcdclusters.etcd.k8s-operator.io", err->msg);
 	if (err->code >= 400) {
-		fprintf(stderr, "Error from server: %s\n", err->msg);
+		print_safe_line(stderr, "Error from server: ", err->msg);
 		return PL_EXIT_FAIL;
 	}
 	return pl_fail("%s", err->msg);

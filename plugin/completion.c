@@ -19,6 +19,7 @@
 
 #include "cluster.h"
 #include "json.h"
+#include "term.h"
 
 enum { DIR_ERROR = 1, DIR_NOSPACE = 2, DIR_NOFILE = 4, DIR_FILTER_EXT = 8 };
 
@@ -105,10 +106,14 @@ static void candidate(const char *word, const char *desc, const char *prefix, bo
 {
 	if (strncmp(word, prefix, strlen(prefix)) != 0)
 		return;
+	/* A cluster's name and phase are the server's: no control character
+	 * (a tab or newline would also break the protocol) reaches the shell. */
+	char w[1024], d[512];
+	term_safe(w, sizeof(w), word);
 	if (descriptions && desc && *desc)
-		printf("%s\t%s\n", word, desc);
+		printf("%s\t%s\n", w, term_safe(d, sizeof(d), desc));
 	else
-		printf("%s\n", word);
+		printf("%s\n", w);
 }
 
 /* Cluster names for a positional NAME, with the flags typed so far. */

@@ -132,8 +132,12 @@ bool pl_color(const struct pl_global *g, FILE *f);
 extern volatile sig_atomic_t pl_interrupted;
 void pl_catch_interrupts(void);
 
-/* "Error: …" on stderr; returns PL_EXIT_FAIL. */
+/* "Error: …" on stderr; returns PL_EXIT_FAIL. The message is made safe for
+ * the terminal as a whole (term.h), so a server's text may go in as "%s";
+ * the same holds for pl_warn, pl_usage_error and pl_api_fail. */
 int pl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "Warning: …" on stderr, as kubectl prints a server's warnings. */
+void pl_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "Error: …" plus "See 'kubectl etcd CMD --help' for usage."; returns PL_EXIT_USAGE. */
 int pl_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* An API error as kubectl shows it: not found names the kind and namespace. */

@@ -13,9 +13,12 @@
  * last and the level now implied, so a step that went too fast for a status
  * update (StartPod straight to Promote, or a whole step between two watch
  * events) still reads as the full story, and nothing is ever printed twice.
+ * What the controller wrote (member ids, messages) is made safe for the
+ * terminal (term.h) before it goes into a line.
  */
 #include "render.h"
 #include "plugin.h"
+#include "term.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,9 +83,12 @@ static void level_text(const struct progress *p, int lvl, const struct etcd_clus
 			else
 				snprintf(buf, size, "learner added");
 			return;
-		case 2:
-			snprintf(buf, size, "Pod %s-%d ready", p->name, t - 1);
+		case 2: {
+			char name[sizeof(p->name)];
+			snprintf(buf, size, "Pod %s-%d ready", term_safe(name, sizeof(name), p->name),
+				 t - 1);
 			return;
+		}
 		case 3:
 			snprintf(buf, size, "caught up");
 			return;
@@ -160,7 +166,7 @@ static int level_of(struct progress *p, const struct etcd_cluster *c)
 				if (strcmp(s->step, order[i]) == 0)
 					lvl = i;
 			if (s->member_id[0] && lvl >= 1)
-				eo_strlcpy(p->member_id, s->member_id, sizeof(p->member_id));
+				term_safe(p->member_id, sizeof(p->member_id), s->member_id);
 		}
 		for (int i = 0; i < c->status.nmembers; i++) {
 			const struct ec_member *m = &c->status.members[i];
@@ -168,7 +174,7 @@ static int level_of(struct progress *p, const struct etcd_cluster *c)
 				if (lvl < 1)
 					lvl = 1;
 				if (!p->member_id[0] && m->id[0])
-					eo_strlcpy(p->member_id, m->id, sizeof(p->member_id));
+					term_safe(p->member_id, sizeof(p->member_id), m->id);
 			}
 		}
 		if (c->status.replicas >= t && lvl < 4)
@@ -216,11 +222,12 @@ enum progress_result progress_feed(struct progress *p, const struct etcd_cluster
 	if (p->step == 0)
 		begin_step(p, 1, p->started_ms, out); /* the write started it */
 	const struct ec_scaling *s = &c->status.scaling;
+	char safe[sizeof(p->failure)];
 	for (;;) {
 		if (s->active && strcmp(s->step, EC_STEP_ROLLBACK) == 0) {
 			snprintf(p->failure, sizeof(p->failure), "step %d " ARROW " %d was rolled back: %s",
-				 s->from, s->to,
-				 s->message[0] ? s->message : progressing_message(c));
+				 s->from, s->to, term_safe(safe, sizeof(safe), s->message[0] ? s->message
+								     : progressing_message(c)));
 			return PROGRESS_FAILED;
 		}
 		if (c->status.phase == EC_FAILED) {
@@ -229,7 +236,8 @@ enum progress_result progress_feed(struct progress *p, const struct etcd_cluster
 			if (d && strcmp(d->status, "True") == 0 && d->message[0])
 				why = d->message;
 			snprintf(p->failure, sizeof(p->failure), "the cluster is Failed: %s",
-				 why[0] ? why : "no reason given in its conditions");
+				 why[0] ? term_safe(safe, sizeof(safe), why)
+					: "no reason given in its conditions");
 			return PROGRESS_FAILED;
 		}
 		note_leader(p, c);
@@ -248,7 +256,9 @@ enum progress_result progress_feed(struct progress *p, const struct etcd_cluster
 	if (s->active && strcmp(s->step, EC_STEP_REPLACE) == 0 && s->message[0] &&
 	    strcmp(s->message, p->last_note) != 0) {
 		eo_strlcpy(p->last_note, s->message, sizeof(p->last_note));
-		eo_buf_printf(out, "  note: %s\n", s->message);
+		eo_buf_printf(out, "  note: ");
+		term_safe_append(out, s->message, 0);
+		eo_buf_append(out, "\n", 1);
 	}
 	return PROGRESS_WAITING;
 }

@@ -8,7 +8,9 @@
  * recorded). The plugin never asks Pods or etcd, so it needs read access to
  * EtcdClusters and Events only, and works when etcd demands client
  * certificates. A field the controller has not written yet shows as "-",
- * never as a guess.
+ * never as a guess. Everything read is someone else's text (an Event message
+ * anyone in the namespace may write), so it reaches the view only made safe
+ * for the terminal (term.h): table cells by pl_table_add, the rest here.
  */
 #include "render.h"
 
@@ -18,6 +20,7 @@
 
 #include "json.h"
 #include "policy.h"
+#include "term.h"
 
 #define ARROW "\xe2\x86\x92"
 
@@ -55,10 +58,12 @@ int render_cluster_table(json_object *list, bool with_ns, const char *ns, int64_
 	json_object *items = json_at(list, "items");
 	size_t n = items && json_object_is_type(items, json_type_array)
 			   ? json_object_array_length(items) : 0;
+	char safe[256];
 	if (n == 0) {
 		if (with_ns)
 			return eo_buf_printf(out, "No EtcdClusters found.\n");
-		return eo_buf_printf(out, "No EtcdClusters found in namespace \"%s\".\n", ns);
+		return eo_buf_printf(out, "No EtcdClusters found in namespace \"%s\".\n",
+				     term_safe(safe, sizeof(safe), ns));
 	}
 	static const char *const hdr[] = {"NAMESPACE", "NAME",    "REPLICAS", "READY", "LEARNERS",
 					  "PHASE",     "VERSION", "TARGET",   "AGE"};
@@ -102,12 +107,23 @@ int render_cluster_table(json_object *list, bool with_ns, const char *ns, int64_
 	return rc;
 }
 
+/* "Label:       value", value made safe. */
 static int field(struct eo_buf *out, bool color, const char *label, const char *value,
 		 const char *col)
 {
-	if (color && col)
-		return eo_buf_printf(out, "%-14s%s%s%s\n", label, col, value, PL_RESET);
-	return eo_buf_printf(out, "%-14s%s\n", label, value);
+	int rc = eo_buf_printf(out, "%-14s%s", label, color && col ? col : "");
+	rc |= term_safe_append(out, value, 0);
+	rc |= eo_buf_printf(out, "%s\n", color && col ? PL_RESET : "");
+	return rc ? -1 : 0;
+}
+
+/* "  label:    value\n" in the step in flight, value made safe. */
+static int step_line(struct eo_buf *out, const char *label, const char *value)
+{
+	int rc = eo_buf_printf(out, "  %-10s", label);
+	rc |= term_safe_append(out, value, 0);
+	rc |= eo_buf_append(out, "\n", 1);
+	return rc ? -1 : 0;
 }
 
 static int render_members(const struct etcd_cluster *c, bool color, struct eo_buf *out)
@@ -175,13 +191,13 @@ static int render_step(const struct etcd_cluster *c, int64_t now, struct eo_buf 
 	char elapsed[32];
 	pl_age_of(s->started_at, now, elapsed, sizeof(elapsed));
 	int rc = eo_buf_printf(out, "\nStep in flight:\n");
-	rc |= eo_buf_printf(out, "  %-10s%s\n", "step:", s->step[0] ? s->step : "-");
+	rc |= step_line(out, "step:", s->step[0] ? s->step : "-");
 	rc |= eo_buf_printf(out, "  %-10s%d " ARROW " %d\n", "members:", s->from, s->to);
 	if (s->member_id[0])
-		rc |= eo_buf_printf(out, "  %-10s%s\n", "member:", s->member_id);
-	rc |= eo_buf_printf(out, "  %-10s%s\n", "elapsed:", elapsed);
+		rc |= step_line(out, "member:", s->member_id);
+	rc |= step_line(out, "elapsed:", elapsed);
 	if (s->message[0])
-		rc |= eo_buf_printf(out, "  %-10s%s\n", "message:", s->message);
+		rc |= step_line(out, "message:", s->message);
 	return rc;
 }
 
@@ -212,7 +228,8 @@ static int render_events(json_object *events, const char *note, int64_t now, boo
 {
 	int rc = eo_buf_printf(out, "\nEvents:\n");
 	if (note)
-		return rc | eo_buf_printf(out, "  %s\n", note);
+		return rc | eo_buf_printf(out, "  ") | term_safe_append(out, note, 0) |
+		       eo_buf_append(out, "\n", 1);
 	json_object *items = events && json_object_is_type(events, json_type_array)
 				     ? events : json_at(events, "items");
 	size_t n = items && json_object_is_type(items, json_type_array)
@@ -258,10 +275,15 @@ int render_cluster_detail(json_object *obj, json_object *events, const char *eve
 {
 	struct etcd_cluster c;
 	struct eo_err err;
-	if (cluster_parse(obj, &c, &err) != 0)
-		return eo_buf_printf(out, "%s/%s: cannot read this EtcdCluster: %s\n",
-				     json_opt_str(obj, "metadata.namespace", ""),
-				     json_opt_str(obj, "metadata.name", "?"), err.msg);
+	if (cluster_parse(obj, &c, &err) != 0) {
+		struct eo_buf raw = {0};
+		int rc = eo_buf_printf(&raw, "%s/%s: cannot read this EtcdCluster: %s",
+				       json_opt_str(obj, "metadata.namespace", ""),
+				       json_opt_str(obj, "metadata.name", "?"), err.msg);
+		rc |= term_safe_append(out, raw.data, 0) | eo_buf_append(out, "\n", 1);
+		eo_buf_free(&raw);
+		return rc ? -1 : 0;
+	}
 	char line[512], age[32];
 	int rc = 0;
 	rc |= field(out, color, "Name:", c.name, PL_BOLD);

@@ -27,6 +27,7 @@
 #include "json.h"
 #include "policy.h"
 #include "render.h"
+#include "term.h"
 
 #define ARROW "\xe2\x86\x92"
 #define DEFAULT_TIMEOUT_MS (30 * 60 * 1000)
@@ -128,9 +129,11 @@ static void describe_in_flight(const struct scale_run *r)
 	unsettled_reason(c, why, sizeof(why));
 	printf("%s/%s is not settled: %s.\n", r->ns, r->o->name, why);
 	const struct ec_scaling *s = &c->status.scaling;
+	char step[4 * sizeof(s->step)], msg[4 * sizeof(s->message)];
 	if (s->active)
-		printf("  step in flight: %s, %d " ARROW " %d%s%s\n", s->step[0] ? s->step : "?",
-		       s->from, s->to, s->message[0] ? ": " : "", s->message);
+		printf("  step in flight: %s, %d " ARROW " %d%s%s\n",
+		       term_safe(step, sizeof(step), s->step[0] ? s->step : "?"), s->from, s->to,
+		       s->message[0] ? ": " : "", term_safe(msg, sizeof(msg), s->message));
 	if (c->target >= 0)
 		printf("  heading for:    %lld members (annotation %s)\n", (long long)c->target,
 		       EC_ANN_TARGET);
@@ -311,8 +314,7 @@ static int write_step(struct scale_run *r, bool dry)
 		if (rc == 0) {
 			struct eo_err perr;
 			if (!dry && cluster_parse(out, &r->c, &perr) != 0)
-				fprintf(stderr, "Warning: the server's answer could not be read: %s\n",
-					perr.msg);
+				pl_warn("the server's answer could not be read: %s", perr.msg);
 			json_object_put(out);
 			if (dry)
 				printf("Dry run (server): the API server and its admission webhooks "

@@ -21,6 +21,7 @@
 
 #include "json.h"
 #include "render.h"
+#include "term.h"
 
 enum stop_reason { STOP_NONE, STOP_INTERRUPT, STOP_STEP, STOP_TOTAL };
 
@@ -87,8 +88,8 @@ static int on_event(enum kube_event ev, json_object *obj, void *ud)
 	struct etcd_cluster c;
 	struct eo_err err;
 	if (cluster_parse(obj, &c, &err) != 0) {
-		fprintf(stderr, "Warning: etcdcluster %s changed into something unreadable: %s\n",
-			f->r->o->name, err.msg);
+		pl_warn("etcdcluster %s changed into something unreadable: %s", f->r->o->name,
+			err.msg);
 		return 0;
 	}
 	f->r->c = c;
@@ -131,8 +132,9 @@ static int timed_out(struct follow *f, int why)
 	}
 	fprintf(stderr, "Reached: %s.\n", f->pg.reached);
 	const char *says = operator_says(c);
+	char safe[1100];
 	if (says)
-		fprintf(stderr, "The operator reports: %s\n", says);
+		fprintf(stderr, "The operator reports: %s\n", term_safe(safe, sizeof(safe), says));
 	if (c->status.observed_generation != c->generation)
 		fprintf(stderr, "Nothing has acted on the change: status.observedGeneration is %lld, "
 			"the object's generation %lld. Is etcd-controller running (kubectl get pods "
@@ -140,7 +142,7 @@ static int timed_out(struct follow *f, int why)
 			(long long)c->generation);
 	fprintf(stderr, "The request stays recorded (spec.replicas %lld%s%s): the operator goes on "
 		"when it can.\n", (long long)c->spec.replicas, c->target >= 0 ? ", target " : "",
-		c->target >= 0 ? c->target_raw : "");
+		c->target >= 0 ? term_safe(safe, sizeof(safe), c->target_raw) : "");
 	next_steps(r);
 	return PL_EXIT_FAIL;
 }
@@ -164,10 +166,11 @@ static int interrupted(struct follow *f)
 		json_object *out = NULL;
 		if (kube_patch(r->kc, &KUBE_ETCDCLUSTERS, r->ns, r->o->name, NULL, KUBE_PATCH_MERGE,
 			       patch, &out, &err) != 0) {
-			fprintf(stderr, "Error: could not remove the target annotation (%s), so the "
-				"operator would go on to %lld. To stop after the step in flight:\n"
-				"  kubectl annotate etcdcluster %s -n %s %s-\n", err.msg,
-				(long long)r->o->replicas, r->o->name, r->ns, EC_ANN_TARGET);
+			pl_fail("could not remove the target annotation (%s), so the operator would go "
+				"on to %lld. To stop after the step in flight:", err.msg,
+				(long long)r->o->replicas);
+			fprintf(stderr, "  kubectl annotate etcdcluster %s -n %s %s-\n", r->o->name,
+				r->ns, EC_ANN_TARGET);
 		} else {
 			struct etcd_cluster c;
 			struct eo_err perr;

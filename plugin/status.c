@@ -9,7 +9,9 @@
  * Events recorded about them, fetched with one request each; `--watch`
  * follows the same objects through an informer (list, then watch, resuming
  * and relisting as needed), so the view survives API server restarts and
- * expired watches without the plugin knowing about them.
+ * expired watches without the plugin knowing about them. Nothing the server
+ * sent reaches the terminal raw: the views make it safe (render.c), -o yaml
+ * has libyaml's escapes, and -o json is passed through term_json_append.
  */
 #include "plugin.h"
 
@@ -21,6 +23,7 @@
 
 #include "json.h"
 #include "render.h"
+#include "term.h"
 #include "yaml.h"
 
 size_t status_flags(struct status_opts *o, struct pl_flag *out, size_t max)
@@ -74,12 +77,19 @@ static int64_t now_s(void)
 
 static int print_doc(const struct view *v, json_object *obj)
 {
+	struct eo_buf b = {0};
 	if (strcmp(v->o->output, "json") == 0) {
-		printf("%s\n", json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PRETTY |
-								       JSON_C_TO_STRING_NOSLASHESCAPE));
+		/* json-c escapes C0 controls but writes DEL, C1 and bad UTF-8 raw. */
+		const char *text = json_object_to_json_string_ext(
+			obj, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+		if (term_json_append(&b, text) != 0 || eo_buf_append(&b, "\n", 1) != 0) {
+			eo_buf_free(&b);
+			return pl_fail("out of memory");
+		}
+		fwrite(b.data, 1, b.len, stdout);
+		eo_buf_free(&b);
 		return 0;
 	}
-	struct eo_buf b = {0};
 	struct eo_err err;
 	if (v->renders > 0)
 		fputs("---\n", stdout);

@@ -4,13 +4,18 @@
  * The one idea: a table is built whole, then measured, then printed, so
  * columns line up whatever the cells hold. Widths count UTF-8 code points
  * (an arrow "→" is one column, three bytes) and ignore colour codes, which
- * are added only around the padded text of a cell.
+ * are added only around the padded text of a cell. A cell is text, never a
+ * control sequence: pl_table_add makes every cell safe for the terminal
+ * (term.h), so a cell holding a server's words cannot clear the screen (and
+ * its escapes are measured as the columns they take).
  */
 #include "render.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "term.h"
 
 #define MAX_COLS 12
 
@@ -60,7 +65,16 @@ int pl_table_add(struct pl_table *t, const char *const *cells, const char *const
 	}
 	for (int i = 0; i < t->ncols; i++) {
 		size_t at = (size_t)t->rows * (size_t)t->ncols + (size_t)i;
-		t->cells[at] = eo_strdup0(cells[i] ? cells[i] : "");
+		struct eo_buf safe = {0};
+		if (term_safe_append(&safe, cells[i], 0) != 0) {
+			eo_buf_free(&safe);
+			for (size_t k = at - (size_t)i; k < at; k++) { /* the row is not added */
+				free(t->cells[k]);
+				free(t->colors[k]);
+			}
+			return -1;
+		}
+		t->cells[at] = eo_buf_steal(&safe);
 		t->colors[at] = colors && colors[i] ? eo_strdup0(colors[i]) : NULL;
 	}
 	t->rows++;

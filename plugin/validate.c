@@ -10,10 +10,14 @@
  * document whose namespace/name is there is judged as an UPDATE of it. An
  * old object without a status (a file from git) stands for a cluster settled
  * at its spec — the question CI asks is "may this change be applied to a
- * healthy cluster". No cluster is contacted and no kubeconfig is read.
+ * healthy cluster". No cluster is contacted and no kubeconfig is read. The
+ * files are someone's pull request: every line reporting on them is made
+ * safe for the terminal (term.h) before it is shown.
  */
 #include "plugin.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -21,6 +25,7 @@
 #include "cluster.h"
 #include "json.h"
 #include "policy.h"
+#include "term.h"
 #include "yaml.h"
 
 #define MAX_INPUT (16 * 1024 * 1024)
@@ -60,6 +65,19 @@ int validate_parse(int argc, char **argv, struct validate_opts *o, bool *help, s
 	if (stdin_uses > 1)
 		return eo_err_set(err, EO_EINVAL, "stdin (-) can be read only once");
 	return 0;
+}
+
+/* One line of the report: formatted, made safe as a whole, then its newline. */
+static void say(struct eo_buf *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(struct eo_buf *out, const char *fmt, ...)
+{
+	char line[4096];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	term_safe_append(out, line, 0);
+	eo_buf_append(out, "\n", 1);
 }
 
 static bool is_ours(json_object *doc)
@@ -123,7 +141,7 @@ static void judge(const char *source, json_object *doc, json_object *const *olds
 	char where[600];
 	snprintf(where, sizeof(where), "%s:%d", source, line);
 	if (!json_object_is_type(doc, json_type_object) || !json_at(doc, "kind")) {
-		eo_buf_printf(out, "%s: skipped: not a Kubernetes object (no kind)\n", where);
+		say(out, "%s: skipped: not a Kubernetes object (no kind)", where);
 		cnt->skipped++;
 		return;
 	}
@@ -138,22 +156,21 @@ static void judge(const char *source, json_object *doc, json_object *const *olds
 		return;
 	}
 	if (!is_ours(doc)) {
-		eo_buf_printf(out, "%s: skipped %s %s/%s (%s)\n", where, kind, ns, *name ? name : "?",
-			      strcmp(kind, EC_KIND) == 0 ? "another group's EtcdCluster, not "
-							   EC_API_VERSION
-							 : "not an EtcdCluster");
+		say(out, "%s: skipped %s %s/%s (%s)", where, kind, ns, *name ? name : "?",
+		    strcmp(kind, EC_KIND) == 0 ? "another group's EtcdCluster, not " EC_API_VERSION
+					       : "not an EtcdCluster");
 		cnt->skipped++;
 		return;
 	}
 	struct etcd_cluster now, before;
 	struct eo_err err;
 	if (!*name) {
-		eo_buf_printf(out, "%s: %s/?: refused: metadata.name: required\n", where, ns);
+		say(out, "%s: %s/?: refused: metadata.name: required", where, ns);
 		cnt->refused++;
 		return;
 	}
 	if (cluster_parse(doc, &now, &err) != 0) {
-		eo_buf_printf(out, "%s: %s/%s: refused: %s\n", where, ns, name, err.msg);
+		say(out, "%s: %s/%s: refused: %s", where, ns, name, err.msg);
 		cnt->refused++;
 		return;
 	}
@@ -162,8 +179,8 @@ static void judge(const char *source, json_object *doc, json_object *const *olds
 	struct policy_request req = {.op = POLICY_CREATE, .new = &now};
 	if (old) {
 		if (cluster_parse(old, &before, &err) != 0) {
-			eo_buf_printf(out, "%s: %s/%s: refused: the old object cannot be read: %s\n",
-				      where, ns, name, err.msg);
+			say(out, "%s: %s/%s: refused: the old object cannot be read: %s", where, ns,
+			    name, err.msg);
 			cnt->refused++;
 			return;
 		}
@@ -179,14 +196,14 @@ static void judge(const char *source, json_object *doc, json_object *const *olds
 	struct policy_decision d;
 	policy_admit(&req, &d, NULL);
 	if (d.allowed) {
-		eo_buf_printf(out, "%s: %s/%s: OK\n", where, ns, name);
+		say(out, "%s: %s/%s: OK", where, ns, name);
 		cnt->ok++;
 	} else {
-		eo_buf_printf(out, "%s: %s/%s: refused: %s\n", where, ns, name, d.reason);
+		say(out, "%s: %s/%s: refused: %s", where, ns, name, d.reason);
 		cnt->refused++;
 	}
 	for (int i = 0; i < d.nwarnings; i++)
-		eo_buf_printf(out, "%s: %s/%s: warning: %s\n", where, ns, name, d.warnings[i]);
+		say(out, "%s: %s/%s: warning: %s", where, ns, name, d.warnings[i]);
 }
 
 int validate_source(const char *source, const char *buf, size_t len, json_object *const *olds,
@@ -198,7 +215,7 @@ int validate_source(const char *source, const char *buf, size_t len, json_object
 	if (yaml_parse_docs(buf, len, source, &docs, &ndocs, err) != 0)
 		return -1;
 	if (ndocs == 0)
-		eo_buf_printf(out, "%s: no documents\n", source);
+		say(out, "%s: no documents", source);
 	for (size_t i = 0; i < ndocs; i++)
 		judge(source, docs[i], olds, nold, ns && *ns ? ns : "default", out, n);
 	yaml_docs_free(docs, ndocs);

@@ -224,6 +224,59 @@ static void test_table_widths_are_code_points(void **state)
 	pl_table_free(NULL);
 }
 
+/* What a server sent cannot drive the terminal: every view shows its escape
+ * sequences as text, the colours the view adds itself are the only ESC. */
+static void test_server_text_is_made_safe(void **state)
+{
+	(void)state;
+	json_object *obj = parse(
+		"{\"apiVersion\":\"etcd.k8s-operator.io/v1alpha1\",\"kind\":\"EtcdCluster\","
+		"\"metadata\":{\"name\":\"demo\\u001b[2J\",\"namespace\":\"default\"},"
+		"\"spec\":{\"replicas\":1,\"version\":\"3.5\\u009b2J\"},"
+		"\"status\":{\"phase\":\"Running\",\"replicas\":1,\"readyReplicas\":1,"
+		"\"leader\":\"x\\r\",\"members\":[{\"name\":\"m\\u0007\",\"healthy\":true}],"
+		"\"scaling\":{\"from\":1,\"to\":2,\"step\":\"Promote\",\"message\":\"a\\u001b]0;t\\u0007\"},"
+		"\"conditions\":[{\"type\":\"Available\",\"status\":\"True\",\"reason\":\"R\\b\","
+		"\"message\":\"m\\u001b[31m\"}]}}");
+	json_object *events = parse(
+		"{\"items\":[{\"type\":\"Warning\",\"reason\":\"E\\u001b[2J\","
+		"\"message\":\"title\\u001b]0;pwned\\u0007\"}]}");
+	struct eo_buf b = {0};
+	assert_int_equal(render_cluster_detail(obj, events, NULL, NOW, false, &b), 0);
+	assert_null(memchr(b.data, '\x1b', b.len));
+	assert_null(strchr(b.data, '\a'));
+	assert_null(strchr(b.data, '\r'));
+	assert_null(strstr(b.data, "\xc2\x9b"));
+	assert_non_null(strstr(b.data, "Name:         demo\\x1b[2J\n"));
+	assert_non_null(strstr(b.data, "Version:      3.5\\u009b2J\n"));
+	assert_non_null(strstr(b.data, "Leader:       x\\r\n"));
+	assert_non_null(strstr(b.data, "m\\x07"));
+	assert_non_null(strstr(b.data, "R\\x08"));
+	assert_non_null(strstr(b.data, "m\\x1b[31m"));
+	assert_non_null(strstr(b.data, "message:  a\\x1b]0;t\\x07\n"));
+	assert_non_null(strstr(b.data, "E\\x1b[2J"));
+	assert_non_null(strstr(b.data, "title\\x1b]0;pwned\\x07"));
+	eo_buf_free(&b);
+	/* with colour: every ESC is the start of one of the view's own codes */
+	assert_int_equal(render_cluster_detail(obj, events, "denied\x1b[2J", NOW, true, &b), 0);
+	for (const char *e = b.data; (e = strchr(e, '\x1b')) != NULL; e++)
+		assert_true(strncmp(e, "\x1b[", 2) == 0 && strspn(e + 2, "0123456789") > 0 &&
+			    e[2 + strspn(e + 2, "0123456789")] == 'm' && strncmp(e, "\x1b[2J", 4) != 0);
+	assert_non_null(strstr(b.data, "  denied\\x1b[2J\n"));
+	eo_buf_free(&b);
+	json_object *list = json_object_new_object();
+	json_object *items = json_object_new_array();
+	json_object_array_add(items, json_object_get(obj));
+	json_object_object_add(list, "items", items);
+	assert_int_equal(render_cluster_table(list, true, NULL, NOW, false, &b), 0);
+	assert_null(memchr(b.data, '\x1b', b.len));
+	assert_non_null(strstr(b.data, "demo\\x1b[2J"));
+	eo_buf_free(&b);
+	json_object_put(list);
+	json_object_put(events);
+	json_object_put(obj);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -232,6 +285,7 @@ int main(void)
 		cmocka_unit_test(test_detail_before_the_controller),
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_table_widths_are_code_points),
+		cmocka_unit_test(test_server_text_is_made_safe),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
