@@ -39,6 +39,17 @@
 #define EC_LABEL_CLUSTER "etcd.k8s-operator.io/cluster"
 #define EC_LABEL_APP "app.kubernetes.io/name"
 
+/* The longest EtcdCluster name: the StatefulSet of that name labels its Pods
+ * controller-revision-hash=<name>-<hash of up to 10 characters>, and a label
+ * value has at most 63 (63 - 1 - 10 = 52); above it the StatefulSet exists
+ * but can make no Pod. (<name>-client, a Service name of at most 63, alone
+ * would allow 56.) The name is also the start of Service names, so it must
+ * be a DNS-1035 label: a lowercase letter first, no dots. */
+#define EC_MAX_NAME_LEN 52
+/* Bounds of the spec's free strings, the same in the CRD schema. */
+#define EC_MAX_DNS_SUBDOMAIN 253
+#define EC_MAX_IMAGE_LEN 255
+
 #define EC_MAX_MEMBERS 16
 #define EC_MAX_CONDITIONS 4
 

@@ -1,8 +1,9 @@
 /*
  * policy_validate.c — the validating half of the admission rules (DESIGN §5):
  * bounds, versions, immutable fields, one member at a time, nothing but the
- * step in flight (or its cancellation) while not settled, and no scale-down
- * that leaves fewer healthy voters than quorum.
+ * step in flight (or its cancellation) while not settled, no scale-down
+ * that leaves fewer healthy voters than quorum, and names and strings the
+ * owned objects can be built from (a name of at most 52 characters).
  *
  * The one idea: on UPDATE a rule judges only what the request changes
  * (ratcheting). An object stored before the webhook guarded it — replicas
@@ -159,6 +160,103 @@ static void check_immutable(struct policy_decision *d, const struct etcd_cluster
 			      "each member's peer URL, built from it, in its membership. Keep "
 			      "\"%s\"; a new domain needs a new cluster",
 			      a->cluster_domain, b->cluster_domain, a->cluster_domain);
+}
+
+static bool lower_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+
+/* One DNS label of n characters at s: [a-z0-9]([-a-z0-9]*[a-z0-9])?, ≤ 63. */
+static bool dns_label(const char *s, size_t n)
+{
+	if (n == 0 || n > 63 || !lower_alnum(s[0]) || !lower_alnum(s[n - 1]))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!lower_alnum(s[i]) && s[i] != '-')
+			return false;
+	return true;
+}
+
+/* A DNS subdomain (RFC 1123, as Kubernetes checks object names): labels
+ * joined by dots, at most 253 characters. */
+static bool dns_subdomain(const char *s)
+{
+	size_t len = strlen(s);
+	if (len == 0 || len > EC_MAX_DNS_SUBDOMAIN)
+		return false;
+	for (const char *p = s;;) {
+		const char *dot = strchr(p, '.');
+		size_t n = dot ? (size_t)(dot - p) : strlen(p);
+		if (!dns_label(p, n))
+			return false;
+		if (!dot)
+			return true;
+		p = dot + 1;
+	}
+}
+
+/*
+ * The name and the free strings the owned objects are built from, judged
+ * when they are set: at CREATE (the name, clusterDomain and the storage
+ * class cannot change afterwards) and when spec.image changes. An object
+ * stored before these rules keeps working; its StatefulSet simply never made
+ * a Pod if its name was too long.
+ */
+static void check_names(struct policy_decision *d, const struct etcd_cluster *o,
+			const struct etcd_cluster *n)
+{
+	if (!o && n->name[0]) {
+		size_t len = strlen(n->name);
+		if (len > EC_MAX_NAME_LEN) {
+			policy_refuse(d,
+				      "metadata.name: \"%.24s…\" is %zu characters; an EtcdCluster "
+				      "name has at most %d: its StatefulSet labels each Pod "
+				      "controller-revision-hash=<name>-<10-character hash>, and a "
+				      "label value has at most 63 characters, so with a longer name "
+				      "no member Pod can be made. Choose a name of at most %d "
+				      "characters",
+				      n->name, len, EC_MAX_NAME_LEN, EC_MAX_NAME_LEN);
+			return;
+		}
+		if (!dns_label(n->name, len) || !(n->name[0] >= 'a' && n->name[0] <= 'z')) {
+			policy_refuse(d,
+				      "metadata.name: \"%s\" cannot name the cluster's Services "
+				      "(%s-peer, %s-client): a Service name is a DNS label — lowercase "
+				      "letters, digits and '-', starting with a letter and ending "
+				      "with a letter or digit, no dots. Choose such a name",
+				      n->name, n->name, n->name);
+			return;
+		}
+	}
+	if (!o && !dns_subdomain(n->spec.cluster_domain)) {
+		policy_refuse(d,
+			      "spec.clusterDomain: \"%s\" is not a DNS domain (lowercase labels of "
+			      "letters, digits and '-' joined by dots, at most %d characters): "
+			      "the members' peer URLs are built from it. Use the cluster's domain, "
+			      "usually %s",
+			      n->spec.cluster_domain, EC_MAX_DNS_SUBDOMAIN, EC_DEFAULT_DOMAIN);
+		return;
+	}
+	if (!o && n->spec.storage_class_set && !dns_subdomain(n->spec.storage_class)) {
+		policy_refuse(d,
+			      "spec.storage.storageClassName: \"%s\" cannot be a StorageClass "
+			      "name (a DNS subdomain: lowercase letters, digits, '-' and '.', at "
+			      "most %d characters). Use the name `kubectl get storageclass` shows, "
+			      "or leave it out for the default class",
+			      n->spec.storage_class, EC_MAX_DNS_SUBDOMAIN);
+		return;
+	}
+	if (n->spec.image[0] && (!o || strcmp(o->spec.image, n->spec.image) != 0)) {
+		for (const char *p = n->spec.image; *p; p++) {
+			if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f) {
+				policy_refuse(d,
+					      "spec.image: \"%s\" is not an image reference: it holds a "
+					      "space or a control character. Write "
+					      "REGISTRY/REPOSITORY:TAG (at most %d characters), or "
+					      "leave it out to run %s:v<version>",
+					      n->spec.image, EC_MAX_IMAGE_LEN, EC_ETCD_IMAGE_REPO);
+				return;
+			}
+		}
+	}
 }
 
 /* The ordinal of a member named "<anything>-<digits>", or -1. */
@@ -331,6 +429,8 @@ void policy_validate(const struct policy_request *req, struct policy_decision *d
 	check_version(d, o, n);
 	if (o)
 		check_immutable(d, o, n);
+	if (d->allowed)
+		check_names(d, o, n);
 	if (!d->allowed)
 		return;
 

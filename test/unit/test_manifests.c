@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -326,7 +327,33 @@ static void test_crd_matches_cluster_h(void **state)
 			    "self == oldSelf");
 	assert_string_equal(json_opt_str(spec, "storage.x-kubernetes-validations[0].rule", ""),
 			    "!has(oldSelf.storageClassName) || self.storageClassName == oldSelf.storageClassName");
+	/* the name limit (EC_MAX_NAME_LEN) at the root, the only place a CRD can
+	 * check metadata.name; the free strings bounded as in cluster.h */
+	char rule[64];
+	snprintf(rule, sizeof(rule), "self.metadata.name.size() <= %d", EC_MAX_NAME_LEN);
+	assert_string_equal(json_opt_str(v, "schema.openAPIV3Schema.x-kubernetes-validations[0].rule", ""),
+			    rule);
+	assert_non_null(strstr(json_opt_str(v, "schema.openAPIV3Schema.x-kubernetes-validations[0].message", ""),
+			       "at most 52 characters"));
+	assert_int_equal(json_opt_int(spec, "clusterDomain.maxLength", 0), EC_MAX_DNS_SUBDOMAIN);
+	assert_int_equal(json_opt_int(spec, "storage.properties.storageClassName.maxLength", 0),
+			 EC_MAX_DNS_SUBDOMAIN);
+	assert_string_equal(json_opt_str(spec, "storage.properties.storageClassName.pattern", ""),
+			    json_opt_str(spec, "clusterDomain.pattern", "?"));
+	assert_int_equal(json_opt_int(spec, "image.maxLength", 0), EC_MAX_IMAGE_LEN);
+	assert_non_null(json_at(spec, "image.pattern"));
 	json_object *st = json_at(v, "schema.openAPIV3Schema.properties.status.properties");
+	const char *status_ints[] = {"observedGeneration", "replicas", "readyReplicas", "learners",
+				     "scaling.properties.from", "scaling.properties.to",
+				     "members.items.properties.dbSize", "members.items.properties.raftIndex"};
+	for (size_t i = 0; i < EO_ARRAY_LEN(status_ints); i++) {
+		json_object *f = json_at(st, status_ints[i]);
+		if (!f || json_opt_int(f, "minimum", -1) != 0)
+			fail_msg("CRD status.%s: no minimum 0", status_ints[i]);
+		if (!strcmp(json_opt_str(f, "format", ""), "int32") &&
+		    json_opt_int(f, "maximum", 0) != INT32_MAX)
+			fail_msg("CRD status.%s: int32 without maximum %d", status_ints[i], INT32_MAX);
+	}
 	const char *status_fields[] = {"phase", "observedGeneration", "replicas", "readyReplicas",
 				       "learners", "selector", "clusterID", "leader", "members",
 				       "scaling", "conditions"};

@@ -567,6 +567,67 @@ static void test_immutable(void **state)
 					 "\"cluster.local\" to \"example.org\""));
 }
 
+/* Names and string fields the owned objects are built from: refused at
+ * CREATE when Kubernetes could not make those objects. */
+static void test_names_and_lengths(void **state)
+{
+	struct etcd_cluster n = settled(1);
+	n.status = (struct ec_status){0};
+	/* 52 characters: the longest name whose StatefulSet can make Pods */
+	memset(n.name, 'a', 52);
+	n.name[52] = '\0';
+	assert_true(run_validate(POLICY_CREATE, NULL, &n).allowed);
+	n.name[52] = 'b';
+	n.name[53] = '\0';
+	struct policy_decision d = run_validate(POLICY_CREATE, NULL, &n);
+	assert_false(d.allowed);
+	assert_non_null(strstr(d.reason, "metadata.name: \"aaaa"));
+	assert_non_null(strstr(d.reason, "is 53 characters; an EtcdCluster name has at most 52"));
+	assert_non_null(strstr(d.reason, "controller-revision-hash"));
+	assert_non_null(strstr(d.reason, "Choose a name of at most 52 characters"));
+	memset(n.name, 'a', 253);
+	n.name[253] = '\0';
+	assert_false(run_validate(POLICY_CREATE, NULL, &n).allowed);
+	/* Service names are DNS-1035 labels: a letter first, no dots */
+	const char *bad[] = {"1demo", "demo.prod", "Demo", "demo-", "de_mo"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		strcpy(n.name, bad[i]);
+		d = run_validate(POLICY_CREATE, NULL, &n);
+		if (d.allowed)
+			fail_msg("name \"%s\" admitted", bad[i]);
+		assert_non_null(strstr(d.reason, "metadata.name: "));
+	}
+	strcpy(n.name, "d-1");
+	assert_true(run_validate(POLICY_CREATE, NULL, &n).allowed);
+	/* an UPDATE of an object stored before the rule is judged on what changes */
+	struct etcd_cluster o = settled(3), u = settled(3);
+	memset(o.name, 'a', 60);
+	o.name[60] = '\0';
+	strcpy(u.name, o.name);
+	u.spec.replicas = 2;
+	assert_true(run_validate(POLICY_UPDATE, &o, &u).allowed);
+
+	strcpy(n.name, "demo");
+	strcpy(n.spec.cluster_domain, "Cluster.Local");
+	d = run_validate(POLICY_CREATE, NULL, &n);
+	assert_false(d.allowed);
+	assert_non_null(strstr(d.reason, "spec.clusterDomain: \"Cluster.Local\" is not a DNS domain"));
+	strcpy(n.spec.cluster_domain, "cluster.local");
+	strcpy(n.spec.storage_class, "fast ssd");
+	n.spec.storage_class_set = true;
+	d = run_validate(POLICY_CREATE, NULL, &n);
+	assert_false(d.allowed);
+	assert_non_null(strstr(d.reason, "spec.storage.storageClassName: \"fast ssd\""));
+	strcpy(n.spec.storage_class, "fast-ssd.example.com");
+	assert_true(run_validate(POLICY_CREATE, NULL, &n).allowed);
+	strcpy(n.spec.image, "registry.example/etcd:v3.5.17 --x");
+	d = run_validate(POLICY_CREATE, NULL, &n);
+	assert_false(d.allowed);
+	assert_non_null(strstr(d.reason, "spec.image: "));
+	strcpy(n.spec.image, "registry.example/etcd:v3.5.17");
+	assert_true(run_validate(POLICY_CREATE, NULL, &n).allowed);
+}
+
 static void test_quorum_on_scale_down(void **state)
 {
 	/* 3 → 2 with demo-0 just gone unhealthy: demo-2 leaves, 1 of 2 healthy */
@@ -760,6 +821,7 @@ int main(void)
 		cmocka_unit_test(test_versions),
 		cmocka_unit_test(test_version_while_scaling),
 		cmocka_unit_test(test_immutable),
+		cmocka_unit_test(test_names_and_lengths),
 		cmocka_unit_test(test_quorum_on_scale_down),
 		cmocka_unit_test(test_delete_allowed),
 		cmocka_unit_test(test_scale_subresource),
