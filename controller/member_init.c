@@ -32,6 +32,27 @@ const char *mi_verdict_name(enum mi_verdict v)
 
 /* ---- configuration ---------------------------------------------------- */
 
+/* A value built from other values (a URL, a path, a token) must fit whole:
+ * cut, it would name another host or file. -1 names the field and its limit. */
+static int fit(char *dst, size_t size, const char *field, struct eo_err *err, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+static int fit(char *dst, size_t size, const char *field, struct eo_err *err, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(dst, size, fmt, ap);
+	va_end(ap);
+	if (n >= 0 && (size_t)n < size)
+		return 0;
+	dst[0] = '\0';
+	if (n < 0)
+		return eo_err_set(err, EO_EINVAL, "member-init: %s: cannot be formatted", field);
+	return eo_err_set(err, EO_EINVAL,
+			  "member-init: %s would be %d characters, over its limit of %zu: shorten "
+			  "the names it is made of (cluster name, namespace, cluster domain, paths)",
+			  field, n, size - 1);
+}
+
 /* Values end up in YAML and URLs: allow only what names and URLs need. */
 static bool safe_value(const char *s)
 {
@@ -199,7 +220,9 @@ int mi_config_parse(int argc, char **argv, struct mi_config *cfg, struct eo_err 
 			return eo_err_set(err, EO_EINVAL, "member-init: %s is required", required[i].what);
 
 	char prefix[80];
-	snprintf(prefix, sizeof(prefix), "%s-", cfg->cluster_name);
+	if (fit(prefix, sizeof(prefix), "the Pod name prefix (--cluster-name + \"-\")", err, "%s-",
+		cfg->cluster_name) != 0)
+		return -1;
 	cfg->ordinal = sc_ordinal_of_name(prefix, cfg->pod_name);
 	if (cfg->ordinal < 0)
 		return eo_err_set(err, EO_EINVAL,
@@ -210,44 +233,64 @@ int mi_config_parse(int argc, char **argv, struct mi_config *cfg, struct eo_err 
 		return eo_err_set(err, EO_EINVAL,
 				  "member-init: --election-ms %d must be at least 5 × --heartbeat-ms (%d)",
 				  cfg->election_ms, cfg->heartbeat_ms);
-	if (!cfg->id_file[0]) {
-		/* Beside the data directory, on the same volume. */
-		char dir[512];
-		eo_strlcpy(dir, cfg->data_dir, sizeof(dir));
-		size_t n = strlen(dir);
-		while (n > 1 && dir[n - 1] == '/')
-			dir[--n] = '\0';
-		char *slash = strrchr(dir, '/');
-		if (slash && slash != dir)
-			*slash = '\0';
-		else if (slash)
-			dir[1] = '\0';
-		else
-			eo_strlcpy(dir, ".", sizeof(dir));
-		snprintf(cfg->id_file, sizeof(cfg->id_file), "%s%smember-id", dir,
-			 dir[strlen(dir) - 1] == '/' ? "" : "/");
-	}
-	char host[300];
-	snprintf(host, sizeof(host), "%s.%s-peer.%s.svc.%s", cfg->pod_name, cfg->cluster_name,
-		 cfg->namespace, cfg->cluster_domain);
-	if (!cfg->peer_url[0])
-		snprintf(cfg->peer_url, sizeof(cfg->peer_url), "http://%s:2380", host);
-	if (!cfg->client_url[0])
-		snprintf(cfg->client_url, sizeof(cfg->client_url), "http://%s:2379", host);
-	if (!cfg->token[0])
-		snprintf(cfg->token, sizeof(cfg->token), "%s-%s", cfg->namespace, cfg->cluster_name);
+	if (!cfg->id_file[0] &&
+	    mi_default_id_file(cfg->data_dir, cfg->id_file, sizeof(cfg->id_file), err) != 0)
+		return -1;
+	/* The peer URL's host is a DNS name: at most 253 characters. */
+	char host[254];
+	if ((!cfg->peer_url[0] || !cfg->client_url[0]) &&
+	    fit(host, sizeof(host), "the Pod's DNS name (<pod>.<cluster>-peer.<namespace>.svc."
+		"<--cluster-domain>)", err, "%s.%s-peer.%s.svc.%s", cfg->pod_name,
+		cfg->cluster_name, cfg->namespace, cfg->cluster_domain) != 0)
+		return -1;
+	if (!cfg->peer_url[0] &&
+	    fit(cfg->peer_url, sizeof(cfg->peer_url), "the peer URL", err, "http://%s:2380", host) != 0)
+		return -1;
+	if (!cfg->client_url[0] &&
+	    fit(cfg->client_url, sizeof(cfg->client_url), "the client URL", err, "http://%s:2379",
+		host) != 0)
+		return -1;
+	if (!cfg->token[0] &&
+	    fit(cfg->token, sizeof(cfg->token), "the initial-cluster-token (<namespace>-<cluster>)",
+		err, "%s-%s", cfg->namespace, cfg->cluster_name) != 0)
+		return -1;
 	if (cfg->nendpoints == 0) {
 		/* The client Service (voters only), then every possible peer. */
-		snprintf(cfg->endpoints[cfg->nendpoints++], sizeof(cfg->endpoints[0]),
-			 "http://%s-client.%s.svc.%s:2379", cfg->cluster_name, cfg->namespace,
-			 cfg->cluster_domain);
+		if (fit(cfg->endpoints[cfg->nendpoints++], sizeof(cfg->endpoints[0]),
+			"the client Service URL (--endpoints default)", err,
+			"http://%s-client.%s.svc.%s:2379", cfg->cluster_name, cfg->namespace,
+			cfg->cluster_domain) != 0)
+			return -1;
 		for (int k = 0; k < 9 && cfg->nendpoints < MI_MAX_ENDPOINTS; k++)
-			if (k != cfg->ordinal)
-				snprintf(cfg->endpoints[cfg->nendpoints++], sizeof(cfg->endpoints[0]),
-					 "http://%s-%d.%s-peer.%s.svc.%s:2379", cfg->cluster_name, k,
-					 cfg->cluster_name, cfg->namespace, cfg->cluster_domain);
+			if (k != cfg->ordinal &&
+			    fit(cfg->endpoints[cfg->nendpoints++], sizeof(cfg->endpoints[0]),
+				"a peer's client URL (--endpoints default)", err,
+				"http://%s-%d.%s-peer.%s.svc.%s:2379", cfg->cluster_name, k,
+				cfg->cluster_name, cfg->namespace, cfg->cluster_domain) != 0)
+				return -1;
 	}
 	return 0;
+}
+
+int mi_default_id_file(const char *data_dir, char *out, size_t size, struct eo_err *err)
+{
+	/* Beside the data directory, on the same volume. */
+	char dir[512];
+	if (eo_strlcpy(dir, data_dir, sizeof(dir)) != 0)
+		return eo_err_set(err, EO_EINVAL, "member-init: --data-dir: longer than %zu characters",
+				  sizeof(dir) - 1);
+	size_t n = strlen(dir);
+	while (n > 1 && dir[n - 1] == '/')
+		dir[--n] = '\0';
+	char *slash = strrchr(dir, '/');
+	if (slash && slash != dir)
+		*slash = '\0';
+	else if (slash)
+		dir[1] = '\0';
+	else
+		eo_strlcpy(dir, ".", sizeof(dir));
+	return fit(out, size, "the member-id file (beside --data-dir)", err, "%s%smember-id", dir,
+		   dir[strlen(dir) - 1] == '/' ? "" : "/");
 }
 
 /* ---- the decision ----------------------------------------------------- */
@@ -280,6 +323,7 @@ void mi_member_name(const struct mi_config *cfg, const struct etcd_member *m, ch
 	}
 	/* http://<pod>.<…> → <pod> when <pod> is "<cluster>-<k>". */
 	char prefix[80], host[256] = "";
+	/* cluster_name is at most 63 characters: the prefix always fits. */
 	snprintf(prefix, sizeof(prefix), "%s-", cfg->cluster_name);
 	if (m->npeer > 0) {
 		const char *h = strstr(m->peer_urls[0], "://");
@@ -292,39 +336,55 @@ void mi_member_name(const struct mi_config *cfg, const struct etcd_member *m, ch
 	}
 	if (sc_ordinal_of_name(prefix, host) >= 0)
 		eo_strlcpy(out, host, size);
-	else
+	else /* 23 characters: fits every caller's name buffer */
 		snprintf(out, size, "member-%016llx", (unsigned long long)m->id);
 }
 
-static const struct etcd_member *find_peer(const struct etcd_members *ms, const char *url)
+uint64_t mi_bootstrap_cluster_id(uint64_t member_id)
 {
-	for (int i = 0; i < ms->n; i++)
-		for (int j = 0; j < ms->m[i].npeer; j++)
-			if (strcmp(ms->m[i].peer_urls[j], url) == 0)
-				return &ms->m[i];
-	return NULL;
+	unsigned char b[8], md[EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
+	for (int i = 0; i < 8; i++)
+		b[i] = (unsigned char)(member_id >> (56 - 8 * i));
+	if (EVP_Digest(b, sizeof(b), md, &len, EVP_sha1(), NULL) != 1 || len < 8)
+		return 0;
+	uint64_t id = 0;
+	for (int i = 0; i < 8; i++)
+		id = id << 8 | md[i];
+	return id;
 }
 
-static bool has_id(const struct etcd_members *ms, uint64_t id)
+/* initial-cluster from the live list (etcd_initial_cluster), each member
+ * named by mi_member_name: unstarted members have no name of their own, and
+ * two of them under the same empty name would be merged into one by etcd,
+ * which then counts one member too few. -1 when it does not fit. */
+static int live_initial_cluster(const struct mi_config *cfg, const struct etcd_members *ms,
+				uint64_t self_id, char *out, size_t size)
 {
-	for (int i = 0; i < ms->n; i++)
-		if (ms->m[i].id == id)
-			return true;
-	return false;
+	struct etcd_members *named = malloc(sizeof(*named)); /* 35 kB: not on the stack */
+	if (!named)
+		return -1;
+	*named = *ms;
+	for (int i = 0; i < named->n; i++)
+		mi_member_name(cfg, &ms->m[i], named->m[i].name, sizeof(named->m[i].name));
+	int rc = etcd_initial_cluster(named, self_id, cfg->pod_name, out, size);
+	free(named);
+	return rc;
 }
 
-static void initial_cluster(const struct mi_config *cfg, const struct etcd_members *ms, char *out,
-			    size_t size)
+/* "<pod>=<peer URL>": always fits (checked here, at compile time). */
+_Static_assert(sizeof(((struct mi_decision *)0)->initial_cluster) >
+		       sizeof(((struct mi_config *)0)->pod_name) +
+			       sizeof(((struct mi_config *)0)->peer_url),
+	       "initial_cluster holds <pod>=<peer URL>");
+_Static_assert(sizeof(((struct mi_decision *)0)->token) >
+		       sizeof(((struct mi_config *)0)->token) + 17,
+	       "token holds <token>-<16 hex digits>");
+
+static void only_self(const struct mi_config *cfg, struct mi_decision *d)
 {
-	size_t n = 0;
-	out[0] = '\0';
-	for (int i = 0; i < ms->n && n < size; i++) {
-		char name[128];
-		mi_member_name(cfg, &ms->m[i], name, sizeof(name));
-		for (int j = 0; j < ms->m[i].npeer && n < size; j++)
-			n += (size_t)snprintf(out + n, size - n, "%s%s=%s", n ? "," : "", name,
-					      ms->m[i].peer_urls[j]);
-	}
+	snprintf(d->initial_cluster, sizeof(d->initial_cluster), "%s=%s", cfg->pod_name,
+		 cfg->peer_url);
 }
 
 static void verdict(struct mi_decision *d, enum mi_verdict v, const char *fmt, ...)
@@ -358,8 +418,24 @@ static void decide_on_data(const struct mi_config *cfg, const struct mi_facts *f
 			(unsigned long long)f->members.cluster_id);
 		return;
 	}
-	if (f->list_known && f->quorum_read && f->has_id && !has_id(&f->members, f->recorded_id) &&
-	    (!self || !self->name[0])) {
+	if (f->list_known && f->quorum_read && f->has_id &&
+	    !etcd_members_find_id(&f->members, f->recorded_id) && (!self || !self->name[0])) {
+		/* Only the recorded cluster's own list is evidence: without the
+		 * cluster id beside the member id (a file of an older version),
+		 * the list of an unrelated cluster would look the same. */
+		if (!f->recorded_cluster || f->recorded_cluster != f->members.cluster_id) {
+			verdict(d, MI_WAIT,
+				"the data here belongs to member %llx, which the members that answer "
+				"(cluster %llu, read with quorum) do not have, but %s: keeping the data "
+				"and waiting, it is never wiped without the recorded cluster's evidence "
+				"(if this member was removed, a person deletes the data)",
+				(unsigned long long)f->recorded_id,
+				(unsigned long long)f->members.cluster_id,
+				f->recorded_cluster ? "the answer names no cluster"
+						    : "the member-id file records no cluster id, so "
+						      "this list cannot be told from another cluster's");
+			return;
+		}
 		verdict(d, MI_WIPE,
 			"the data here belongs to member %llx, which the cluster (member list "
 			"read with quorum) no longer has: it was removed; wiping the data so "
@@ -383,8 +459,7 @@ static void decide_on_data(const struct mi_config *cfg, const struct mi_facts *f
 						 "list is read with quorum");
 			return;
 		}
-		snprintf(d->initial_cluster, sizeof(d->initial_cluster), "%s=%s", cfg->pod_name,
-			 cfg->peer_url);
+		only_self(cfg, d);
 		d->member_id = self->id;
 		d->cluster_id = f->members.cluster_id;
 		verdict(d, MI_START_EXISTING,
@@ -398,8 +473,7 @@ static void decide_on_data(const struct mi_config *cfg, const struct mi_facts *f
 				      : "no member answers yet");
 		return;
 	}
-	snprintf(d->initial_cluster, sizeof(d->initial_cluster), "%s=%s", cfg->pod_name,
-		 cfg->peer_url);
+	only_self(cfg, d);
 	verdict(d, MI_START_ON_DATA,
 		"data present; %s: starting on the data (etcd itself refuses to run as a "
 		"removed member; the data is never deleted without evidence)",
@@ -411,7 +485,8 @@ static void decide_on_data(const struct mi_config *cfg, const struct mi_facts *f
 void mi_decide(const struct mi_config *cfg, const struct mi_facts *f, struct mi_decision *d)
 {
 	memset(d, 0, sizeof(*d));
-	const struct etcd_member *self = f->list_known ? find_peer(&f->members, cfg->peer_url) : NULL;
+	const struct etcd_member *self =
+		f->list_known ? etcd_members_find_peer(&f->members, cfg->peer_url) : NULL;
 
 	if (f->data_unknown) {
 		verdict(d, MI_WAIT,
@@ -431,12 +506,20 @@ void mi_decide(const struct mi_config *cfg, const struct mi_facts *f, struct mi_
 				snprintf(d->token, sizeof(d->token), "%s-%016llx", cfg->token,
 					 (unsigned long long)f->nonce);
 			d->member_id = mi_bootstrap_id(cfg->peer_url, d->token[0] ? d->token : cfg->token);
-			snprintf(d->initial_cluster, sizeof(d->initial_cluster), "%s=%s", cfg->pod_name,
-				 cfg->peer_url);
+			if (!d->member_id) {
+				verdict(d, MI_WAIT,
+					"cannot compute the founding member's id: the peer URL and "
+					"initial-cluster-token together are over 511 characters");
+				return;
+			}
+			/* Known now, as etcd will compute it: recorded with the member
+			 * id before etcd runs, so this data is never without it. */
+			d->cluster_id = mi_bootstrap_cluster_id(d->member_id);
+			only_self(cfg, d);
 			verdict(d, MI_START_NEW,
 				"ordinal 0, no data, bootstrap allowed by the controller and no member "
-				"answers: founding a new one-member cluster (member %llx)",
-				(unsigned long long)d->member_id);
+				"answers: founding a new one-member cluster (member %llx, cluster %llu)",
+				(unsigned long long)d->member_id, (unsigned long long)d->cluster_id);
 			return;
 		}
 		verdict(d, MI_WAIT, "no data and no member of %s answers yet%s", cfg->cluster_name,
@@ -461,7 +544,13 @@ void mi_decide(const struct mi_config *cfg, const struct mi_facts *f, struct mi_
 			"learner)", (unsigned long long)self->id, self->name);
 		return;
 	}
-	initial_cluster(cfg, &f->members, d->initial_cluster, sizeof(d->initial_cluster));
+	if (live_initial_cluster(cfg, &f->members, self->id, d->initial_cluster,
+				 sizeof(d->initial_cluster)) != 0) {
+		verdict(d, MI_WAIT,
+			"the live member list (%d members) does not fit in initial-cluster (limit %zu "
+			"characters, or out of memory): cannot join with it", f->members.n, sizeof(d->initial_cluster) - 1);
+		return;
+	}
 	d->member_id = self->id;
 	d->cluster_id = f->members.cluster_id;
 	verdict(d, MI_START_EXISTING, "joining as %s %llx with the live member list (%d members)",

@@ -30,6 +30,17 @@
  * it when the data is there): should the data ever vanish under a running
  * Pod, a restarted etcd then fails instead of joining its old cluster
  * empty under its old id (a voter that forgot what it acknowledged).
+ *
+ * A founding records the cluster id with the member id at once: both are
+ * etcd's own hashes of what the init step chose (mi_bootstrap_id,
+ * mi_bootstrap_cluster_id), so no founded member's file lacks it. Without a
+ * recorded cluster id (files of older versions) data is never wiped.
+ *
+ * `member-init guard -- etcd --config-file=F …` (mi_guard_main) is the check
+ * before every start of etcd in the same Pod, which the init step (once per
+ * Pod) cannot be: a start without data is allowed once, on the one-time
+ * ticket the init step leaves beside the configuration (MI_FIRST_START); any
+ * later start without data (a founding configuration included) is refused.
  */
 #ifndef EO_CONTROLLER_MEMBER_INIT_H
 #define EO_CONTROLLER_MEMBER_INIT_H
@@ -53,6 +64,9 @@
 #define MI_EVOLUME_LOST 4004
 /* Rounds of the same lost-volume answer before exiting with it. */
 #define MI_LOST_ROUNDS 2
+/* Beside etcd's configuration file: present from the init step's start
+ * decision without data until the guard lets etcd start once on it. */
+#define MI_FIRST_START ".first-start"
 
 struct mi_config {
 	char pod_name[64];        /* POD_NAME / --pod-name: "<cluster>-<ordinal>" */
@@ -125,6 +139,10 @@ int mi_render_config(const struct mi_config *cfg, const struct mi_decision *d, s
  * the cluster it split from — indistinguishable to the controller, and
  * accepted by the old members as their member 0 with its log forgotten. */
 uint64_t mi_bootstrap_id(const char *peer_url, const char *token);
+/* The id of the one-member cluster founded by member_id: the first 8 bytes,
+ * big endian, of SHA-1 over the members' ids (8 bytes each, big endian,
+ * ascending) — etcd's RaftCluster genID. */
+uint64_t mi_bootstrap_cluster_id(uint64_t member_id);
 
 /* The name of a member in initial-cluster: its own when started, else the
  * Pod name in its peer URL ("demo-2" from http://demo-2.demo-peer…), else
@@ -138,7 +156,46 @@ void mi_member_name(const struct mi_config *cfg, const struct etcd_member *m, ch
 int mi_run(const struct mi_config *cfg, volatile sig_atomic_t *stop, struct eo_err *err);
 
 /* `etcd-controller member-init …`: parse, run; returns the exit status
- * (0, 1 gave up or failed, 2 bad arguments, MI_EXIT_VOLUME_LOST). */
+ * (0, 1 gave up or failed, 2 bad arguments, MI_EXIT_VOLUME_LOST).
+ * `member-init guard …` goes to mi_guard_main. */
 int mi_main(int argc, char **argv);
+
+/* ---- the guard before every etcd start (member_guard.c) ---------------- */
+
+/* What the guard found beside etcd's configuration. */
+struct mi_guard_facts {
+	bool config_read;          /* etcd's configuration file was read … */
+	char config_error[200];    /* … else why not */
+	bool state_new;            /* it says initial-cluster-state: new (a founding) */
+	bool has_data;             /* data-dir holds a WAL */
+	bool data_unknown;         /* … cannot tell (data_error says why) */
+	char data_error[200];
+	bool first_start;          /* the init step's one-time ticket is there */
+	bool has_id;               /* the member-id file was read */
+	uint64_t recorded_id, recorded_cluster;
+};
+
+struct mi_guard_decision {
+	bool start;                /* exec etcd (after taking the ticket) */
+	int exit_code;             /* when not: 1, or MI_EXIT_VOLUME_LOST */
+	char message[512];
+};
+
+/* Pure: start etcd only on its data, or without data on the init step's
+ * one-time ticket; refuse anything else. */
+void mi_guard_decide(const struct mi_guard_facts *f, struct mi_guard_decision *d);
+
+/* `etcd-controller member-init guard [--member-id-file F] -- etcd
+ * --config-file=F …`: gathers the facts from etcd's configuration file and
+ * the volume, decides, and execs the command or returns the exit status
+ * (2 bad arguments). argv[0] is "guard". */
+int mi_guard_main(int argc, char **argv);
+
+/* The member-id file's default place: "member-id" in data_dir's parent. */
+int mi_default_id_file(const char *data_dir, char *out, size_t size, struct eo_err *err);
+/* Read "<member id>\n[<cluster id>\n]"; false when absent or malformed. */
+bool mi_read_id_file(const char *path, uint64_t *member_id, uint64_t *cluster_id);
+/* Whether data_dir holds a WAL: 1 yes, 0 no, -1 cannot tell (why says). */
+int mi_data_present(const char *data_dir, char *why, size_t size);
 
 #endif

@@ -26,30 +26,44 @@
 
 /* etcd's own test for existing data: a WAL directory with a .wal file.
  * Only "not there" (ENOENT) means no data; any other failure to look is
- * not knowing, which must never be taken for an empty volume. */
-static void look_for_wal(const char *data_dir, struct mi_facts *f)
+ * not knowing, which must never be taken for an empty volume. (why: a
+ * message, cut to size if need be.) */
+int mi_data_present(const char *data_dir, char *why, size_t size)
 {
 	char path[600];
-	snprintf(path, sizeof(path), "%s/member/wal", data_dir);
+	int n = snprintf(path, sizeof(path), "%s/member/wal", data_dir);
+	if (n < 0 || (size_t)n >= sizeof(path)) {
+		snprintf(why, size, "the data directory's path is over %zu characters",
+			 sizeof(path) - sizeof("/member/wal"));
+		return -1;
+	}
 	DIR *d = opendir(path);
 	if (!d) {
-		if (errno != ENOENT) {
-			f->data_unknown = true;
-			snprintf(f->data_error, sizeof(f->data_error), "%s: %s", path, strerror(errno));
-		}
-		return;
+		if (errno == ENOENT)
+			return 0;
+		snprintf(why, size, "%s: %s", path, strerror(errno));
+		return -1;
 	}
 	struct dirent *e;
+	int found = 0;
 	errno = 0;
-	while (!f->has_data && (e = readdir(d))) {
-		size_t n = strlen(e->d_name);
-		f->has_data = n > 4 && strcmp(e->d_name + n - 4, ".wal") == 0;
+	while (!found && (e = readdir(d))) {
+		size_t len = strlen(e->d_name);
+		found = len > 4 && strcmp(e->d_name + len - 4, ".wal") == 0;
 	}
-	if (!f->has_data && errno) {
-		f->data_unknown = true;
-		snprintf(f->data_error, sizeof(f->data_error), "reading %s: %s", path, strerror(errno));
+	if (!found && errno) {
+		snprintf(why, size, "reading %s: %s", path, strerror(errno));
+		found = -1;
 	}
 	closedir(d);
+	return found;
+}
+
+static void look_for_wal(const char *data_dir, struct mi_facts *f)
+{
+	int r = mi_data_present(data_dir, f->data_error, sizeof(f->data_error));
+	f->has_data = r == 1;
+	f->data_unknown = r < 0;
 }
 
 static bool parse_u64(const char *s, const char **rest, uint64_t *out)
@@ -64,32 +78,63 @@ static bool parse_u64(const char *s, const char **rest, uint64_t *out)
 	return true;
 }
 
-/* The id file: "<member id>\n", then "<cluster id>\n" once known (older
- * files have only the first line). */
-static void read_id(const char *path, struct mi_facts *f)
+/* The id file: "<member id>\n", then "<cluster id>\n" (files of older
+ * versions, and of a founding before this one, have only the first line). */
+bool mi_read_id_file(const char *path, uint64_t *member_id, uint64_t *cluster_id)
 {
 	char *buf = NULL;
 	size_t len;
 	struct eo_err err;
+	*member_id = *cluster_id = 0;
 	if (eo_read_file(path, 64, &buf, &len, &err) != 0)
-		return;
+		return false;
 	const char *rest;
 	uint64_t cluster;
-	if (parse_u64(buf, &rest, &f->recorded_id)) {
-		f->has_id = true;
-		if (*rest && parse_u64(rest, &rest, &cluster))
-			f->recorded_cluster = cluster;
-	}
+	bool ok = parse_u64(buf, &rest, member_id);
+	if (ok && *rest && parse_u64(rest, &rest, &cluster))
+		*cluster_id = cluster;
 	free(buf);
+	return ok;
+}
+
+static void read_id(const char *path, struct mi_facts *f)
+{
+	f->has_id = mi_read_id_file(path, &f->recorded_id, &f->recorded_cluster);
 }
 
 static int write_id(const char *path, uint64_t id, uint64_t cluster, struct eo_err *err)
 {
-	char buf[64];
-	int n = cluster ? snprintf(buf, sizeof(buf), "%llu\n%llu\n", (unsigned long long)id,
-				   (unsigned long long)cluster)
-			: snprintf(buf, sizeof(buf), "%llu\n", (unsigned long long)id);
+	char m[21], c[21], buf[64];
+	etcd_id_dec(id, m);
+	etcd_id_dec(cluster, c);
+	/* Two 20-digit numbers and two newlines always fit. */
+	int n = snprintf(buf, sizeof(buf), "%s\n%s%s", m, cluster ? c : "", cluster ? "\n" : "");
 	return eo_write_file(path, buf, (size_t)n, 0644, err);
+}
+
+/* The guard's one-time ticket: "<config file>.first-start". */
+static int ticket_path(const char *config_file, char *out, size_t size, struct eo_err *err)
+{
+	int n = snprintf(out, size, "%s" MI_FIRST_START, config_file);
+	if (n < 0 || (size_t)n >= size)
+		return eo_err_set(err, EO_EINVAL, "member-init: --config-file: over %zu characters",
+				  size - sizeof(MI_FIRST_START));
+	return 0;
+}
+
+/* A start without data leaves the ticket for one start of etcd; a start on
+ * data takes any old one away (etcd must never start without its data). */
+static int set_ticket(const struct mi_config *cfg, bool on, struct eo_err *err)
+{
+	char path[600];
+	if (ticket_path(cfg->config_file, path, sizeof(path), err) != 0)
+		return -1;
+	static const char text[] = "etcd-controller member-init: etcd may start once without data\n";
+	if (on)
+		return eo_write_file(path, text, sizeof(text) - 1, 0644, err);
+	if (unlink(path) != 0 && errno != ENOENT)
+		return eo_err_set(err, EO_ESYS, "member-init: removing %s: %s", path, strerror(errno));
+	return 0;
 }
 
 static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
@@ -121,7 +166,7 @@ static void ask(const struct mi_config *cfg, struct mi_facts *f, char *why, size
 		struct eo_err err = {0};
 		struct etcd_client *c = etcd_client_new(&ep, 1, NULL, cfg->ask_timeout_ms, &err);
 		if (!c) {
-			snprintf(why, size, "%s", err.msg);
+			eo_strlcpy(why, err.msg, size); /* a message: cut to size is fine */
 			continue;
 		}
 		struct etcd_members ms;
@@ -131,7 +176,7 @@ static void ask(const struct mi_config *cfg, struct mi_facts *f, char *why, size
 			etcd_client_free(c);
 			return;
 		}
-		snprintf(why, size, "%s", err.msg);
+		eo_strlcpy(why, err.msg, size);
 		/* Answered but without quorum (not a learner, not unreachable):
 		 * its local view is better than nothing for joining. */
 		if (!f->list_known && err.code != ETCD_ELEARNER && err.code != EO_ETRANSPORT &&
@@ -201,6 +246,8 @@ int mi_run(const struct mi_config *cfg, volatile sig_atomic_t *stop, struct eo_e
 				return -1;
 			}
 			eo_buf_free(&conf);
+			if (set_ticket(cfg, !f.has_data, err) != 0)
+				return -1;
 			uint64_t cluster = d.cluster_id ? d.cluster_id : f.recorded_cluster;
 			if (d.member_id &&
 			    (!f.has_id || f.recorded_id != d.member_id || f.recorded_cluster != cluster) &&
@@ -275,6 +322,8 @@ static const char usage[] =
 
 int mi_main(int argc, char **argv)
 {
+	if (argc > 1 && strcmp(argv[1], "guard") == 0)
+		return mi_guard_main(argc - 1, argv + 1);
 	for (int i = 1; i < argc; i++)
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			fputs(usage, stdout);

@@ -8,7 +8,9 @@
  * run in order on one cluster: found it, join a learner, wait bounded when
  * not added, restart on data, keep data without evidence, wipe a removed
  * member's data with evidence and join again, and refuse to found a second
- * cluster from an empty ordinal 0.
+ * cluster from an empty ordinal 0. One unrelated cluster ("other", host 6)
+ * is started beside it: the founded member's data must survive being
+ * pointed at it.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -30,6 +32,8 @@
 #define NHOSTS 4 /* demo-0 .. demo-3 on hosts 1..4 */
 
 static struct etcd_proc *procs[NHOSTS];
+static struct etcd_proc *other; /* an unrelated one-member cluster on host 6 */
+static const char *endpoints_override; /* --endpoints for config(), when set */
 
 static void fail_err(const char *what, const struct eo_err *err)
 {
@@ -61,7 +65,7 @@ static void config(int k, bool bootstrap, int wait_s, struct mi_config *cfg)
 	snprintf(a[n], 300, "--member-id-file=%s/demo-%d.id", etcd_proc_dir(), k), n++;
 	snprintf(a[n], 300, "--peer-url=http://%s:2380", addr), n++;
 	snprintf(a[n], 300, "--client-url=http://%s:2379", addr), n++;
-	snprintf(a[n], 300, "--endpoints=%s", eps), n++;
+	snprintf(a[n], 300, "--endpoints=%s", endpoints_override ? endpoints_override : eps), n++;
 	snprintf(a[n], 300, "--bootstrap=%s", bootstrap ? "true" : "false"), n++;
 	snprintf(a[n], 300, "--wait-seconds=%d", wait_s), n++;
 	snprintf(a[n], 300, "--retry-ms=200"), n++;
@@ -234,6 +238,82 @@ static void test_ordinal0_founds_with_its_computed_id(void **state)
 	assert_true(recorded_id(0) != 0);
 	assert_true(ms.m[0].id == recorded_id(0));
 	assert_string_equal(ms.m[0].name, "demo-0");
+	/* … and so is the cluster id, recorded beside it from the start. */
+	assert_true(recorded_cluster(0) != 0);
+	assert_true(recorded_cluster(0) == ms.cluster_id);
+}
+
+/* Run demo-0's init step against the other cluster only; the log it wrote. */
+static char *init_against_other(struct eo_err *err)
+{
+	char url[64], *log = NULL;
+	size_t loglen = 0;
+	etcd_proc_client_url(6, url);
+	FILE *mem = open_memstream(&log, &loglen);
+	assert_non_null(mem);
+	log_init("test", EO_LOG_INFO);
+	log_set_output(mem);
+	endpoints_override = url;
+	struct mi_config cfg;
+	config(0, false, 2, &cfg);
+	int rc = mi_run(&cfg, NULL, err);
+	endpoints_override = NULL;
+	log_set_output(stderr);
+	log_init("test", EO_LOG_WARN);
+	fclose(mem);
+	assert_int_equal(rc, -1);
+	return log;
+}
+
+static void test_founded_data_kept_against_another_cluster(void **state)
+{
+	/* Issue 17: a founded demo-0 pointed at an unrelated etcd took that
+	 * cluster's member list (read with quorum, without demo-0's id) for
+	 * evidence that it had been removed, and wiped its data. */
+	struct eo_err err;
+	struct etcd_proc_opts o = {.name = "other", .host = 6};
+	if (!(other = etcd_proc_start(&o, &err)) || etcd_proc_wait_healthy(other, 20000, &err) != 0)
+		fail_err("the other cluster", &err);
+	etcd_proc_stop(procs[0], 5000);
+	uint64_t id = recorded_id(0), cluster = recorded_cluster(0);
+
+	/* The founding recorded its cluster: another cluster's list is no
+	 * evidence; the data stays and the log says why. */
+	char *log = init_against_other(&err);
+	assert_true(has_wal(0));
+	assert_true(recorded_id(0) == id && recorded_cluster(0) == cluster);
+	assert_int_equal(err.code, EO_ETIMEOUT);
+	assert_non_null(strstr(log, "keeping the data and waiting"));
+	assert_non_null(strstr(err.msg, "keeping the data"));
+	assert_null(strstr(log, "wiping"));
+	free(log);
+
+	/* A file of an older version, without the cluster: kept as well. */
+	char path[600], line[48];
+	snprintf(path, sizeof(path), "%s/demo-0.id", etcd_proc_dir());
+	snprintf(line, sizeof(line), "%llu\n", (unsigned long long)id);
+	if (eo_write_file(path, line, strlen(line), 0644, &err) != 0)
+		fail_err("id file", &err);
+	log = init_against_other(&err);
+	assert_true(has_wal(0));
+	assert_non_null(strstr(log, "records no cluster id"));
+	assert_null(strstr(log, "wiping"));
+	free(log);
+
+	/* Back among its own (with its file as founded): starts on its data. */
+	etcd_proc_free(other);
+	other = NULL;
+	snprintf(line, sizeof(line), "%llu\n%llu\n", (unsigned long long)id,
+		 (unsigned long long)cluster);
+	if (eo_write_file(path, line, strlen(line), 0644, &err) != 0)
+		fail_err("id file", &err);
+	run_init(0, false);
+	start_etcd(0);
+	assert_true(recorded_id(0) == id && recorded_cluster(0) == cluster);
+	struct etcd_members ms;
+	members(&ms);
+	assert_int_equal(ms.n, 1);
+	assert_true(ms.m[0].id == id);
 }
 
 static void test_learner_joins_with_live_list(void **state)
@@ -251,7 +331,7 @@ static void test_learner_joins_with_live_list(void **state)
 	/* The cluster is recorded beside the member: a list of another cluster
 	 * is never evidence about this data. */
 	assert_true(recorded_cluster(1) == ms.cluster_id);
-	assert_true(recorded_cluster(0) == 0); /* founded: the id was not known yet */
+	assert_true(recorded_cluster(0) == ms.cluster_id); /* recorded when founded */
 }
 
 static void test_not_added_waits_bounded(void **state)
@@ -277,7 +357,7 @@ static void test_restart_on_data(void **state)
 	struct etcd_members ms;
 	members(&ms);
 	assert_int_equal(ms.n, 2);
-	/* demo-0, founded before the id was known, records it on a restart. */
+	/* demo-0 keeps its record over a restart. */
 	etcd_proc_stop(procs[0], 5000);
 	run_init(0, false);
 	start_etcd(0);
@@ -387,6 +467,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ordinal0_founds_with_its_computed_id),
+		cmocka_unit_test(test_founded_data_kept_against_another_cluster),
 		cmocka_unit_test(test_learner_joins_with_live_list),
 		cmocka_unit_test(test_not_added_waits_bounded),
 		cmocka_unit_test(test_restart_on_data),

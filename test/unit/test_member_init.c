@@ -298,8 +298,10 @@ static void test_data_never_started_as_another_member(void **state)
 	f.round = 50; /* however long */
 	mi_decide(&cfg, &f, &d);
 	assert_int_equal(d.verdict, MI_WAIT);
-	/* With quorum: the evidence (99 absent, our URL unstarted) → wipe. */
+	/* With quorum: the evidence (99 absent, our URL unstarted) → wipe,
+	 * when the list is of the cluster recorded beside the data. */
 	f.quorum_read = true;
+	f.members.cluster_id = f.recorded_cluster = 7;
 	mi_decide(&cfg, &f, &d);
 	assert_int_equal(d.verdict, MI_WIPE);
 	/* Our URL a started member under another id: keep, and wait. */
@@ -363,10 +365,12 @@ static void test_removed_member_wiped_only_with_evidence(void **state)
 {
 	struct mi_config cfg = config(2, false);
 	struct mi_decision d;
-	/* Evidence: quorum list without our id, our URL absent. */
+	/* Evidence: quorum list of the recorded cluster without our id, our
+	 * URL absent. */
 	struct mi_facts f = facts(2, member(11, "demo-0", P(0), false), member(12, "demo-1", P(1), false));
 	f.has_data = f.has_id = true;
 	f.recorded_id = 99;
+	f.members.cluster_id = f.recorded_cluster = 7;
 	mi_decide(&cfg, &f, &d);
 	assert_int_equal(d.verdict, MI_WIPE);
 	/* Re-added (unstarted member with our URL and a new id): wipe too. */
@@ -374,6 +378,7 @@ static void test_removed_member_wiped_only_with_evidence(void **state)
 		  member(40, "", P(2), true));
 	f.has_data = f.has_id = true;
 	f.recorded_id = 99;
+	f.members.cluster_id = f.recorded_cluster = 7;
 	mi_decide(&cfg, &f, &d);
 	assert_int_equal(d.verdict, MI_WIPE);
 	/* The same list, not read with quorum: doubt → keep the data (and
@@ -392,6 +397,7 @@ static void test_removed_member_wiped_only_with_evidence(void **state)
 	assert_int_equal(d.verdict, MI_START_ON_DATA);
 	/* No id recorded: no evidence whose data it is → keep. */
 	f.quorum_read = true;
+	f.members.cluster_id = f.recorded_cluster = 7;
 	f.has_id = false;
 	mi_decide(&cfg, &f, &d);
 	assert_int_equal(d.verdict, MI_START_ON_DATA);
@@ -424,6 +430,207 @@ static void test_data_and_silence_starts_after_short_try(void **state)
 	eo_buf_free(&b);
 }
 
+static void test_no_recorded_cluster_never_wipes(void **state)
+{
+	/* Issue 17: a founded demo-0's id file had no cluster id, and a quorum
+	 * list of an unrelated cluster (which lacks its member, of course) was
+	 * taken for evidence that it was removed: its data was wiped. Without
+	 * the cluster beside the member id there is no such evidence. */
+	struct mi_config cfg = config(0, false);
+	struct mi_facts f = facts(1, member(50, "other-0", "http://10.1.1.1:2380", false));
+	f.members.cluster_id = 8;
+	f.has_data = f.has_id = true;
+	f.recorded_id = 3725851614855434431ULL;
+	struct mi_decision d;
+	for (f.round = 0; f.round < 50; f.round++) {
+		mi_decide(&cfg, &f, &d);
+		assert_int_equal(d.verdict, MI_WAIT);
+	}
+	assert_non_null(strstr(d.message, "records no cluster id"));
+	assert_non_null(strstr(d.message, "keeping the data"));
+	/* Our URL re-added in that list, unstarted: still not ours to wipe. */
+	f = facts(2, member(50, "other-0", "http://10.1.1.1:2380", false), member(51, "", P(0), true));
+	f.members.cluster_id = 8;
+	f.has_data = f.has_id = true;
+	f.recorded_id = 3725851614855434431ULL;
+	mi_decide(&cfg, &f, &d);
+	assert_int_equal(d.verdict, MI_WAIT);
+	/* With the cluster recorded and the same cluster answering: wiped. */
+	f.recorded_cluster = 8;
+	mi_decide(&cfg, &f, &d);
+	assert_int_equal(d.verdict, MI_WIPE);
+	/* Another cluster answering: kept. */
+	f.recorded_cluster = 9;
+	mi_decide(&cfg, &f, &d);
+	assert_int_equal(d.verdict, MI_WAIT);
+}
+
+static void test_founding_records_its_cluster_id(void **state)
+{
+	/* Observed from etcd 3.4.23: the one-member cluster of member
+	 * 9548321055682241535 (see test_bootstrap_id_matches_etcd) has cluster
+	 * id 11154133629058755293 — etcd's genID over the member ids. */
+	assert_true(mi_bootstrap_cluster_id(9548321055682241535ULL) == 11154133629058755293ULL);
+	struct mi_config cfg = config(0, true);
+	struct mi_facts f = facts(0);
+	f.round = 1;
+	f.nonce = 0x1234;
+	struct mi_decision d;
+	mi_decide(&cfg, &f, &d);
+	assert_int_equal(d.verdict, MI_START_NEW);
+	assert_true(d.member_id != 0);
+	assert_true(d.cluster_id == mi_bootstrap_cluster_id(d.member_id));
+	assert_true(d.cluster_id != 0);
+}
+
+static void test_long_cluster_domain_is_an_error(void **state)
+{
+	/* A 243-character cluster domain made a peer URL cut mid-name, with no
+	 * error. Every URL, path and token built here is checked. */
+	char domain[300], flag[320];
+	memset(domain, 'a', 243);
+	for (int i = 60; i < 243; i += 61)
+		domain[i] = '.';
+	domain[243] = '\0';
+	snprintf(flag, sizeof(flag), "--cluster-domain=%s", domain);
+	struct mi_config cfg;
+	struct eo_err err;
+	clear_env();
+	assert_int_equal(parse(&cfg, &err, "--cluster-name=demo", "--pod-name=demo-0",
+			       "--namespace=prod", "--listen-ip=10.0.0.7", "--data-dir=/d/data",
+			       "--config-file=/c", flag, NULL), -1);
+	assert_non_null(strstr(err.msg, "DNS name"));
+	assert_non_null(strstr(err.msg, "limit of 253"));
+	/* The longest that fits (the peer URLs, 255 characters) still works, whole. */
+	char fits[300];
+	size_t room = 255 - strlen("http://demo-0.demo-peer.prod.svc.:2380");
+	memset(fits, 'b', room);
+	fits[room] = '\0';
+	fits[60] = '.';
+	snprintf(flag, sizeof(flag), "--cluster-domain=%s", fits);
+	assert_int_equal(parse(&cfg, &err, "--cluster-name=demo", "--pod-name=demo-0",
+			       "--namespace=prod", "--listen-ip=10.0.0.7", "--data-dir=/d/data",
+			       "--config-file=/c", flag, NULL), 0);
+	assert_non_null(strstr(cfg.peer_url, fits));
+	assert_string_equal(cfg.peer_url + strlen(cfg.peer_url) - 5, ":2380");
+	assert_string_equal(cfg.endpoints[8] + strlen(cfg.endpoints[8]) - 5, ":2379");
+	/* One more character: the peer URL is over its limit, and says so. */
+	fits[room] = 'b';
+	fits[room + 1] = '\0';
+	snprintf(flag, sizeof(flag), "--cluster-domain=%s", fits);
+	assert_int_equal(parse(&cfg, &err, "--cluster-name=demo", "--pod-name=demo-0",
+			       "--namespace=prod", "--listen-ip=10.0.0.7", "--data-dir=/d/data",
+			       "--config-file=/c", flag, NULL), -1);
+	assert_non_null(strstr(err.msg, "peer URL would be 256 characters, over its limit of 255"));
+	/* Given URLs, the endpoint defaults are still checked: the client
+	 * Service's name is longer than the Pod's. */
+	char eps[300];
+	memset(eps, 'c', 240);
+	eps[240] = '\0';
+	eps[60] = eps[121] = eps[182] = '.';
+	snprintf(flag, sizeof(flag), "--cluster-domain=%s", eps);
+	assert_int_equal(parse(&cfg, &err, "--cluster-name=demo", "--pod-name=demo-0",
+			       "--namespace=prod", "--listen-ip=10.0.0.7", "--data-dir=/d/data",
+			       "--config-file=/c", "--peer-url=http://p:2380",
+			       "--client-url=http://p:2379", flag, NULL), -1);
+	assert_non_null(strstr(err.msg, "--endpoints"));
+	assert_non_null(strstr(err.msg, "limit of 255"));
+	/* The id file beside a data dir that itself fits (511 characters). */
+	char dd[600];
+	snprintf(dd, sizeof(dd), "--data-dir=/%0505d/data", 0);
+	assert_int_equal(parse(&cfg, &err, "--cluster-name=demo", "--pod-name=demo-0",
+			       "--namespace=prod", "--listen-ip=10.0.0.7", dd, "--config-file=/c",
+			       NULL), -1);
+	assert_non_null(strstr(err.msg, "member-id file"));
+}
+
+static void test_initial_cluster_through_the_library(void **state)
+{
+	/* Two unstarted members other than us keep distinct names (an empty
+	 * name twice would be merged into one member by etcd), and a list that
+	 * does not fit is an error, never a cut list. */
+	struct mi_config cfg = config(3, false);
+	struct mi_facts f = facts(4, member(11, "demo-0", P(0), false), member(12, "", P(1), false),
+				  member(13, "", P(2), false), member(14, "", P(3), true));
+	struct mi_decision d;
+	mi_decide(&cfg, &f, &d);
+	assert_int_equal(d.verdict, MI_START_EXISTING);
+	assert_string_equal(d.initial_cluster,
+			    "demo-0=" P(0) ",demo-1=" P(1) ",demo-2=" P(2) ",demo-3=" P(3));
+	f = facts(0);
+	f.list_known = f.quorum_read = true;
+	for (int i = 0; i < ETCD_MAX_MEMBERS; i++) {
+		struct etcd_member m = member(100 + (uint64_t)i, "", "", false);
+		m.npeer = ETCD_MAX_URLS;
+		for (int j = 0; j < ETCD_MAX_URLS; j++) {
+			memset(m.peer_urls[j], 'x', 200);
+			snprintf(m.peer_urls[j], 20, "http://%d-%d", i, j);
+			m.peer_urls[j][strlen(m.peer_urls[j])] = 'x';
+			m.peer_urls[j][200] = '\0';
+		}
+		f.members.m[f.members.n++] = m;
+	}
+	f.members.m[5].peer_urls[0][0] = '\0';
+	snprintf(f.members.m[5].peer_urls[0], sizeof(f.members.m[5].peer_urls[0]), "%s", P(3));
+	mi_decide(&cfg, &f, &d);
+	assert_int_equal(d.verdict, MI_WAIT);
+	assert_non_null(strstr(d.message, "does not fit in initial-cluster"));
+}
+
+static void test_guard_decision(void **state)
+{
+	struct mi_guard_facts f;
+	struct mi_guard_decision d;
+	/* A founding's first start: the ticket is there, no data yet. */
+	memset(&f, 0, sizeof(f));
+	f.config_read = f.state_new = f.first_start = true;
+	f.has_id = true;
+	f.recorded_id = 3725851614855434431ULL;
+	f.recorded_cluster = 77;
+	mi_guard_decide(&f, &d);
+	assert_true(d.start);
+	assert_non_null(strstr(d.message, "founding"));
+	/* Later starts on its data: all well. */
+	f.first_start = false;
+	f.has_data = true;
+	mi_guard_decide(&f, &d);
+	assert_true(d.start);
+	/* The data emptied under the Pod: never founds again. */
+	f.has_data = false;
+	mi_guard_decide(&f, &d);
+	assert_false(d.start);
+	assert_int_equal(d.exit_code, MI_EXIT_VOLUME_LOST);
+	assert_non_null(strstr(d.message, "Refusing to found a new empty cluster"));
+	assert_non_null(strstr(d.message, "33b4e24da54610bf")); /* the member, for the person */
+	/* Not even with nothing recorded at all (the whole volume emptied). */
+	f.has_id = false;
+	f.recorded_id = f.recorded_cluster = 0;
+	mi_guard_decide(&f, &d);
+	assert_false(d.start);
+	assert_int_equal(d.exit_code, MI_EXIT_VOLUME_LOST);
+	/* A joined member's data emptied: not started empty either. */
+	f.state_new = false;
+	mi_guard_decide(&f, &d);
+	assert_false(d.start);
+	assert_int_equal(d.exit_code, MI_EXIT_VOLUME_LOST);
+	assert_non_null(strstr(d.message, "started in this Pod before"));
+	/* … but its first start joins. */
+	f.first_start = true;
+	mi_guard_decide(&f, &d);
+	assert_true(d.start);
+	/* Cannot look, cannot read: refuse, not as a lost volume. */
+	f.data_unknown = true;
+	snprintf(f.data_error, sizeof(f.data_error), "EIO");
+	mi_guard_decide(&f, &d);
+	assert_false(d.start);
+	assert_int_equal(d.exit_code, 1);
+	assert_non_null(strstr(d.message, "EIO"));
+	memset(&f, 0, sizeof(f));
+	mi_guard_decide(&f, &d);
+	assert_false(d.start);
+	assert_int_equal(d.exit_code, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -439,6 +646,11 @@ int main(void)
 		cmocka_unit_test(test_another_clusters_list_is_no_evidence),
 		cmocka_unit_test(test_unreadable_data_dir_waits),
 		cmocka_unit_test(test_data_and_silence_starts_after_short_try),
+		cmocka_unit_test(test_no_recorded_cluster_never_wipes),
+		cmocka_unit_test(test_founding_records_its_cluster_id),
+		cmocka_unit_test(test_long_cluster_domain_is_an_error),
+		cmocka_unit_test(test_initial_cluster_through_the_library),
+		cmocka_unit_test(test_guard_decision),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
