@@ -277,6 +277,45 @@ static void test_server_text_is_made_safe(void **state)
 	json_object_put(obj);
 }
 
+/* The live progress of a scale shows the controller's words made safe too:
+ * a member id, the note of a replaced member, the reason of a rollback. */
+static void test_progress_text_is_made_safe(void **state)
+{
+	(void)state;
+	struct etcd_cluster c;
+	memset(&c, 0, sizeof(c));
+	strcpy(c.name, "demo");
+	c.spec.replicas = 2;
+	c.status.phase = EC_SCALING;
+	c.status.replicas = c.status.ready_replicas = 1;
+	c.status.scaling.active = true;
+	c.status.scaling.from = 1;
+	c.status.scaling.to = 2;
+	strcpy(c.status.scaling.step, EC_STEP_REPLACE);
+	strcpy(c.status.scaling.member_id, "7\x1b[2J");
+	strcpy(c.status.scaling.message, "replaced\x1b]0;pwned\x07\r");
+	struct progress p;
+	progress_init(&p, "demo", 1, 2, 0);
+	struct eo_buf b = {0};
+	assert_int_equal(progress_feed(&p, &c, 100, &b), PROGRESS_WAITING);
+	assert_null(memchr(b.data, '\x1b', b.len));
+	assert_non_null(strstr(b.data, "  note: replaced\\x1b]0;pwned\\x07\\r\n"));
+	eo_buf_free(&b);
+	strcpy(c.status.scaling.step, EC_STEP_START_POD);
+	c.status.members[0].learner = true;
+	c.status.nmembers = 1;
+	progress_init(&p, "demo", 1, 2, 0);
+	progress_feed(&p, &c, 100, &b);
+	assert_null(memchr(b.data, '\x1b', b.len));
+	assert_non_null(strstr(b.data, "learner added (id 7\\x1b[2J)"));
+	eo_buf_free(&b);
+	strcpy(c.status.scaling.step, EC_STEP_ROLLBACK);
+	strcpy(c.status.scaling.message, "gone\xc2\x9b" "2J");
+	assert_int_equal(progress_feed(&p, &c, 200, &b), PROGRESS_FAILED);
+	assert_string_equal(p.failure, "step 1 \xe2\x86\x92 2 was rolled back: gone\\u009b2J");
+	eo_buf_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -286,6 +325,7 @@ int main(void)
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_table_widths_are_code_points),
 		cmocka_unit_test(test_server_text_is_made_safe),
+		cmocka_unit_test(test_progress_text_is_made_safe),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
