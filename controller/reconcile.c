@@ -132,6 +132,84 @@ static int create_missing(struct ctl *c, const struct observation *o, const stru
 	return 0;
 }
 
+static const struct kube_res NETWORK_POLICIES = {"networking.k8s.io", "v1", "networkpolicies",
+						  "NetworkPolicy", true};
+
+/* Whether obj names the EtcdCluster of uid as its controller. */
+static bool owned_by(json_object *obj, const char *uid)
+{
+	json_object *refs = json_at(obj, "metadata.ownerReferences");
+	for (size_t i = 0; refs && json_object_is_type(refs, json_type_array) &&
+			   i < json_object_array_length(refs); i++) {
+		json_object *r = json_object_array_get_idx(refs, i);
+		if (strcmp(json_opt_str(r, "uid", ""), uid) == 0 && json_opt_bool(r, "controller", false))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The cluster's NetworkPolicy (resources.c): made when missing, its spec put
+ * back when it differs (a policy from an older controller, or an edit) — one
+ * GET a pass, like the observation's. The controller's namespace in it is
+ * c->res.controller_namespace when main.c sets it, else $POD_NAMESPACE (the
+ * Deployment sets it), else the kubeconfig's, as for the Lease. Failures are
+ * logged and the pass goes on: membership work must not wait on it. A
+ * policy of that name that another owner made is left alone. An API server
+ * that does not serve networking.k8s.io/v1 answers 404 to the create too:
+ * such a cluster has no NetworkPolicy to make (debug log only).
+ */
+static void sync_network_policy(struct ctl *c, const struct observation *o)
+{
+	const struct etcd_cluster *ec = &o->s.ec;
+	if (ec->deleting)
+		return;
+	struct res_opts ro = c->res;
+	if (!ro.controller_namespace || !*ro.controller_namespace) {
+		const char *ns = getenv("POD_NAMESPACE");
+		ro.controller_namespace = ns && *ns ? ns : kube_client_namespace(c->kc);
+	}
+	struct eo_err err = {0};
+	char q[300];
+	json_object *have = NULL;
+	if (kube_get(c->kc, &NETWORK_POLICIES, ec->namespace, ec->name, &have, &err) != 0) {
+		if (err.code != 404) {
+			log_warn("NetworkPolicy not read", "cluster=%s/%s error=%s", ec->namespace,
+				 ec->name, log_q(q, sizeof(q), err.msg));
+			return;
+		}
+		eo_err_clear(&err);
+		if (create_one(c, ec->namespace, &NETWORK_POLICIES, res_network_policy(ec, &ro), &err) == 0)
+			log_info("NetworkPolicy created", "cluster=%s/%s", ec->namespace, ec->name);
+		else if (err.code == 404)
+			log_debug("NetworkPolicy not served", "cluster=%s/%s error=%s", ec->namespace,
+				  ec->name, log_q(q, sizeof(q), err.msg));
+		else
+			log_warn("NetworkPolicy not created", "cluster=%s/%s error=%s", ec->namespace,
+				 ec->name, log_q(q, sizeof(q), err.msg));
+		return;
+	}
+	json_object *want = res_network_policy(ec, &ro);
+	if (owned_by(have, ec->uid) && !json_object_equal(json_at(have, "spec"), json_at(want, "spec"))) {
+		/* a JSON Patch replace: the whole spec, no merge with what was there */
+		json_object *op = json_object_new_object();
+		json_object_object_add(op, "op", json_object_new_string("replace"));
+		json_object_object_add(op, "path", json_object_new_string("/spec"));
+		json_object_object_add(op, "value", json_object_get(json_at(want, "spec")));
+		json_object *patch = json_object_new_array();
+		json_object_array_add(patch, op);
+		if (kube_patch(c->kc, &NETWORK_POLICIES, ec->namespace, ec->name, NULL, KUBE_PATCH_JSON,
+			       json_compact(patch), NULL, &err) != 0)
+			log_warn("NetworkPolicy not updated", "cluster=%s/%s error=%s", ec->namespace,
+				 ec->name, log_q(q, sizeof(q), err.msg));
+		else
+			log_info("NetworkPolicy updated", "cluster=%s/%s", ec->namespace, ec->name);
+		json_object_put(patch);
+	}
+	json_object_put(want);
+	json_object_put(have);
+}
+
 /* The voter label the client Service selects: on every started voter that
  * is not about to leave, off everywhere else. Only on a member list read
  * with quorum — a lagging list would label a removed member or a learner. */
@@ -162,9 +240,9 @@ static void sync_voter_labels(struct ctl *c, const struct observation *o, const 
 }
 
 /* The side effects that follow the observation rather than a decision:
- * the voter labels, the StatefulSet's image for Pods made from now on, and
- * the PDB's budget. Membership-derived ones are skipped unless the member
- * list was read with quorum — never act blind. */
+ * the voter labels, the StatefulSet's image for Pods made from now on, the
+ * PDB's budget and the NetworkPolicy. Membership-derived ones are skipped
+ * unless the member list was read with quorum — never act blind. */
 static void sync_owned(struct ctl *c, const struct observation *o, const struct sc_action *a)
 {
 	const struct etcd_cluster *ec = &o->s.ec;
@@ -199,6 +277,7 @@ static void sync_owned(struct ctl *c, const struct observation *o, const struct 
 			log_warn("PodDisruptionBudget not updated", "cluster=%s/%s error=%s",
 				 ec->namespace, ec->name, log_q(q, sizeof(q), err.msg));
 	}
+	sync_network_policy(c, o);
 }
 
 /* Take the bootstrap permission away: the template first (no new Pod gets

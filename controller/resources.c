@@ -1,6 +1,7 @@
 /*
- * resources.c — the Services, StatefulSet and PodDisruptionBudget of an
- * EtcdCluster, as Kubernetes objects (json-c). Pure: no I/O.
+ * resources.c — the Services, StatefulSet, PodDisruptionBudget and
+ * NetworkPolicy of an EtcdCluster, as Kubernetes objects (json-c). Pure: no
+ * I/O.
  *
  * The one idea: everything about a member that must be decided at run time
  * (new or existing cluster, the live member list, a removed member's data)
@@ -30,6 +31,13 @@
  *     whatever the cluster's state, so a lost quorum never turns into a
  *     restart storm.
  *   - listen on the Pod IP (etcd needs IPs to listen), advertise DNS names.
+ *   - Pods meet Pod Security "restricted": non-root numeric user, no
+ *     capabilities, RuntimeDefault seccomp, read-only root (writes go to
+ *     the data volume and two emptyDirs), no service-account token (nothing
+ *     in the Pod calls the API).
+ *   - a NetworkPolicy admits only the members, the controller and Pods
+ *     labelled as the cluster's clients: etcd here runs without auth, so
+ *     reaching the client port is being able to read and write everything.
  */
 #include "resources.h"
 
@@ -147,6 +155,89 @@ json_object *res_pdb(const struct etcd_cluster *c, int max_unavailable)
 	return o;
 }
 
+static json_object *np_port(int p)
+{
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "protocol", str("TCP"));
+	json_object_object_add(o, "port", num(p));
+	return o;
+}
+
+static json_object *match_labels(json_object *labels)
+{
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "matchLabels", labels);
+	return o;
+}
+
+static json_object *one_label(const char *key, const char *value)
+{
+	json_object *l = json_object_new_object();
+	json_object_object_add(l, key, str(value));
+	return l;
+}
+
+/* One ingress rule: from these peers, to these ports (takes both). */
+static json_object *ingress_rule(json_object *from, json_object *ports)
+{
+	json_object *r = json_object_new_object();
+	json_object_object_add(r, "from", from);
+	json_object_object_add(r, "ports", ports);
+	return r;
+}
+
+/*
+ * Only Ingress is restricted: a member's own outgoing traffic (to its
+ * peers, DNS) is left alone, so a namespace's default-deny egress policy,
+ * if any, stays the user's business. The controller is matched by
+ * namespace *and* labels in one peer (both must hold); clients by label in
+ * the cluster's own namespace (a podSelector without namespaceSelector).
+ */
+json_object *res_network_policy(const struct etcd_cluster *c, const struct res_opts *opts)
+{
+	const char *ctl_ns = opts && opts->controller_namespace && *opts->controller_namespace
+				     ? opts->controller_namespace : RES_CONTROLLER_NAMESPACE;
+	json_object *o = object("networking.k8s.io/v1", "NetworkPolicy", metadata(c, c->name));
+	json_object *spec = json_object_new_object();
+	json_object_object_add(spec, "podSelector", match_labels(selector_labels(c)));
+	json_object *types = json_object_new_array();
+	json_object_array_add(types, str("Ingress"));
+	json_object_object_add(spec, "policyTypes", types);
+
+	json_object *ingress = json_object_new_array();
+	/* members ↔ members: raft on the peer port, and the init step's and
+	 * etcd's own client calls */
+	json_object *from = json_object_new_array();
+	json_object *peer = json_object_new_object();
+	json_object_object_add(peer, "podSelector", match_labels(selector_labels(c)));
+	json_object_array_add(from, peer);
+	json_object *ports = json_object_new_array();
+	json_object_array_add(ports, np_port(RES_PORT_PEER));
+	json_object_array_add(ports, np_port(RES_PORT_CLIENT));
+	json_object_array_add(ingress, ingress_rule(from, ports));
+
+	/* the controller and labelled clients: the client port only (etcd's
+	 * /metrics and /health are served there too) */
+	from = json_object_new_array();
+	peer = json_object_new_object();
+	json_object_object_add(peer, "namespaceSelector",
+			       match_labels(one_label("kubernetes.io/metadata.name", ctl_ns)));
+	json_object_object_add(peer, "podSelector",
+			       match_labels(one_label(RES_CONTROLLER_LABEL, RES_CONTROLLER_NAME)));
+	json_object_array_add(from, peer);
+	peer = json_object_new_object();
+	json_object_object_add(peer, "podSelector",
+			       match_labels(one_label(RES_LABEL_CLIENT_OF, c->name)));
+	json_object_array_add(from, peer);
+	ports = json_object_new_array();
+	json_object_array_add(ports, np_port(RES_PORT_CLIENT));
+	json_object_array_add(ingress, ingress_rule(from, ports));
+
+	json_object_object_add(spec, "ingress", ingress);
+	json_object_object_add(o, "spec", spec);
+	return o;
+}
+
 static json_object *env_field(const char *name, const char *path)
 {
 	json_object *e = json_object_new_object();
@@ -181,6 +272,7 @@ static json_object *mounts(void)
 	json_object *a = json_object_new_array();
 	json_object_array_add(a, mount("data", RES_DATA_MOUNT));
 	json_object_array_add(a, mount("config", RES_CONFIG_MOUNT));
+	json_object_array_add(a, mount("tmp", RES_TMP_MOUNT));
 	return a;
 }
 
@@ -210,11 +302,54 @@ static json_object *http_probe(const char *path, int period, int timeout, int fa
 	return p;
 }
 
+/* A container's part of Pod Security "restricted" (the Pod's part —
+ * runAsNonRoot with a numeric user, seccomp — is in pod_security). */
 static json_object *security(void)
 {
 	json_object *s = json_object_new_object();
 	json_object_object_add(s, "allowPrivilegeEscalation", json_object_new_boolean(0));
+	json_object_object_add(s, "readOnlyRootFilesystem", json_object_new_boolean(1));
+	json_object_object_add(s, "runAsNonRoot", json_object_new_boolean(1));
+	json_object *drop = json_object_new_array();
+	json_object_array_add(drop, str("ALL"));
+	json_object *caps = json_object_new_object();
+	json_object_object_add(caps, "drop", drop);
+	json_object_object_add(s, "capabilities", caps);
 	return s;
+}
+
+/* Every container runs as RES_RUN_AS, never root; fsGroup gives that group
+ * the data volume (kubelet changes its ownership only when the volume's root
+ * does not match already: OnRootMismatch, not a walk over etcd's files at
+ * every start). */
+static json_object *pod_security(void)
+{
+	json_object *s = json_object_new_object();
+	json_object_object_add(s, "runAsNonRoot", json_object_new_boolean(1));
+	json_object_object_add(s, "runAsUser", num(RES_RUN_AS));
+	json_object_object_add(s, "runAsGroup", num(RES_RUN_AS));
+	json_object_object_add(s, "fsGroup", num(RES_RUN_AS));
+	json_object_object_add(s, "fsGroupChangePolicy", str("OnRootMismatch"));
+	json_object *sp = json_object_new_object();
+	json_object_object_add(sp, "type", str("RuntimeDefault"));
+	json_object_object_add(s, "seccompProfile", sp);
+	return s;
+}
+
+/* requests (and a memory limit when given) as quantities */
+static json_object *resources(const char *cpu, const char *memory, const char *memory_limit)
+{
+	json_object *req = json_object_new_object();
+	json_object_object_add(req, "cpu", str(cpu));
+	json_object_object_add(req, "memory", str(memory));
+	json_object *r = json_object_new_object();
+	json_object_object_add(r, "requests", req);
+	if (memory_limit) {
+		json_object *lim = json_object_new_object();
+		json_object_object_add(lim, "memory", str(memory_limit));
+		json_object_object_add(r, "limits", lim);
+	}
+	return r;
 }
 
 static json_object *init_container(const struct etcd_cluster *c, const struct res_opts *opts)
@@ -242,6 +377,9 @@ static json_object *init_container(const struct etcd_cluster *c, const struct re
 	json_object_object_add(k, "terminationMessagePolicy", str("FallbackToLogsOnError"));
 	json_object_object_add(k, "volumeMounts", mounts());
 	json_object_object_add(k, "securityContext", security());
+	/* a short step: a few files and calls to etcd; the limit stops a
+	 * runaway from taking the node's memory */
+	json_object_object_add(k, "resources", resources("10m", "32Mi", "128Mi"));
 	return k;
 }
 
@@ -271,6 +409,11 @@ static json_object *etcd_container(const struct etcd_cluster *c, const struct re
 	json_object_object_add(k, "livenessProbe", http_probe("/version", 10, 5, 6, 15));
 	json_object_object_add(k, "volumeMounts", mounts());
 	json_object_object_add(k, "securityContext", security());
+	/* Modest requests, enough to schedule a small cluster; no limits: a CPU
+	 * limit throttles etcd into missed heartbeats and needless elections,
+	 * and a memory limit turns a large snapshot into an OOM kill of a
+	 * member. Bigger clusters need more (a spec field is future work). */
+	json_object_object_add(k, "resources", resources("100m", "128Mi", NULL));
 	return k;
 }
 
@@ -330,6 +473,10 @@ json_object *res_statefulset(const struct etcd_cluster *c, int replicas, bool bo
 	json_object *pod = json_object_new_object();
 	json_object_object_add(pod, "terminationGracePeriodSeconds", num(30));
 	json_object_object_add(pod, "enableServiceLinks", json_object_new_boolean(0));
+	/* Neither container calls the Kubernetes API (the init step asks etcd
+	 * only): no token in the Pod. */
+	json_object_object_add(pod, "automountServiceAccountToken", json_object_new_boolean(0));
+	json_object_object_add(pod, "securityContext", pod_security());
 	json_object_object_add(pod, "affinity", anti_affinity(c));
 	json_object *inits = json_object_new_array();
 	json_object_array_add(inits, init_container(c, &opts));
@@ -342,6 +489,12 @@ json_object *res_statefulset(const struct etcd_cluster *c, int replicas, bool bo
 	json_object_object_add(cfg, "name", str("config"));
 	json_object_object_add(cfg, "emptyDir", json_object_new_object());
 	json_object_array_add(vols, cfg);
+	json_object *tmp = json_object_new_object();
+	json_object_object_add(tmp, "name", str("tmp"));
+	json_object *tmp_dir = json_object_new_object();
+	json_object_object_add(tmp_dir, "sizeLimit", str("64Mi"));
+	json_object_object_add(tmp, "emptyDir", tmp_dir);
+	json_object_array_add(vols, tmp);
 	json_object_object_add(pod, "volumes", vols);
 	json_object *tmpl = json_object_new_object();
 	json_object_object_add(tmpl, "metadata", tmeta);

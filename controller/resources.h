@@ -1,7 +1,8 @@
 /*
  * resources.h — the objects an EtcdCluster owns, built as json-c values:
  * the peer (headless) Service, the client Service, the StatefulSet with the
- * member init step, and the PodDisruptionBudget. Pure: no I/O.
+ * member init step, the PodDisruptionBudget and the NetworkPolicy. Pure: no
+ * I/O.
  *
  * Every builder returns a new reference the caller owns (json_object_put).
  */
@@ -33,11 +34,34 @@
 #define RES_INIT_CONTAINER "member-init"
 #define RES_ETCD_CONTAINER "etcd"
 
-/* Paths inside the Pod. */
+/* Paths inside the Pod. The root filesystem is read-only; the containers
+ * write only to these volumes: the data volume, the config emptyDir (the
+ * init step writes etcd's configuration there) and an emptyDir at /tmp. */
 #define RES_DATA_MOUNT "/var/lib/etcd"
 #define RES_DATA_DIR "/var/lib/etcd/data"
 #define RES_CONFIG_MOUNT "/etc/etcd"
 #define RES_CONFIG_FILE "/etc/etcd/etcd.conf.yml"
+#define RES_TMP_MOUNT "/tmp"
+
+/* The member Pods' identity (Pod Security "restricted"): a numeric non-root
+ * user and group, the project image's (Dockerfile: USER 65532:65532), also
+ * the fsGroup that makes the data volume writable for it. */
+#define RES_RUN_AS 65532
+
+/* Who may reach a member (the NetworkPolicy res_network_policy builds):
+ *   peer 2380    the cluster's own members;
+ *   client 2379  (also /metrics and /health) the members, the controller's
+ *                Pods — labelled RES_CONTROLLER_LABEL=RES_CONTROLLER_NAME in
+ *                res_opts.controller_namespace — and any Pod of the
+ *                cluster's namespace labelled RES_LABEL_CLIENT_OF=<cluster>.
+ * Policies are additive: a user widens this with a NetworkPolicy of their own
+ * selecting the member Pods (README, "Network policy"). */
+#define RES_LABEL_CLIENT_OF "etcd.k8s-operator.io/client-of"
+#define RES_CONTROLLER_LABEL "app.kubernetes.io/name"
+#define RES_CONTROLLER_NAME "etcd-controller"
+#define RES_CONTROLLER_NAMESPACE "etcd-operator-system" /* manifests/ install here */
+#define RES_PORT_CLIENT 2379
+#define RES_PORT_PEER 2380
 
 struct res_opts {
 	const char *operator_image; /* NULL → EC_OPERATOR_IMAGE */
@@ -45,6 +69,9 @@ struct res_opts {
 	int election_ms;            /* etcd --election-timeout; 0 → 1000 */
 	int init_wait_s;            /* how long the init step waits to be added; 0 → 300 */
 	int probe_period_s;         /* readiness probe period; 0 → 2 */
+	/* the controller's namespace, for the NetworkPolicy; NULL or "" →
+	 * RES_CONTROLLER_NAMESPACE (reconcile.c fills it from $POD_NAMESPACE) */
+	const char *controller_namespace;
 };
 
 json_object *res_peer_service(const struct etcd_cluster *c);
@@ -52,6 +79,11 @@ json_object *res_client_service(const struct etcd_cluster *c);
 json_object *res_statefulset(const struct etcd_cluster *c, int replicas, bool bootstrap,
 			     const struct res_opts *opts);
 json_object *res_pdb(const struct etcd_cluster *c, int max_unavailable);
+/* networking.k8s.io/v1 NetworkPolicy <name>: ingress to the member Pods as
+ * above, nothing else. Its spec is all the controller compares and repairs
+ * (written out in full — policyTypes, protocols — so that the API server's
+ * defaults leave it equal to what was sent). */
+json_object *res_network_policy(const struct etcd_cluster *c, const struct res_opts *opts);
 
 /* The labels every owned object carries (new object). */
 json_object *res_labels(const struct etcd_cluster *c);

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "../../controller/resources.h"
+#include "../helpers/pss.h"
 #include "json.h"
 
 static struct etcd_cluster cluster(const char *spec)
@@ -189,6 +190,120 @@ static void test_statefulset(void **state)
 	json_object_put(s);
 }
 
+/* The member Pods pass Pod Security "restricted" and write only where
+ * a volume is mounted. */
+static void test_pods_are_restricted(void **state)
+{
+	struct etcd_cluster c = cluster("{}");
+	json_object *s = res_statefulset(&c, 3, true, NULL);
+	json_object *pod = json_at(s, "spec.template.spec");
+	char why[256];
+	if (pss_restricted(pod, why, sizeof(why)) != 0)
+		fail_msg("the member Pod would be refused by Pod Security restricted: %s", why);
+	assert_true(json_opt_bool(pod, "securityContext.runAsNonRoot", false));
+	assert_int_equal(json_opt_int(pod, "securityContext.runAsUser", 0), 65532);
+	assert_int_equal(json_opt_int(pod, "securityContext.runAsGroup", 0), 65532);
+	assert_int_equal(json_opt_int(pod, "securityContext.fsGroup", 0), 65532);
+	assert_string_equal(json_opt_str(pod, "securityContext.fsGroupChangePolicy", ""), "OnRootMismatch");
+	assert_string_equal(json_opt_str(pod, "securityContext.seccompProfile.type", ""), "RuntimeDefault");
+	/* nothing in the Pod calls the Kubernetes API */
+	assert_false(json_opt_bool(pod, "automountServiceAccountToken", true));
+	const char *ks[] = {"initContainers[0]", "containers[0]"};
+	for (size_t i = 0; i < EO_ARRAY_LEN(ks); i++) {
+		json_object *k = json_at(pod, ks[i]);
+		assert_true(json_opt_bool(k, "securityContext.readOnlyRootFilesystem", false));
+		assert_false(json_opt_bool(k, "securityContext.allowPrivilegeEscalation", true));
+		assert_string_equal(json_opt_str(k, "securityContext.capabilities.drop[0]", ""), "ALL");
+		assert_non_null(json_at(k, "resources.requests.cpu"));
+		assert_non_null(json_at(k, "resources.requests.memory"));
+		/* every writable place is a volume: data, config, tmp */
+		const char *paths[] = {"/var/lib/etcd", "/etc/etcd", "/tmp"};
+		json_object *m = json_at(k, "volumeMounts");
+		for (size_t p = 0; p < EO_ARRAY_LEN(paths); p++) {
+			bool found = false;
+			for (size_t j = 0; m && j < json_object_array_length(m); j++)
+				found |= !strcmp(json_opt_str(json_object_array_get_idx(m, j), "mountPath", ""),
+						 paths[p]);
+			if (!found)
+				fail_msg("%s mounts nothing at %s", ks[i], paths[p]);
+		}
+	}
+	/* etcd gets no CPU limit (throttling costs heartbeats) */
+	assert_null(json_at(pod, "containers[0].resources.limits.cpu"));
+	/* each mount names a volume of the Pod or the claim template */
+	json_object *m = json_at(pod, "containers[0].volumeMounts");
+	for (size_t j = 0; j < json_object_array_length(m); j++) {
+		const char *name = json_opt_str(json_object_array_get_idx(m, j), "name", "");
+		bool found = !strcmp(name, json_opt_str(s, "spec.volumeClaimTemplates[0].metadata.name", ""));
+		json_object *vols = json_at(pod, "volumes");
+		for (size_t v = 0; v < json_object_array_length(vols); v++)
+			found |= !strcmp(json_opt_str(json_object_array_get_idx(vols, v), "name", ""), name);
+		if (!found)
+			fail_msg("volumeMount %s has no volume", name);
+	}
+	json_object_put(s);
+}
+
+static bool has_port(json_object *rule, int port)
+{
+	json_object *ports = json_at(rule, "ports");
+	for (size_t i = 0; ports && i < json_object_array_length(ports); i++) {
+		json_object *p = json_object_array_get_idx(ports, i);
+		if (json_opt_int(p, "port", 0) == port && !strcmp(json_opt_str(p, "protocol", ""), "TCP"))
+			return true;
+	}
+	return false;
+}
+
+static void test_network_policy(void **state)
+{
+	struct etcd_cluster c = cluster("{}");
+	struct res_opts opts = {.controller_namespace = "ops"};
+	json_object *np = res_network_policy(&c, &opts);
+	assert_owned(np);
+	assert_string_equal(json_opt_str(np, "apiVersion", ""), "networking.k8s.io/v1");
+	assert_string_equal(json_opt_str(np, "kind", ""), "NetworkPolicy");
+	assert_string_equal(json_opt_str(np, "metadata.name", ""), "demo");
+	/* it guards exactly the member Pods (the StatefulSet's selector) */
+	json_object *sts = res_statefulset(&c, 1, true, NULL);
+	assert_true(json_object_equal(json_at(np, "spec.podSelector.matchLabels"),
+				      json_at(sts, "spec.selector.matchLabels")));
+	json_object_put(sts);
+	assert_string_equal(json_opt_str(np, "spec.policyTypes[0]", ""), "Ingress");
+	assert_null(json_at(np, "spec.policyTypes[1]"));
+	assert_int_equal(json_object_array_length(json_at(np, "spec.ingress")), 2);
+
+	/* rule 0: members, peer and client ports */
+	json_object *r0 = json_at(np, "spec.ingress[0]");
+	assert_true(has_port(r0, 2380) && has_port(r0, 2379));
+	assert_int_equal(json_object_array_length(json_at(r0, "from")), 1);
+	assert_string_equal(json_opt_str(r0, "from[0].podSelector.matchLabels[etcd.k8s-operator.io/cluster]", ""),
+			    "demo");
+	assert_null(json_at(r0, "from[0].namespaceSelector")); /* own namespace only */
+
+	/* rule 1: the controller (namespace AND labels) and labelled clients,
+	 * client port only — never the peer port */
+	json_object *r1 = json_at(np, "spec.ingress[1]");
+	assert_true(has_port(r1, 2379));
+	assert_false(has_port(r1, 2380));
+	assert_int_equal(json_object_array_length(json_at(r1, "ports")), 1);
+	assert_int_equal(json_object_array_length(json_at(r1, "from")), 2);
+	assert_string_equal(json_opt_str(r1, "from[0].namespaceSelector.matchLabels[kubernetes.io/metadata.name]", ""),
+			    "ops");
+	assert_string_equal(json_opt_str(r1, "from[0].podSelector.matchLabels[app.kubernetes.io/name]", ""),
+			    "etcd-controller");
+	assert_string_equal(json_opt_str(r1, "from[1].podSelector.matchLabels[etcd.k8s-operator.io/client-of]", ""),
+			    "demo");
+	assert_null(json_at(r1, "from[1].namespaceSelector"));
+	json_object_put(np);
+
+	/* without a namespace: the one manifests/ installs into */
+	np = res_network_policy(&c, NULL);
+	assert_string_equal(json_opt_str(np, "spec.ingress[1].from[0].namespaceSelector.matchLabels[kubernetes.io/metadata.name]", ""),
+			    "etcd-operator-system");
+	json_object_put(np);
+}
+
 static void test_statefulset_defaults(void **state)
 {
 	struct etcd_cluster c = cluster("{\"image\":\"quay.io/coreos/etcd:v3.4.23\"}");
@@ -266,6 +381,8 @@ int main(void)
 		cmocka_unit_test(test_pdb),
 		cmocka_unit_test(test_statefulset),
 		cmocka_unit_test(test_statefulset_defaults),
+		cmocka_unit_test(test_pods_are_restricted),
+		cmocka_unit_test(test_network_policy),
 		cmocka_unit_test(test_bootstrap_of_pods_and_older_templates),
 		cmocka_unit_test(test_bootstrap_read_on_foreign_shapes),
 	};
