@@ -181,6 +181,130 @@ static void test_controller_rbac(void **state)
 	assert_false(json_opt_bool(sa, "automountServiceAccountToken", true));
 }
 
+/*
+ * Every API call the controller makes, as (apiGroup, resource, verb), read
+ * off the code once (grep kube_get/list/create/update/patch/delete and
+ * kube_informer_run in controller/) and written down here; the RBAC in
+ * manifests/ must grant exactly these — a verb the code stopped using, or a
+ * call added without its permission, fails this test. The webhook makes
+ * none (DESIGN §5) and must be bound to nothing.
+ */
+struct grant {
+	const char *group, *resource, *verb;
+};
+
+static const struct grant controller_calls[] = {
+	{EC_GROUP, "etcdclusters", "get"},      /* reconcile.c: rec_reconcile reads the object */
+	{EC_GROUP, "etcdclusters", "list"},     /* main.c: informer */
+	{EC_GROUP, "etcdclusters", "watch"},    /* main.c: informer */
+	{EC_GROUP, "etcdclusters", "patch"},    /* reconcile.c: SC_PATCH_REPLICAS, SC_DROP_TARGET */
+	{EC_GROUP, "etcdclusters/status", "update"}, /* reconcile.c: publish */
+	/* not a call: kube-apiserver's OwnerReferencesPermissionEnforcement asks
+	 * for it on each create of an object whose ownerReference (res_owner_ref)
+	 * sets blockOwnerDeletion */
+	{EC_GROUP, "etcdclusters/finalizers", "update"},
+	{"apps", "statefulsets", "get"},        /* observe.c */
+	{"apps", "statefulsets", "list"},       /* main.c: informer */
+	{"apps", "statefulsets", "watch"},
+	{"apps", "statefulsets", "create"},     /* reconcile.c: create_missing */
+	{"apps", "statefulsets", "update"},     /* reconcile.c: sync_owned image, bootstrap_off (older template) */
+	{"apps", "statefulsets", "patch"},      /* reconcile.c: SC_RAISE/LOWER_STS, bootstrap_off */
+	{"", "services", "get"},                /* observe.c: peer and client Service */
+	{"", "services", "list"},               /* main.c: informer */
+	{"", "services", "watch"},
+	{"", "services", "create"},             /* reconcile.c: create_missing */
+	{"policy", "poddisruptionbudgets", "get"},    /* observe.c */
+	{"policy", "poddisruptionbudgets", "list"},   /* main.c: informer */
+	{"policy", "poddisruptionbudgets", "watch"},
+	{"policy", "poddisruptionbudgets", "create"}, /* reconcile.c: create_missing */
+	{"policy", "poddisruptionbudgets", "patch"},  /* reconcile.c: sync_owned maxUnavailable */
+	{"networking.k8s.io", "networkpolicies", "get"},    /* reconcile.c: sync_network_policy */
+	{"networking.k8s.io", "networkpolicies", "create"},
+	{"networking.k8s.io", "networkpolicies", "patch"},
+	{"", "pods", "list"},                   /* observe.c, main.c informer */
+	{"", "pods", "watch"},
+	{"", "pods", "patch"},                  /* reconcile.c: voter label, bootstrap off */
+	{"", "persistentvolumeclaims", "list"}, /* observe.c, main.c informer */
+	{"", "persistentvolumeclaims", "watch"},
+	{"", "persistentvolumeclaims", "delete"}, /* reconcile.c: SC_DELETE_PVC */
+	{"", "events", "create"},               /* events.c: ev_emit */
+};
+
+static const struct grant leader_calls[] = {
+	{"coordination.k8s.io", "leases", "get"},    /* leader.c: read, release */
+	{"coordination.k8s.io", "leases", "create"}, /* leader.c: the first holder makes it */
+	{"coordination.k8s.io", "leases", "update"}, /* leader.c: renew, take over, release */
+};
+
+static bool listed(const struct grant *want, size_t n, const char *g, const char *r, const char *v)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(want[i].group, g) && !strcmp(want[i].resource, r) && !strcmp(want[i].verb, v))
+			return true;
+	return false;
+}
+
+static void expect_exactly(json_object *role, const struct grant *want, size_t n)
+{
+	json_object *rules = json_at(role, "rules");
+	for (size_t r = 0; r < len_of(rules); r++) {
+		json_object *rule = json_object_array_get_idx(rules, r);
+		if (json_at(rule, "resourceNames") || json_at(rule, "nonResourceURLs"))
+			fail_msg("%s rule %zu: resourceNames/nonResourceURLs the code does not need",
+				 name_of(role), r);
+		json_object *gs = json_at(rule, "apiGroups"), *rs = json_at(rule, "resources"),
+			    *vs = json_at(rule, "verbs");
+		for (size_t a = 0; a < len_of(gs); a++)
+			for (size_t b = 0; b < len_of(rs); b++)
+				for (size_t c = 0; c < len_of(vs); c++) {
+					const char *g = json_object_get_string(json_object_array_get_idx(gs, a));
+					const char *res = json_object_get_string(json_object_array_get_idx(rs, b));
+					const char *v = json_object_get_string(json_object_array_get_idx(vs, c));
+					if (!listed(want, n, g, res, v))
+						fail_msg("%s grants %s \"%s\" %s, which the code never does",
+							 name_of(role), v, g, res);
+				}
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!grants(role, want[i].group, want[i].resource, want[i].verb))
+			fail_msg("%s does not grant %s \"%s\" %s, which the code does", name_of(role),
+				 want[i].verb, want[i].group, want[i].resource);
+}
+
+/* The (Cluster)RoleBindings naming the ServiceAccount sa, and of which role. */
+static int bindings_of(const char *sa, const char *role_kind, const char *role_name)
+{
+	int n = 0;
+	for (size_t i = 0; i < ndocs; i++) {
+		json_object *o = docs[i].obj;
+		if (strcmp(kind_of(o), "RoleBinding") && strcmp(kind_of(o), "ClusterRoleBinding"))
+			continue;
+		json_object *subs = json_at(o, "subjects");
+		for (size_t k = 0; k < len_of(subs); k++) {
+			json_object *sub = json_object_array_get_idx(subs, k);
+			if (strcmp(json_opt_str(sub, "kind", ""), "ServiceAccount") ||
+			    strcmp(json_opt_str(sub, "name", ""), sa))
+				continue;
+			if (!role_kind || (!strcmp(json_opt_str(o, "roleRef.kind", ""), role_kind) &&
+					   !strcmp(json_opt_str(o, "roleRef.name", ""), role_name)))
+				n++;
+		}
+	}
+	return n;
+}
+
+static void test_rbac_is_exactly_what_the_code_uses(void **state)
+{
+	expect_exactly(find("ClusterRole", "etcd-operator-controller"), controller_calls,
+		       EO_ARRAY_LEN(controller_calls));
+	expect_exactly(find("Role", "etcd-operator-leader-election"), leader_calls,
+		       EO_ARRAY_LEN(leader_calls));
+	assert_int_equal(bindings_of("etcd-controller", "ClusterRole", "etcd-operator-controller"), 1);
+	assert_int_equal(bindings_of("etcd-controller", "Role", "etcd-operator-leader-election"), 1);
+	assert_int_equal(bindings_of("etcd-controller", NULL, NULL), 2);
+	assert_int_equal(bindings_of("etcd-webhook", NULL, NULL), 0);
+}
+
 static void check_hook_common(json_object *h, const char *path)
 {
 	int64_t timeout = json_opt_int(h, "timeoutSeconds", 10);
@@ -499,6 +623,7 @@ int main(void)
 		cmocka_unit_test(test_every_document_is_an_object),
 		cmocka_unit_test(test_rbac_has_no_wildcards),
 		cmocka_unit_test(test_controller_rbac),
+		cmocka_unit_test(test_rbac_is_exactly_what_the_code_uses),
 		cmocka_unit_test(test_webhook_configurations),
 		cmocka_unit_test(test_deployments),
 		cmocka_unit_test(test_crd_matches_cluster_h),
