@@ -17,6 +17,8 @@
 #include <libgen.h>
 #include <sys/stat.h>
 
+#include "../../controller/resources.h"
+#include "../helpers/pss.h"
 #include "cluster.h"
 #include "json.h"
 #include "yaml.h"
@@ -374,6 +376,10 @@ static void test_webhook_configurations(void **state)
 static void check_pod(json_object *dep, const char *binary)
 {
 	json_object *pod = json_at(dep, "spec.template.spec");
+	char why[256];
+	if (pss_restricted(pod, why, sizeof(why)) != 0)
+		fail_msg("%s: a namespace enforcing Pod Security restricted would refuse it: %s",
+			 name_of(dep), why);
 	assert_true(json_opt_bool(pod, "securityContext.runAsNonRoot", false));
 	assert_true(json_opt_int(pod, "securityContext.runAsUser", 0) > 0);
 	assert_string_equal(json_opt_str(pod, "securityContext.seccompProfile.type", ""), "RuntimeDefault");
@@ -422,6 +428,73 @@ static void test_deployments(void **state)
 	assert_true(arr_has(cargs, "--health-addr=:8081"));
 	assert_true(arr_has(cargs, "--metrics-addr=:8080"));
 	assert_string_equal(json_opt_str(c, "spec.template.spec.serviceAccountName", ""), "etcd-controller");
+}
+
+/* Each port a policy opens is a port the Pods serve; nothing else is open. */
+static void check_policy_ports(json_object *np, json_object *dep, const int *want, size_t n)
+{
+	assert_true(json_object_equal(json_at(np, "spec.podSelector.matchLabels"),
+				      json_at(dep, "spec.selector.matchLabels")));
+	size_t seen = 0;
+	json_object *rules = json_at(np, "spec.ingress");
+	for (size_t r = 0; r < len_of(rules); r++) {
+		json_object *ports = json_at(json_object_array_get_idx(rules, r), "ports");
+		assert_true(len_of(ports) > 0); /* a rule without ports opens every port */
+		for (size_t p = 0; p < len_of(ports); p++) {
+			json_object *port = json_object_array_get_idx(ports, p);
+			assert_string_equal(json_opt_str(port, "protocol", ""), "TCP");
+			int64_t num = json_opt_int(port, "port", 0);
+			bool ok = false;
+			for (size_t i = 0; i < n; i++)
+				ok |= num == want[i];
+			if (!ok)
+				fail_msg("%s opens port %lld, which it should not", name_of(np), (long long)num);
+			seen++;
+		}
+	}
+	assert_int_equal(seen, n);
+	json_object *cports = json_at(dep, "spec.template.spec.containers[0].ports");
+	assert_int_equal(len_of(cports), n);
+	for (size_t i = 0; i < len_of(cports); i++) {
+		int64_t cp = json_opt_int(json_object_array_get_idx(cports, i), "containerPort", 0);
+		bool ok = false;
+		for (size_t k = 0; k < n; k++)
+			ok |= cp == want[k];
+		if (!ok)
+			fail_msg("%s serves port %lld that its NetworkPolicy closes", name_of(dep), (long long)cp);
+	}
+}
+
+static void test_network_policies(void **state)
+{
+	json_object *w = find("NetworkPolicy", "etcd-webhook");
+	assert_string_equal(json_opt_str(w, "metadata.namespace", ""), "etcd-operator-system");
+	const int wports[] = {9443};
+	check_policy_ports(w, find("Deployment", "etcd-webhook"), wports, 1);
+	/* 9443 from any source: kube-apiserver is often not Pod traffic */
+	assert_null(json_at(w, "spec.ingress[0].from"));
+	/* no egress at all: the webhook makes no calls */
+	assert_true(arr_has(json_at(w, "spec.policyTypes"), "Egress"));
+	assert_int_equal(len_of(json_at(w, "spec.egress")), 0);
+	assert_non_null(json_at(w, "spec.egress"));
+
+	json_object *c = find("NetworkPolicy", "etcd-controller");
+	assert_string_equal(json_opt_str(c, "metadata.namespace", ""), "etcd-operator-system");
+	const int cports[] = {8080, 8081};
+	check_policy_ports(c, find("Deployment", "etcd-controller"), cports, 2);
+	/* the members' policy finds the controller by these (resources.h) */
+	json_object *dep = find("Deployment", "etcd-controller");
+	assert_string_equal(json_opt_str(dep, "spec.template.metadata.labels[" RES_CONTROLLER_LABEL "]", ""),
+			    RES_CONTROLLER_NAME);
+	assert_string_equal(json_opt_str(dep, "metadata.namespace", ""), RES_CONTROLLER_NAMESPACE);
+	json_object *env = json_at(dep, "spec.template.spec.containers[0].env");
+	bool pod_ns = false;
+	for (size_t i = 0; i < len_of(env); i++) {
+		json_object *e = json_object_array_get_idx(env, i);
+		pod_ns |= !strcmp(json_opt_str(e, "name", ""), "POD_NAMESPACE") &&
+			  !strcmp(json_opt_str(e, "valueFrom.fieldRef.fieldPath", ""), "metadata.namespace");
+	}
+	assert_true(pod_ns);
 }
 
 static void test_crd_matches_cluster_h(void **state)
@@ -626,6 +699,7 @@ int main(void)
 		cmocka_unit_test(test_rbac_is_exactly_what_the_code_uses),
 		cmocka_unit_test(test_webhook_configurations),
 		cmocka_unit_test(test_deployments),
+		cmocka_unit_test(test_network_policies),
 		cmocka_unit_test(test_crd_matches_cluster_h),
 		cmocka_unit_test(test_status_builder_fits_schema),
 		cmocka_unit_test(test_samples_parse_as_etcdclusters),
