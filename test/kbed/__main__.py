@@ -1,0 +1,5 @@
+import sys
+
+from kbed.cli import main
+
+sys.exit(main())

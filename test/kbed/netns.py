@@ -1,0 +1,155 @@
+"""The bed's private network namespace, and the one way out of it.
+
+`serve` opens its host-side listening socket first (127.0.0.1, a free port),
+then calls isolate(): unshare(CLONE_NEWNET) while the process is still
+single-threaded, so every thread and child made afterwards lives in the new
+namespace; `lo` comes up and two AnyIP local routes make every address of
+10.244.0.0/16 (node and Pod addresses) and 10.96.0.0/16 (Service ClusterIPs)
+local. Nothing in the namespace reaches any other network, so no packet to a
+Pod address ever leaves the bed.
+
+The Relay thread then copies bytes between connections accepted on the
+host-side socket (a socket keeps the namespace it was made in) and
+10.244.0.1:6443 inside the bed, so kubectl on the host works.
+
+enter(pid, hosts) is the other direction, for `run`: join the bed's network
+namespace (setns on /proc/PID/ns/net) and a private mount namespace with
+the bed's hosts file bind-mounted over /etc/hosts.
+"""
+import ctypes
+import os
+import socket
+import subprocess
+import threading
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWNET = 0x40000000
+MS_BIND = 4096
+MS_REC = 16384
+MS_PRIVATE = 1 << 18
+
+POD_RANGE = "10.244.0.0/16"
+SERVICE_RANGE = "10.96.0.0/16"
+API_IP = "10.244.0.1"
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+class NetnsError(OSError):
+    pass
+
+
+def _check(rc, what):
+    if rc != 0:
+        e = ctypes.get_errno()
+        raise NetnsError(e, "%s: %s" % (what, os.strerror(e)))
+
+
+def isolate():
+    """Move this (single-threaded) process into a new network namespace and
+    set it up. Raises NetnsError/RuntimeError."""
+    if threading.active_count() != 1:
+        raise RuntimeError("netns.isolate() must run before any thread is started")
+    _check(_libc.unshare(CLONE_NEWNET), "unshare(CLONE_NEWNET)")
+    script = ("link set lo up\n"
+              "route add local %s dev lo\n"
+              "route add local %s dev lo\n" % (POD_RANGE, SERVICE_RANGE))
+    p = subprocess.run(["ip", "-batch", "-"], input=script.encode(), stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, timeout=10)
+    if p.returncode != 0:
+        raise RuntimeError("ip -batch failed (exit %d): %s" % (p.returncode, p.stdout.decode(errors="replace")))
+
+
+def enter(pid, hosts=None):
+    """Join the network namespace of pid; with hosts, also a private mount
+    namespace where hosts is mounted over /etc/hosts."""
+    fd = os.open("/proc/%d/ns/net" % pid, os.O_RDONLY)
+    try:
+        _check(_libc.setns(fd, CLONE_NEWNET), "setns(net of %d)" % pid)
+    finally:
+        os.close(fd)
+    if hosts:
+        _check(_libc.unshare(CLONE_NEWNS), "unshare(CLONE_NEWNS)")
+        _check(_libc.mount(None, b"/", None, ctypes.c_ulong(MS_REC | MS_PRIVATE), None), "make / private")
+        if not os.path.exists("/etc/hosts"):
+            raise NetnsError(2, "/etc/hosts does not exist to mount the bed's hosts file over")
+        _check(_libc.mount(os.fsencode(hosts), b"/etc/hosts", None, ctypes.c_ulong(MS_BIND), None),
+               "bind %s over /etc/hosts" % hosts)
+
+
+class Relay:
+    """Accepts on a listening socket made before isolate() (so in the host's
+    namespace) and connects each connection to target inside the bed."""
+
+    def __init__(self, listener, target, log=None):
+        self.listener, self.target, self.log = listener, target, log
+        self.address = "%s:%d" % listener.getsockname()[:2]
+        self._closed = False
+        self.connections = 0
+        self.failed = 0
+
+    def start(self):
+        threading.Thread(target=self._accept, name="relay", daemon=True).start()
+        return self
+
+    def _accept(self):
+        while not self._closed:
+            try:
+                c, _ = self.listener.accept()
+            except OSError:
+                if self._closed:
+                    return
+                continue
+            threading.Thread(target=self._serve, args=(c,), name="relay-conn", daemon=True).start()
+
+    def _serve(self, c):
+        try:
+            u = socket.create_connection(self.target, timeout=5)
+        except OSError as e:
+            self.failed += 1
+            if self.log:
+                self.log.debug("relay: %s:%d: %s", self.target[0], self.target[1], e)
+            c.close()
+            return
+        self.connections += 1
+        u.settimeout(None)
+        for s in (c, u):
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        t = threading.Thread(target=_pump, args=(u, c), name="relay-down", daemon=True)
+        t.start()
+        _pump(c, u)
+        t.join()
+        c.close()
+        u.close()
+
+    def close(self):
+        self._closed = True
+        try:
+            self.listener.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.listener.close()
+
+
+def _pump(src, dst):
+    try:
+        while True:
+            b = src.recv(65536)
+            if not b:
+                break
+            dst.sendall(b)
+    except OSError:
+        pass
+    try:
+        dst.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass
+
+
+def listen_host(port=0):
+    """The host-side listener (call before isolate())."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", port))
+    s.listen(128)
+    return s
