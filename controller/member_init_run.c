@@ -318,7 +318,9 @@ static const char usage[] =
 	"\n"
 	"Exit status: 0 configured; 1 gave up or failed (the kubelet runs it again); 2 bad\n"
 	"arguments; 4 this Pod's volume was lost (its member has run, there is no data here):\n"
-	"the controller reads that from the Pod's status and replaces the member.\n";
+	"the controller reads that from the Pod's status and replaces the member.\n"
+	"\n"
+	"etcd-controller member-init guard --help: the check before every etcd start.\n";
 
 int mi_main(int argc, char **argv)
 {
