@@ -53,10 +53,12 @@ UNIT_BINS  := $(patsubst test/unit/%.c,$(BUILD)/test/unit/%,$(UNIT_SRCS))
 INTEG_SRCS := $(wildcard test/integration/test_*.c)
 INTEG_BINS := $(patsubst test/integration/%.c,$(BUILD)/test/integration/%,$(INTEG_SRCS))
 HELPER_SRCS := $(wildcard test/helpers/*.c)
+MODEL_SRCS := $(wildcard test/model/*.c)
+MODEL_BIN  := $(BUILD)/test/model/check_scaling
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
-.PHONY: all test unit-bins integ-bins demo bench install clean deps fuzz
+.PHONY: all test unit-bins integ-bins model-bins demo bench install clean deps fuzz
 all: $(BINS)
 
 deps:
@@ -88,15 +90,21 @@ $(BUILD)/test/integration/%: $(BUILD)/obj/test/integration/%.o $(call obj,$(HELP
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS_BASE) $(CMOCKA_LIBS)
 
+# The scaling decision's bounded model checker (test/model/README.md).
+$(MODEL_BIN): $(call obj,$(MODEL_SRCS)) $(TEST_LINK)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS_BASE)
+
 unit-bins: $(UNIT_BINS)
 integ-bins: $(INTEG_BINS)
+model-bins: $(MODEL_BIN)
 
 # The README's test command. It installs what is missing first, then runs
 # every suite through one runner that ends with the summary line.
 test:
 	@scripts/install-deps.sh
-	@$(MAKE) --no-print-directory WERROR=1 all unit-bins integ-bins
-	@$(MAKE) --no-print-directory WERROR=1 SAN=1 BUILD=$(BUILD)/san unit-bins integ-bins
+	@$(MAKE) --no-print-directory WERROR=1 all unit-bins integ-bins model-bins
+	@$(MAKE) --no-print-directory WERROR=1 SAN=1 BUILD=$(BUILD)/san unit-bins integ-bins model-bins
 	@test/run.sh $(BUILD)
 
 demo:
