@@ -183,6 +183,7 @@ class Serve:
         cp.start_processes(["etcd", "kube-apiserver"])
         self.record_descendants()
         self.relay = netns.Relay(listener, (controlplane.API_IP, controlplane.API_PORT), self.log).start()
+        cp.relay = self.relay
         self.start_control()
         cp.wait_api_ready(timeout=self.a.timeout)
         timings["api"] = time.monotonic() - t0
@@ -291,7 +292,8 @@ class Serve:
         out = {"dir": self.dir, "pid": os.getpid(), "address": self.address,
                "kubeconfig": os.path.join(self.dir, "kubeconfig"), "startedAt": self.started,
                "startupSeconds": self.startup_seconds, "nodes": self.node_ips,
-               "relay": None if self.relay is None else {"connections": self.relay.connections,
+               "relay": None if self.relay is None else {"listening": self.relay.listening,
+                                                         "connections": self.relay.connections,
                                                          "failed": self.relay.failed},
                "controlPlane": None if self.cp is None else self.cp.state(),
                "agent": None, "agentError": self.agent_error}

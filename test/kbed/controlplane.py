@@ -84,6 +84,7 @@ class ControlPlane:
         self.api_lock = threading.Lock()
         self.api_fault = None            # {"mode": "stopped"|"down", "until": ...}
         self._down_timer = None
+        self.relay = None                # netns.Relay: closed while the API server is stopped
 
     # ---- set-up -------------------------------------------------------
     def make_pki(self):
@@ -330,6 +331,8 @@ class ControlPlane:
                 self._down_timer = None
             # SIGTERM, then SIGKILL after 2 s: with watches open its graceful
             # shutdown otherwise drags on for many seconds
+            if self.relay is not None:
+                self.relay.pause()
             self.components["kube-apiserver"].stop(grace=2.0)
             self.api_fault = {"mode": "stopped", "since": time.time()}
         log.info("fault: kube-apiserver stopped")
@@ -343,10 +346,26 @@ class ControlPlane:
             comp.start()
             self.api_fault = None
         log.info("fault: kube-apiserver started again (pid %d)", comp.pid)
+        if self.relay is not None:
+            self._wait_port(comp)
+            self.relay.resume()
         if wait:
             t0 = time.monotonic()
             self.wait_api_ready(timeout=60.0, check=("kube-apiserver",))
             log.info("fault: kube-apiserver ready again in %.2fs", time.monotonic() - t0)
+
+    @staticmethod
+    def _wait_port(comp, timeout=60.0):
+        """Until the API server accepts connections (then the host port opens again)."""
+        import socket
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and comp.running():
+            try:
+                socket.create_connection((API_IP, API_PORT), timeout=1).close()
+                return True
+            except OSError:
+                time.sleep(0.05)
+        return False
 
     def api_down(self, seconds):
         self.api_stop()

@@ -45,11 +45,16 @@ def _check(rc, what):
         raise NetnsError(e, "%s: %s" % (what, os.strerror(e)))
 
 
+_host_ns = None         # an fd of the namespace we came from (for Relay.resume)
+
+
 def isolate():
     """Move this (single-threaded) process into a new network namespace and
     set it up. Raises NetnsError/RuntimeError."""
+    global _host_ns
     if threading.active_count() != 1:
         raise RuntimeError("netns.isolate() must run before any thread is started")
+    _host_ns = os.open("/proc/self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
     _check(_libc.unshare(CLONE_NEWNET), "unshare(CLONE_NEWNET)")
     script = ("link set lo up\n"
               "route add local %s dev lo\n"
@@ -77,27 +82,71 @@ def enter(pid, hosts=None):
                "bind %s over /etc/hosts" % hosts)
 
 
+def in_host_namespace(fn):
+    """fn() run on a short-lived thread that first joins the namespace this
+    process came from (setns acts on the calling thread only); a socket made
+    there stays in that namespace."""
+    out = {}
+
+    def run():
+        try:
+            _check(_libc.setns(_host_ns, CLONE_NEWNET), "setns(host net)")
+            out["value"] = fn()
+        except BaseException as e:      # re-raised on the caller's thread
+            out["error"] = e
+    t = threading.Thread(target=run, name="host-netns")
+    t.start()
+    t.join()
+    if "error" in out:
+        raise out["error"]
+    return out["value"]
+
+
 class Relay:
     """Accepts on a listening socket made before isolate() (so in the host's
-    namespace) and connects each connection to target inside the bed."""
+    namespace) and connects each connection to target inside the bed.
+
+    pause() closes the host-side port and resume() opens the same port again,
+    so that while the API server is stopped (the api fault) a client on the
+    host is refused, as by a real stopped API server, instead of accepted and
+    closed (which client-go retries as an EOF)."""
 
     def __init__(self, listener, target, log=None):
         self.listener, self.target, self.log = listener, target, log
+        self.port = listener.getsockname()[1]
         self.address = "%s:%d" % listener.getsockname()[:2]
         self._closed = False
+        self._lock = threading.Lock()
         self.connections = 0
         self.failed = 0
 
     def start(self):
-        threading.Thread(target=self._accept, name="relay", daemon=True).start()
+        threading.Thread(target=self._accept, args=(self.listener,), name="relay", daemon=True).start()
         return self
 
-    def _accept(self):
-        while not self._closed:
+    @property
+    def listening(self):
+        return self.listener is not None
+
+    def pause(self):
+        with self._lock:
+            lst, self.listener = self.listener, None
+        if lst is not None:
+            _close_listener(lst)
+
+    def resume(self):
+        with self._lock:
+            if self.listener is not None or self._closed:
+                return
+            self.listener = in_host_namespace(lambda: listen_host(self.port))
+            threading.Thread(target=self._accept, args=(self.listener,), name="relay", daemon=True).start()
+
+    def _accept(self, lst):
+        while True:
             try:
-                c, _ = self.listener.accept()
+                c, _ = lst.accept()
             except OSError:
-                if self._closed:
+                if self._closed or self.listener is not lst:
                     return
                 continue
             threading.Thread(target=self._serve, args=(c,), name="relay-conn", daemon=True).start()
@@ -124,11 +173,15 @@ class Relay:
 
     def close(self):
         self._closed = True
-        try:
-            self.listener.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        self.listener.close()
+        self.pause()
+
+
+def _close_listener(s):
+    try:
+        s.shutdown(socket.SHUT_RDWR)      # wakes the thread blocked in accept()
+    except OSError:
+        pass
+    s.close()
 
 
 def _pump(src, dst):
