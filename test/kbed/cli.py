@@ -106,7 +106,9 @@ def crd_docs(files):
     return out
 
 
-class Stopping(Exception):
+class Stopping(BaseException):
+    """Raised by the signal handler while the bed starts (BaseException: no
+    `except Exception` on the way may swallow it)."""
     pass
 
 

@@ -90,6 +90,10 @@ class ControlPlane:
     def make_pki(self):
         for d in (self.pki_dir, os.path.join(self.dir, "store")):
             shutil.rmtree(d, ignore_errors=True)
+        try:
+            os.unlink(os.path.join(self.dir, "audit.log"))     # this bed's requests only
+        except FileNotFoundError:
+            pass
         self.certs = pki.make_all(self.pki_dir, self.node_ips, self.node_names)
         shutil.copyfile(self.certs["ca"][0], os.path.join(self.dir, "ca.crt"))
         c = self.certs

@@ -295,6 +295,16 @@ class ControlPlane(unittest.TestCase):
         self.assertEqual(self.kubectl("get", "--raw", "/readyz").stdout.decode().strip(), "ok")
 
 
+class FaultParams(unittest.TestCase):
+    def test_forms(self):
+        self.assertEqual(cli.parse_params(["--down", "5"]), {"down": 5})
+        self.assertEqual(cli.parse_params(["--down=2.5", "--stop"]), {"down": 2.5, "stop": True})
+        self.assertEqual(cli.parse_params(["pod=web-0", "--namespace", "ns1", "--wait"]),
+                         {"pod": "web-0", "namespace": "ns1", "wait": True})
+        with self.assertRaises(SystemExit):
+            cli.parse_params(["loose"])
+
+
 @unittest.skipIf(SKIP, SKIP)
 class Lifecycle(unittest.TestCase):
     def test_die_with_parent_leaves_no_process(self):
