@@ -193,6 +193,23 @@ class Serve:
         cp.start_processes(["kube-controller-manager", "kube-scheduler"])
         self.record_descendants()
         cp.ensure_defaults()
+
+        # the CRDs and the controllers on a helper thread, while this one
+        # starts the node agent (its Pods' processes are started by threads
+        # of its own; this thread lives as long as the bed)
+        side = {}
+
+        def crds_and_controllers():
+            try:
+                if crds:
+                    cp.load_crds(crds, timeout=self.a.timeout)
+                    timings["crds"] = time.monotonic() - t0
+                cp.wait_controllers(timeout=self.a.timeout)
+                timings["controllers"] = time.monotonic() - t0
+            except BaseException as e:
+                side["error"] = e
+        helper = threading.Thread(target=crds_and_controllers, name="start-crds", daemon=True)
+        helper.start()
         if agentmod is not None:
             hosts = os.path.join(d, "hosts")
             if not os.path.exists(hosts):
@@ -209,11 +226,9 @@ class Serve:
                 cfg["backoff_base"] = float(self.a.backoff_base)
             self.agent = agentmod.start(cfg)
             timings["agent_started"] = time.monotonic() - t0
-        if crds:
-            cp.load_crds(crds, timeout=self.a.timeout)
-            timings["crds"] = time.monotonic() - t0
-        cp.wait_controllers(timeout=self.a.timeout)
-        timings["controllers"] = time.monotonic() - t0
+        helper.join()
+        if "error" in side:
+            raise side["error"]
         if self.agent is not None:
             left = max(5.0, self.a.timeout - (time.monotonic() - t0))
             if not self.agent.wait_ready(left):
