@@ -1,0 +1,236 @@
+"""Storage for the bed's Pods: an external provisioner for PersistentVolumes
+(a directory each), fsGroup ownership, and the files of configMap, secret,
+downwardAPI and projected volumes.
+
+The one idea: the agent provisions as a CSI external-provisioner does and
+leaves the binding to kube-controller-manager's PV controller. A claim of the
+bed's StorageClass (`standard`, the default) gets a PersistentVolume
+`pvc-<claim uid>` whose hostPath is DIR/volumes/pvc-<claim uid>, pre-bound to
+the claim through claimRef; the PV controller binds the two. A released PV
+(its claim deleted; reclaim policy Delete) has its directory removed once no
+running container uses it, and then the PV object is deleted. A new claim of
+the same name — a StatefulSet scaling up again after the operator deleted a
+removed member's PVC — has a new uid, so a new empty directory: it never sees
+a removed member's data.
+"""
+import base64
+import logging
+import os
+import shutil
+import threading
+
+from . import podspec
+
+log = logging.getLogger("kbed.volumes")
+
+PROVISIONER = "kbed.local/hostpath"
+STORAGE_CLASS = "standard"
+
+
+def apply_fs_group(path, gid, policy=None):
+    """Give a volume to the Pod's fsGroup as kubelet does: group ownership,
+    group read/write, setgid directories. OnRootMismatch skips a volume whose
+    root already has that group."""
+    if gid is None or not os.path.isdir(path):
+        return
+    st = os.stat(path)
+    if policy == "OnRootMismatch" and st.st_gid == gid and st.st_mode & 0o2070 == 0o2070:
+        return
+    for root, dirs, files in os.walk(path):
+        for name in [root] + [os.path.join(root, f) for f in files]:
+            try:
+                os.lchown(name, -1, gid)
+                if not os.path.islink(name):
+                    m = os.stat(name).st_mode
+                    extra = 0o2070 if name == root else (0o060 if m & 0o600 else 0o040)
+                    os.chmod(name, (m & 0o7777) | extra)
+            except OSError as e:
+                log.debug("fsGroup on %s: %s", name, e)
+
+
+class Volumes:
+    def __init__(self, store, state_dir, in_use):
+        """in_use() -> uids of the claims live Pods have mounted."""
+        self.store, self.in_use = store, in_use
+        self.root = os.path.join(state_dir, "volumes")
+        os.makedirs(self.root, exist_ok=True)
+        self._lock = threading.Lock()
+
+    def ensure_class(self):
+        sc = {"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+              "metadata": {"name": STORAGE_CLASS,
+                           "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
+              "provisioner": PROVISIONER, "reclaimPolicy": "Delete",
+              "volumeBindingMode": "Immediate", "allowVolumeExpansion": True}
+        try:
+            self.store.create("storageclasses", sc)
+        except Exception as e:
+            if getattr(e, "code", 0) != 409:
+                raise
+
+    def pv_dir(self, claim_uid):
+        return os.path.join(self.root, "pvc-" + claim_uid)
+
+    # ---- provisioner -----------------------------------------------------
+    def on_pvc(self, etype, pvc):
+        md, spec = pvc["metadata"], pvc.get("spec") or {}
+        if etype == "DELETED" or md.get("deletionTimestamp") or spec.get("volumeName"):
+            return
+        cls = spec.get("storageClassName")
+        if cls not in (None, STORAGE_CLASS):
+            return
+        uid = md["uid"]
+        size = ((spec.get("resources") or {}).get("requests") or {}).get("storage", "1Gi")
+        with self._lock:
+            os.makedirs(self.pv_dir(uid), exist_ok=True)
+        pv = {"apiVersion": "v1", "kind": "PersistentVolume",
+              "metadata": {"name": "pvc-" + uid,
+                           "annotations": {"pv.kubernetes.io/provisioned-by": PROVISIONER}},
+              "spec": {"capacity": {"storage": size},
+                       "accessModes": spec.get("accessModes") or ["ReadWriteOnce"],
+                       "persistentVolumeReclaimPolicy": "Delete",
+                       "storageClassName": STORAGE_CLASS,
+                       "volumeMode": spec.get("volumeMode") or "Filesystem",
+                       "hostPath": {"path": self.pv_dir(uid), "type": "Directory"},
+                       "claimRef": {"kind": "PersistentVolumeClaim", "apiVersion": "v1",
+                                    "namespace": md.get("namespace", "default"), "name": md["name"],
+                                    "uid": uid}}}
+        try:
+            self.store.create("persistentvolumes", pv)
+        except Exception as e:
+            if getattr(e, "code", 0) != 409:
+                log.warning("provisioning %s/%s: %s", md.get("namespace"), md["name"], e)
+
+    def on_pv(self, etype, pv):
+        """Delete a released volume of ours once nothing uses it."""
+        md = pv["metadata"]
+        if etype == "DELETED" or (md.get("annotations") or {}).get("pv.kubernetes.io/provisioned-by") != PROVISIONER:
+            return
+        if (pv.get("status") or {}).get("phase") not in ("Released", "Failed"):
+            return
+        uid = md["name"][len("pvc-"):]
+        if uid in self.in_use():
+            return          # a Pod still runs on it; sweep() comes back
+        with self._lock:
+            shutil.rmtree(self.pv_dir(uid), ignore_errors=True)
+        try:
+            self.store.delete("persistentvolumes", None, md["name"])
+        except Exception as e:
+            log.debug("pv %s: %s", md["name"], e)
+
+    def sweep(self):
+        for pv in self.store.list("persistentvolumes")[0]:
+            self.on_pv("MODIFIED", pv)
+
+    def bound_dir(self, ns, claim):
+        """(directory, claim uid) if the claim exists and is bound, else None."""
+        try:
+            pvc = self.store.get("persistentvolumeclaims", ns, claim)
+        except Exception:
+            return None
+        if pvc["metadata"].get("deletionTimestamp") or (pvc.get("status") or {}).get("phase") != "Bound":
+            return None
+        try:
+            pv = self.store.get("persistentvolumes", None, pvc["spec"]["volumeName"])
+        except Exception:
+            return None
+        d = ((pv.get("spec") or {}).get("hostPath") or {}).get("path")
+        return (d, pvc["metadata"]["uid"]) if d and os.path.isdir(d) else None
+
+    def wipe(self, ns, claim):
+        """Fault: the claim's volume lost its data (contents removed in place)."""
+        got = self.bound_dir(ns, claim)
+        if got is None:
+            raise LookupError('no bound volume for persistentvolumeclaim "%s" in namespace "%s"' % (claim, ns))
+        d = got[0]
+        for entry in os.listdir(d):
+            p = os.path.join(d, entry)
+            if os.path.isdir(p) and not os.path.islink(p):
+                shutil.rmtree(p, ignore_errors=True)
+            else:
+                os.unlink(p)
+        return d
+
+
+def _write(dest, rel, content, mode):
+    rel = os.path.normpath(rel)
+    if rel.startswith("..") or os.path.isabs(rel):
+        raise podspec.ConfigError("volume item path %r must be relative and inside the volume" % rel)
+    p = os.path.join(dest, rel)
+    os.makedirs(os.path.dirname(p), exist_ok=True)
+    with open(p, "wb") as f:
+        f.write(content)
+    os.chmod(p, mode)
+
+
+def _items(obj, is_secret, items, default_mode, optional, what, dest):
+    """Write a ConfigMap's or Secret's keys (or the chosen items) under dest."""
+    data = {}
+    for k, v in (obj.get("data") or {}).items():
+        data[k] = base64.b64decode(v) if is_secret else v.encode()
+    if not is_secret:
+        for k, v in (obj.get("binaryData") or {}).items():
+            data[k] = base64.b64decode(v)
+    if items:
+        for it in items:
+            if it.get("key") not in data:
+                if optional:
+                    continue
+                raise podspec.ConfigError("configmap/secret %s has no key %s" % (what, it.get("key")))
+            _write(dest, it.get("path") or it["key"], data[it["key"]], it.get("mode", default_mode))
+    else:
+        for k, v in data.items():
+            _write(dest, k, v, default_mode)
+
+
+def materialise(pod, vol, dest, lookup, sa_token=None):
+    """Write the files of a configMap/secret/downwardAPI/projected volume into dest.
+
+    lookup(kind, ns, name) -> object or None; sa_token(source) -> a token for
+    a serviceAccountToken projection. ConfigError when a required object is missing."""
+    ns = pod["metadata"].get("namespace", "default")
+    if os.path.isdir(dest):
+        shutil.rmtree(dest)
+    os.makedirs(dest)
+
+    def one(kind, src, default_mode, sub_dest):
+        name = src.get("name") if kind == "configmaps" else src.get("secretName", src.get("name"))
+        obj = lookup(kind, ns, name)
+        if obj is None:
+            if src.get("optional"):
+                return
+            raise podspec.ConfigError('%s "%s" not found' % (kind[:-1], name))
+        _items(obj, kind == "secrets", src.get("items"), src.get("defaultMode", default_mode),
+               src.get("optional"), "%s/%s" % (ns, name), sub_dest)
+
+    def downward(items, default_mode):
+        for it in items or []:
+            if "fieldRef" in it:
+                val = podspec.field_value(pod, it["fieldRef"].get("fieldPath", ""))
+            else:
+                val = ""
+            _write(dest, it["path"], val.encode(), it.get("mode", default_mode))
+
+    mode = vol.get("defaultMode", 0o644)
+    if "configMap" in vol:
+        one("configmaps", vol["configMap"], vol["configMap"].get("defaultMode", 0o644), dest)
+    elif "secret" in vol:
+        one("secrets", vol["secret"], vol["secret"].get("defaultMode", 0o644), dest)
+    elif "downwardAPI" in vol:
+        downward(vol["downwardAPI"].get("items"), vol["downwardAPI"].get("defaultMode", 0o644))
+    elif "projected" in vol:
+        mode = vol["projected"].get("defaultMode", 0o644)
+        for src in vol["projected"].get("sources") or []:
+            if "configMap" in src:
+                one("configmaps", src["configMap"], mode, dest)
+            elif "secret" in src:
+                one("secrets", src["secret"], mode, dest)
+            elif "downwardAPI" in src:
+                downward(src["downwardAPI"].get("items"), mode)
+            elif "serviceAccountToken" in src:
+                try:
+                    tok = sa_token(src["serviceAccountToken"])
+                except Exception as e:
+                    raise podspec.ConfigError("serviceAccountToken projection: %s" % e) from None
+                _write(dest, src["serviceAccountToken"].get("path", "token"), tok.encode(), mode)
+    return dest
