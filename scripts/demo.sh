@@ -2,11 +2,14 @@
 # scripts/demo.sh [BUILD] — what `make demo` runs: an etcd cluster scaled
 # 1 → 3 → 1 by the operator, on the test bed, watched through the plugin.
 #
-# Everything happens on this machine: the test bed (test/kubesim) is a small
-# Kubernetes (API server, StatefulSet controller, kubelet running real etcd
-# processes, DNS); the admission webhook and the controller run as plain
-# processes inside its network, just as their Pods would. Everything the
-# script starts is stopped when it ends, whether it worked or not.
+# Everything happens on this machine, on real Kubernetes: the test bed
+# (test/kbed) runs kube-apiserver, kube-controller-manager and kube-scheduler
+# built from their Go modules, and a node agent that runs the Pods (real etcd
+# 3.6) as processes in network namespaces of its own. The operator is
+# installed exactly as the README's install section says: the webhook and the
+# controller run as the Deployments in manifests/, under their own
+# ServiceAccounts with RBAC enforced. Everything the script starts is stopped
+# when it ends, whether it worked or not.
 #
 # BUILD (default $EO_BUILD, else build/) holds kubectl-etcd, etcd-webhook,
 # etcd-controller and etcd-certs. Exit status 0 only if every step worked.
@@ -16,7 +19,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${1:-${EO_BUILD:-build}}
 cd "$ROOT" || exit 2
 BUILD=$(cd "$BUILD" 2>/dev/null && pwd) || { echo "demo: build directory ${1:-${EO_BUILD:-build}} not found; run make first" >&2; exit 2; }
-BED="python3 $ROOT/test/kubesim/bed.py"
+BED="$ROOT/scripts/bed"
 T0=$SECONDS
 
 bold=""; dim=""; off=""; green=""; red=""
@@ -31,9 +34,12 @@ die() { printf '\n%sdemo failed: %s%s\n' "$red" "$1" "$off" >&2; exit 1; }
 for b in kubectl-etcd etcd-webhook etcd-controller etcd-certs; do
 	[ -x "$BUILD/$b" ] || die "$BUILD/$b is missing: build first (make)"
 done
-for t in kubectl etcd etcdctl python3 curl unshare; do
+for t in kubectl python3 unshare nsenter ip; do
 	command -v "$t" >/dev/null 2>&1 || die "$t is not installed: run scripts/install-deps.sh"
 done
+ETCD36=$(scripts/kube-bins.sh --print 2>/dev/null | awk -F= '$1=="etcd" && $2 ~ /etcd-3[.]6[.]/ {print $2}' | tail -1)
+[ -x "$ETCD36/etcdctl" ] || die "etcd 3.6 is not built: run scripts/kube-bins.sh"
+ETCDCTL=$ETCD36/etcdctl
 
 DIR=$(mktemp -d /tmp/etcd-demo.XXXXXX)
 PGIDS=()
@@ -51,7 +57,11 @@ cleanup() {
 	$BED stop --dir "$DIR" >/dev/null 2>&1
 	if [ "${DEMO_KEEP:-}" = 1 ] || [ $rc -ne 0 ]; then
 		echo "    logs kept in $DIR/logs"
-		[ $rc -ne 0 ] && [ -f "$DIR/logs/controller.log" ] && { echo "    controller log (tail):"; tail -15 "$DIR/logs/controller.log" | sed 's/^/      /'; }
+		if [ $rc -ne 0 ]; then
+			for f in "$DIR"/logs/pods/etcd-operator-system_etcd-controller-*.log; do
+				[ -f "$f" ] && { echo "    $(basename "$f") (tail):"; tail -15 "$f" | sed 's/^/      /'; }
+			done
+		fi
 	else
 		rm -rf "$DIR"
 	fi
@@ -69,33 +79,23 @@ start_bg() { # name cmd...
 }
 
 step "Start the test bed" \
-	"A Kubernetes API server, StatefulSet controller, kubelet and DNS in one local process; the CRD comes from manifests/crd."
+	"kube-apiserver (RBAC on, etcd 3.6 as its store), kube-controller-manager, kube-scheduler and three nodes; the CRD comes from manifests/crd."
 run $BED start --dir "$DIR" --build "$BUILD" --manifests manifests --die-with-parent $$ || die "the test bed did not start (see $DIR/logs/bed.log)"
 export KUBECONFIG=$DIR/kubeconfig
 export PATH=$BUILD:$PATH # so `kubectl etcd` finds kubectl-etcd, as after make install
-run kubectl get crd etcdclusters.etcd.k8s-operator.io || die "the CRD is not served"
+run kubectl get nodes || die "no nodes"
 
-step "Install the admission webhook" \
-	"etcd-certs makes its CA and serving certificate and puts the CA into the webhook configurations."
-run kubectl apply -f manifests/namespace/namespace.yaml || die "namespace"
-run etcd-certs all --out "$DIR/certs" --ip 127.0.0.1 \
-	-f manifests/webhook/mutating-webhook.yaml -f manifests/webhook/validating-webhook.yaml >/dev/null || die "etcd-certs"
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-start_bg webhook $BED run --dir "$DIR" -- "$BUILD/etcd-webhook" --tls-cert-file "$DIR/certs/tls.crt" \
-	--tls-private-key-file "$DIR/certs/tls.key" --secure-port "$PORT" --bind-address 127.0.0.1
-for _ in $(seq 1 100); do
-	curl -sf --cacert "$DIR/certs/ca.crt" "https://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break
-	sleep 0.1
+step "Install the operator as the README says" \
+	"etcd-certs makes the webhook's CA and serving pair; the webhook and the controller run as Deployments."
+run etcd-certs all --out "$DIR/certs" >/dev/null || die "etcd-certs"
+run kubectl apply -f manifests/namespace/namespace.yaml -f "$DIR/certs/secret.yaml" || die "namespace and Secret"
+printf '%s$ kubectl kustomize manifests/ | etcd-certs inject --ca %s -f - | kubectl apply -f -%s\n' "$dim" "$DIR/certs/ca.crt" "$off"
+kubectl kustomize manifests/ | etcd-certs inject --ca "$DIR/certs/ca.crt" -f - | kubectl apply -f - >"$DIR/install.out" 2>&1 \
+	|| { cat "$DIR/install.out"; die "install"; }
+for d in etcd-webhook etcd-controller; do
+	run kubectl -n etcd-operator-system rollout status deployment/$d --timeout 180s || {
+		kubectl -n etcd-operator-system get pods -o wide; die "deployment $d did not become available"; }
 done
-curl -sf --cacert "$DIR/certs/ca.crt" "https://127.0.0.1:$PORT/healthz" >/dev/null || die "the webhook does not answer (see $DIR/logs/webhook.log)"
-$BED services --dir "$DIR" --namespace etcd-operator-system --name etcd-webhook --target "127.0.0.1:$PORT" >/dev/null || die "service map"
-run kubectl apply -f "$DIR/certs/webhooks.yaml" || die "webhook configurations"
-
-step "Start the controller" \
-	"It watches EtcdClusters and is the only one that changes etcd membership and the StatefulSet."
-start_bg controller $BED run --dir "$DIR" -- "$BUILD/etcd-controller" --kubeconfig "$DIR/kubeconfig" \
-	--etcd-heartbeat-ms 50 --etcd-election-ms 500 --step-timeout 90s
-echo "    etcd-controller running (log: $DIR/logs/controller.log)"
 
 step "Create the EtcdCluster 'demo' with one member" "manifests/samples/etcdcluster-demo.yaml"
 created=0
@@ -118,13 +118,13 @@ step "Scale to three members" \
 	"The plugin shows the plan, writes the first step, and follows each learner until it is a healthy voter."
 run kubectl etcd scale demo --replicas 3 --yes --step-timeout 2m --timeout 5m || die "scale 1 → 3"
 
-step "Write and read a key through etcd" "etcdctl inside the cluster network, through the client Service."
+step "Write and read a key through etcd" "etcdctl 3.6 inside the cluster network, through the client Service."
 EP=http://demo-client.default.svc.cluster.local:2379
-run $BED run --dir "$DIR" -- etcdctl --endpoints "$EP" put greeting "hello from make demo" || die "etcdctl put"
-out=$($BED run --dir "$DIR" -- etcdctl --endpoints "$EP" get greeting --print-value-only) || die "etcdctl get"
+run $BED run --dir "$DIR" -- "$ETCDCTL" --endpoints "$EP" put greeting "hello from make demo" || die "etcdctl put"
+out=$($BED run --dir "$DIR" -- "$ETCDCTL" --endpoints "$EP" get greeting --print-value-only) || die "etcdctl get"
 echo "$ etcdctl get greeting → $out"
 [ "$out" = "hello from make demo" ] || die "read back \"$out\""
-run $BED run --dir "$DIR" -- etcdctl --endpoints "$EP" member list -w table || die "etcdctl member list"
+run $BED run --dir "$DIR" -- "$ETCDCTL" --endpoints "$EP" member list -w table || die "etcdctl member list"
 
 step "Status of the three-member cluster"
 run kubectl etcd status demo --no-color || die "status"
@@ -132,7 +132,7 @@ run kubectl etcd status demo --no-color || die "status"
 step "Scale back to one member" \
 	"Each step moves leadership away from the leaving member if needed, removes it, then deletes its volume."
 run kubectl etcd scale demo --replicas 1 --yes --step-timeout 2m --timeout 5m || die "scale 3 → 1"
-out=$($BED run --dir "$DIR" -- etcdctl --endpoints "$EP" get greeting --print-value-only) || die "etcdctl get after scale-down"
+out=$($BED run --dir "$DIR" -- "$ETCDCTL" --endpoints "$EP" get greeting --print-value-only) || die "etcdctl get after scale-down"
 echo "$ etcdctl get greeting → $out"
 [ "$out" = "hello from make demo" ] || die "the key did not survive the scale-down (read \"$out\")"
 

@@ -8,7 +8,6 @@ set -eu
 PACKAGES="
 build-essential pkg-config clang libclang-rt-14-dev
 libcurl4-openssl-dev libjson-c-dev libmicrohttpd-dev libssl-dev libyaml-dev libcmocka-dev
-etcd-server etcd-client
 python3 util-linux procps iproute2 ca-certificates openssl curl
 valgrind
 "
@@ -39,4 +38,7 @@ if [ -n "$missing" ]; then
 	# shellcheck disable=SC2086
 	apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
+# The real control plane and etcd 3.5/3.6/3.7, built from Go modules into a
+# cache outside the repository (the first time only; progress on stderr).
+"$(dirname "$0")/kube-bins.sh" >/dev/null
 echo "install-deps: all present"

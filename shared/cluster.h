@@ -28,7 +28,7 @@
 #define EC_MIN_REPLICAS 1
 #define EC_MAX_REPLICAS 9
 #define EC_DEFAULT_REPLICAS 3
-#define EC_DEFAULT_VERSION "3.5.17"
+#define EC_DEFAULT_VERSION "3.6.16"
 #define EC_DEFAULT_STORAGE "1Gi"
 #define EC_DEFAULT_DOMAIN "cluster.local"
 /* etcd's image when spec.image is empty: EC_ETCD_IMAGE_REPO ":v" version. */

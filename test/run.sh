@@ -8,8 +8,13 @@ set -u
 BUILD=${1:-build}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT" || exit 2
-SUITES=${SUITES:-unit,unit-san,integration,integration-san,bed,e2e,demo,fuzz}
+SUITES=${SUITES:-unit,unit-san,model,model-san,integration,integration-san,bed,e2e,demo,fuzz}
 export EO_BUILD=$(cd "$BUILD" && pwd)
+export PYTHONPATH=$ROOT/test${PYTHONPATH:+:$PYTHONPATH}   # the bed's package, kbed
+# Real etcd for the integration suites, from scripts/kube-bins.sh's cache: the
+# plain run on 3.6, the sanitizer run on 3.5, so both releases are exercised.
+etcd_dir() { scripts/kube-bins.sh --print 2>/dev/null | awk -F= -v m="etcd-$1." '$1=="etcd" && index($2, m) {print $2}' | tail -1; }
+ETCD36=$(etcd_dir 3.6); ETCD35=$(etcd_dir 3.5)
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:halt_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 LOGDIR=${TEST_LOGDIR:-$EO_BUILD/test-logs}
@@ -66,21 +71,46 @@ run_script() { # suite script
 		record "$name" 0 1; fi
 }
 
+run_model() { # suite binary wanted-exit label [args…]: one test; a wanted violation
+	# must come with its trace, and a sanitizer report fails it
+	local bin=$2 want=$3 name log rc ok=1
+	name="$1/$4"; shift 4
+	log="$LOGDIR/${name//\//_}.log"
+	timeout 600 "$bin" -q "$@" >"$log" 2>&1; rc=$?
+	[ $rc -eq "$want" ] || ok=0
+	[ "$want" -ne 0 ] && ! grep -q '^shortest trace' "$log" && ok=0
+	grep -qE 'ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:' "$log" && ok=0
+	grep -m1 -E 'states explored' "$log" | sed 's/^/    /'
+	if [ $ok -eq 1 ]; then record "$name" 1 0; else
+		echo "    $name exited $rc (wanted $want); last lines of $log:"; tail -15 "$log" | sed 's/^/      /'
+		record "$name" 0 1; fi
+}
+
 suite() { echo "== $1"; }
 
 if want unit; then suite "unit (cmocka)"
 	for b in "$EO_BUILD"/test/unit/test_*; do [ -x "$b" ] && run_cmocka "$b" unit; done; fi
 if want unit-san; then suite "unit, AddressSanitizer + UndefinedBehaviorSanitizer"
 	for b in "$EO_BUILD"/san/test/unit/test_*; do [ -x "$b" ] && run_cmocka "$b" unit-san; done; fi
-if want integration; then suite "integration (real etcd, real HTTPS)"
+if want model; then suite "model checker of the scaling decision (test/model)"
+	b="$EO_BUILD/test/model/check_scaling"
+	if [ -x "$b" ]; then run_model model "$b" 0 default-bound
+		run_model model "$b" 1 seeded-voter-first-caught --seed-bug voter-first; fi; fi
+if want model-san; then suite "model checker, sanitizers (a smaller bound)"
+	b="$EO_BUILD/san/test/model/check_scaling"
+	if [ -x "$b" ]; then run_model model-san "$b" 0 bound-1 --bound 1
+		run_model model-san "$b" 1 seeded-voter-first-caught --seed-bug voter-first; fi; fi
+if want integration; then suite "integration (real etcd ${ETCD36##*/etcd-}, real HTTPS)"
+	export ETCD_BIN=$ETCD36/etcd
 	for b in "$EO_BUILD"/test/integration/test_*; do [ -x "$b" ] && run_cmocka "$b" integration; done
 	for s in test/integration/test_*.sh; do [ -x "$s" ] && run_script "$s" integration; done
 	for s in test/integration/test_*.py; do [ -f "$s" ] && run_unittest "$s" integration; done; fi
-if want integration-san; then suite "integration, sanitizers"
+if want integration-san; then suite "integration, sanitizers (real etcd ${ETCD35##*/etcd-})"
+	export ETCD_BIN=$ETCD35/etcd
 	for b in "$EO_BUILD"/san/test/integration/test_*; do [ -x "$b" ] && run_cmocka "$b" integration-san; done; fi
-if want bed; then suite "test bed (kubesim) with the real kubectl"
-	for s in test/kubesim/test_*.py; do [ -f "$s" ] && run_unittest "$s" bed; done; fi
-if want e2e; then suite "end to end on the test bed"
+if want bed; then suite "test bed (kbed: real kube-apiserver, controller-manager, scheduler) with the real kubectl"
+	for s in test/kbed/test_*.py; do [ -f "$s" ] && run_unittest "$s" bed; done; fi
+if want e2e; then suite "end to end on the real control plane"
 	for s in test/e2e/test_*.py; do [ -f "$s" ] && run_unittest "$s" e2e; done; fi
 if want fuzz; then suite "fuzz (bounded)"
 	for s in test/fuzz/run.sh; do [ -x "$s" ] && run_script "$s" fuzz; done; fi
