@@ -1,4 +1,4 @@
-"""Helpers for the controller's end-to-end tests on the kubesim bed: start the
+"""Helpers for the controller's end-to-end tests on the real control plane (kbed): start the
 bed with the webhook and the controller, drive EtcdClusters, run the writer
 and the prober inside the cluster network, and watch the invariants the
 protocol promises while it works.
@@ -22,10 +22,10 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(ROOT, "test", "kubesim"))
+sys.path.insert(0, os.path.join(ROOT, "test"))
 sys.path.insert(0, HERE)
 
-from harness import Bed  # noqa: E402
+from kbed.harness import Bed  # noqa: E402
 import etcd_load  # noqa: E402
 
 MANIFESTS = os.path.join(ROOT, "manifests")
@@ -71,11 +71,8 @@ class ControllerBed:
 
     # ---- the controller ------------------------------------------------
     def start_controller(self, extra=(), env=None, name="controller"):
-        """BUILD/etcd-controller inside the cluster network; its log is logs/<name>.log."""
-        binary = os.path.join(self.bed.build or "", "etcd-controller")
-        self.controller = self.bed.run_in_cluster(
-            [binary, "--kubeconfig", self.bed.kubeconfig] + self.controller_args + list(extra),
-            background=True, name=name, env=env)
+        """BUILD/etcd-controller inside the bed, through the fault proxy; its log is logs/<name>.log."""
+        self.controller = self.bed.start_controller(self.controller_args + list(extra), env=env, name=name)
         return self.controller
 
     def stop_controller(self, proc=None):

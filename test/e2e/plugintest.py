@@ -1,5 +1,5 @@
 """Helpers for the plugin's end-to-end tests: `kubectl etcd …` run through the
-kubectl on PATH, as a user runs it, against a kubesim bed.
+kubectl on PATH, as a user runs it, against the real control plane (kbed).
 
 The plugin is "installed" the way `make install` does it — kubectl-etcd and
 kubectl_complete-etcd in one directory put first on PATH — but into a
@@ -18,9 +18,9 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(ROOT, "test", "kubesim"))
+sys.path.insert(0, os.path.join(ROOT, "test"))
 
-from harness import Bed, free_port  # noqa: E402,F401
+from kbed.harness import Bed, free_port  # noqa: E402,F401
 
 MANIFESTS = os.path.join(ROOT, "manifests")
 FIXTURES = os.path.join(ROOT, "test", "fixtures", "validate")

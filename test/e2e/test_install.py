@@ -20,9 +20,9 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(ROOT, "test", "kubesim"))
+sys.path.insert(0, os.path.join(ROOT, "test"))
 
-from harness import Bed, KubectlError, free_port  # noqa: E402
+from kbed.harness import BED_IP, Bed, KubectlError, free_port  # noqa: E402
 
 MANIFESTS = os.path.join(ROOT, "manifests")
 SAMPLE_1 = os.path.join(MANIFESTS, "samples", "etcdcluster-demo.yaml")
@@ -56,7 +56,7 @@ class CRDRulesWithoutWebhook(unittest.TestCase):
     def test_defaults_columns_and_short_names(self):
         self.bed.kubectl("apply", "-f", SAMPLE_1)
         ec = self.bed.get("etcdclusters", "demo")
-        self.assertEqual(ec["spec"], {"replicas": 1, "version": "3.5.17", "storage": {"size": "1Gi"},
+        self.assertEqual(ec["spec"], {"replicas": 1, "version": "3.6.16", "storage": {"size": "1Gi"},
                                       "clusterDomain": "cluster.local"})
         for name in ("ec", "etcdc", "etcdcluster", "etcdclusters.etcd.k8s-operator.io"):
             out = self.bed.kubectl("get", name).stdout
@@ -120,13 +120,13 @@ class WebhookTrustedThroughInjectedBundle(unittest.TestCase):
         """etcd-certs all, the webhook on its pair, and the configurations with
         caBundle filled by etcd-certs (from the CA in trust instead, if given)."""
         hooks = [os.path.join(MANIFESTS, "webhook", f) for f in ("mutating-webhook.yaml", "validating-webhook.yaml")]
-        self.etcd_certs("all", "--out", out, "--ip", "127.0.0.1", "-f", hooks[0], "-f", hooks[1])
+        self.etcd_certs("all", "--out", out, "--ip", BED_IP, "-f", hooks[0], "-f", hooks[1])
         port = free_port()
         self.bed.run_in_cluster([self.webhook, "--tls-cert-file", os.path.join(out, "tls.crt"),
                                  "--tls-private-key-file", os.path.join(out, "tls.key"),
-                                 "--secure-port", str(port), "--bind-address", "127.0.0.1"],
+                                 "--secure-port", str(port), "--bind-address", BED_IP],
                                 background=True, name="etcd-webhook")
-        self.bed.register_service("etcd-operator-system", "etcd-webhook", "127.0.0.1:%d" % port)
+        self.bed.register_service("etcd-operator-system", "etcd-webhook", "%s:%d" % (BED_IP, port))
         self.bed.kubectl("apply", "-f", os.path.join(MANIFESTS, "namespace", "namespace.yaml"))
         if trust:
             other = self.etcd_certs("inject", "--ca", trust, "-f", hooks[0], "-f", hooks[1]).stdout

@@ -22,7 +22,7 @@ sys.path.insert(0, HERE)
 
 from plugintest import (ANN, FIXTURES, ROOT, Bed, Plugin, build_dir, cluster,  # noqa: E402
                         kubeconfig, publish_settled)
-import yamlish  # noqa: E402  (test/kubesim, on the path through plugintest)
+from kbed import yamlish  # noqa: E402  (test/, on the path through plugintest)
 
 
 class PluginOnBed(unittest.TestCase):
@@ -114,7 +114,7 @@ class PluginOnBed(unittest.TestCase):
         self.assertEqual(lines[0].split(), ["NAME", "REPLICAS", "READY", "LEARNERS", "PHASE", "VERSION",
                                             "TARGET", "AGE"])
         row = [l for l in lines if l.startswith("demo ")][0].split()
-        self.assertEqual(row[:7], ["demo", "1", "1/1", "0", "Running", "3.5.17", "1"])
+        self.assertEqual(row[:7], ["demo", "1", "1/1", "0", "Running", "3.6.16", "1"])
         self.assertNotIn("orders", r.stdout)
         for flag in ("-A", "--all-namespaces"):
             r = self.ok("status", flag)

@@ -13,9 +13,9 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(ROOT, "test", "kubesim"))
+sys.path.insert(0, os.path.join(ROOT, "test"))
 
-from harness import Bed  # noqa: E402
+from kbed.harness import Bed  # noqa: E402
 
 MANIFESTS = os.path.join(ROOT, "manifests")
 ANN = "etcd.k8s-operator.io/target-replicas"
