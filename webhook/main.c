@@ -4,7 +4,10 @@
  * main() only reads flags, starts the server (webhook/server.c) and waits
  * for SIGTERM or SIGINT, which every thread has blocked so that the main
  * thread alone receives them through sigwait: then the server stops
- * gracefully and the process exits 0.
+ * gracefully and the process exits 0. SIGHUP, caught the same way, means
+ * "look at the certificate files now" (what the ticker does every
+ * --cert-check-interval); it never stops the server, whose default action
+ * would be to die mid-request.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -34,13 +37,19 @@ static void usage(FILE *out)
 		"  --threads N                  worker threads (default: the CPUs this process may use)\n"
 		"  --max-body-bytes N           largest request body accepted (default %u)\n"
 		"  --cert-check-interval MS     how often the certificate files are looked at (default 1000)\n"
+		"  --connection-timeout S       close a connection silent this long: no TLS hello, no\n"
+		"                               request, or idle between requests (default 30)\n"
+		"  --max-connections N          connections open at once, all clients (default %u)\n"
+		"  --max-connections-per-ip N   connections open at once from one address (default %u)\n"
 		"  --log-level L                debug, info, warn or error (default info)\n"
 		"  --version, --help\n"
 		"\n"
 		"Endpoints: POST /mutate, POST /validate (AdmissionReview admission.k8s.io/v1),\n"
 		"GET /healthz, /readyz, /metrics (Prometheus text), all on the HTTPS port.\n"
-		"TLS 1.2 and 1.3 only. SIGTERM: finish requests in flight, exit 0.\n",
-		WHSRV_MAX_BODY);
+		"TLS 1.3, and 1.2 with ECDHE and AES-GCM or ChaCha20-Poly1305 only.\n"
+		"SIGTERM: finish requests in flight, exit 0. SIGHUP: reload the certificate\n"
+		"files now (nothing else; the server keeps serving).\n",
+		WHSRV_MAX_BODY, WHSRV_MAX_CONNECTIONS, WHSRV_MAX_CONNECTIONS_PER_IP);
 }
 
 static int parse_uint(const char *flag, const char *v, unsigned long max, unsigned long *out)
@@ -59,7 +68,8 @@ static int parse_uint(const char *flag, const char *v, unsigned long max, unsign
 
 int main(int argc, char **argv)
 {
-	enum { O_CERT = 1, O_KEY, O_PORT, O_BIND, O_THREADS, O_MAXBODY, O_INTERVAL, O_LOG, O_VERSION, O_HELP };
+	enum { O_CERT = 1, O_KEY, O_PORT, O_BIND, O_THREADS, O_MAXBODY, O_INTERVAL, O_LOG, O_VERSION, O_HELP,
+	       O_TIMEOUT, O_MAXCONN, O_MAXCONN_IP };
 	static const struct option opts[] = {
 		{"tls-cert-file", required_argument, NULL, O_CERT},
 		{"tls-private-key-file", required_argument, NULL, O_KEY},
@@ -68,6 +78,9 @@ int main(int argc, char **argv)
 		{"threads", required_argument, NULL, O_THREADS},
 		{"max-body-bytes", required_argument, NULL, O_MAXBODY},
 		{"cert-check-interval", required_argument, NULL, O_INTERVAL},
+		{"connection-timeout", required_argument, NULL, O_TIMEOUT},
+		{"max-connections", required_argument, NULL, O_MAXCONN},
+		{"max-connections-per-ip", required_argument, NULL, O_MAXCONN_IP},
 		{"log-level", required_argument, NULL, O_LOG},
 		{"version", no_argument, NULL, O_VERSION},
 		{"help", no_argument, NULL, O_HELP},
@@ -103,6 +116,30 @@ int main(int argc, char **argv)
 				return 2;
 			cfg.reload_interval_ms = (int)n;
 			break;
+		case O_TIMEOUT:
+			if (parse_uint("--connection-timeout", optarg, 3600, &n) != 0 || n == 0) {
+				if (n == 0)
+					fprintf(stderr, "etcd-webhook: --connection-timeout 0: a silent "
+							"connection must be closed some time (1..3600)\n");
+				return 2;
+			}
+			cfg.connection_timeout_s = (unsigned)n;
+			break;
+		case O_MAXCONN:
+		case O_MAXCONN_IP:
+			if (parse_uint(c == O_MAXCONN ? "--max-connections" : "--max-connections-per-ip",
+				       optarg, 65536, &n) != 0)
+				return 2;
+			if (n == 0) {
+				fprintf(stderr, "etcd-webhook: %s 0: at least 1\n",
+					c == O_MAXCONN ? "--max-connections" : "--max-connections-per-ip");
+				return 2;
+			}
+			if (c == O_MAXCONN)
+				cfg.max_connections = (unsigned)n;
+			else
+				cfg.max_connections_per_ip = (unsigned)n;
+			break;
 		case O_LOG:
 			if ((level = log_level_parse(optarg)) < 0) {
 				fprintf(stderr, "etcd-webhook: --log-level %s: expected debug, info, "
@@ -135,6 +172,7 @@ int main(int argc, char **argv)
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
@@ -146,7 +184,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	int sig = 0;
-	sigwait(&set, &sig);
+	while (sigwait(&set, &sig) == 0 && sig == SIGHUP) {
+		int rc = whsrv_check_certs(s);
+		log_info("SIGHUP: certificate files checked", "result=%s",
+			 rc > 0 ? "reloaded" : rc == 0 ? "unchanged" : "failed");
+	}
 	log_info("stopping", "signal=%s", sig == SIGINT ? "SIGINT" : "SIGTERM");
 	int left = whsrv_stop(s);
 	log_info("stopped", "unfinished=%d", left);

@@ -9,9 +9,15 @@
  * arrives; the review itself (webhook/review.c) runs at the last call. The
  * completion notice ends the in-flight count that a graceful stop waits on.
  *
- * TLS: GnuTLS with an explicit priority string (TLS 1.3 and 1.2 only) and
- * the certificate handed out per handshake by tlsstore.c, which a ticker
- * thread here keeps in step with the files on disk.
+ * TLS: GnuTLS with an explicit priority string (TLS 1.3, and 1.2 with ECDHE
+ * and AEAD ciphers only) and the certificate handed out per handshake by
+ * tlsstore.c, which a ticker thread here keeps in step with the files on disk.
+ *
+ * Holding connections: every connection is in libmicrohttpd's epoll set from
+ * its accept on, so the idle timeout closes one that never says a word, and a
+ * peer's hang-up is seen at once (no socket left in CLOSE-WAIT). One address
+ * gets at most max_connections_per_ip of the max_connections. Stopping never
+ * touches the listen socket while the workers run (see whsrv_stop).
  */
 #include "server.h"
 
@@ -25,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -45,7 +52,7 @@ struct whsrv {
 	size_t max_body;
 	int reload_ms, drain_ms;
 	uint16_t port;
-	_Atomic bool stopping;
+	_Atomic bool stopping; /* /readyz 503, new connections closed at once */
 	pthread_t ticker;
 	bool ticker_started;
 	pthread_mutex_t mu;
@@ -187,6 +194,30 @@ static enum MHD_Result serve_review(struct whsrv *s, struct MHD_Connection *c, s
 	return ok;
 }
 
+/* Two Content-Length headers, or one with Transfer-Encoding, leave open which
+ * body is meant; a proxy in front may have picked the other one. */
+struct framing {
+	int content_length, transfer_encoding;
+};
+
+static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key,
+				     const char *value)
+{
+	struct framing *f = cls;
+	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+		f->content_length++;
+	else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0)
+		f->transfer_encoding++;
+	return MHD_YES;
+}
+
+static bool framing_ambiguous(struct MHD_Connection *c)
+{
+	struct framing f = {0};
+	MHD_get_connection_values(c, MHD_HEADER_KIND, count_framing, &f);
+	return f.content_length > 1 || (f.content_length && f.transfer_encoding);
+}
+
 static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url,
 			       const char *method, const char *version, const char *upload_data,
 			       size_t *upload_data_size, void **con_cls)
@@ -216,6 +247,14 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 			return answer_text(s, c, r, 405, "method not allowed: use GET\n", "GET, HEAD");
 		if (!review)
 			return serve_get(s, c, r);
+		if (framing_ambiguous(c)) {
+			log_warn("request refused: ambiguous body length", "endpoint=%s",
+				 wh_endpoint_name(r->ep));
+			return answer_text(s, c, r, 400,
+					   "bad request: more than one Content-Length, or "
+					   "Content-Length with Transfer-Encoding\n",
+					   NULL);
+		}
 		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 							     MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (cl && strtoull(cl, NULL, 10) > s->max_body)
@@ -263,6 +302,14 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
 		msg[--n] = '\0';
 	log_debug("libmicrohttpd", "detail=%s", log_q(q, sizeof(q), msg));
+}
+
+/* Once stopping, a new connection is closed as soon as it is accepted: the
+ * listen socket stays as it is until MHD_stop_daemon (see whsrv_stop). */
+static enum MHD_Result accept_policy(void *cls, const struct sockaddr *addr, socklen_t len)
+{
+	struct whsrv *s = cls;
+	return atomic_load(&s->stopping) ? MHD_NO : MHD_YES;
 }
 
 static void *ticker_main(void *arg)
@@ -345,17 +392,33 @@ struct whsrv *whsrv_start(const struct whsrv_config *cfg, struct eo_err *err)
 	wh_tls_activate(s->tls);
 
 	unsigned threads = cfg->threads ? cfg->threads : cpu_count();
+	unsigned timeout_s = cfg->connection_timeout_s ? cfg->connection_timeout_s : 30;
+	unsigned max_conns = cfg->max_connections ? cfg->max_connections : WHSRV_MAX_CONNECTIONS;
+	unsigned per_ip = cfg->max_connections_per_ip ? cfg->max_connections_per_ip
+						      : WHSRV_MAX_CONNECTIONS_PER_IP;
+	if (max_conns < threads) /* libmicrohttpd splits the cap over the workers */
+		max_conns = threads;
+	/*
+	 * No MHD_USE_TURBO. With it, libmicrohttpd 0.9.75 does not put an
+	 * accepted socket into its epoll set; a connection that never sent a
+	 * TLS hello was then never timed out, and a peer's hang-up never seen
+	 * (CLOSE-WAIT until exit). Such connects filled the connection cap and
+	 * every later review timed out, and a busy worker made MHD_quiesce_daemon
+	 * abort. What TURBO saves (one epoll_ctl per connection, no TCP
+	 * shutdown before close) is noise beside a TLS handshake.
+	 */
 	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_TLS | MHD_USE_ITC |
-			 MHD_USE_TURBO | MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
+			 MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
 	s->daemon = MHD_start_daemon(
-		flags, 0, NULL, NULL, handler, s,
+		flags, 0, accept_policy, s, handler, s,
 		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, /* first, to catch what follows */
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 		MHD_OPTION_HTTPS_PRIORITIES, WHSRV_TLS_PRIORITIES,
 		MHD_OPTION_HTTPS_CERT_CALLBACK, wh_tls_retrieve,
 		MHD_OPTION_THREAD_POOL_SIZE, threads,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096,
+		MHD_OPTION_CONNECTION_TIMEOUT, timeout_s,
+		MHD_OPTION_CONNECTION_LIMIT, max_conns,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
 		/* Per connection: headers (kube-apiserver sends a few hundred bytes),
 		 * the read buffer the body streams through, the reply's headers.
 		 * Half libmicrohttpd's 32 KiB default: replicas hold a connection
@@ -380,8 +443,11 @@ struct whsrv *whsrv_start(const struct whsrv_config *cfg, struct eo_err *err)
 	s->ticker_started = true;
 	char serial[80];
 	wh_tls_serial(s->tls, serial, sizeof(serial));
-	log_info("serving", "address=%s port=%u threads=%u tls=\"1.2,1.3\" cert=%s serial=%s", addr,
-		 (unsigned)s->port, threads, cfg->cert_file, serial);
+	log_info("serving",
+		 "address=%s port=%u threads=%u tls=\"1.2,1.3\" cert=%s serial=%s "
+		 "connection_timeout_s=%u max_connections=%u max_connections_per_ip=%u",
+		 addr, (unsigned)s->port, threads, cfg->cert_file, serial, timeout_s, max_conns,
+		 per_ip);
 	return s;
 fail:
 	whsrv_stop(s);
@@ -405,15 +471,21 @@ int whsrv_stop(struct whsrv *s)
 	int left = 0;
 	atomic_store(&s->stopping, true);
 	if (s->daemon) {
-		MHD_socket lfd = MHD_quiesce_daemon(s->daemon);
+		/*
+		 * Not MHD_quiesce_daemon: in 0.9.75 it takes the listen socket
+		 * out of each worker's epoll set from this thread while the
+		 * worker may be doing the same after seeing the quiesce flag,
+		 * and the loser's ENOENT is a MHD_PANIC (abort, SIGABRT). The
+		 * accept policy closes new connections instead, and
+		 * MHD_stop_daemon, which joins the workers first, closes the
+		 * listen socket.
+		 */
 		int64_t deadline = eo_now_ms() + s->drain_ms;
 		while ((left = (int)wh_metrics_in_flight_now()) > 0 && eo_now_ms() < deadline)
 			eo_sleep_ms(10);
 		if (left > 0)
 			log_warn("stopping with requests still in flight", "in_flight=%d", left);
 		MHD_stop_daemon(s->daemon);
-		if (lfd != MHD_INVALID_SOCKET)
-			close(lfd);
 	}
 	if (s->ticker_started) {
 		pthread_mutex_lock(&s->mu);

@@ -9,7 +9,9 @@
  *   GET  /metrics                   Prometheus text
  * Another method on a known path → 405; an unknown path → 404; a body over
  * max_body → 413 (announced by Content-Length: refused before it is read;
- * chunked: the connection is closed when the cap is passed).
+ * chunked: the connection is closed when the cap is passed); two
+ * Content-Length headers, or one beside Transfer-Encoding → 400 (which body
+ * is meant is ambiguous, the stuff of request smuggling).
  */
 #ifndef EO_WEBHOOK_SERVER_H
 #define EO_WEBHOOK_SERVER_H
@@ -27,10 +29,27 @@ struct whsrv_config {
 	size_t max_body;                  /* 0: WHSRV_MAX_BODY */
 	int reload_interval_ms;           /* 0: 1000 */
 	int drain_timeout_ms;             /* 0: 20000 (stop: wait for in-flight requests) */
+	unsigned connection_timeout_s;    /* 0: 30; a connection silent this long (no TLS hello,
+					   * no request, idle keep-alive) is closed */
+	unsigned max_connections;         /* 0: WHSRV_MAX_CONNECTIONS */
+	unsigned max_connections_per_ip;  /* 0: WHSRV_MAX_CONNECTIONS_PER_IP */
 };
 
 #define WHSRV_MAX_BODY (3u * 1024 * 1024)
-#define WHSRV_TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:%SERVER_PRECEDENCE"
+#define WHSRV_MAX_CONNECTIONS 4096u
+/* kube-apiserver holds one connection per concurrent review (HTTP/1.1) from
+ * each of its addresses; a Pod that can reach the port gets this many at
+ * most, so it cannot take the whole WHSRV_MAX_CONNECTIONS. */
+#define WHSRV_MAX_CONNECTIONS_PER_IP 256u
+/*
+ * TLS 1.3, and TLS 1.2 with ECDHE and an AEAD cipher only (GCM,
+ * ChaCha20-Poly1305): no CBC suites (Lucky13-style padding oracles, SHA-1
+ * MACs), no static RSA key exchange (no forward secrecy). TLS 1.3 suites
+ * are all AEAD; its key exchange is chosen by the groups, left at NORMAL's.
+ */
+#define WHSRV_TLS_PRIORITIES                                                               \
+	"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:+AES-256-GCM:+AES-128-GCM:" \
+	"+CHACHA20-POLY1305:-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:%SERVER_PRECEDENCE"
 
 struct whsrv;
 
@@ -46,7 +65,7 @@ uint16_t whsrv_port(const struct whsrv *s);
 int whsrv_check_certs(struct whsrv *s);
 
 /*
- * Graceful stop: /readyz turns 503, no new connection is accepted, requests
+ * Graceful stop: /readyz turns 503, a new connection is closed at once, requests
  * in flight are finished (up to drain_timeout_ms), then everything is freed.
  * Returns the number of requests still in flight when it gave up (0: clean).
  * Accepts NULL.
