@@ -26,7 +26,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
 #include <curl/curl.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "../../webhook/metrics.h"
 #include "../../webhook/server.h"
@@ -617,6 +624,106 @@ static void test_metrics_count_what_was_sent(void **state)
 
 /* ---- the binary: SIGTERM with a request in flight ------------------------ */
 
+/*
+ * A TLS client that writes exactly what it is given: `req` sent as is, the
+ * reply read until the server closes (or 5 s) into out. With `ciphers12`, the
+ * client speaks TLS 1.2 only and offers just those suites (OpenSSL names).
+ * -1 when the handshake fails, else the bytes read.
+ */
+static int raw_tls(const char *ciphers12, const char *req, char *out, size_t size)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(whsrv_port(srv))};
+	inet_pton(AF_INET, addr, &to.sin_addr);
+	assert_int_equal(connect(fd, (struct sockaddr *)&to, sizeof(to)), 0);
+	struct timeval tv = {.tv_sec = 5};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	assert_non_null(ctx);
+	SSL_CTX_set_security_level(ctx, 0); /* a refusal must be the server's */
+	if (ciphers12) {
+		SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+		SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION);
+		assert_int_equal(SSL_CTX_set_cipher_list(ctx, ciphers12), 1);
+	}
+	SSL *ssl = SSL_new(ctx);
+	SSL_set_fd(ssl, fd);
+	int n = -1;
+	if (SSL_connect(ssl) == 1) {
+		n = 0;
+		if (req)
+			assert_int_equal(SSL_write(ssl, req, (int)strlen(req)), (int)strlen(req));
+		for (int got; req && (size_t)n < size - 1 &&
+			      (got = SSL_read(ssl, out + n, (int)(size - 1 - (size_t)n))) > 0;)
+			n += got;
+		out[n] = '\0';
+	}
+	ERR_clear_error();
+	SSL_free(ssl);
+	SSL_CTX_free(ctx);
+	close(fd);
+	return n;
+}
+
+/* Which body is meant is ambiguous: refused before any of it is read, and
+ * no review is run. */
+static void test_ambiguous_body_length_is_400(void **state)
+{
+	const char *body = "{\"kind\":\"AdmissionReview\",\"apiVersion\":\"admission.k8s.io/v1\","
+			   "\"request\":{\"uid\":\"cl-2\",\"operation\":\"DELETE\"}}";
+	size_t len = strlen(body);
+	char heads[3][96], req[512], out[2048];
+	snprintf(heads[0], sizeof(heads[0]), "Content-Length: %zu\r\nContent-Length: %zu\r\n", len,
+		 len);
+	snprintf(heads[1], sizeof(heads[1]), "Content-Length: %zu\r\nContent-Length: 10\r\n", len);
+	snprintf(heads[2], sizeof(heads[2]),
+		 "Content-Length: %zu\r\nTransfer-Encoding: chunked\r\n", len);
+	for (size_t i = 0; i < EO_ARRAY_LEN(heads); i++) {
+		snprintf(req, sizeof(req),
+			 "POST /validate HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"
+			 "%s\r\n%s",
+			 addr, heads[i], body);
+		int n = raw_tls(NULL, req, out, sizeof(out));
+		if (n <= 0 || strncmp(out, "HTTP/1.1 400", 12) != 0 ||
+		    !strstr(out, "more than one Content-Length"))
+			fail_msg("case %zu answered: %.300s", i, n > 0 ? out : "(nothing)");
+		assert_null(strstr(out, "\"uid\":\"cl-2\"")); /* no review was run */
+	}
+	/* one Content-Length is fine */
+	snprintf(req, sizeof(req),
+		 "POST /validate HTTP/1.1\r\nHost: %s\r\nContent-Length: %zu\r\n"
+		 "Connection: close\r\n\r\n%s",
+		 addr, len, body);
+	int n = raw_tls(NULL, req, out, sizeof(out));
+	if (n <= 0 || strncmp(out, "HTTP/1.1 200", 12) != 0 || !strstr(out, "\"uid\":\"cl-2\""))
+		fail_msg("one Content-Length answered: %.300s", n > 0 ? out : "(nothing)");
+}
+
+/* TLS 1.2 offers ECDHE with AEAD ciphers only: CBC suites (SHA-1 or
+ * SHA-2 MAC) find no common suite. The fixture's key is ECDSA. */
+static void test_tls12_offers_aead_suites_only(void **state)
+{
+	static const struct {
+		const char *suite;
+		bool ok;
+	} cases[] = {
+		{"ECDHE-ECDSA-AES128-SHA", false},
+		{"ECDHE-ECDSA-AES256-SHA", false},
+		{"ECDHE-ECDSA-AES128-SHA256", false},
+		{"ECDHE-ECDSA-AES256-SHA384", false},
+		{"ECDHE-ECDSA-AES128-GCM-SHA256", true},
+		{"ECDHE-ECDSA-AES256-GCM-SHA384", true},
+		{"ECDHE-ECDSA-CHACHA20-POLY1305", true},
+	};
+	for (size_t i = 0; i < EO_ARRAY_LEN(cases); i++) {
+		char out[64];
+		int n = raw_tls(cases[i].suite, NULL, out, sizeof(out));
+		if ((n >= 0) != cases[i].ok)
+			fail_msg("TLS 1.2 with only %s: %s", cases[i].suite,
+				 n >= 0 ? "accepted" : "refused");
+	}
+}
+
 struct slow {
 	int sent;
 };
@@ -749,6 +856,8 @@ int main(void)
 		cmocka_unit_test(test_body_cap),
 		cmocka_unit_test(test_hundreds_of_concurrent_reviews),
 		cmocka_unit_test(test_tls_versions),
+		cmocka_unit_test(test_tls12_offers_aead_suites_only),
+		cmocka_unit_test(test_ambiguous_body_length_is_400),
 		cmocka_unit_test(test_metrics_count_what_was_sent),
 		cmocka_unit_test(test_certificate_swapped_during_load),
 		cmocka_unit_test(test_sigterm_finishes_in_flight_then_exits_0),
