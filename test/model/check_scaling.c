@@ -14,7 +14,8 @@
  *
  *   check_scaling [--script 5,1] [--start 1] [--crashes 2] [--lost 1]
  *                 [--pod-faults 1] [--dns 1] [--bound N] [--progress K]
- *                 [--seed-bug voter-first] [--max-states N] [-q]
+ *                 [--patch rv|blind] [--seed-bug voter-first|lower-first]
+ *                 [--witness NAME] [--max-states N] [-q]
  *
  * Exit status: 0 all properties hold, 1 a violation (its trace is printed),
  * 2 bad arguments or the state bound reached before the search finished.
@@ -230,6 +231,7 @@ static void usage(FILE *f)
 		"                      resourceVersion precondition (default rv; controller/reconcile.c\n"
 		"                      sends them blind today: see test/model/README.md)\n"
 		"  --seed-bug voter-first   wrap the decision: MemberAdd a voter before its Pod exists\n"
+		"  --seed-bug lower-first   wrap the decision: lower the StatefulSet before MemberRemove\n"
 		"  --witness NAME      stop at the first decision (Rollback, …) or init verdict (Wipe,\n"
 		"                      StartOnData, …) of that name and print its shortest trace\n"
 		"  -q                  no progress lines\n");
@@ -275,11 +277,14 @@ int main(int argc, char **argv)
 		case 'k': progress = num(optarg, 1, 10000, "--progress"); break;
 		case 'm': max_states = num(optarg, 1, 400000000, "--max-states"); break;
 		case 'B':
-			if (strcmp(optarg, "voter-first") != 0) {
-				fprintf(stderr, "check_scaling: the only seeded bug is voter-first\n");
+			if (strcmp(optarg, "voter-first") == 0) {
+				cfg.seed_voter_first = true;
+			} else if (strcmp(optarg, "lower-first") == 0) {
+				cfg.seed_lower_first = true;
+			} else {
+				fprintf(stderr, "check_scaling: --seed-bug is voter-first or lower-first\n");
 				return 2;
 			}
-			cfg.seed_voter_first = true;
 			break;
 		case 'P':
 			if (strcmp(optarg, "blind") != 0 && strcmp(optarg, "rv") != 0) {
@@ -305,7 +310,9 @@ int main(int argc, char **argv)
 	printf("; faults: %d crashes, %d lost status writes, %d stalled Pods, %d DNS delays; "
 	       "patches %s%s\n", cfg.crashes, cfg.lost_writes, cfg.pod_faults, cfg.dns_faults,
 	       cfg.patch_blind ? "blind" : "with resourceVersion",
-	       cfg.seed_voter_first ? "; SEEDED BUG voter-first" : "");
+	       cfg.seed_voter_first   ? "; SEEDED BUG voter-first"
+	       : cfg.seed_lower_first ? "; SEEDED BUG lower-first"
+				      : "");
 	fflush(stdout);
 
 	md_init(&cfg);

@@ -57,7 +57,8 @@ static const char *const event_names[EV_N] = {
 	[EV_CRASH] = "controller CRASHES (pending action lost)",
 	[EV_TICK] = "world tick",
 	[EV_TIME] = "time passes",
-	[EV_USER] = "user edits spec.replicas",
+	[EV_USER] = "user runs kubectl etcd scale",
+	[EV_EDIT] = "user edits the object (kubectl patch)",
 	[EV_STALL] = "FAULT: Pod stalls",
 	[EV_UNSTALL] = "Pod recovers",
 	[EV_DNS] = "FAULT: DNS delay, Pod cannot reach peers",
@@ -482,6 +483,13 @@ static bool do_decide(const struct mstate *in, bool lost, struct mstate *out,
 	struct ec_status st;
 	observe(in, &o);
 	sc_decide(&o, &a);
+	if (cfg.seed_lower_first && a.kind == SC_REMOVE_MEMBER) {
+		/* The second seeded bug: the Pod goes before its member does. */
+		a.kind = SC_LOWER_STS;
+		a.replicas = a.ordinal;
+		snprintf(a.message, sizeof(a.message), "(SEEDED BUG) StatefulSet lowered to %d before "
+			 "MemberRemove of demo-%d", a.ordinal, a.ordinal);
+	}
 	*kind = a.kind;
 	if ((unsigned)a.kind < EO_ARRAY_LEN(seen_kind))
 		seen_kind[a.kind]++;
@@ -865,17 +873,20 @@ static void tick(struct mstate *s, struct md_violation *v, FILE *nar)
 
 /* ---- events ------------------------------------------------------------------ */
 
-/* The user runs `kubectl etcd scale demo --replicas N --take-over`: what the
- * plugin writes (plugin/scale.c build_patch) — on a settled cluster
- * spec.replicas N and no target, else the step in flight kept and target N —
+/* The user asks for the next size of the script, either as `kubectl etcd
+ * scale demo --replicas N --take-over` writes it (plugin/scale.c
+ * build_patch: on a settled cluster spec.replicas N and no target, else the
+ * step in flight kept and target N) or as a plain edit (spec.replicas N,
+ * the annotation removed: how a step in flight is cancelled). Either goes
  * through the admission rules against the object as stored. */
-static bool user_edit(const struct mstate *in, struct mstate *s, FILE *nar)
+static bool user_edit(const struct mstate *in, struct mstate *s, bool plugin, FILE *nar)
 {
 	int want = cfg.script[in->user_next];
 	struct etcd_cluster old, next, mutated;
 	ec_expand(in, &old);
 	next = old;
-	bool fresh = policy_settled(&old) && !(old.target >= 0 && old.target != old.spec.replicas);
+	bool fresh = !plugin ||
+		     (policy_settled(&old) && !(old.target >= 0 && old.target != old.spec.replicas));
 	if (fresh) {
 		next.spec.replicas = want;
 		next.target = EC_TARGET_NONE;
@@ -897,12 +908,14 @@ static bool user_edit(const struct mstate *in, struct mstate *s, FILE *nar)
 	s->intent = (uint8_t)want;
 	if (in->pend)
 		s->pend_stale = 1;
+	char how[64];
+	snprintf(how, sizeof(how), plugin ? "kubectl etcd scale --replicas %d%s"
+					  : "spec.replicas %d, annotation removed%s", want,
+		 plugin && !fresh ? " --take-over" : "");
 	if (s->target)
-		say(nar, "kubectl etcd scale --replicas %d%s: stored spec.replicas %d, target %d", want,
-		    fresh ? "" : " --take-over", s->spec, s->target);
+		say(nar, "%s: admission stores spec.replicas %d, target %d", how, s->spec, s->target);
 	else
-		say(nar, "kubectl etcd scale --replicas %d%s: stored spec.replicas %d, no target", want,
-		    fresh ? "" : " --take-over", s->spec);
+		say(nar, "%s: admission stores spec.replicas %d, no target", how, s->spec);
 	return true;
 }
 
@@ -944,7 +957,8 @@ bool md_step(const struct mstate *in, int ev, int k, struct mstate *out, struct 
 		    s.sc_age == 1 ? "past its timeout" : "past the rollback back-off");
 		break;
 	case EV_USER:
-		if (in->user_next >= cfg.nscript || !user_edit(in, &s, nar))
+	case EV_EDIT:
+		if (in->user_next >= cfg.nscript || !user_edit(in, &s, ev == EV_USER, nar))
 			return false;
 		break;
 	case EV_STALL:

@@ -79,7 +79,8 @@ enum md_event {
 	EV_CRASH,       /* the controller dies between the status write and the action */
 	EV_TICK,        /* the StatefulSet controller, the kubelet, the init steps, etcd move */
 	EV_TIME,        /* time passes: the step's age moves to the next class */
-	EV_USER,        /* the next spec edit of the script, through admission */
+	EV_USER,        /* the next size of the script by `kubectl etcd scale --take-over` */
+	EV_EDIT,        /* … by a plain edit: spec.replicas N, the annotation removed */
 	EV_STALL,       /* fault: Pod k stops making progress (bad image, process down) */
 	EV_UNSTALL,
 	EV_DNS,         /* fault: Pod k (a new member) cannot reach its peers */
@@ -92,6 +93,7 @@ struct md_config {
 	int start;                      /* the settled size it starts from */
 	int crashes, lost_writes, pod_faults, dns_faults;
 	bool seed_voter_first;          /* the seeded bug: MemberAdd a voter, not a learner */
+	bool seed_lower_first;          /* another: the StatefulSet lowered instead of MemberRemove */
 	char witness[32];               /* a decision or init verdict to stop at, as a
 					   "violation" named witness: its shortest trace */
 	bool patch_blind;               /* the controller's patches of the EtcdCluster carry no
