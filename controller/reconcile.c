@@ -100,6 +100,34 @@ static json_object *replicas_patch(int n)
 	return p;
 }
 
+/*
+ * A patch of the EtcdCluster's own spec or annotations, pinned to the
+ * resourceVersion the decision was made on. Unpinned, a user's edit that
+ * lands between the controller's read and its write (a new target, a
+ * cancellation) would be overwritten by the step computed for the old one —
+ * a lost update the model checker (test/model) finds with no fault at all.
+ * A 409 means the object moved: nothing is done, the watch brings the new
+ * version and the next pass decides again.
+ */
+static int pinned_patch(struct ctl *c, const struct etcd_cluster *ec, json_object *patch,
+			struct eo_err *err)
+{
+	json_object *md = NULL;
+	if (!json_object_object_get_ex(patch, "metadata", &md)) {
+		md = json_object_new_object();
+		json_object_object_add(patch, "metadata", md);
+	}
+	json_object_object_add(md, "resourceVersion", json_object_new_string(ec->resource_version));
+	int rc = merge_patch(c, &KUBE_ETCDCLUSTERS, ec->namespace, ec->name, patch, err);
+	if (rc != 0 && err->code == 409) {
+		log_info("EtcdCluster changed since this pass read it; deciding again", "cluster=%s/%s",
+			 ec->namespace, ec->name);
+		eo_err_clear(err);
+		return 0;
+	}
+	return rc;
+}
+
 static int create_one(struct ctl *c, const char *ns, const struct kube_res *res, json_object *obj,
 		      struct eo_err *err)
 {
@@ -350,8 +378,7 @@ static int act(struct ctl *c, struct observation *o, const struct sc_action *a,
 		}
 		return rc;
 	case SC_PATCH_REPLICAS:
-		return merge_patch(c, &KUBE_ETCDCLUSTERS, ec->namespace, ec->name,
-				   replicas_patch(a->replicas), err);
+		return pinned_patch(c, ec, replicas_patch(a->replicas), err);
 	case SC_DROP_TARGET: {
 		json_object *ann = json_object_new_object();
 		json_object_object_add(ann, EC_ANN_TARGET, NULL);
@@ -359,7 +386,7 @@ static int act(struct ctl *c, struct observation *o, const struct sc_action *a,
 		json_object_object_add(md, "annotations", ann);
 		json_object *patch = json_object_new_object();
 		json_object_object_add(patch, "metadata", md);
-		return merge_patch(c, &KUBE_ETCDCLUSTERS, ec->namespace, ec->name, patch, err);
+		return pinned_patch(c, ec, patch, err);
 	}
 	case SC_ADD_LEARNER:
 	case SC_PROMOTE:
