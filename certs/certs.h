@@ -9,7 +9,8 @@
  * every name in subjectAltName (Go ignores the CN) — so no openssl.cnf, no
  * shell, and nothing a user can get subtly wrong.
  *
- * Rooms: x509.c makes and checks certificates in memory (no I/O); store.c
+ * Rooms: shared/certs_x509.c makes and checks certificates in memory (no
+ * I/O; shared with the controller, which issues etcd's certificates); store.c
  * reads and writes them as files; inject.c and secret.c turn them into YAML
  * (text in, text out); cli.c is the command line. main.c only calls
  * certs_cli_main.
@@ -25,83 +26,18 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include "certs_x509.h"
 #include "eo.h"
 
-/* ECDSA P-256 by default: small keys, fast handshakes, accepted by Go's
- * crypto/x509, GnuTLS (the webhook) and OpenSSL alike. RSA 2048 for places
- * whose policy still asks for RSA. */
-enum certs_key_type { CERTS_KEY_ECDSA_P256, CERTS_KEY_RSA_2048 };
+/* Making and checking certificates (the key types, certs_pair, certs_make_ca,
+ * certs_make_serving, certs_make_leaf, PEM in and out) lives in the shared
+ * library, since the controller issues etcd's certificates with it too. */
 
 #define CERTS_DEFAULT_CA_DAYS 3650
 #define CERTS_DEFAULT_DAYS 365
-#define CERTS_MAX_DAYS 36500
 #define CERTS_DEFAULT_SERVICE "etcd-webhook"
 #define CERTS_DEFAULT_NAMESPACE "etcd-operator-system"
 #define CERTS_DEFAULT_SECRET "etcd-webhook-tls"
-#define CERTS_DEFAULT_DOMAIN "cluster.local"
-
-/* A key and its certificate. Both owned; release with certs_pair_clear
- * (safe on a zeroed or already cleared pair). */
-struct certs_pair {
-	EVP_PKEY *key;
-	X509 *cert;
-};
-void certs_pair_clear(struct certs_pair *p);
-
-/* ---- x509.c: making and checking (pure, no I/O) ---- */
-
-/* Parse "ecdsa" / "rsa" (also "ecdsa-p256", "rsa-2048"). */
-int certs_key_type_parse(const char *s, enum certs_key_type *out, struct eo_err *err);
-
-struct certs_ca_opts {
-	const char *common_name; /* NULL: "etcd-operator-webhook-ca" */
-	int days;                /* 1..CERTS_MAX_DAYS */
-	enum certs_key_type key_type;
-};
-/* A self-signed CA. Fills *out (caller clears it). */
-int certs_make_ca(const struct certs_ca_opts *o, struct certs_pair *out, struct eo_err *err);
-
-struct certs_serve_opts {
-	const char *service;        /* a DNS label */
-	const char *namespace;      /* a DNS label */
-	const char *cluster_domain; /* NULL: cluster.local */
-	const char *const *dns;     /* extra DNS names (borrowed) */
-	size_t ndns;
-	const char *const *ips;     /* extra IP addresses, v4 or v6 (borrowed) */
-	size_t nips;
-	int days; /* 1..CERTS_MAX_DAYS, and not past the CA's own expiry */
-	enum certs_key_type key_type;
-};
-/* A serving certificate signed by ca for NAME, NAME.NS, NAME.NS.svc and
- * NAME.NS.svc.<domain>, plus the extra names. Fills *out. */
-int certs_make_serving(const struct certs_pair *ca, const struct certs_serve_opts *o,
-		       struct certs_pair *out, struct eo_err *err);
-
-/* Checks with an actionable message: cert is a CA that can sign (and has not
- * expired); key belongs to cert. */
-int certs_check_ca(X509 *cert, struct eo_err *err);
-int certs_check_pair(X509 *cert, EVP_PKEY *key, struct eo_err *err);
-
-/* PEM text, malloc'd and NUL-terminated (caller frees). The key is PKCS#8
- * ("BEGIN PRIVATE KEY"), which Go, GnuTLS and OpenSSL all read. */
-char *certs_pem_cert(X509 *cert);
-char *certs_pem_key(EVP_PKEY *key);
-/* Parse the first certificate / private key of a PEM text; what names the
- * source in errors (a file name). New references on *out. */
-int certs_parse_cert(const char *pem, size_t len, const char *what, X509 **out,
-		     struct eo_err *err);
-int certs_parse_key(const char *pem, size_t len, const char *what, EVP_PKEY **out,
-		    struct eo_err *err);
-
-/* The caBundle for webhook configurations: every certificate in a PEM text
- * (one CA, or old and new during a CA rotation), each checked to be a CA,
- * re-encoded and base64'd. *b64 malloc'd (caller frees). */
-int certs_ca_bundle(const char *pem, size_t len, const char *what, char **b64, int *ncerts,
-		    struct eo_err *err);
-
-/* Name checks used by the command line before anything is made. */
-bool certs_valid_label(const char *s);   /* RFC 1123 label, ≤ 63 */
-bool certs_valid_dns(const char *s);     /* dotted labels, optional leading "*." */
 
 /* ---- store.c: files ---- */
 

@@ -1,6 +1,7 @@
 /*
- * x509.c — make and check the webhook's CA and serving certificate in memory
- * with OpenSSL 3's C API. No files, no configuration file, no shell.
+ * certs_x509.c — make and check CAs, the webhook's serving certificate and
+ * etcd's leaves in memory with OpenSSL 3's C API. No files, no
+ * configuration file, no shell.
  *
  * The one idea: every extension kube-apiserver's Go verifier looks at is set
  * explicitly and the same way each time — the profile below is the whole
@@ -29,7 +30,7 @@
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
-#include "certs.h"
+#include "certs_x509.h"
 
 #define BACKDATE_SECONDS 300
 #define DEFAULT_CA_CN "etcd-operator-webhook-ca"
@@ -135,8 +136,9 @@ static int check_days(int days, struct eo_err *err)
 	return 0;
 }
 
-/* Version 3, serial, validity, subject CN, public key; issuer set by caller. */
-static X509 *new_cert(EVP_PKEY *key, const char *cn, int days, struct eo_err *err)
+/* Version 3, serial, validity (seconds from now), subject CN, public key;
+ * issuer set by caller. */
+static X509 *new_cert(EVP_PKEY *key, const char *cn, long seconds, struct eo_err *err)
 {
 	X509 *x = X509_new();
 	if (!x) {
@@ -150,7 +152,7 @@ static X509 *new_cert(EVP_PKEY *key, const char *cn, int days, struct eo_err *er
 	X509_NAME *name = X509_get_subject_name(x);
 	if (X509_set_version(x, X509_VERSION_3) != 1 ||
 	    !X509_gmtime_adj(X509_getm_notBefore(x), -BACKDATE_SECONDS) ||
-	    !X509_time_adj_ex(X509_getm_notAfter(x), days, 0, NULL) ||
+	    !X509_time_adj_ex(X509_getm_notAfter(x), 0, seconds, NULL) ||
 	    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1,
 				       -1, 0) != 1 ||
 	    X509_set_pubkey(x, key) != 1) {
@@ -186,15 +188,16 @@ int certs_make_ca(const struct certs_ca_opts *o, struct certs_pair *out, struct 
 {
 	out->key = NULL;
 	out->cert = NULL;
-	if (check_days(o->days, err) != 0)
+	if (o->seconds <= 0 && check_days(o->days, err) != 0)
 		return -1;
+	long seconds = o->seconds > 0 ? o->seconds : (long)o->days * 86400;
 	const char *cn = o->common_name && *o->common_name ? o->common_name : DEFAULT_CA_CN;
 	if (strlen(cn) > 64)
 		return eo_err_set(err, EO_EINVAL, "CA name \"%.40s…\": at most 64 characters", cn);
 	EVP_PKEY *key = make_key(o->key_type, err);
 	if (!key)
 		return -1;
-	X509 *x = new_cert(key, cn, o->days, err);
+	X509 *x = new_cert(key, cn, seconds, err);
 	if (!x) {
 		EVP_PKEY_free(key);
 		return -1;
@@ -311,10 +314,11 @@ static int check_serve_opts(const struct certs_serve_opts *o, const char *domain
 }
 
 /* The leaf must not outlive its CA: after the CA expires nothing verifies. */
-static int check_within_ca(X509 *ca, int days, struct eo_err *err)
+static int check_within_ca(X509 *ca, long seconds, struct eo_err *err)
 {
 	int cd = 0, cs = 0;
-	ASN1_TIME *end = X509_time_adj_ex(NULL, days, 0, NULL);
+	int days = (int)(seconds / 86400);
+	ASN1_TIME *end = X509_time_adj_ex(NULL, 0, seconds, NULL);
 	int ok = end && ASN1_TIME_diff(&cd, &cs, end, X509_get0_notAfter(ca)) == 1;
 	ASN1_TIME_free(end);
 	if (!ok)
@@ -339,7 +343,7 @@ int certs_make_serving(const struct certs_pair *ca, const struct certs_serve_opt
 								    : CERTS_DEFAULT_DOMAIN;
 	if (check_serve_opts(o, domain, err) != 0 || certs_check_ca(ca->cert, err) != 0 ||
 	    certs_check_pair(ca->cert, ca->key, err) != 0 ||
-	    check_within_ca(ca->cert, o->days, err) != 0)
+	    check_within_ca(ca->cert, (long)o->days * 86400, err) != 0)
 		return -1;
 
 	/* CN is informative only; the SAN carries the names. It is capped at
@@ -352,7 +356,7 @@ int certs_make_serving(const struct certs_pair *ca, const struct certs_serve_opt
 	EVP_PKEY *key = make_key(o->key_type, err);
 	if (!key)
 		return -1;
-	X509 *x = new_cert(key, cn, o->days, err);
+	X509 *x = new_cert(key, cn, (long)o->days * 86400, err);
 	if (!x) {
 		EVP_PKEY_free(key);
 		return -1;
@@ -537,4 +541,135 @@ int certs_ca_bundle(const char *pem, size_t len, const char *what, char **b64, i
 	BIO_free(in);
 	BIO_free(bundle);
 	return rc;
+}
+
+/* ---- leaves of any profile (etcd's peer, server and client certificates) */
+
+static int add_leaf_san(X509 *x, const struct certs_leaf_opts *o, struct eo_err *err)
+{
+	if (o->ndns == 0 && o->nips == 0)
+		return 0;
+	GENERAL_NAMES *names = sk_GENERAL_NAME_new_null();
+	int rc = names ? 0 : -1;
+	for (size_t i = 0; i < o->ndns && rc == 0; i++)
+		rc = add_dns(names, o->dns[i]);
+	for (size_t i = 0; i < o->nips && rc == 0; i++)
+		rc = add_ip(names, o->ips[i]);
+	if (rc == 0 && X509_add1_ext_i2d(x, NID_subject_alt_name, names, 0, X509V3_ADD_DEFAULT) != 1)
+		rc = -1;
+	GENERAL_NAMES_free(names);
+	return rc == 0 ? 0 : ossl_fail(err, "subjectAltName");
+}
+
+int certs_make_leaf(const struct certs_pair *ca, const struct certs_leaf_opts *o,
+		    struct certs_pair *out, struct eo_err *err)
+{
+	out->key = NULL;
+	out->cert = NULL;
+	const char *cn = o->common_name && *o->common_name ? o->common_name : "etcd";
+	if (strlen(cn) > 64)
+		return eo_err_set(err, EO_EINVAL, "common name \"%.40s…\": at most 64 characters", cn);
+	if (o->seconds < 60)
+		return eo_err_set(err, EO_EINVAL, "a certificate lifetime of %lds: at least 60 s",
+				  o->seconds);
+	if (!o->server && !o->client)
+		return eo_err_set(err, EO_EINVAL, "a leaf certificate is for a server, a client or both");
+	for (size_t i = 0; i < o->ndns; i++)
+		if (!certs_valid_dns(o->dns[i]))
+			return eo_err_set(err, EO_EINVAL, "\"%s\" is not a DNS name", o->dns[i]);
+	for (size_t i = 0; i < o->nips; i++)
+		if (!valid_ip(o->ips[i]))
+			return eo_err_set(err, EO_EINVAL, "\"%s\" is not an IP address", o->ips[i]);
+	if (certs_check_ca(ca->cert, err) != 0 || certs_check_pair(ca->cert, ca->key, err) != 0 ||
+	    check_within_ca(ca->cert, o->seconds, err) != 0)
+		return -1;
+	EVP_PKEY *key = make_key(o->key_type, err);
+	if (!key)
+		return -1;
+	X509 *x = new_cert(key, cn, o->seconds, err);
+	if (!x) {
+		EVP_PKEY_free(key);
+		return -1;
+	}
+	const char *usage = o->key_type == CERTS_KEY_RSA_2048
+				    ? "critical,digitalSignature,keyEncipherment"
+				    : "critical,digitalSignature";
+	const char *eku = o->server && o->client ? "serverAuth,clientAuth"
+			  : o->server		 ? "serverAuth"
+						 : "clientAuth";
+	X509V3_CTX ctx;
+	X509V3_set_ctx(&ctx, ca->cert, x, NULL, NULL, 0);
+	if (X509_set_issuer_name(x, X509_get_subject_name(ca->cert)) != 1 ||
+	    add_ext(x, &ctx, NID_basic_constraints, "critical,CA:FALSE", err) != 0 ||
+	    add_ext(x, &ctx, NID_key_usage, usage, err) != 0 ||
+	    add_ext(x, &ctx, NID_ext_key_usage, eku, err) != 0 ||
+	    add_ext(x, &ctx, NID_subject_key_identifier, "hash", err) != 0 ||
+	    add_ext(x, &ctx, NID_authority_key_identifier, "keyid:always", err) != 0 ||
+	    add_leaf_san(x, o, err) != 0 || sign(x, ca->key, err) != 0) {
+		X509_free(x);
+		EVP_PKEY_free(key);
+		return -1;
+	}
+	out->key = key;
+	out->cert = x;
+	return 0;
+}
+
+/* ---- inspection ------------------------------------------------------- */
+
+static int asn1_unix(const ASN1_TIME *t, int64_t *out)
+{
+	struct tm tm;
+	if (!t || ASN1_TIME_to_tm(t, &tm) != 1) {
+		ERR_clear_error();
+		return -1;
+	}
+	*out = (int64_t)timegm(&tm);
+	return 0;
+}
+
+int certs_validity(X509 *cert, int64_t *not_before, int64_t *not_after)
+{
+	if (!cert)
+		return -1;
+	int64_t b, a;
+	if (asn1_unix(X509_get0_notBefore(cert), &b) != 0 ||
+	    asn1_unix(X509_get0_notAfter(cert), &a) != 0)
+		return -1;
+	if (not_before)
+		*not_before = b;
+	if (not_after)
+		*not_after = a;
+	return 0;
+}
+
+bool certs_covers(X509 *cert, const char *name)
+{
+	if (!cert || !name || !*name)
+		return false;
+	int rc = valid_ip(name) ? X509_check_ip_asc(cert, name, 0)
+				: X509_check_host(cert, name, 0, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS,
+						  NULL);
+	ERR_clear_error();
+	return rc == 1;
+}
+
+bool certs_signed_by(X509 *cert, X509 *ca)
+{
+	if (!cert || !ca)
+		return false;
+	EVP_PKEY *pub = X509_get0_pubkey(ca);
+	bool ok = pub && X509_check_issued(ca, cert) == X509_V_OK && X509_verify(cert, pub) == 1;
+	ERR_clear_error();
+	return ok;
+}
+
+bool certs_has_usage(X509 *cert, bool server, bool client)
+{
+	if (!cert)
+		return false;
+	uint32_t x = X509_get_extended_key_usage(cert);
+	if (x == UINT32_MAX) /* no extendedKeyUsage: any purpose */
+		return true;
+	return (!server || (x & XKU_SSL_SERVER)) && (!client || (x & XKU_SSL_CLIENT));
 }

@@ -56,6 +56,43 @@ static void opt_copy(json_object *obj, const char *path, char *out, size_t size)
 	eo_strlcpy(out, json_opt_str(obj, path, ""), size);
 }
 
+const char *ec_tls_mode_name(enum ec_tls_mode m)
+{
+	switch (m) {
+	case EC_TLS_OFF: return "";
+	case EC_TLS_AUTO: return "Auto";
+	case EC_TLS_SECRET: return "Secret";
+	default: return "?";
+	}
+}
+
+/* spec.security.tls.<side>: absent or null is plain; an object with mode and
+ * secretName otherwise. A mode that is neither Auto nor Secret is kept raw
+ * for the policy to name (EC_TLS_INVALID); wrong types are errors. */
+static int parse_tls_side(json_object *obj, const char *path, struct ec_tls_side *out,
+			  struct eo_err *err)
+{
+	memset(out, 0, sizeof(*out));
+	json_object *v = json_at(obj, path);
+	if (!v || json_object_is_type(v, json_type_null))
+		return 0;
+	if (!json_object_is_type(v, json_type_object))
+		return eo_err_set(err, EO_EPARSE, "%s: expected an object, got %s", path,
+				  json_type_label(v));
+	char p[96];
+	snprintf(p, sizeof(p), "%s.mode", path);
+	if (spec_str(obj, p, out->mode_raw, sizeof(out->mode_raw), "", NULL, err) != 0)
+		return -1;
+	snprintf(p, sizeof(p), "%s.secretName", path);
+	if (spec_str(obj, p, out->secret_name, sizeof(out->secret_name), "",
+		     &out->secret_name_set, err) != 0)
+		return -1;
+	out->mode = strcmp(out->mode_raw, "Auto") == 0     ? EC_TLS_AUTO
+		    : strcmp(out->mode_raw, "Secret") == 0 ? EC_TLS_SECRET
+							   : EC_TLS_INVALID;
+	return 0;
+}
+
 /* "3" → 3; anything else (empty, signs, letters, overflow) is invalid. */
 static int64_t parse_target(const char *s)
 {
@@ -132,6 +169,10 @@ static int parse_status(json_object *st, struct ec_status *out, struct eo_err *e
 	opt_copy(st, "selector", out->selector, sizeof(out->selector));
 	opt_copy(st, "clusterID", out->cluster_id, sizeof(out->cluster_id));
 	opt_copy(st, "leader", out->leader, sizeof(out->leader));
+	opt_copy(st, "tls.caNotAfter", out->tls.ca, sizeof(out->tls.ca));
+	opt_copy(st, "tls.peerNotAfter", out->tls.peer, sizeof(out->tls.peer));
+	opt_copy(st, "tls.serverNotAfter", out->tls.server, sizeof(out->tls.server));
+	opt_copy(st, "tls.clientNotAfter", out->tls.client, sizeof(out->tls.client));
 
 	json_object *members = json_at(st, "members");
 	if (members && json_object_is_type(members, json_type_array)) {
@@ -230,6 +271,19 @@ int cluster_parse(json_object *obj, struct etcd_cluster *out, struct eo_err *err
 	    spec_str(obj, "spec.clusterDomain", s->cluster_domain, sizeof(s->cluster_domain),
 		     EC_DEFAULT_DOMAIN, NULL, err) != 0)
 		return -1;
+	json_object *sec = json_at(obj, "spec.security");
+	if (sec && !json_object_is_type(sec, json_type_null) &&
+	    !json_object_is_type(sec, json_type_object))
+		return eo_err_set(err, EO_EPARSE, "spec.security: expected an object, got %s",
+				  json_type_label(sec));
+	json_object *tls = json_at(obj, "spec.security.tls");
+	if (tls && !json_object_is_type(tls, json_type_null) &&
+	    !json_object_is_type(tls, json_type_object))
+		return eo_err_set(err, EO_EPARSE, "spec.security.tls: expected an object, got %s",
+				  json_type_label(tls));
+	if (parse_tls_side(obj, "spec.security.tls.peer", &s->tls_peer, err) != 0 ||
+	    parse_tls_side(obj, "spec.security.tls.client", &s->tls_client, err) != 0)
+		return -1;
 	if (!s->version[0])
 		eo_strlcpy(s->version, EC_DEFAULT_VERSION, sizeof(s->version));
 	if (!s->cluster_domain[0])
@@ -256,6 +310,14 @@ json_object *cluster_status_json(const struct ec_status *st)
 	add_str(o, "selector", st->selector);
 	add_str(o, "clusterID", st->cluster_id);
 	add_str(o, "leader", st->leader);
+	if (st->tls.ca[0] || st->tls.peer[0] || st->tls.server[0] || st->tls.client[0]) {
+		json_object *t = json_object_new_object();
+		add_str(t, "caNotAfter", st->tls.ca);
+		add_str(t, "peerNotAfter", st->tls.peer);
+		add_str(t, "serverNotAfter", st->tls.server);
+		add_str(t, "clientNotAfter", st->tls.client);
+		json_object_object_add(o, "tls", t);
+	}
 
 	json_object *members = json_object_new_array();
 	for (int i = 0; i < st->nmembers; i++) {

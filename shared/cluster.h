@@ -51,7 +51,7 @@
 #define EC_MAX_IMAGE_LEN 255
 
 #define EC_MAX_MEMBERS 16
-#define EC_MAX_CONDITIONS 4
+#define EC_MAX_CONDITIONS 6
 
 enum ec_phase { EC_PHASE_UNSET, EC_CREATING, EC_RUNNING, EC_SCALING, EC_DEGRADED, EC_FAILED };
 const char *ec_phase_name(enum ec_phase p); /* "" for UNSET */
@@ -106,6 +106,28 @@ struct ec_condition {
 	char last_transition[32];
 };
 
+/*
+ * spec.security.tls.peer / .client (DESIGN §3.1): absent (plain), {mode:
+ * Auto} (the controller's CA issues and rotates the certificates) or {mode:
+ * Secret, secretName: S} (a kubernetes.io/tls Secret with ca.crt that the
+ * user or cert-manager keeps). mode_raw keeps what was written, so the policy
+ * can name a wrong value; mode is EC_TLS_INVALID then.
+ */
+enum ec_tls_mode { EC_TLS_OFF, EC_TLS_AUTO, EC_TLS_SECRET, EC_TLS_INVALID };
+struct ec_tls_side {
+	enum ec_tls_mode mode;
+	char mode_raw[32];
+	char secret_name[254];
+	bool secret_name_set;
+};
+const char *ec_tls_mode_name(enum ec_tls_mode m); /* "" for OFF, "Auto", "Secret", "?" */
+
+/* The Secrets of Auto mode (fixed names, DESIGN §3.1): "<name>" suffix. */
+#define EC_TLS_CA_SUFFIX "-ca"
+#define EC_TLS_PEER_SUFFIX "-peer-tls"
+#define EC_TLS_SERVER_SUFFIX "-server-tls"
+#define EC_TLS_CLIENT_SUFFIX "-client-tls"
+
 struct ec_spec {
 	int64_t replicas; /* as sent: may be anything a client wrote (10^9, -1) */
 	bool replicas_set;
@@ -115,6 +137,13 @@ struct ec_spec {
 	char storage_class[254];
 	bool storage_class_set;
 	char cluster_domain[254];
+	struct ec_tls_side tls_peer, tls_client;
+};
+
+/* Each certificate's notAfter (RFC 3339) as the controller last saw it:
+ * status.tls.{ca,peer,server,client}NotAfter; "" when there is none. */
+struct ec_tls_status {
+	char ca[32], peer[32], server[32], client[32];
 };
 
 struct ec_status {
@@ -131,6 +160,7 @@ struct ec_status {
 	struct ec_scaling scaling;
 	struct ec_condition conditions[EC_MAX_CONDITIONS];
 	int nconditions;
+	struct ec_tls_status tls;
 };
 
 /* target annotation states */

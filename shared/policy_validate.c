@@ -259,6 +259,122 @@ static void check_names(struct policy_decision *d, const struct etcd_cluster *o,
 	}
 }
 
+/* ---- spec.security.tls (DESIGN §3.1) ---------------------------------- */
+
+static bool tls_side_same(const struct ec_tls_side *a, const struct ec_tls_side *b)
+{
+	return strcmp(a->mode_raw, b->mode_raw) == 0 && a->secret_name_set == b->secret_name_set &&
+	       strcmp(a->secret_name, b->secret_name) == 0;
+}
+
+/* The side as a person wrote it, for messages: "plain", "Auto",
+ * "Secret \"s\"". */
+static void tls_side_desc(const struct ec_tls_side *t, char *out, size_t size)
+{
+	if (t->mode == EC_TLS_OFF)
+		snprintf(out, size, "plain (no TLS)");
+	else if (t->mode == EC_TLS_SECRET)
+		snprintf(out, size, "Secret \"%s\"", t->secret_name);
+	else
+		snprintf(out, size, "%s", t->mode_raw[0] ? t->mode_raw : "(no mode)");
+}
+
+/* One side's own shape: a known mode, secretName with Secret and only
+ * there, a name a Secret can have. */
+static void check_tls_shape(struct policy_decision *d, const char *side,
+			    const struct ec_tls_side *t)
+{
+	if (t->mode == EC_TLS_OFF)
+		return;
+	if (t->mode == EC_TLS_INVALID) {
+		policy_refuse(d,
+			      "spec.security.tls.%s.mode: \"%s\" is not a TLS mode. Use Auto (the "
+			      "operator runs a CA for the cluster and issues and rotates the "
+			      "certificates) or Secret with secretName (a kubernetes.io/tls Secret "
+			      "with ca.crt that you or cert-manager keep); leave %s out for plain "
+			      "HTTP",
+			      side, t->mode_raw, side);
+		return;
+	}
+	if (t->mode == EC_TLS_SECRET && (!t->secret_name_set || !t->secret_name[0])) {
+		policy_refuse(d,
+			      "spec.security.tls.%s.secretName: mode Secret needs the name of a "
+			      "kubernetes.io/tls Secret in the cluster's namespace holding tls.crt, "
+			      "tls.key and ca.crt. Set secretName, or use mode Auto to have the "
+			      "operator issue the certificates",
+			      side);
+		return;
+	}
+	if (t->mode == EC_TLS_AUTO && t->secret_name_set) {
+		policy_refuse(d,
+			      "spec.security.tls.%s.secretName: \"%s\" is read only with mode "
+			      "Secret; with Auto the operator names its own Secrets (<name>-ca, "
+			      "<name>-peer-tls, <name>-server-tls, <name>-client-tls). Remove "
+			      "secretName, or set mode Secret to bring your own certificate",
+			      side, t->secret_name);
+		return;
+	}
+	if (t->mode == EC_TLS_SECRET && !dns_subdomain(t->secret_name))
+		policy_refuse(d,
+			      "spec.security.tls.%s.secretName: \"%s\" cannot name a Secret (a DNS "
+			      "subdomain: lowercase letters, digits, '-' and '.', at most %d "
+			      "characters). Use the name `kubectl get secret` shows",
+			      side, t->secret_name, EC_MAX_DNS_SUBDOMAIN);
+}
+
+/*
+ * TLS is chosen when the cluster is made and kept: members know each other
+ * by peer URLs (http:// or https://) recorded in etcd's membership, and
+ * trust only the CA they started with. Turning it on for a running plain
+ * cluster would mean moving every member's peer URL with MemberUpdate, one
+ * at a time, while the others accept both — not done here; the way in is a
+ * new cluster and the data moved by snapshot. Turning it off, switching
+ * between Auto and Secret or to another Secret would cut members (or the
+ * controller) off from each other, so each side is immutable once set;
+ * certificates rotate by their Secrets' contents, never by their names.
+ */
+static void check_tls(struct policy_decision *d, const struct etcd_cluster *o,
+		      const struct etcd_cluster *n)
+{
+	static const char *const sides[] = {"peer", "client"};
+	const struct ec_tls_side *nt[] = {&n->spec.tls_peer, &n->spec.tls_client};
+	const struct ec_tls_side *ot[] = {o ? &o->spec.tls_peer : NULL,
+					  o ? &o->spec.tls_client : NULL};
+	for (int i = 0; i < 2 && d->allowed; i++) {
+		if (o && tls_side_same(ot[i], nt[i]))
+			continue; /* ratcheting: only a change is judged */
+		check_tls_shape(d, sides[i], nt[i]);
+		if (!o || !d->allowed)
+			continue;
+		char was[300], want[300];
+		tls_side_desc(ot[i], was, sizeof(was));
+		tls_side_desc(nt[i], want, sizeof(want));
+		if (ot[i]->mode == EC_TLS_OFF)
+			policy_refuse(d,
+				      "spec.security.tls.%s: cannot turn TLS on for an existing "
+				      "plain cluster (%s): its members are recorded in etcd with "
+				      "http:// URLs and its clients speak plain HTTP. Create a new "
+				      "EtcdCluster with spec.security.tls set and move the data to it "
+				      "(etcdctl snapshot save, then restore into the new cluster)",
+				      sides[i], n->name);
+		else if (nt[i]->mode == EC_TLS_OFF)
+			policy_refuse(d,
+				      "spec.security.tls.%s: cannot turn TLS off (it is %s): once on, "
+				      "the members' https:// URLs and client-certificate checks stay. "
+				      "Keep it; a plain cluster is a new EtcdCluster with the data "
+				      "restored from a snapshot",
+				      sides[i], was);
+		else
+			policy_refuse(d,
+				      "spec.security.tls.%s: cannot change %s to %s: the members trust "
+				      "only the CA they started with, so another CA or Secret would "
+				      "cut them off from each other or from the operator. Keep it; "
+				      "rotate a certificate by updating its Secret's contents in place "
+				      "(cert-manager does), with the same CA",
+				      sides[i], was, want);
+	}
+}
+
 /* The ordinal of a member named "<anything>-<digits>", or -1. */
 static int member_ordinal(const char *name)
 {
@@ -431,6 +547,8 @@ void policy_validate(const struct policy_request *req, struct policy_decision *d
 		check_immutable(d, o, n);
 	if (d->allowed)
 		check_names(d, o, n);
+	if (d->allowed)
+		check_tls(d, o, n);
 	if (!d->allowed)
 		return;
 
