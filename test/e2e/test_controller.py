@@ -74,10 +74,13 @@ class ScaleWithWebhook(unittest.TestCase):
                                 if c["metadata"]["name"].startswith("data-demo-"))
                 self.assertEqual(claims, ["data-demo-%d" % k for k in range(n)],
                                  "a removed member's claim must go (its data is never reused)")
-                # the client Service selects voters only
-                eps = cb.bed.get("endpoints", "demo-client")
-                addrs = [a for s in eps.get("subsets") or [] for a in s.get("addresses") or []]
-                self.assertEqual(len(addrs), n)
+                # the client Service selects voters only (the EndpointSlice
+                # controller follows the Pods' readiness within a moment)
+                def ready_addresses():
+                    return sum(1 for sl in cb.bed.list("endpointslices",
+                                                       selector="kubernetes.io/service-name=demo-client")
+                               for e in sl.get("endpoints") or [] if (e.get("conditions") or {}).get("ready"))
+                cb.bed.wait_for(lambda: ready_addresses() == n, 30, "%d ready client endpoints" % n, 0.3)
                 self.assertEqual(len(cb.members("demo")), n)
                 pdb = cb.bed.get("poddisruptionbudgets", "demo")
                 self.assertEqual(pdb["spec"]["maxUnavailable"], (n - 1) // 2)

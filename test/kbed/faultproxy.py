@@ -131,9 +131,13 @@ class Handler(socketserver.StreamRequestHandler):
         verb, resource, sub = classify(method, u.path, urllib.parse.parse_qs(u.query))
         code = self.server.faults.take(verb, resource, sub)
         if code is not None:
+            what = "injected fault: %s %s%s answered %d by the test bed's fault proxy" % (
+                verb, resource, "/" + sub if sub else "", code)
+            if code == 409:   # worded as kube-apiserver words a stale write
+                what = ("Operation cannot be fulfilled on %s: the object has been modified; please apply "
+                        "your changes to the latest version and try again (%s)" % (resource, what))
             st = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-                  "message": "injected fault: %s %s%s answered %d by the test bed's fault proxy"
-                             % (verb, resource, "/" + sub if sub else "", code),
+                  "message": what,
                   "reason": REASONS.get(code, "InternalError"), "code": code}
             data = json.dumps(st).encode()
             conn.sendall(("HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"

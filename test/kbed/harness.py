@@ -341,6 +341,17 @@ class Bed:
             items = [e for e in items if e.get("involvedObject", {}).get("name") == involved]
         return items
 
+    def logs(self, pod, container=None, ns="default", previous=False):
+        """A container's log through the API server (kubectl logs' path), or "" when there is none."""
+        q = {}
+        if container:
+            q["container"] = container
+        if previous:
+            q["previous"] = "true"
+        p = self.path("pods", pod, ns, "log") + ("?" + urllib.parse.urlencode(q) if q else "")
+        st, out = self.api("GET", p, raw=True)
+        return out.decode(errors="replace") if st == 200 else ""
+
     def pod_log(self, ns, pod, container):
         """A container's output as the agent recorded it (DIR/logs/pods)."""
         p = os.path.join(self.dir, "logs", "pods", "%s_%s_%s.log" % (ns, pod, container))

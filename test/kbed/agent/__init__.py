@@ -33,6 +33,7 @@ import threading
 
 from . import container as ctr
 from . import kubelet as kl
+from . import kubeletapi
 from . import network
 from . import podnet
 from . import podspec
@@ -144,6 +145,7 @@ class Agent:
         self.nodes = Nodes(self.store, cfg["nodes"], cfg["node_ips"], cfg.get("kube_version", "v1.37.2"))
         self._pv_q = queue.Queue()
         self._stopped = False
+        self.kubelet_api = None
         self._pv_t = threading.Thread(target=self._pv_loop, name="provisioner", daemon=True)
 
     def start(self):
@@ -157,7 +159,18 @@ class Agent:
         self._pv_t.start()
         self.net.start()
         self.kubelet.start()
+        if self.cfg.get("kubelet_cert_file"):
+            self.kubelet_api = kubeletapi.KubeletAPI(
+                list(self.cfg["node_ips"].values()), self.cfg["kubelet_cert_file"], self.cfg["kubelet_key_file"],
+                self.cfg["logs_dir"], self._running).start()
         return self
+
+    def _running(self, ns, pod):
+        try:
+            self.kubelet.find(ns, pod)
+            return True
+        except LookupError:
+            return False
 
     def wait_ready(self, timeout=30):
         return self.nodes.registered.wait(timeout) and self.store.wait_synced(timeout)
@@ -258,6 +271,8 @@ class Agent:
         self.nodes.closing = True
         self.kubelet.stop(max_grace)
         self.kubelet.podnet.stop()
+        if self.kubelet_api is not None:
+            self.kubelet_api.stop()
         self.net.stop()
         self.proxy.stop()
         self._pv_q.put(None)
