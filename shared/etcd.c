@@ -79,6 +79,7 @@ struct etcd_client {
 	char **endpoints;
 	size_t n;
 	char *ca_file, *cert_file, *key_file;
+	char *ca_pem, *cert_pem, *key_pem;
 	long timeout_ms;
 	CURL *h; /* kept between calls for connection reuse */
 };
@@ -131,7 +132,10 @@ struct etcd_client *etcd_client_new(const char *const *endpoints, size_t n,
 		c->ca_file = eo_strdup0(tls->ca_file);
 		c->cert_file = eo_strdup0(tls->cert_file);
 		c->key_file = eo_strdup0(tls->key_file);
-		if (!c->cert_file != !c->key_file) {
+		c->ca_pem = eo_strdup0(tls->ca_pem);
+		c->cert_pem = eo_strdup0(tls->cert_pem);
+		c->key_pem = eo_strdup0(tls->key_pem);
+		if (!c->cert_file != !c->key_file || !c->cert_pem != !c->key_pem) {
 			eo_err_set(err, EO_EINVAL,
 				   "etcd client: a client certificate needs both cert_file and key_file");
 			etcd_client_free(c);
@@ -154,6 +158,11 @@ void etcd_client_free(struct etcd_client *c)
 	free(c->ca_file);
 	free(c->cert_file);
 	free(c->key_file);
+	free(c->ca_pem);
+	free(c->cert_pem);
+	if (c->key_pem)
+		explicit_bzero(c->key_pem, strlen(c->key_pem));
+	free(c->key_pem);
 	free(c);
 }
 
@@ -234,9 +243,20 @@ static int exchange(struct etcd_client *c, const char *endpoint, const char *pat
 	} else {
 		curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
 	}
-	if (c->ca_file)
+	if (c->ca_pem) {
+		struct curl_blob b = {c->ca_pem, strlen(c->ca_pem), CURL_BLOB_COPY};
+		curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &b);
+	} else if (c->ca_file) {
 		curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
-	if (c->cert_file) {
+	}
+	if (c->cert_pem) {
+		struct curl_blob cb = {c->cert_pem, strlen(c->cert_pem), CURL_BLOB_COPY};
+		struct curl_blob kb = {c->key_pem, strlen(c->key_pem), CURL_BLOB_COPY};
+		curl_easy_setopt(h, CURLOPT_SSLCERT_BLOB, &cb);
+		curl_easy_setopt(h, CURLOPT_SSLCERTTYPE, "PEM");
+		curl_easy_setopt(h, CURLOPT_SSLKEY_BLOB, &kb);
+		curl_easy_setopt(h, CURLOPT_SSLKEYTYPE, "PEM");
+	} else if (c->cert_file) {
 		curl_easy_setopt(h, CURLOPT_SSLCERT, c->cert_file);
 		curl_easy_setopt(h, CURLOPT_SSLKEY, c->key_file);
 	}

@@ -54,10 +54,17 @@ bool etcd_err_retryable(const struct eo_err *err);
  * statuses give "HTTP". Static string. */
 const char *etcd_err_name(int code);
 
+/* TLS for https:// endpoints: files, or PEM text in memory (the controller
+ * holds its client certificate from a Secret and writes no key to disk).
+ * Each pair may be NULL; PEM text wins over a file. The client copies what
+ * it is given and wipes its copy of the key when freed. */
 struct etcd_tls {
 	const char *ca_file;
 	const char *cert_file;
 	const char *key_file;
+	const char *ca_pem;
+	const char *cert_pem;
+	const char *key_pem;
 };
 
 /* Not thread-safe: one client per thread (it keeps one libcurl handle so

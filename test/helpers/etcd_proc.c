@@ -337,7 +337,8 @@ static int exited_error(struct etcd_proc *p, const char *when, struct eo_err *er
 int etcd_proc_wait_healthy(struct etcd_proc *p, long timeout_ms, struct eo_err *err)
 {
 	const char *ep[] = {p->client_url};
-	struct etcd_tls tls = {p->tls_files.ca, p->tls_files.client_cert, p->tls_files.client_key};
+	struct etcd_tls tls = {.ca_file = p->tls_files.ca, .cert_file = p->tls_files.client_cert,
+			       .key_file = p->tls_files.client_key};
 	struct etcd_client *c = etcd_client_new(ep, 1, p->tls ? &tls : NULL, 1000, err);
 	if (!c)
 		return -1;

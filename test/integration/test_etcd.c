@@ -696,7 +696,8 @@ static void test_tls(void **state)
 	assert_int_equal(strncmp(p->client_url, "https://", 8), 0);
 
 	const char *eps[] = {p->client_url};
-	struct etcd_tls good = {files.ca, files.client_cert, files.client_key};
+	struct etcd_tls good = {.ca_file = files.ca, .cert_file = files.client_cert,
+				.key_file = files.client_key};
 	struct etcd_client *c = etcd_client_new(eps, 1, &good, 0, &err);
 	assert_non_null(c);
 	struct etcd_status st;
