@@ -24,7 +24,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "test", "e2e"))
-sys.path.insert(0, os.path.join(ROOT, "test", "kubesim"))
+sys.path.insert(0, os.path.join(ROOT, "test"))
 
 from ctlbed import ControllerBed, client_url, member_url  # noqa: E402
 import etcd_load  # noqa: E402
@@ -160,8 +160,8 @@ def voter_first(cb):
 
 
 def controller_pid(cb):
-    """The etcd-controller process of this bed (bed.py run execs it in a new mount namespace)."""
-    want = cb.bed.kubeconfig.encode()
+    """The etcd-controller process of this bed (`kbed run` execs it in the bed's namespaces)."""
+    want = cb.bed.kubeconfig_faults.encode()
     for d in os.listdir("/proc"):
         if not d.isdigit():
             continue

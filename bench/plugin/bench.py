@@ -27,10 +27,10 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(ROOT, "test", "kubesim"))
+sys.path.insert(0, os.path.join(ROOT, "test"))
 sys.path.insert(0, os.path.join(ROOT, "test", "e2e"))
 
-from harness import Bed  # noqa: E402
+from kbed.harness import Bed  # noqa: E402
 from plugintest import Plugin, cluster, publish_settled  # noqa: E402
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "40"))

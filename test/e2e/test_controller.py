@@ -1,4 +1,4 @@
-"""The controller end to end (DESIGN §4), with the webhook, on the kubesim bed
+"""The controller end to end (DESIGN §4), with the webhook, on the real control plane (kbed)
 with real etcd: a cluster created with 3 members (staged by the webhook to
 1 → 2 → 3), then 3 → 5 → 3 → 1 → 3, while a writer puts sequential keys
 through the client Service and a prober checks quorum.

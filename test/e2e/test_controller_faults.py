@@ -1,4 +1,4 @@
-"""The controller under faults, on the kubesim bed with real etcd (DESIGN §4
+"""The controller under faults, on the real control plane (kbed) with real etcd (DESIGN §4
 "Faults", issue 5). Each fault ends with a healthy cluster and every
 acknowledged write present (a writer runs through all of them), quorum
 never lost (the prober), one learner at most and no voter without its Pod.

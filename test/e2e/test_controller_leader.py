@@ -1,5 +1,5 @@
 """Leader election between two controller replicas (coordination.k8s.io/v1
-Lease), on the kubesim bed: only the holder acts; SIGTERM releases the Lease
+Lease), on the real control plane (kbed): only the holder acts; SIGTERM releases the Lease
 and exits 0, and the standby takes over at once; a replica that cannot renew
 within the deadline stops acting and exits non-zero; a standby takes a Lease
 whose holder went silent after the lease duration.

@@ -1,5 +1,5 @@
 """Documentation of the failure this project fixes (DESIGN §1), replayed on
-the kubesim bed by the test itself, never by the product: the old operator's
+the real control-plane bed by the test itself, never by the product: the old operator's
 order — MemberAdd of a VOTER first, its Pod later — on a one-member cluster.
 
 With one voter, adding a second voter moves the quorum to 2 at once; until

@@ -126,8 +126,8 @@ class WebhookTrustedThroughInjectedBundle(unittest.TestCase):
                                  "--tls-private-key-file", os.path.join(out, "tls.key"),
                                  "--secure-port", str(port), "--bind-address", BED_IP],
                                 background=True, name="etcd-webhook")
-        self.bed.register_service("etcd-operator-system", "etcd-webhook", "%s:%d" % (BED_IP, port))
         self.bed.kubectl("apply", "-f", os.path.join(MANIFESTS, "namespace", "namespace.yaml"))
+        self.bed.register_service("etcd-operator-system", "etcd-webhook", "%s:%d" % (BED_IP, port))
         if trust:
             other = self.etcd_certs("inject", "--ca", trust, "-f", hooks[0], "-f", hooks[1]).stdout
             self.bed.kubectl("apply", "-f", "-", input=other)

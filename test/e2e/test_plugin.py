@@ -184,7 +184,7 @@ class PluginOnBed(unittest.TestCase):
         self.assertEqual(docs[-1]["metadata"]["labels"], {"seen": "yes"})
 
     # ---- kubeconfig and auth ------------------------------------------
-    def _cluster_entry(self, name="kubesim", server=None, ca=True):
+    def _cluster_entry(self, name="kbed", server=None, ca=True):
         c = {"server": server or "https://" + self.bed.address}
         if ca:
             with open(self.bed.ca, "rb") as f:
@@ -197,7 +197,7 @@ class PluginOnBed(unittest.TestCase):
         b = kubeconfig(os.path.join(self.tmp, "b.json"),
                        clusters=[self._cluster_entry("nowhere", server="https://127.0.0.1:1")],
                        contexts=[{"name": "broken", "context": {"cluster": "nowhere", "user": "admin"}},
-                                 {"name": "team", "context": {"cluster": "kubesim", "user": "admin",
+                                 {"name": "team", "context": {"cluster": "kbed", "user": "admin",
                                                               "namespace": "team-a"}}],
                        current="team")
         r = self.ok("status", kubeconfig=a + ":" + b)
@@ -216,7 +216,7 @@ class PluginOnBed(unittest.TestCase):
     def test_token_flag_and_token_file(self):
         bad = kubeconfig(os.path.join(self.tmp, "bad-token.json"), clusters=[self._cluster_entry()],
                          users=[{"name": "u", "user": {"token": "not-the-token"}}],
-                         contexts=[{"name": "c", "context": {"cluster": "kubesim", "user": "u"}}],
+                         contexts=[{"name": "c", "context": {"cluster": "kbed", "user": "u"}}],
                          current="c")
         r = self.etcd("status", kubeconfig=bad)
         self.assertEqual(r.returncode, 1)
@@ -229,14 +229,14 @@ class PluginOnBed(unittest.TestCase):
             f.write(self.bed.token + "\n")
         tkc = kubeconfig(os.path.join(self.tmp, "token-file.json"), clusters=[self._cluster_entry()],
                          users=[{"name": "u", "user": {"tokenFile": tf}}],
-                         contexts=[{"name": "c", "context": {"cluster": "kubesim", "user": "u"}}],
+                         contexts=[{"name": "c", "context": {"cluster": "kbed", "user": "u"}}],
                          current="c")
         self.assertIn("demo", self.ok("status", kubeconfig=tkc).stdout)
 
     def test_server_and_insecure_flags(self):
         noca = kubeconfig(os.path.join(self.tmp, "noca.json"), clusters=[self._cluster_entry(ca=False)],
                           users=[{"name": "u", "user": {"token": self.bed.token}}],
-                          contexts=[{"name": "c", "context": {"cluster": "kubesim", "user": "u"}}],
+                          contexts=[{"name": "c", "context": {"cluster": "kbed", "user": "u"}}],
                           current="c")
         r = self.etcd("status", "--request-timeout", "5s", kubeconfig=noca)
         self.assertEqual(r.returncode, 1)  # the bed's CA is not trusted by the system
@@ -244,7 +244,7 @@ class PluginOnBed(unittest.TestCase):
         other = kubeconfig(os.path.join(self.tmp, "elsewhere.json"),
                            clusters=[self._cluster_entry(server="https://127.0.0.1:1")],
                            users=[{"name": "u", "user": {"token": self.bed.token}}],
-                           contexts=[{"name": "c", "context": {"cluster": "kubesim", "user": "u"}}],
+                           contexts=[{"name": "c", "context": {"cluster": "kbed", "user": "u"}}],
                            current="c")
         r = self.ok("status", "--server", "https://" + self.bed.address, kubeconfig=other)
         self.assertIn("demo", r.stdout)
@@ -264,7 +264,7 @@ class PluginOnBed(unittest.TestCase):
             user = {"exec": {"apiVersion": api, "command": script, "interactiveMode": "Never"}}
             kc = kubeconfig(os.path.join(self.tmp, "exec.json"), clusters=[self._cluster_entry()],
                             users=[{"name": "u", "user": user}],
-                            contexts=[{"name": "c", "context": {"cluster": "kubesim", "user": "u"}}],
+                            contexts=[{"name": "c", "context": {"cluster": "kbed", "user": "u"}}],
                             current="c")
             self.assertIn("demo", self.ok("status", kubeconfig=kc).stdout, api)
 

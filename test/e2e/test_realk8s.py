@@ -11,7 +11,12 @@ tools drive it.
 - `kubectl auth can-i` for the controller's and the webhook's ServiceAccounts
   matches what the code needs (the webhook: nothing at all);
 - the controller rides out an API server restart (its watches see the stream
-  end, bookmarks and 410 Gone, and resume) and still scales afterwards.
+  end, bookmarks and 410 Gone, and resume) and still scales afterwards;
+- the etcd Pods are admitted under Pod Security "restricted" (the namespace
+  enforces it from the start);
+- RBAC is exactly what the code uses: from the API server's audit log of the
+  whole class, no request of the operator's ServiceAccounts was refused, the
+  webhook's made none, and every rule granted to the controller was used.
 """
 import json
 import os
@@ -41,6 +46,8 @@ class RealKubernetes(unittest.TestCase):
     def setUpClass(cls):
         cls.bed = Bed(manifests=True)
         try:
+            cls.bed.kubectl("label", "namespace", "default", "pod-security.kubernetes.io/enforce=restricted",
+                            "pod-security.kubernetes.io/enforce-version=latest")
             cls.install_seconds = time.monotonic()
             cls.bed.install_operator()
             cls.install_seconds = time.monotonic() - cls.install_seconds
@@ -139,6 +146,61 @@ class RealKubernetes(unittest.TestCase):
                           60, "the API server back")
         self.apply_when_ready("patch", "etcdcluster", "restart", "--type", "merge", "-p", '{"spec":{"replicas":2}}')
         self.wait_settled("restart", 2)
+
+
+    def test_7_scale_down_and_drift(self):
+        """Exercise the rest of what the controller may do: shrink 3 → 1 (leadership
+        moved, members removed, the StatefulSet lowered, claims deleted), put back a
+        NetworkPolicy edited by hand, and roll a new image into the StatefulSet."""
+        if not self.settled("csa", 3):
+            self.skipTest("needs the cluster of test_3")
+        self.apply_when_ready("patch", "etcdcluster", "csa", "--type", "merge", "-p", '{"spec":{"replicas":2}}')
+        self.wait_settled("csa", 2)
+        self.apply_when_ready("patch", "etcdcluster", "csa", "--type", "merge", "-p", '{"spec":{"replicas":1}}')
+        self.wait_settled("csa", 1)
+        self.bed.kubectl("patch", "networkpolicy", "csa", "--type", "merge", "-p",
+                         '{"spec":{"ingress":[]}}')
+        self.bed.wait_for(lambda: self.bed.get("networkpolicies", "csa")["spec"].get("ingress"), 60,
+                          "the controller to put the NetworkPolicy back")
+        image = "quay.io/coreos/etcd:v3.6.16"
+        self.apply_when_ready("patch", "etcdcluster", "csa", "--type", "merge", "-p",
+                              json.dumps({"spec": {"image": image}}))
+        self.bed.wait_for(lambda: self.bed.get("statefulsets", "csa")["spec"]["template"]["spec"]
+                          ["containers"][0]["image"] == image, 60, "the new image in the StatefulSet")
+
+    def test_8_rbac_audit(self):
+        """Runs last: reads what the operator's ServiceAccounts asked of the API server."""
+        used, refused, hook = set(), [], []
+        with open(os.path.join(self.bed.dir, "audit.log")) as f:
+            for line in f:
+                ev = json.loads(line)
+                user = (ev.get("user") or {}).get("username")
+                if user not in (CTL_SA, HOOK_SA):
+                    continue
+                if user == HOOK_SA:
+                    hook.append(ev.get("requestURI"))
+                    continue
+                ref = ev.get("objectRef") or {}
+                res = ref.get("resource", "") + ("/" + ref["subresource"] if ref.get("subresource") else "")
+                used.add((ref.get("apiGroup", ""), res, ev.get("verb")))
+                if (ev.get("responseStatus") or {}).get("code") == 403:
+                    refused.append("%s %s" % (ev.get("verb"), ev.get("requestURI")))
+        self.assertEqual(refused, [], "requests the controller's RBAC refused (a missing rule)")
+        self.assertEqual(hook, [], "the webhook makes no API calls")
+        granted = set()
+        for kind, name, ns in (("clusterrole", "etcd-operator-controller", None),
+                               ("role", "etcd-operator-leader-election", "etcd-operator-system")):
+            args = ["get", kind, name, "-o", "json"] + (["-n", ns] if ns else [])
+            for rule in json.loads(self.bed.kubectl(*args).stdout)["rules"]:
+                for g in rule.get("apiGroups") or [""]:
+                    for r in rule["resources"]:
+                        for v in rule["verbs"]:
+                            granted.add((g, r, v))
+        # Not a request: the OwnerReferencesPermissionEnforcement admission checks
+        # this permission when the controller sets blockOwnerDeletion.
+        not_requests = {("etcd.k8s-operator.io", "etcdclusters/finalizers", "update")}
+        surplus = sorted(granted - used - not_requests)
+        self.assertEqual(surplus, [], "rules granted but never used (a surplus rule)")
 
 
 if __name__ == "__main__":
