@@ -1,9 +1,12 @@
 # syntax=docker/dockerfile:1
 #
 # The etcd-k8s-operator image (ghcr.io/etcd-k8s-operator/etcd-operator): the
-# four programs in /usr/local/bin —
+# programs in /usr/local/bin —
 #   etcd-controller  the controller, and the member init step that runs in
 #                    every etcd Pod before etcd
+#   etcd-member-guard  the check before every etcd start, static: the init
+#                    step copies it into the Pod, etcd's (distroless)
+#                    container starts etcd through it
 #   etcd-webhook     the admission webhook
 #   kubectl-etcd     the kubectl plugin (handy in a debug Pod)
 #   etcd-certs       the certificate tool (for a Job that makes the webhook's pair)
@@ -39,14 +42,16 @@ COPY controller/ controller/
 COPY plugin/ plugin/
 COPY webhook/ webhook/
 RUN make -j"$(nproc)" WERROR=1 BUILD=/out all \
- && strip /out/etcd-controller /out/etcd-webhook /out/kubectl-etcd /out/etcd-certs
+ && strip /out/etcd-controller /out/etcd-webhook /out/kubectl-etcd /out/etcd-certs \
+          /out/etcd-member-guard
 
 FROM debian:${DEBIAN_RELEASE}-slim
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       ca-certificates libcurl4 libjson-c5 libmicrohttpd12 libssl3 libyaml-0-2 \
  && rm -rf /var/lib/apt/lists/*
-COPY --from=build /out/etcd-controller /out/etcd-webhook /out/kubectl-etcd /out/etcd-certs /usr/local/bin/
+COPY --from=build /out/etcd-controller /out/etcd-webhook /out/kubectl-etcd /out/etcd-certs \
+     /out/etcd-member-guard /usr/local/bin/
 LABEL org.opencontainers.image.title="etcd-k8s-operator" \
       org.opencontainers.image.description="Safe, one-member-at-a-time scaling of etcd clusters on Kubernetes" \
       org.opencontainers.image.source="https://github.com/etcd-k8s-operator/etcd-k8s-operator"

@@ -1,6 +1,7 @@
 # etcd-k8s-operator — one library (libetcdop) and three programs on it.
 #
-#   make            build build/kubectl-etcd, build/etcd-webhook, build/etcd-controller, build/etcd-certs
+#   make            build build/kubectl-etcd, build/etcd-webhook, build/etcd-controller, build/etcd-certs,
+#                   build/etcd-member-guard
 #   make test       install what is missing, then every test (unit, sanitizers, integration, e2e)
 #   make demo       install what is missing, then scale an etcd cluster 1 → 3 → 1 on the test bed
 #   make bench      the benchmarks (figures and ratios, never pass/fail on speed)
@@ -44,8 +45,22 @@ bin_controller := etcd-controller
 bin_certs      := etcd-certs
 BINS := $(foreach d,$(PROG_DIRS),$(BUILD)/$(bin_$(d)))
 
-# Each program's non-main objects also go into an archive so tests can link them.
-prog_srcs = $(filter-out $(1)/main.c,$(wildcard $(1)/*.c))
+# The guard before every etcd start (controller/guard_main.c) runs in etcd's
+# distroless container, so it is static and made of libc, eo and log only —
+# no libetcdop (curl, OpenSSL). ASan cannot link statically: the sanitizer
+# build makes it dynamic, for the tests alone.
+GUARD      := $(BUILD)/etcd-member-guard
+GUARD_SRCS := controller/guard_main.c controller/member_guard.c controller/member_files.c \
+	      shared/eo.c shared/log.c shared/term.c
+ifeq ($(SAN),1)
+GUARD_STATIC :=
+else
+GUARD_STATIC := -static
+endif
+
+# Each program's non-main objects also go into an archive so tests can link them
+# (a <x>_main.c is another program's main: controller/guard_main.c).
+prog_srcs = $(filter-out $(1)/main.c $(1)/%_main.c,$(wildcard $(1)/*.c))
 PROG_LIBS := $(foreach d,$(PROG_DIRS),$(BUILD)/lib$(d).a)
 
 UNIT_SRCS  := $(wildcard test/unit/test_*.c)
@@ -59,7 +74,7 @@ MODEL_BIN  := $(BUILD)/test/model/check_scaling
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
 .PHONY: all test unit-bins integ-bins model-bins demo bench install clean deps fuzz
-all: $(BINS)
+all: $(BINS) $(GUARD)
 
 deps:
 	@scripts/install-deps.sh
@@ -80,6 +95,9 @@ $(BUILD)/$(bin_$(1)): $(call obj,$(1)/main.c) $(BUILD)/lib$(1).a $(LIB)
 	$(CC) $(ALL_LDFLAGS) -o $$@ $$^ $(LDLIBS_BASE)
 endef
 $(foreach d,$(PROG_DIRS),$(eval $(call prog_rules,$(d))))
+
+$(GUARD): $(call obj,$(GUARD_SRCS))
+	$(CC) $(ALL_LDFLAGS) $(GUARD_STATIC) -o $@ $^
 
 TEST_LINK = $(PROG_LIBS) $(LIB)
 

@@ -15,6 +15,10 @@
  * status (MI_EXIT_VOLUME_LOST); a start on data is etcd's business (it
  * ignores initial-cluster-state there and refuses to run as a removed
  * member). The guard never writes configuration, never founds, never wipes.
+ *
+ * It needs libc, eo and log only (with member_files.c): guard_main.c links
+ * it statically as build/etcd-member-guard, which etcd's distroless
+ * container runs (the init step installs it, member-init --install-guard).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -154,7 +158,8 @@ static void gather(const char *config_file, const char *id_file_flag, struct mi_
 }
 
 static const char guard_usage[] =
-	"usage: etcd-controller member-init guard [--member-id-file FILE] -- ETCD [ARGS…]\n"
+	"usage: etcd-member-guard [--member-id-file FILE] -- ETCD [ARGS…]\n"
+	"       etcd-controller member-init guard [--member-id-file FILE] -- ETCD [ARGS…]\n"
 	"\n"
 	"Runs before every start of etcd in a member's Pod, then execs ETCD ARGS. ARGS must\n"
 	"name etcd's configuration with --config-file (written by member-init). etcd starts\n"

@@ -120,6 +120,7 @@ static int parse_flag(struct mi_config *cfg, const char *name, const char *v, st
 		{"--data-dir", offsetof(struct mi_config, data_dir), sizeof(((struct mi_config *)0)->data_dir)},
 		{"--config-file", offsetof(struct mi_config, config_file), sizeof(((struct mi_config *)0)->config_file)},
 		{"--member-id-file", offsetof(struct mi_config, id_file), sizeof(((struct mi_config *)0)->id_file)},
+		{"--install-guard", offsetof(struct mi_config, install_guard), sizeof(((struct mi_config *)0)->install_guard)},
 		{"--peer-url", offsetof(struct mi_config, peer_url), sizeof(((struct mi_config *)0)->peer_url)},
 		{"--client-url", offsetof(struct mi_config, client_url), sizeof(((struct mi_config *)0)->client_url)},
 		{"--token", offsetof(struct mi_config, token), sizeof(((struct mi_config *)0)->token)},
@@ -270,27 +271,6 @@ int mi_config_parse(int argc, char **argv, struct mi_config *cfg, struct eo_err 
 				return -1;
 	}
 	return 0;
-}
-
-int mi_default_id_file(const char *data_dir, char *out, size_t size, struct eo_err *err)
-{
-	/* Beside the data directory, on the same volume. */
-	char dir[512];
-	if (eo_strlcpy(dir, data_dir, sizeof(dir)) != 0)
-		return eo_err_set(err, EO_EINVAL, "member-init: --data-dir: longer than %zu characters",
-				  sizeof(dir) - 1);
-	size_t n = strlen(dir);
-	while (n > 1 && dir[n - 1] == '/')
-		dir[--n] = '\0';
-	char *slash = strrchr(dir, '/');
-	if (slash && slash != dir)
-		*slash = '\0';
-	else if (slash)
-		dir[1] = '\0';
-	else
-		eo_strlcpy(dir, ".", sizeof(dir));
-	return fit(out, size, "the member-id file (beside --data-dir)", err, "%s%smember-id", dir,
-		   dir[strlen(dir) - 1] == '/' ? "" : "/");
 }
 
 /* ---- the decision ----------------------------------------------------- */

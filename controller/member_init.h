@@ -77,6 +77,7 @@ struct mi_config {
 	char data_dir[512];       /* --data-dir */
 	char config_file[512];    /* --config-file */
 	char id_file[512];        /* --member-id-file (default: beside the data dir) */
+	char install_guard[512];  /* --install-guard: copy etcd-member-guard here ("": not) */
 	bool bootstrap;           /* EC_BOOTSTRAP=true / --bootstrap */
 	int ordinal;              /* from pod_name */
 	int heartbeat_ms, election_ms;
@@ -191,11 +192,18 @@ void mi_guard_decide(const struct mi_guard_facts *f, struct mi_guard_decision *d
  * (2 bad arguments). argv[0] is "guard". */
 int mi_guard_main(int argc, char **argv);
 
+/* ---- the volume's files (member_files.c: libc and eo only, so the guard
+ * links statically) ------------------------------------------------------ */
+
 /* The member-id file's default place: "member-id" in data_dir's parent. */
 int mi_default_id_file(const char *data_dir, char *out, size_t size, struct eo_err *err);
 /* Read "<member id>\n[<cluster id>\n]"; false when absent or malformed. */
 bool mi_read_id_file(const char *path, uint64_t *member_id, uint64_t *cluster_id);
 /* Whether data_dir holds a WAL: 1 yes, 0 no, -1 cannot tell (why says). */
 int mi_data_present(const char *data_dir, char *why, size_t size);
+/* Copy the guard program `from` (etcd-member-guard beside etcd-controller)
+ * to `to` (on the emptyDir etcd's container mounts), mode 0555, atomically.
+ * etcd's image has no shell and no libraries of ours: the guard is static. */
+int mi_install_guard(const char *from, const char *to, struct eo_err *err);
 
 #endif

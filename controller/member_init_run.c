@@ -10,7 +10,6 @@
  * no endpoint can answer that way is a local (serializable) list kept, and
  * it is never used to delete data.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
 #include <signal.h>
@@ -24,77 +23,11 @@
 #include "log.h"
 #include "member_init.h"
 
-/* etcd's own test for existing data: a WAL directory with a .wal file.
- * Only "not there" (ENOENT) means no data; any other failure to look is
- * not knowing, which must never be taken for an empty volume. (why: a
- * message, cut to size if need be.) */
-int mi_data_present(const char *data_dir, char *why, size_t size)
-{
-	char path[600];
-	int n = snprintf(path, sizeof(path), "%s/member/wal", data_dir);
-	if (n < 0 || (size_t)n >= sizeof(path)) {
-		snprintf(why, size, "the data directory's path is over %zu characters",
-			 sizeof(path) - sizeof("/member/wal"));
-		return -1;
-	}
-	DIR *d = opendir(path);
-	if (!d) {
-		if (errno == ENOENT)
-			return 0;
-		snprintf(why, size, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	struct dirent *e;
-	int found = 0;
-	errno = 0;
-	while (!found && (e = readdir(d))) {
-		size_t len = strlen(e->d_name);
-		found = len > 4 && strcmp(e->d_name + len - 4, ".wal") == 0;
-	}
-	if (!found && errno) {
-		snprintf(why, size, "reading %s: %s", path, strerror(errno));
-		found = -1;
-	}
-	closedir(d);
-	return found;
-}
-
 static void look_for_wal(const char *data_dir, struct mi_facts *f)
 {
 	int r = mi_data_present(data_dir, f->data_error, sizeof(f->data_error));
 	f->has_data = r == 1;
 	f->data_unknown = r < 0;
-}
-
-static bool parse_u64(const char *s, const char **rest, uint64_t *out)
-{
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || end == s || v == 0 || (*end != '\n' && *end != '\0'))
-		return false;
-	*out = v;
-	*rest = *end ? end + 1 : end;
-	return true;
-}
-
-/* The id file: "<member id>\n", then "<cluster id>\n" (files of older
- * versions, and of a founding before this one, have only the first line). */
-bool mi_read_id_file(const char *path, uint64_t *member_id, uint64_t *cluster_id)
-{
-	char *buf = NULL;
-	size_t len;
-	struct eo_err err;
-	*member_id = *cluster_id = 0;
-	if (eo_read_file(path, 64, &buf, &len, &err) != 0)
-		return false;
-	const char *rest;
-	uint64_t cluster;
-	bool ok = parse_u64(buf, &rest, member_id);
-	if (ok && *rest && parse_u64(rest, &rest, &cluster))
-		*cluster_id = cluster;
-	free(buf);
-	return ok;
 }
 
 static void read_id(const char *path, struct mi_facts *f)
@@ -285,6 +218,26 @@ int mi_run(const struct mi_config *cfg, volatile sig_atomic_t *stop, struct eo_e
 	}
 }
 
+/* etcd-member-guard lives beside this program (the operator's image puts
+ * both in /usr/local/bin); etcd's container has neither. */
+static int install_guard(const char *to, struct eo_err *err)
+{
+	char self[512];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0 || (size_t)n >= sizeof(self) - 1)
+		return eo_err_set(err, EO_ESYS, "member-init: --install-guard: cannot tell where this "
+				  "program is (/proc/self/exe): %s", n < 0 ? strerror(errno) : "too long");
+	self[n] = '\0';
+	char *slash = strrchr(self, '/');
+	char from[600];
+	snprintf(from, sizeof(from), "%.*s/etcd-member-guard", slash ? (int)(slash - self) : 1,
+		 slash ? self : ".");
+	if (mi_install_guard(from, to, err) != 0)
+		return -1;
+	log_info("guard installed", "from=%s to=%s", from, to);
+	return 0;
+}
+
 static volatile sig_atomic_t mi_stop;
 static void on_signal(int sig)
 {
@@ -308,6 +261,8 @@ static const char usage[] =
 	"  --data-dir DIR            etcd's data directory (on the member's volume)\n"
 	"  --config-file FILE        where to write etcd's configuration\n"
 	"  --member-id-file FILE     the member id beside the data (default: next to --data-dir)\n"
+	"  --install-guard FILE      first copy etcd-member-guard (beside this program) to FILE,\n"
+	"                            mode 0555: etcd's container starts etcd through it\n"
 	"  --heartbeat-ms N          etcd heartbeat interval (100)\n"
 	"  --election-ms N           etcd election timeout (1000)\n"
 	"  --wait-seconds N          give up waiting to be added after N s, exit 1 (300)\n"
@@ -338,6 +293,11 @@ int mi_main(int argc, char **argv)
 		char q[300];
 		log_error("bad arguments", "error=%s", log_q(q, sizeof(q), err.msg));
 		return 2;
+	}
+	if (cfg.install_guard[0] && install_guard(cfg.install_guard, &err) != 0) {
+		char q[300];
+		log_error("cannot install the guard", "error=%s", log_q(q, sizeof(q), err.msg));
+		return 1;
 	}
 	struct sigaction sa = {.sa_handler = on_signal};
 	sigemptyset(&sa.sa_mask);

@@ -1,8 +1,9 @@
 /*
  * Integration test of the guard before every etcd start
- * (`etcd-controller member-init guard -- etcd --config-file=F`,
- * controller/member_guard.c) with real etcd and the real binary
- * ($EO_BUILD/etcd-controller, default build/).
+ * (`etcd-member-guard -- etcd --config-file=F`, controller/member_guard.c)
+ * with real etcd and the real, static binary etcd's container runs
+ * ($EO_BUILD/etcd-member-guard, default build/); `etcd-controller
+ * member-init guard` is the same code.
  *
  * One member "solo-0" founds its cluster through the init step (nobody else
  * answers) and then runs etcd behind the guard, as its container would: the
@@ -10,6 +11,7 @@
  * directory is emptied under the Pod a restart is refused with the
  * lost-volume status instead of founding a new, empty cluster.
  */
+#include <elf.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -29,7 +31,7 @@
 #include "log.h"
 
 static struct etcd_proc *solo;
-static char bin[600], conf[600], idfile[600], datadir[600];
+static char bin[600], guard[600], conf[600], idfile[600], datadir[600];
 
 static void fail_err(const char *what, const struct eo_err *err)
 {
@@ -46,6 +48,9 @@ static int setup(void **state)
 	snprintf(bin, sizeof(bin), "%s/etcd-controller", build ? build : "build");
 	if (access(bin, X_OK) != 0)
 		fail_msg("%s is not built (make build/etcd-controller, or set EO_BUILD)", bin);
+	snprintf(guard, sizeof(guard), "%s/etcd-member-guard", build ? build : "build");
+	if (access(guard, X_OK) != 0)
+		fail_msg("%s is not built (make build/etcd-member-guard, or set EO_BUILD)", guard);
 	snprintf(conf, sizeof(conf), "%s/solo-0.yml", etcd_proc_dir());
 	snprintf(idfile, sizeof(idfile), "%s/solo-0.id", etcd_proc_dir());
 	/* etcd_proc's data dir for a member named solo-0. */
@@ -123,7 +128,7 @@ static void test_founds_once_then_runs_on_data(void **state)
 	char a_guard_id[700], a_etcd_conf[700];
 	snprintf(a_guard_id, sizeof(a_guard_id), "--member-id-file=%s", idfile);
 	snprintf(a_etcd_conf, sizeof(a_etcd_conf), "--config-file=%s", conf);
-	const char *prefix[] = {bin, "member-init", "guard", a_guard_id, "--", NULL};
+	const char *prefix[] = {guard, a_guard_id, "--", NULL};
 	const char *extra[] = {a_etcd_conf, NULL};
 	struct etcd_proc_opts o = {.name = "solo-0", .host = 1, .exec_prefix = prefix,
 				   .extra_args = extra};
@@ -198,6 +203,33 @@ static void test_bad_arguments(void **state)
 	snprintf(cmd, sizeof(cmd), "'%s' member-init guard 2>/dev/null", bin);
 	st = system(cmd);
 	assert_int_equal(WEXITSTATUS(st), 2);
+	/* The static program, as etcd's container names it. */
+	snprintf(cmd, sizeof(cmd), "'%s' -- /bin/true 2>/dev/null", guard);
+	st = system(cmd);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 2);
+}
+
+static void test_guard_is_static(void **state)
+{
+	/* etcd's image is distroless: no libcurl, no OpenSSL, no loader of
+	 * ours: no program header naming a loader or shared libraries. */
+	char *elf = NULL;
+	size_t len;
+	struct eo_err err;
+	if (eo_read_file(guard, 16u << 20, &elf, &len, &err) != 0)
+		fail_err("read the guard", &err);
+	assert_true(len > sizeof(Elf64_Ehdr) && memcmp(elf, ELFMAG, SELFMAG) == 0);
+	assert_int_equal(elf[EI_CLASS], ELFCLASS64);
+	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)elf;
+	assert_true(eh->e_phoff + (uint64_t)eh->e_phnum * sizeof(Elf64_Phdr) <= len);
+	for (int i = 0; i < eh->e_phnum; i++) {
+		Elf64_Phdr ph;
+		memcpy(&ph, elf + eh->e_phoff + (size_t)i * sizeof(ph), sizeof(ph));
+		assert_int_not_equal(ph.p_type, PT_INTERP);  /* no dynamic loader */
+		assert_int_not_equal(ph.p_type, PT_DYNAMIC); /* no shared libraries */
+	}
+	free(elf);
 }
 
 int main(void)
@@ -206,6 +238,7 @@ int main(void)
 		cmocka_unit_test(test_founds_once_then_runs_on_data),
 		cmocka_unit_test(test_emptied_data_never_founds_again),
 		cmocka_unit_test(test_bad_arguments),
+		cmocka_unit_test(test_guard_is_static),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -631,6 +633,38 @@ static void test_guard_decision(void **state)
 	assert_int_equal(d.exit_code, 1);
 }
 
+static void test_install_guard(void **state)
+{
+	/* The init step copies the guard onto the emptyDir etcd's container
+	 * runs it from: whole, 0555, replacing the read-only copy of an earlier
+	 * run of the init step in the same Pod. */
+	char dir[] = "/tmp/eo-guard-XXXXXX", from[64], to[64];
+	assert_non_null(mkdtemp(dir));
+	snprintf(from, sizeof(from), "%s/etcd-member-guard", dir);
+	snprintf(to, sizeof(to), "%s/installed", dir);
+	struct eo_err err = {0};
+	assert_int_equal(eo_write_file(from, "\177ELF one", 9, 0755, &err), 0);
+	assert_int_equal(mi_install_guard(from, to, &err), 0);
+	assert_int_equal(eo_write_file(from, "\177ELF two!", 10, 0755, &err), 0);
+	assert_int_equal(mi_install_guard(from, to, &err), 0);
+	struct stat st;
+	assert_int_equal(stat(to, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0555);
+	char *got = NULL;
+	size_t len;
+	assert_int_equal(eo_read_file(to, 64, &got, &len, &err), 0);
+	assert_int_equal(len, 10);
+	assert_memory_equal(got, "\177ELF two!", 10);
+	free(got);
+	/* No source: an error that says where the guard should have been. */
+	unlink(from);
+	assert_int_equal(mi_install_guard(from, to, &err), -1);
+	assert_non_null(strstr(err.msg, "--install-guard"));
+	assert_non_null(strstr(err.msg, from));
+	unlink(to);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -651,6 +685,7 @@ int main(void)
 		cmocka_unit_test(test_long_cluster_domain_is_an_error),
 		cmocka_unit_test(test_initial_cluster_through_the_library),
 		cmocka_unit_test(test_guard_decision),
+		cmocka_unit_test(test_install_guard),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
