@@ -45,6 +45,7 @@ def member_url(name, k, ns="default", port=2379):
 class ControllerBed:
     def __init__(self, webhook=False, controller_args=(), start_controller=True):
         self.bed = Bed(manifests=True)
+        self.tls = {}  # (ns, name) -> (cacert, cert, key): speak https with these (use_tls)
         self.webhook = None
         self.controller = None
         self.controller_args = list(FAST_FLAGS) + list(controller_args)
@@ -133,27 +134,55 @@ class ControllerBed:
         return [e.get("reason") for e in evs]
 
     # ---- etcd, from inside the cluster network -------------------------
-    def etcd(self, url, path, body, timeout=5):
-        """One v3 JSON-gateway call from inside the cluster network."""
-        code = ("import sys,json,urllib.request as u\n"
+    def use_tls(self, name, ns="default"):
+        """From now on reach this cluster over https with its <name>-client-tls
+        (written under the bed's directory, 0600): the Load, etcd(), members()."""
+        s = self.bed.get("secrets", name + "-client-tls", ns=ns)
+        d = os.path.join(self.bed.dir, "tls-%s-%s" % (ns, name))
+        os.makedirs(d, mode=0o700, exist_ok=True)
+        paths = []
+        for k in ("ca.crt", "tls.crt", "tls.key"):
+            p = os.path.join(d, k)
+            fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as f:
+                f.write(base64.b64decode(s["data"][k]))
+            paths.append(p)
+        self.tls[(ns, name)] = tuple(paths)
+        return tuple(paths)
+
+    def client_url(self, name, ns="default"):
+        url = client_url(name, ns)
+        return url.replace("http://", "https://", 1) if (ns, name) in self.tls else url
+
+    def etcd(self, url, path, body, timeout=5, tls=None):
+        """One v3 JSON-gateway call from inside the cluster network; tls: (cacert,
+        cert, key) for an https URL (default: the first cluster use_tls set up)."""
+        if url.startswith("https") and tls is None:
+            tls = next(iter(self.tls.values()), None)
+        code = ("import sys,json,ssl,urllib.request as u\n"
+                "c=None\n"
+                "if len(sys.argv)>5:\n"
+                "  c=ssl.create_default_context(cafile=sys.argv[5]); c.load_cert_chain(sys.argv[6],sys.argv[7])\n"
                 "r=u.Request(sys.argv[1]+sys.argv[2],data=sys.argv[3].encode(),"
                 "headers={'Content-Type':'application/json'})\n"
-                "try:\n  print(u.urlopen(r,timeout=float(sys.argv[4])).read().decode())\n"
+                "try:\n  print(u.urlopen(r,timeout=float(sys.argv[4]),context=c).read().decode())\n"
                 "except u.HTTPError as e:\n  print(e.read().decode()); sys.exit(1)\n")
-        r = self.bed.run_in_cluster(["python3", "-c", code, url, path, json.dumps(body), str(timeout)],
-                                    check=False, timeout=timeout + 30)
+        r = self.bed.run_in_cluster(["python3", "-c", code, url, path, json.dumps(body), str(timeout)]
+                                    + list(tls or ()), check=False, timeout=timeout + 30)
         if r.returncode != 0:
             raise AssertionError("etcd %s%s: %s %s" % (url, path, r.stdout, r.stderr[-500:]))
         return json.loads(r.stdout)
 
     def members(self, name, ns="default"):
-        return self.etcd(client_url(name, ns), "/v3/cluster/member/list", {}).get("members", [])
+        return self.etcd(self.client_url(name, ns), "/v3/cluster/member/list", {},
+                         tls=self.tls.get((ns, name))).get("members", [])
 
     def count_keys(self, name, prefix, ns="default"):
         b = lambda s: base64.b64encode(s.encode()).decode()  # noqa: E731
         end = prefix[:-1] + chr(ord(prefix[-1]) + 1)
-        r = self.etcd(client_url(name, ns), "/v3/kv/range", {"key": b(prefix), "range_end": b(end),
-                                                             "keys_only": True})
+        r = self.etcd(self.client_url(name, ns), "/v3/kv/range", {"key": b(prefix), "range_end": b(end),
+                                                                  "keys_only": True},
+                      tls=self.tls.get((ns, name)))
         return sorted(base64.b64decode(kv["key"]).decode() for kv in r.get("kvs", []))
 
     def load(self, name, prefix="k", ns="default", pods_invariant=True):
@@ -178,11 +207,13 @@ class Load:
         self._stop = threading.Event()
 
     def __enter__(self):
-        url = client_url(self.name, self.ns)
+        url = self.cb.client_url(self.name, self.ns)
+        tls = self.cb.tls.get((self.ns, self.name))
+        opts = ["--cacert", tls[0], "--cert", tls[1], "--key", tls[2]] if tls else []
         self.procs = [
-            self.cb.bed.run_in_cluster(["python3", LOAD, "write", url, self.prefix, self.wlog, self.stopfile],
-                                       background=True, name="writer-" + self.name),
-            self.cb.bed.run_in_cluster(["python3", LOAD, "probe", url, self.plog, self.stopfile],
+            self.cb.bed.run_in_cluster(["python3", LOAD, "write", url, self.prefix, self.wlog, self.stopfile]
+                                       + opts, background=True, name="writer-" + self.name),
+            self.cb.bed.run_in_cluster(["python3", LOAD, "probe", url, self.plog, self.stopfile] + opts,
                                        background=True, name="prober-" + self.name)]
         self._mon = threading.Thread(target=self._monitor, daemon=True)
         self._mon.start()

@@ -14,22 +14,33 @@ write: puts PREFIX/000001, PREFIX/000002, … one after the other through the
   exists.
 probe: every interval, a linearizable range (one key, count only) at URL
   with a 1 s deadline; appends "ok <t>" or "fail <t> <why>".
+Both take --cacert F --cert F --key F for an https URL with client TLS
+(the EtcdCluster's <name>-client-tls).
 
 Only the standard library; every request has a deadline.
 """
 import base64
 import json
 import os
+import ssl
 import sys
 import time
 import urllib.error
 import urllib.request
 
+TLS = None  # an ssl.SSLContext with the client certificate, for https URLs
+
+
+def tls_context(cacert, cert, key):
+    ctx = ssl.create_default_context(cafile=cacert)
+    ctx.load_cert_chain(cert, key)
+    return ctx
+
 
 def post(url, path, body, timeout):
     req = urllib.request.Request(url.rstrip("/") + path, data=json.dumps(body).encode(),
                                  headers={"Content-Type": "application/json"}, method="POST")
-    with urllib.request.urlopen(req, timeout=timeout) as r:
+    with urllib.request.urlopen(req, timeout=timeout, context=TLS if url.startswith("https") else None) as r:
         return json.loads(r.read() or b"{}")
 
 
@@ -105,6 +116,9 @@ def main(argv):
         else:
             pos.append(argv[i])
             i += 1
+    global TLS
+    if opts.get("cert"):
+        TLS = tls_context(opts.get("cacert"), opts["cert"], opts["key"])
     if pos and pos[0] == "write" and len(pos) == 5:
         write(pos[1], pos[2], pos[3], pos[4], int(opts.get("value-bytes", 16)), float(opts.get("interval", 0)))
     elif pos and pos[0] == "probe" and len(pos) == 4:

@@ -30,7 +30,7 @@ class PluginOnBed(unittest.TestCase):
     def setUpClass(cls):
         cls.plugin = Plugin()
         cls.bed = Bed(manifests=True)
-        cls.kc = cls.bed.kubeconfig
+        cls.kc = cls.bed.host_fault_kubeconfig()   # the plugin meets injected API errors through it
         cls.tmp = tempfile.mkdtemp(prefix="plugin-e2e-")
         cls.bed.kubectl("create", "namespace", "team-a")
         cls.bed.kubectl("apply", "-f", "-", input=cluster("demo", 1))

@@ -17,7 +17,8 @@ Watches stream through unbuffered.
 
 Faults arrive as JSON lines on the Unix socket SOCKET (it works across
 network namespaces): {"verb", "resource", "subresource", "code", "count"}
-adds one; {"clear": true} removes all; every reply is the current list.
+adds one (code "timeout" with "seconds": the request is held that long, then
+dropped unanswered); {"clear": true} removes all; every reply is the current list.
 """
 import argparse
 import http.client
@@ -29,6 +30,7 @@ import socketserver
 import ssl
 import sys
 import threading
+import time
 import urllib.parse
 
 VERBS = {"GET": "get", "POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
@@ -43,9 +45,11 @@ class Faults:
         self.items = []
 
     def add(self, f):
+        code = f.get("code", 500)
         f = {"verb": f.get("verb", "*"), "resource": f.get("resource", "*"),
-             "subresource": f.get("subresource") or "", "code": int(f.get("code", 500)),
-             "count": int(f.get("count", 1))}
+             "subresource": f.get("subresource") or "",
+             "code": "timeout" if code == "timeout" else int(code),
+             "seconds": float(f.get("seconds", 30)), "count": int(f.get("count", 1))}
         with self.lock:
             self.items.append(f)
 
@@ -68,8 +72,8 @@ class Faults:
                 if f["subresource"] != sub:
                     continue
                 f["count"] -= 1
-                return f["code"]
-        return None
+                return f["code"], f["seconds"]
+        return None, 0
 
 
 def classify(method, path, query):
@@ -129,7 +133,10 @@ class Handler(socketserver.StreamRequestHandler):
                 rfile.readline()
         u = urllib.parse.urlsplit(target)
         verb, resource, sub = classify(method, u.path, urllib.parse.parse_qs(u.query))
-        code = self.server.faults.take(verb, resource, sub)
+        code, seconds = self.server.faults.take(verb, resource, sub)
+        if code == "timeout":     # a request that is never answered: held, then dropped
+            time.sleep(seconds)
+            return False
         if code is not None:
             what = "injected fault: %s %s%s answered %d by the test bed's fault proxy" % (
                 verb, resource, "/" + sub if sub else "", code)

@@ -365,16 +365,18 @@ class Bed:
         return bedcli.control(self.dir, {"op": "state"}, timeout=30)[1]
 
     # ---- faults and services --------------------------------------------
-    def fault(self, kind, **params):
+    def fault(self, kind, **params):  # noqa: C901 - one dispatch, read top-down
         """kind: api (verb/resource/subresource/code/count through the fault proxy, or
         stop/start/down for the API server itself) | kill | image | dns | volume | node."""
         if kind == "webhook":
             return self._webhook_fault(params.get("mode", "down"))
         if kind == "api" and "code" in params:
             self._ensure_fault_proxy()
-            out = faultproxy.send(self._fault_sock, params)
-            if "error" in out:
-                raise AssertionError("fault api %s: %s" % (params, out["error"]))
+            out = None
+            for sock in self._fault_socks():
+                out = faultproxy.send(sock, params)
+                if "error" in out:
+                    raise AssertionError("fault api %s: %s" % (params, out["error"]))
             return out
         code, out = bedcli.control(self.dir, {"op": "fault", "kind": kind, "params": params}, timeout=120)
         if code != 200:
@@ -393,9 +395,48 @@ class Bed:
         return {"webhook": mode}
 
     def clear_faults(self):
-        if self._fault_proxy is not None:
-            return faultproxy.send(self._fault_sock, {"clear": True})
-        return {"faults": []}
+        out = {"faults": []}
+        for sock in self._fault_socks():
+            out = faultproxy.send(sock, {"clear": True})
+        return out
+
+    def _fault_socks(self):
+        return [p for p in (getattr(self, "_fault_sock", None), getattr(self, "_host_fault_sock", None)) if p]
+
+    def host_fault_kubeconfig(self):
+        """A kubeconfig for clients on the host (the plugin under test) whose server is a
+        fault proxy on 127.0.0.1 in front of the bed's API server: fault("api", …) reaches
+        them as it reaches a controller started by start_controller()."""
+        if getattr(self, "_host_fault_kc", None):
+            return self._host_fault_kc
+        d = os.path.join(self.dir, "faultproxy-host")
+        os.makedirs(d, exist_ok=True)
+        crt, key = pki.make_cert(d, "serving", (self.ca, self.ca_key), "kbed-fault-proxy",
+                                 ips=["127.0.0.1"], server=True)
+        sock = os.path.join(d, "control.sock")
+        port = free_port()
+        argv = [sys.executable, "-m", "kbed.faultproxy", "--listen", "127.0.0.1:%d" % port,
+                "--upstream", "https://" + self.address, "--ca", self.ca, "--cert", crt, "--key", key,
+                "--admin-cert", os.path.join(self.pki, "admin.crt"),
+                "--admin-key", os.path.join(self.pki, "admin.key"), "--control", sock]
+        p, log = self._spawn("faultproxy-host", argv)
+        self._procs.append(Proc("faultproxy-host", p, log))
+        self.wait_for(lambda: os.path.exists(sock), 15, "the host fault proxy", 0.05)
+        self._host_fault_sock = sock
+        with open(self.kubeconfig) as f:
+            kc = f.read()
+        self._host_fault_kc = os.path.join(d, "kubeconfig")
+        with open(self._host_fault_kc, "w") as f:
+            f.write(kc.replace("https://" + self.address, "https://127.0.0.1:%d" % port))
+        os.chmod(self._host_fault_kc, 0o600)
+        return self._host_fault_kc
+
+    @property
+    def kubeconfig_cert(self):
+        """A kubeconfig naming its client certificate and key as files (not embedded)."""
+        if getattr(self, "_kc_cert", None) is None:
+            self._kc_cert = self.kubeconfig_for("kbed-admin-files", groups=["system:masters"])
+        return self._kc_cert
 
     def register_service(self, namespace, name, target, port=443):
         """A Service without selector and its EndpointSlice pointing at target (IP:PORT in the bed)."""

@@ -22,7 +22,7 @@ import shutil
 
 PATH_ENV = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 SHELL_IMAGES = {"busybox", "alpine", "debian", "ubuntu", "bash", "fedora", "centos", "python"}
-OPERATOR_BINS = {"etcd-controller", "etcd-webhook", "kubectl-etcd", "etcd-certs"}
+OPERATOR_BINS = {"etcd-controller", "etcd-webhook", "kubectl-etcd", "etcd-certs", "etcd-member-guard"}
 # on this machine but not in the project's debian-slim image
 NOT_IN_SLIM = {"etcd", "etcdctl", "etcdutl", "kubectl", "curl", "wget", "python3", "python"}
 
@@ -70,7 +70,7 @@ def image_family(image):
         return "etcd", {"entrypoint": [], "cmd": ["/usr/local/bin/etcd"],
                         "bins": ("etcd", "etcdctl", "etcdutl"), "dir": ETCD_BINS[version]}
     if repo.endswith("etcd-operator"):
-        # the project's Dockerfile: debian-slim, the four programs in /usr/local/bin, no ENTRYPOINT
+        # the project's Dockerfile: debian-slim, its programs in /usr/local/bin, no ENTRYPOINT
         return "operator", {"entrypoint": [], "cmd": ["/usr/local/bin/etcd-controller", "--help"], "bins": None}
     if last in SHELL_IMAGES:
         return "shell", {"entrypoint": [], "cmd": ["sh"], "bins": None}
@@ -138,8 +138,26 @@ def container_argv(container, env, build):
         argv = list(model["entrypoint"]) + list(model["cmd"])
     if not argv:
         raise StartError("no command specified")
+    if in_volume(container, argv[0]):
+        # a program on one of the container's volumes (etcd's container runs
+        # the guard its init step copied onto an emptyDir): the sandbox execs
+        # it inside the mount namespace, where the volume is at its path; a
+        # missing file is a start error there, as in a runtime
+        return argv
     argv[0] = resolve_executable(family, model, argv[0], build)
     return argv
+
+
+def in_volume(container, path):
+    """Whether an absolute path lies below one of the container's volumeMounts."""
+    if not isinstance(path, str) or not path.startswith("/"):
+        return False
+    path = os.path.normpath(path)
+    for m in container.get("volumeMounts") or []:
+        mp = os.path.normpath(m.get("mountPath") or "")
+        if mp != "/" and path.startswith(mp + "/"):
+            return True
+    return False
 
 
 def map_exec_argv(container, argv, build):
