@@ -15,6 +15,8 @@
 #include "metrics.h"
 #include "resources.h"
 
+struct bk;
+
 struct ctl {
 	struct kube_client *kc;
 	struct res_opts res;          /* the StatefulSet's knobs */
@@ -23,6 +25,7 @@ struct ctl {
 	int64_t rollback_backoff_ms;  /* --rollback-backoff (0: 2 × step timeout) */
 	long etcd_timeout_ms;         /* per etcd call */
 	struct metrics *metrics;
+	struct bk *backup;             /* the EtcdBackup controller (backup_ctl.h); may be NULL */
 	atomic_bool leading;          /* false: observe and publish nothing, act never */
 	char identity[128];           /* this replica, in Events and the Lease */
 	/*

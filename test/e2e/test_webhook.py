@@ -33,9 +33,9 @@ class WebhookOnTheBed(unittest.TestCase):
     def setUpClass(cls):
         cls.bed = Bed(manifests=True)
         try:
+            cls.bed.apply_manifests([os.path.join(MANIFESTS, "namespace")])
             cls.webhook = cls.bed.start_webhook()
-            cls.bed.apply_manifests([os.path.join(MANIFESTS, "namespace"),
-                                     os.path.join(MANIFESTS, "webhook", "mutating-webhook.yaml"),
+            cls.bed.apply_manifests([os.path.join(MANIFESTS, "webhook", "mutating-webhook.yaml"),
                                      os.path.join(MANIFESTS, "webhook", "validating-webhook.yaml")])
         except Exception:
             cls.bed.stop()
