@@ -161,14 +161,17 @@ static void test_controller_rbac(void **state)
 	assert_false(grants(cr, EC_GROUP, "etcdclusters", "delete"));
 	assert_true(grants(cr, EC_GROUP, "etcdclusters/status", "update"));
 	assert_true(grants(cr, "apps", "statefulsets", "create"));
-	/* the voter label on Pods is a patch; the controller never deletes Pods */
+	/* the voter label on Pods is a patch; the only Pod the controller makes
+	 * and deletes is a cluster's restore Pod (backup_pod.c), never a member */
 	assert_true(grants(cr, "", "pods", "patch"));
-	assert_false(grants(cr, "", "pods", "delete"));
-	assert_false(grants(cr, "", "pods", "create"));
+	assert_true(grants(cr, "", "pods", "create"));
+	assert_false(grants(cr, "", "pods", "deletecollection"));
+	assert_true(grants(cr, EC_GROUP, "etcdbackups/status", "patch"));
+	assert_false(grants(cr, EC_GROUP, "etcdbackups", "delete"));
 	assert_true(grants(cr, "", "persistentvolumeclaims", "delete"));
 	assert_true(grants(cr, "policy", "poddisruptionbudgets", "create"));
 	assert_true(grants(cr, "", "events", "create"));
-	assert_false(grants(cr, "", "secrets", "get"));
+	assert_true(grants(cr, "", "secrets", "get")); /* backup_ctl.c: S3 credentials */
 	json_object *role = find("Role", "etcd-operator-leader-election");
 	assert_string_equal(json_opt_str(role, "metadata.namespace", ""), "etcd-operator-system");
 	assert_true(grants(role, "coordination.k8s.io", "leases", "update"));
@@ -226,10 +229,19 @@ static const struct grant controller_calls[] = {
 	{"", "pods", "list"},                   /* observe.c, main.c informer */
 	{"", "pods", "watch"},
 	{"", "pods", "patch"},                  /* reconcile.c: voter label, bootstrap off */
+	{"", "pods", "get"},                    /* backup_pod.c: the restore Pod, by name */
+	{"", "pods", "create"},                 /* backup_pod.c: the restore Pod */
+	{"", "pods", "delete"},                 /* backup_pod.c: the restore Pod when done */
+	{"", "persistentvolumeclaims", "create"}, /* backup_pod.c: member 0's claim, restored into */
+	{EC_GROUP, "etcdbackups", "get"},       /* backup_ctl.c: each pass; backup_pod.c: rs_gate */
+	{EC_GROUP, "etcdbackups", "list"},      /* main.c: informer */
+	{EC_GROUP, "etcdbackups", "watch"},
+	{EC_GROUP, "etcdbackups/status", "patch"}, /* backup_ctl.c: status, progress */
 	{"", "persistentvolumeclaims", "list"}, /* observe.c, main.c informer */
 	{"", "persistentvolumeclaims", "watch"},
 	{"", "persistentvolumeclaims", "delete"}, /* reconcile.c: SC_DELETE_PVC */
 	{"", "events", "create"},               /* events.c: ev_emit */
+	{"", "secrets", "get"},                 /* backup_ctl.c: the S3 credentials */
 };
 
 static const struct grant leader_calls[] = {
