@@ -24,6 +24,7 @@ struct ctl {
 	int64_t replace_grace_ms;     /* --replace-grace */
 	int64_t rollback_backoff_ms;  /* --rollback-backoff (0: 2 × step timeout) */
 	long etcd_timeout_ms;         /* per etcd call */
+	long tls_ca_s, tls_leaf_s;    /* --tls-ca-lifetime, --tls-cert-lifetime (0: ectls.h's) */
 	struct metrics *metrics;
 	struct bk *backup;             /* the EtcdBackup controller (backup_ctl.h); may be NULL */
 	atomic_bool leading;          /* false: observe and publish nothing, act never */

@@ -79,6 +79,9 @@ static const char usage[] =
 	"  --rollback-backoff DUR       after a rollback, retry the same spec after this (2 × step\n"
 	"                               timeout, at least 10s)\n"
 	"  --etcd-timeout DUR           deadline of each etcd call (5s)\n"
+	"  --tls-ca-lifetime DUR        lifetime of a cluster CA made in TLS mode Auto (43800h, 5 years)\n"
+	"  --tls-cert-lifetime DUR      lifetime of its peer, server and client certificates (2160h,\n"
+	"                               90 days); each is renewed at two thirds of it\n"
 	"  --version, --help\n"
 	"\n"
 	"Fault tests only: --crash-at ACTION[:before|:after] (or EO_CRASH_AT) makes the process\n"
@@ -128,6 +131,7 @@ struct opts {
 	bool leader_elect;
 	const char *le_namespace, *le_id, *identity;
 	int64_t step_timeout_ms, init_wait_ms, replace_grace_ms, rollback_backoff_ms, etcd_timeout_ms;
+	int64_t tls_ca_ms, tls_cert_ms;
 	int64_t le_lease_ms, le_renew_ms, le_retry_ms;
 	int workers;
 	const char *health_addr, *metrics_addr, *log_level, *operator_image, *crash_at;
@@ -150,7 +154,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		O_KUBECONFIG = 1000, O_CONTEXT, O_NAMESPACE, O_LE, O_LE_NS, O_LE_ID, O_IDENTITY,
 		O_STEP, O_WORKERS, O_HEALTH, O_METRICS, O_LOG, O_IMAGE, O_HB, O_EL, O_INIT_WAIT,
 		O_GRACE, O_BACKOFF, O_ETCD_TIMEOUT, O_CRASH, O_VERSION, O_HELP, O_LE_LEASE, O_LE_RENEW,
-		O_LE_RETRY,
+		O_LE_RETRY, O_TLS_CA, O_TLS_CERT,
 	};
 	static const struct option lo[] = {
 		{"kubeconfig", required_argument, NULL, O_KUBECONFIG},
@@ -175,6 +179,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{"replace-grace", required_argument, NULL, O_GRACE},
 		{"rollback-backoff", required_argument, NULL, O_BACKOFF},
 		{"etcd-timeout", required_argument, NULL, O_ETCD_TIMEOUT},
+		{"tls-ca-lifetime", required_argument, NULL, O_TLS_CA},
+		{"tls-cert-lifetime", required_argument, NULL, O_TLS_CERT},
 		{"crash-at", required_argument, NULL, O_CRASH},
 		{"version", no_argument, NULL, O_VERSION},
 		{"help", no_argument, NULL, O_HELP},
@@ -227,6 +233,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case O_LE_LEASE:
 		case O_LE_RENEW:
 		case O_LE_RETRY:
+		case O_TLS_CA:
+		case O_TLS_CERT:
 			d = parse_duration(optarg);
 			if (d <= 0) {
 				fprintf(stderr, "etcd-controller: %s: \"%s\" is not a duration (e.g. 90s, 5m, "
@@ -240,6 +248,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			else if (c == O_LE_LEASE) o->le_lease_ms = d;
 			else if (c == O_LE_RENEW) o->le_renew_ms = d;
 			else if (c == O_LE_RETRY) o->le_retry_ms = d;
+			else if (c == O_TLS_CA) o->tls_ca_ms = d;
+			else if (c == O_TLS_CERT) o->tls_cert_ms = d;
 			else o->etcd_timeout_ms = d;
 			break;
 		case O_VERSION:
@@ -266,6 +276,14 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		fprintf(stderr, "etcd-controller: leader election wants whole seconds with retry period "
 			"< renew deadline < lease duration (got %lldms, %lldms, %lldms)\n",
 			(long long)o->le_retry_ms, (long long)o->le_renew_ms, (long long)o->le_lease_ms);
+		return 2;
+	}
+	/* A leaf never outlives its CA (certs_make_leaf refuses), and etcd's
+	 * clocks are compared in seconds: a minute at least. */
+	if ((o->tls_ca_ms && o->tls_ca_ms < 120000) || (o->tls_cert_ms && o->tls_cert_ms < 60000) ||
+	    (o->tls_cert_ms && o->tls_cert_ms >= (o->tls_ca_ms ? o->tls_ca_ms : 43800LL * 3600000))) {
+		fprintf(stderr, "etcd-controller: --tls-cert-lifetime (at least 1m) must be shorter than "
+			"--tls-ca-lifetime (at least 2m)\n");
 		return 2;
 	}
 	if (o->election_ms < 5 * o->heartbeat_ms) {
@@ -475,6 +493,8 @@ static int run(const struct opts *o)
 	a.ctl.replace_grace_ms = o->replace_grace_ms;
 	a.ctl.rollback_backoff_ms = o->rollback_backoff_ms;
 	a.ctl.etcd_timeout_ms = (long)o->etcd_timeout_ms;
+	a.ctl.tls_ca_s = (long)(o->tls_ca_ms / 1000);
+	a.ctl.tls_leaf_s = (long)(o->tls_cert_ms / 1000);
 	a.ctl.res = (struct res_opts){.operator_image = o->operator_image,
 				      .heartbeat_ms = o->heartbeat_ms,
 				      .election_ms = o->election_ms,

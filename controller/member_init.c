@@ -124,6 +124,9 @@ static int parse_flag(struct mi_config *cfg, const char *name, const char *v, st
 		{"--peer-url", offsetof(struct mi_config, peer_url), sizeof(((struct mi_config *)0)->peer_url)},
 		{"--client-url", offsetof(struct mi_config, client_url), sizeof(((struct mi_config *)0)->client_url)},
 		{"--token", offsetof(struct mi_config, token), sizeof(((struct mi_config *)0)->token)},
+		{"--peer-tls-dir", offsetof(struct mi_config, peer_tls_dir), sizeof(((struct mi_config *)0)->peer_tls_dir)},
+		{"--client-tls-dir", offsetof(struct mi_config, client_tls_dir), sizeof(((struct mi_config *)0)->client_tls_dir)},
+		{"--peer-allowed-cn", offsetof(struct mi_config, peer_allowed_cn), sizeof(((struct mi_config *)0)->peer_allowed_cn)},
 	};
 	static const struct {
 		const char *flag;
@@ -244,11 +247,14 @@ int mi_config_parse(int argc, char **argv, struct mi_config *cfg, struct eo_err 
 		"<--cluster-domain>)", err, "%s.%s-peer.%s.svc.%s", cfg->pod_name,
 		cfg->cluster_name, cfg->namespace, cfg->cluster_domain) != 0)
 		return -1;
+	const char *ps = cfg->peer_tls_dir[0] ? "https" : "http";
+	const char *cs = cfg->client_tls_dir[0] ? "https" : "http";
 	if (!cfg->peer_url[0] &&
-	    fit(cfg->peer_url, sizeof(cfg->peer_url), "the peer URL", err, "http://%s:2380", host) != 0)
+	    fit(cfg->peer_url, sizeof(cfg->peer_url), "the peer URL", err, "%s://%s:2380", ps,
+		host) != 0)
 		return -1;
 	if (!cfg->client_url[0] &&
-	    fit(cfg->client_url, sizeof(cfg->client_url), "the client URL", err, "http://%s:2379",
+	    fit(cfg->client_url, sizeof(cfg->client_url), "the client URL", err, "%s://%s:2379", cs,
 		host) != 0)
 		return -1;
 	if (!cfg->token[0] &&
@@ -259,14 +265,14 @@ int mi_config_parse(int argc, char **argv, struct mi_config *cfg, struct eo_err 
 		/* The client Service (voters only), then every possible peer. */
 		if (fit(cfg->endpoints[cfg->nendpoints++], sizeof(cfg->endpoints[0]),
 			"the client Service URL (--endpoints default)", err,
-			"http://%s-client.%s.svc.%s:2379", cfg->cluster_name, cfg->namespace,
+			"%s://%s-client.%s.svc.%s:2379", cs, cfg->cluster_name, cfg->namespace,
 			cfg->cluster_domain) != 0)
 			return -1;
 		for (int k = 0; k < 9 && cfg->nendpoints < MI_MAX_ENDPOINTS; k++)
 			if (k != cfg->ordinal &&
 			    fit(cfg->endpoints[cfg->nendpoints++], sizeof(cfg->endpoints[0]),
 				"a peer's client URL (--endpoints default)", err,
-				"http://%s-%d.%s-peer.%s.svc.%s:2379", cfg->cluster_name, k,
+				"%s://%s-%d.%s-peer.%s.svc.%s:2379", cs, cfg->cluster_name, k,
 				cfg->cluster_name, cfg->namespace, cfg->cluster_domain) != 0)
 				return -1;
 	}
@@ -537,6 +543,42 @@ void mi_decide(const struct mi_config *cfg, const struct mi_facts *f, struct mi_
 		self->learner ? "learner" : "voter", (unsigned long long)self->id, f->members.n);
 }
 
+/*
+ * The TLS half of etcd's configuration. Both sides require certificates of
+ * their CA (client-cert-auth); the peer side, when the operator issued its
+ * certificates, also the peer certificate's CN, so the client certificate
+ * (same CA) cannot speak raft. etcd reads the certificate files on every new
+ * connection, so a renewed Secret is used without a restart. With client
+ * TLS the kubelet's probes (no client certificate) get plain /health on
+ * :2381, which also serves /metrics.
+ */
+static int render_tls(const struct mi_config *cfg, struct eo_buf *out)
+{
+	int rc = 0;
+	if (cfg->peer_tls_dir[0]) {
+		rc = eo_buf_printf(out,
+			"peer-transport-security:\n"
+			"  cert-file: '%s/tls.crt'\n"
+			"  key-file: '%s/tls.key'\n"
+			"  trusted-ca-file: '%s/ca.crt'\n"
+			"  client-cert-auth: true\n",
+			cfg->peer_tls_dir, cfg->peer_tls_dir, cfg->peer_tls_dir);
+		if (rc == 0 && cfg->peer_allowed_cn[0])
+			rc = eo_buf_printf(out, "  allowed-cn: ['%s']\n", cfg->peer_allowed_cn);
+	}
+	if (rc == 0 && cfg->client_tls_dir[0])
+		rc = eo_buf_printf(out,
+			"client-transport-security:\n"
+			"  cert-file: '%s/tls.crt'\n"
+			"  key-file: '%s/tls.key'\n"
+			"  trusted-ca-file: '%s/ca.crt'\n"
+			"  client-cert-auth: true\n"
+			"listen-metrics-urls: 'http://%s:2381'\n",
+			cfg->client_tls_dir, cfg->client_tls_dir, cfg->client_tls_dir,
+			cfg->listen_ip);
+	return rc;
+}
+
 int mi_render_config(const struct mi_config *cfg, const struct mi_decision *d, struct eo_buf *out,
 		     struct eo_err *err)
 {
@@ -548,8 +590,8 @@ int mi_render_config(const struct mi_config *cfg, const struct mi_decision *d, s
 		"# Written by etcd-controller member-init: %s\n"
 		"name: '%s'\n"
 		"data-dir: '%s'\n"
-		"listen-peer-urls: 'http://%s:2380'\n"
-		"listen-client-urls: 'http://%s:2379'\n"
+		"listen-peer-urls: '%s://%s:2380'\n"
+		"listen-client-urls: '%s://%s:2379'\n"
 		"initial-advertise-peer-urls: '%s'\n"
 		"advertise-client-urls: '%s'\n"
 		"initial-cluster: '%s'\n"
@@ -563,11 +605,14 @@ int mi_render_config(const struct mi_config *cfg, const struct mi_decision *d, s
 		"enable-grpc-gateway: true\n"
 		"logger: 'zap'\n"
 		"log-outputs: ['stderr']\n",
-		mi_verdict_name(d->verdict), cfg->pod_name, cfg->data_dir, cfg->listen_ip,
-		cfg->listen_ip, cfg->peer_url, cfg->client_url, d->initial_cluster,
+		mi_verdict_name(d->verdict), cfg->pod_name, cfg->data_dir,
+		cfg->peer_tls_dir[0] ? "https" : "http", cfg->listen_ip,
+		cfg->client_tls_dir[0] ? "https" : "http", cfg->listen_ip, cfg->peer_url, cfg->client_url, d->initial_cluster,
 		d->verdict == MI_START_NEW ? "new" : "existing", d->token[0] ? d->token : cfg->token,
 		cfg->heartbeat_ms,
 		cfg->election_ms);
+	if (rc == 0)
+		rc = render_tls(cfg, out);
 	if (rc != 0)
 		return eo_err_set(err, EO_ENOMEM, "member-init: out of memory writing the configuration");
 	return 0;

@@ -92,6 +92,15 @@ struct mi_config {
 	char endpoints[MI_MAX_ENDPOINTS][256]; /* --endpoints: where to ask (default: the
 						  client Service, then each peer) */
 	int nendpoints;
+	/* TLS (spec.security.tls): directories holding tls.crt, tls.key and
+	 * ca.crt. peer_tls_dir set: peer URLs are https and etcd's peer side
+	 * wants certificates of ca.crt (and peer_allowed_cn, when set, as their
+	 * CN). client_tls_dir set: client URLs are https, etcd wants client
+	 * certificates, serves probes on plain :2381, and the init step presents
+	 * this certificate when it asks the cluster. */
+	char peer_tls_dir[256];   /* --peer-tls-dir */
+	char client_tls_dir[256]; /* --client-tls-dir */
+	char peer_allowed_cn[96]; /* --peer-allowed-cn */
 };
 
 /* Parse the subcommand's arguments (argv[0] is "member-init") and the Pod's

@@ -97,7 +97,16 @@ static void ask(const struct mi_config *cfg, struct mi_facts *f, char *why, size
 	for (int i = 0; i < cfg->nendpoints; i++) {
 		const char *ep = cfg->endpoints[i];
 		struct eo_err err = {0};
-		struct etcd_client *c = etcd_client_new(&ep, 1, NULL, cfg->ask_timeout_ms, &err);
+		/* client TLS: present the member's server certificate (it allows
+		 * clientAuth) and trust the cluster's CA, all from the mounted
+		 * Secret */
+		char ca[300], crt[300], key[300];
+		snprintf(ca, sizeof(ca), "%s/ca.crt", cfg->client_tls_dir);
+		snprintf(crt, sizeof(crt), "%s/tls.crt", cfg->client_tls_dir);
+		snprintf(key, sizeof(key), "%s/tls.key", cfg->client_tls_dir);
+		struct etcd_tls tls = {.ca_file = ca, .cert_file = crt, .key_file = key};
+		struct etcd_client *c = etcd_client_new(&ep, 1, cfg->client_tls_dir[0] ? &tls : NULL,
+							cfg->ask_timeout_ms, &err);
 		if (!c) {
 			eo_strlcpy(why, err.msg, size); /* a message: cut to size is fine */
 			continue;
@@ -270,6 +279,10 @@ static const char usage[] =
 	"  --pod-name, --namespace, --listen-ip, --bootstrap true|false   instead of the env\n"
 	"  --peer-url URL, --client-url URL   advertised URLs (default: the Pod's DNS name)\n"
 	"  --endpoints URL,...       where to ask (default: the client Service, then each peer)\n"
+	"  --peer-tls-dir DIR        peer TLS: DIR holds tls.crt, tls.key, ca.crt; https peer URLs\n"
+	"  --peer-allowed-cn CN      with --peer-tls-dir: the CN etcd requires of peers\n"
+	"  --client-tls-dir DIR      client TLS: https client URLs, client certificates required,\n"
+	"                            probes on plain :2381; this step presents DIR's certificate\n"
 	"\n"
 	"Exit status: 0 configured; 1 gave up or failed (the kubelet runs it again); 2 bad\n"
 	"arguments; 4 this Pod's volume was lost (its member has run, there is no data here):\n"

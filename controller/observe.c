@@ -176,15 +176,15 @@ static void client_url_of(const struct etcd_member *m, char *out, size_t size)
  * lag — good for the published status, never for a decision (sc_decide
  * changes nothing on it).
  */
-static int read_members(struct ctl *c, const char *const *eps, int n, struct etcd_members *ms,
-			bool *quorum, char *why, size_t size)
+static int read_members(struct ctl *c, const struct etcd_tls *etls, const char *const *eps, int n,
+			struct etcd_members *ms, bool *quorum, char *why, size_t size)
 {
 	int64_t end = eo_now_ms() + 2 * (int64_t)c->etcd_timeout_ms;
 	struct eo_err err = {0};
 	*quorum = false;
 	why[0] = '\0';
 	for (int i = 0; i < n && eo_now_ms() < end; i++) {
-		struct etcd_client *one = etcd_client_new(&eps[i], 1, NULL, c->etcd_timeout_ms, &err);
+		struct etcd_client *one = etcd_client_new(&eps[i], 1, etls, c->etcd_timeout_ms, &err);
 		int rc = one ? etcd_member_list(one, true, ms, &err) : -1;
 		etcd_client_free(one);
 		if (rc == 0) {
@@ -195,7 +195,7 @@ static int read_members(struct ctl *c, const char *const *eps, int n, struct etc
 			eo_strlcpy(why, err.msg, size);
 		eo_err_clear(&err);
 	}
-	struct etcd_client *all = etcd_client_new(eps, (size_t)n, NULL, c->etcd_timeout_ms, &err);
+	struct etcd_client *all = etcd_client_new(eps, (size_t)n, etls, c->etcd_timeout_ms, &err);
 	int rc = all ? etcd_member_list(all, false, ms, &err) : -1;
 	etcd_client_free(all);
 	if (rc != 0 && !why[0])
@@ -230,10 +230,10 @@ static void observe_etcd(struct ctl *c, struct observation *o, const struct etcd
 	}
 	struct eo_err err = {0};
 	struct etcd_members ms;
-	if (read_members(c, eps, n, &ms, &s->members_quorum_read, s->etcd_error,
+	if (read_members(c, o->etls, eps, n, &ms, &s->members_quorum_read, s->etcd_error,
 			 sizeof(s->etcd_error)) != 0)
 		return;
-	struct etcd_client *cl = etcd_client_new(eps, (size_t)n, NULL, c->etcd_timeout_ms, &err);
+	struct etcd_client *cl = etcd_client_new(eps, (size_t)n, o->etls, c->etcd_timeout_ms, &err);
 	if (!cl) {
 		eo_strlcpy(s->etcd_error, err.msg, sizeof(s->etcd_error));
 		return;
@@ -286,7 +286,14 @@ static void observe_etcd(struct ctl *c, struct observation *o, const struct etcd
 int obs_gather(struct ctl *c, json_object *ec_obj, const struct etcd_cluster *ec,
 	       struct observation *o, struct eo_err *err)
 {
+	return obs_gather_tls(c, ec_obj, ec, NULL, o, err);
+}
+
+int obs_gather_tls(struct ctl *c, json_object *ec_obj, const struct etcd_cluster *ec,
+		   const struct etcd_tls *etls, struct observation *o, struct eo_err *err)
+{
 	memset(o, 0, sizeof(*o));
+	o->etls = etls;
 	o->s.pdb_max_unavailable = -1;
 	o->ec = json_object_get(ec_obj);
 	struct sc_observed *s = &o->s;

@@ -25,6 +25,9 @@ struct observation {
 	char leader_url[256];
 	char voter_urls[EC_MAX_MEMBERS][256];
 	int nvoter_urls;
+	/* TLS for every etcd call of the pass (client TLS on), borrowed from
+	 * the caller of obs_gather_tls; NULL: plain http. */
+	const struct etcd_tls *etls;
 };
 
 /* Fill o for the EtcdCluster object ec_obj (o takes a reference) already
@@ -32,6 +35,9 @@ struct observation {
  * etcd's silence is an observation (s.etcd_answered false), not an error. */
 int obs_gather(struct ctl *c, json_object *ec_obj, const struct etcd_cluster *ec,
 	       struct observation *o, struct eo_err *err);
+/* The same, speaking to etcd with etls (borrowed for o's life; NULL: none). */
+int obs_gather_tls(struct ctl *c, json_object *ec_obj, const struct etcd_cluster *ec,
+		   const struct etcd_tls *etls, struct observation *o, struct eo_err *err);
 void obs_free(struct observation *o);
 
 /* Pure helpers over API objects (tested on fixtures). */

@@ -24,6 +24,7 @@
 #include "log.h"
 #include "observe.h"
 #include "resources.h"
+#include "tls.h"
 
 static bool acting(enum sc_kind k)
 {
@@ -79,7 +80,7 @@ static struct etcd_client *voters_client(struct ctl *c, const struct observation
 		eo_err_set(err, EO_ETRANSPORT, "no healthy voter to send the change to");
 		return NULL;
 	}
-	return etcd_client_new(eps, (size_t)o->nvoter_urls, NULL, c->etcd_timeout_ms, err);
+	return etcd_client_new(eps, (size_t)o->nvoter_urls, o->etls, c->etcd_timeout_ms, err);
 }
 
 static int merge_patch(struct ctl *c, const struct kube_res *res, const char *ns, const char *name,
@@ -107,17 +108,24 @@ static json_object *replicas_patch(int n)
  * cancellation) would be overwritten by the step computed for the old one —
  * a lost update the model checker (test/model) finds with no fault at all.
  * A 409 means the object moved: nothing is done, the watch brings the new
- * version and the next pass decides again.
+ * version and the next pass decides again. The version pinned is the one
+ * this pass's own status write returned (o->ec): that write was itself
+ * conditional on the version read, so nothing else came in between — and a
+ * status that changes every pass (raftIndex under load) must not turn every
+ * patch into a conflict.
  */
-static int pinned_patch(struct ctl *c, const struct etcd_cluster *ec, json_object *patch,
+static int pinned_patch(struct ctl *c, const struct observation *o, json_object *patch,
 			struct eo_err *err)
 {
+	const struct etcd_cluster *ec = &o->s.ec;
 	json_object *md = NULL;
 	if (!json_object_object_get_ex(patch, "metadata", &md)) {
 		md = json_object_new_object();
 		json_object_object_add(patch, "metadata", md);
 	}
-	json_object_object_add(md, "resourceVersion", json_object_new_string(ec->resource_version));
+	json_object_object_add(md, "resourceVersion",
+			       json_object_new_string(json_opt_str(o->ec, "metadata.resourceVersion",
+								   ec->resource_version)));
 	int rc = merge_patch(c, &KUBE_ETCDCLUSTERS, ec->namespace, ec->name, patch, err);
 	if (rc != 0 && err->code == 409) {
 		log_info("EtcdCluster changed since this pass read it; deciding again", "cluster=%s/%s",
@@ -378,7 +386,7 @@ static int act(struct ctl *c, struct observation *o, const struct sc_action *a,
 		}
 		return rc;
 	case SC_PATCH_REPLICAS:
-		return pinned_patch(c, ec, replicas_patch(a->replicas), err);
+		return pinned_patch(c, o, replicas_patch(a->replicas), err);
 	case SC_DROP_TARGET: {
 		json_object *ann = json_object_new_object();
 		json_object_object_add(ann, EC_ANN_TARGET, NULL);
@@ -386,7 +394,7 @@ static int act(struct ctl *c, struct observation *o, const struct sc_action *a,
 		json_object_object_add(md, "annotations", ann);
 		json_object *patch = json_object_new_object();
 		json_object_object_add(patch, "metadata", md);
-		return pinned_patch(c, ec, patch, err);
+		return pinned_patch(c, o, patch, err);
 	}
 	case SC_ADD_LEARNER:
 	case SC_PROMOTE:
@@ -489,10 +497,16 @@ int rec_reconcile(struct ctl *c, const char *key, int64_t *requeue_ms, struct eo
 		*requeue_ms = 60000;
 		return 0;
 	}
+	/* The certificates first: the observation speaks to etcd with the
+	 * client certificate this finds, and Pods need the Secrets to start. */
+	struct tls_state ts;
+	struct etcd_tls etls_buf;
+	tls_sync(c, &ec, atomic_load(&c->leading), &ts);
 	struct observation o;
-	int rc = obs_gather(c, ec_obj, &ec, &o, err);
+	int rc = obs_gather_tls(c, ec_obj, &ec, tls_client_of(&ts, &etls_buf), &o, err);
 	json_object_put(ec_obj);
 	if (rc != 0) {
+		tls_state_clear(&ts);
 		metrics_error(c->metrics, "observe");
 		metrics_reconcile(c->metrics, "error", (eo_now_ms() - t0) / 1000.0);
 		return -1;
@@ -501,12 +515,31 @@ int rec_reconcile(struct ctl *c, const char *key, int64_t *requeue_ms, struct eo
 	struct sc_action a;
 	struct ec_status st;
 	sc_decide(&o.s, &a);
+	/* A certificate that does not fit (Secret mode: the user's to fix) holds
+	 * every change of the cluster: a member made now could not join or
+	 * serve. The reason is in the TLSReady condition. */
+	if (ts.on && !ts.ok && acting(a.kind)) {
+		log_info("held for TLS", "cluster=%s action=%s reason=%s", key, sc_kind_name(a.kind),
+			 ts.reason);
+		a.kind = SC_WAIT;
+		a.scaling = ec.status.scaling;
+		a.event_reason[0] = '\0';
+		snprintf(a.message, sizeof(a.message), "held until the TLS certificates fit (%s)",
+			 ts.reason);
+		a.requeue_ms = 10000;
+	}
 	sc_status(&o.s, &a, &st);
+	if (ts.on) {
+		st.tls = ts.expiry;
+		cluster_set_condition(&st, TLS_CONDITION, ts.ok ? "True" : "False", ts.reason,
+				      ts.message, o.s.now_rfc3339);
+	}
 	const struct ec_scaling *old = &ec.status.scaling;
 
 	/* A replica that lost the Lease writes and does nothing more. */
 	if (!atomic_load(&c->leading)) {
 		obs_free(&o);
+		tls_state_clear(&ts);
 		return 0;
 	}
 	/* 1. Record (a 409 ends the pass before anything is changed). */
@@ -523,6 +556,7 @@ int rec_reconcile(struct ctl *c, const char *key, int64_t *requeue_ms, struct eo
 	/* 2. Act: the side effects of the observation, then the decision. */
 	if (!atomic_load(&c->leading)) {
 		obs_free(&o);
+		tls_state_clear(&ts);
 		return 0;
 	}
 	sync_owned(c, &o, &a);
@@ -551,6 +585,13 @@ int rec_reconcile(struct ctl *c, const char *key, int64_t *requeue_ms, struct eo
 									     : a.message, c->identity);
 	if (a.event_reason[0] && !soon)
 		ev_emit(c->kc, o.ec, a.event_warning, a.event_reason, a.message, c->identity);
+	if (ts.event_reason[0])
+		ev_emit(c->kc, o.ec, ts.event_warning, ts.event_reason, ts.event_message, c->identity);
+	{
+		const struct ec_condition *was = cluster_condition(&ec.status, TLS_CONDITION);
+		if (ts.on && !ts.ok && (!was || strcmp(was->reason, ts.reason) != 0))
+			ev_emit(c->kc, o.ec, true, "TLSNotReady", ts.message, c->identity);
+	}
 	if (acting(a.kind) && !soon)
 		log_info("action", "cluster=%s action=%s step=%s msg=%s", key, sc_kind_name(a.kind),
 			 st.scaling.active ? st.scaling.step : "-", log_q(q, sizeof(q), a.message));
@@ -561,9 +602,11 @@ int rec_reconcile(struct ctl *c, const char *key, int64_t *requeue_ms, struct eo
 	metrics_reconcile(c->metrics, acting(a.kind) || a.kind == SC_WAIT ? "requeue" : "success",
 			  (eo_now_ms() - t0) / 1000.0);
 	obs_free(&o);
+	tls_state_clear(&ts);
 	return 0;
 fail:
 	metrics_reconcile(c->metrics, "error", (eo_now_ms() - t0) / 1000.0);
 	obs_free(&o);
+	tls_state_clear(&ts);
 	return -1;
 }

@@ -44,6 +44,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ectls.h"
 #include "json.h"
 
 static json_object *str(const char *s) { return json_object_new_string(s); }
@@ -276,6 +277,35 @@ static json_object *mounts(void)
 	return a;
 }
 
+/* The TLS Secrets' mounts: the server Secret (both containers), the peer
+ * Secret (etcd only). */
+static void tls_mounts(const struct etcd_cluster *c, json_object *a, bool peer)
+{
+	json_object *m;
+	if (ectls_client_on(c)) {
+		m = mount("server-tls", RES_TLS_SERVER_DIR);
+		json_object_object_add(m, "readOnly", json_object_new_boolean(1));
+		json_object_array_add(a, m);
+	}
+	if (peer && ectls_peer_on(c)) {
+		m = mount("peer-tls", RES_TLS_PEER_DIR);
+		json_object_object_add(m, "readOnly", json_object_new_boolean(1));
+		json_object_array_add(a, m);
+	}
+}
+
+static json_object *secret_volume(const char *name, const char *secret)
+{
+	json_object *v = json_object_new_object();
+	json_object_object_add(v, "name", str(name));
+	json_object *s = json_object_new_object();
+	json_object_object_add(s, "secretName", str(secret));
+	/* owner root, group fsGroup (the members' user), no one else */
+	json_object_object_add(s, "defaultMode", num(0440));
+	json_object_object_add(v, "secret", s);
+	return v;
+}
+
 static json_object *strv(const char *const *v)
 {
 	json_object *a = json_object_new_array();
@@ -284,13 +314,13 @@ static json_object *strv(const char *const *v)
 	return a;
 }
 
-static json_object *http_probe(const char *path, int period, int timeout, int failures,
-			       int initial_delay)
+static json_object *http_probe(const char *path, int port, int period, int timeout,
+			       int failures, int initial_delay)
 {
 	json_object *p = json_object_new_object();
 	json_object *get = json_object_new_object();
 	json_object_object_add(get, "path", str(path));
-	json_object_object_add(get, "port", num(2379));
+	json_object_object_add(get, "port", num(port));
 	json_object_object_add(get, "scheme", str("HTTP"));
 	json_object_object_add(p, "httpGet", get);
 	if (initial_delay)
@@ -361,8 +391,22 @@ static json_object *init_container(const struct etcd_cluster *c, const struct re
 	snprintf(a_el, sizeof(a_el), "--election-ms=%d", opts->election_ms);
 	snprintf(a_wait, sizeof(a_wait), "--wait-seconds=%d", opts->init_wait_s);
 	const char *cmd[] = {"/usr/local/bin/etcd-controller", "member-init", NULL};
-	const char *args[] = {a_name, a_domain, "--data-dir=" RES_DATA_DIR,
-			      "--config-file=" RES_CONFIG_FILE, a_hb, a_el, a_wait, NULL};
+	/* TLS: where the Secrets are mounted, and the CN etcd requires of
+	 * peers when the operator issued the peer certificate */
+	char a_cn[96];
+	snprintf(a_cn, sizeof(a_cn), "--peer-allowed-cn=");
+	if (c->spec.tls_peer.mode == EC_TLS_AUTO)
+		ectls_peer_cn(c, a_cn + strlen(a_cn), sizeof(a_cn) - strlen(a_cn));
+	const char *args[16] = {a_name, a_domain, "--data-dir=" RES_DATA_DIR,
+				"--config-file=" RES_CONFIG_FILE, a_hb, a_el, a_wait};
+	size_t na = 7;
+	if (ectls_peer_on(c))
+		args[na++] = "--peer-tls-dir=" RES_TLS_PEER_DIR;
+	if (c->spec.tls_peer.mode == EC_TLS_AUTO)
+		args[na++] = a_cn;
+	if (ectls_client_on(c))
+		args[na++] = "--client-tls-dir=" RES_TLS_SERVER_DIR;
+	args[na] = NULL;
 	json_object *k = json_object_new_object();
 	json_object_object_add(k, "name", str(RES_INIT_CONTAINER));
 	json_object_object_add(k, "image", str(opts->operator_image));
@@ -375,7 +419,9 @@ static json_object *init_container(const struct etcd_cluster *c, const struct re
 	json_object_object_add(k, "env", env);
 	/* A failed init step shows its last words in the Pod's status. */
 	json_object_object_add(k, "terminationMessagePolicy", str("FallbackToLogsOnError"));
-	json_object_object_add(k, "volumeMounts", mounts());
+	json_object *vm = mounts();
+	tls_mounts(c, vm, false);
+	json_object_object_add(k, "volumeMounts", vm);
 	json_object_object_add(k, "securityContext", security());
 	/* a short step: a few files and calls to etcd; the limit stops a
 	 * runaway from taking the node's memory */
@@ -402,12 +448,38 @@ static json_object *etcd_container(const struct etcd_cluster *c, const struct re
 	json_object_object_add(p, "name", str("peer"));
 	json_object_object_add(p, "containerPort", num(2380));
 	json_object_array_add(ports, p);
+	/* With client TLS the probes cannot use the client port (etcd wants a
+	 * client certificate there): /health on the plain metrics port, and a
+	 * TCP check for liveness (3.5's metrics port has no /version). */
+	bool tls = ectls_client_on(c);
+	if (tls) {
+		p = json_object_new_object();
+		json_object_object_add(p, "name", str("metrics"));
+		json_object_object_add(p, "containerPort", num(RES_PORT_METRICS));
+		json_object_array_add(ports, p);
+	}
 	json_object_object_add(k, "ports", ports);
 	json_object_object_add(k, "env", pod_env());
 	json_object_object_add(k, "readinessProbe",
-			       http_probe("/health?serializable=true", opts->probe_period_s, 2, 3, 0));
-	json_object_object_add(k, "livenessProbe", http_probe("/version", 10, 5, 6, 15));
-	json_object_object_add(k, "volumeMounts", mounts());
+			       http_probe("/health?serializable=true", tls ? RES_PORT_METRICS : 2379,
+					  opts->probe_period_s, 2, 3, 0));
+	if (tls) {
+		json_object *lp = json_object_new_object();
+		json_object *tcp = json_object_new_object();
+		json_object_object_add(tcp, "port", num(RES_PORT_METRICS));
+		json_object_object_add(lp, "tcpSocket", tcp);
+		json_object_object_add(lp, "initialDelaySeconds", num(15));
+		json_object_object_add(lp, "periodSeconds", num(10));
+		json_object_object_add(lp, "timeoutSeconds", num(5));
+		json_object_object_add(lp, "failureThreshold", num(6));
+		json_object_object_add(lp, "successThreshold", num(1));
+		json_object_object_add(k, "livenessProbe", lp);
+	} else {
+		json_object_object_add(k, "livenessProbe", http_probe("/version", 2379, 10, 5, 6, 15));
+	}
+	json_object *vm = mounts();
+	tls_mounts(c, vm, true);
+	json_object_object_add(k, "volumeMounts", vm);
 	json_object_object_add(k, "securityContext", security());
 	/* Modest requests, enough to schedule a small cluster; no limits: a CPU
 	 * limit throttles etcd into missed heartbeats and needless elections,
@@ -495,6 +567,11 @@ json_object *res_statefulset(const struct etcd_cluster *c, int replicas, bool bo
 	json_object_object_add(tmp_dir, "sizeLimit", str("64Mi"));
 	json_object_object_add(tmp, "emptyDir", tmp_dir);
 	json_object_array_add(vols, tmp);
+	char secret[300];
+	if (ectls_secret_name(c, ECTLS_SERVER, secret, sizeof(secret)) == 0)
+		json_object_array_add(vols, secret_volume("server-tls", secret));
+	if (ectls_secret_name(c, ECTLS_PEER, secret, sizeof(secret)) == 0)
+		json_object_array_add(vols, secret_volume("peer-tls", secret));
 	json_object_object_add(pod, "volumes", vols);
 	json_object *tmpl = json_object_new_object();
 	json_object_object_add(tmpl, "metadata", tmeta);

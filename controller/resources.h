@@ -42,6 +42,14 @@
 #define RES_CONFIG_MOUNT "/etc/etcd"
 #define RES_CONFIG_FILE "/etc/etcd/etcd.conf.yml"
 #define RES_TMP_MOUNT "/tmp"
+/* TLS (spec.security.tls): the peer Secret in etcd's container, the server
+ * Secret in both (the init step dials etcd with it); files tls.crt, tls.key
+ * and ca.crt. With client TLS etcd also serves /health and /metrics in plain
+ * HTTP on RES_PORT_METRICS for the kubelet's probes, which carry no client
+ * certificate. */
+#define RES_TLS_PEER_DIR "/etc/etcd-tls/peer"
+#define RES_TLS_SERVER_DIR "/etc/etcd-tls/server"
+#define RES_PORT_METRICS 2381
 
 /* The member Pods' identity (Pod Security "restricted"): a numeric non-root
  * user and group, the project image's (Dockerfile: USER 65532:65532), also

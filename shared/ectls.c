@@ -7,16 +7,16 @@
  * it), it is in its lifetime, it may be used the way etcd uses it, and it
  * names every member. The first failure is the reason.
  */
+/* OpenSSL before ectls.h (cluster.h's EC_GROUP, see ectls.h). */
+#include <openssl/x509v3.h>
+
+#include "certs_x509.h"
 #include "ectls.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
-
-#include <openssl/x509v3.h>
-
-#include "certs_x509.h"
 
 const char *const ectls_ips[] = {"127.0.0.1"};
 

@@ -29,10 +29,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <openssl/evp.h>
-#include <openssl/x509.h>
-
 #include "cluster.h"
+
+/* OpenSSL's types, declared rather than included: cluster.h defines
+ * EC_GROUP (the API group), which is also the name of an OpenSSL type, so a
+ * file includes OpenSSL's headers before this one (or cluster.h) when it
+ * needs them. */
+typedef struct x509_st X509;
+typedef struct evp_pkey_st EVP_PKEY;
 
 enum ectls_kind { ECTLS_CA, ECTLS_PEER, ECTLS_SERVER, ECTLS_CLIENT, ECTLS_NKINDS };
 const char *ectls_kind_name(enum ectls_kind k); /* "ca", "peer", "server", "client" */

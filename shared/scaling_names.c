@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ectls.h"
 #include "scaling_impl.h"
 
 static const char *const kind_names[] = {
@@ -39,16 +40,18 @@ const char *sc_kind_name(enum sc_kind k)
 
 /* ---- names ---------------------------------------------------------- */
 
+/* https:// on a side with TLS (spec.security.tls, fixed at creation). */
 void sc_peer_url(const struct etcd_cluster *c, int k, char *out, size_t size)
 {
-	snprintf(out, size, "http://%s-%d.%s-peer.%s.svc.%s:2380", c->name, k, c->name,
-		 c->namespace, c->spec.cluster_domain);
+	snprintf(out, size, "%s://%s-%d.%s-peer.%s.svc.%s:2380", ectls_peer_on(c) ? "https" : "http",
+		 c->name, k, c->name, c->namespace, c->spec.cluster_domain);
 }
 
 void sc_client_url(const struct etcd_cluster *c, int k, char *out, size_t size)
 {
-	snprintf(out, size, "http://%s-%d.%s-peer.%s.svc.%s:2379", c->name, k, c->name,
-		 c->namespace, c->spec.cluster_domain);
+	snprintf(out, size, "%s://%s-%d.%s-peer.%s.svc.%s:2379",
+		 ectls_client_on(c) ? "https" : "http", c->name, k, c->name, c->namespace,
+		 c->spec.cluster_domain);
 }
 
 int sc_ordinal_of_name(const char *prefix, const char *name)
@@ -71,7 +74,7 @@ int sc_ordinal_of_name(const char *prefix, const char *name)
 int sc_ordinal_of_peer_url(const struct etcd_cluster *c, const char *url)
 {
 	char prefix[320], suffix[320];
-	snprintf(prefix, sizeof(prefix), "http://%s-", c->name);
+	snprintf(prefix, sizeof(prefix), "%s://%s-", ectls_peer_on(c) ? "https" : "http", c->name);
 	snprintf(suffix, sizeof(suffix), ".%s-peer.%s.svc.%s:2380", c->name, c->namespace,
 		 c->spec.cluster_domain);
 	size_t lp = strlen(prefix), ls = strlen(suffix), lu = url ? strlen(url) : 0;

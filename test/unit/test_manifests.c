@@ -172,6 +172,10 @@ static void test_controller_rbac(void **state)
 	assert_true(grants(cr, "policy", "poddisruptionbudgets", "create"));
 	assert_true(grants(cr, "", "events", "create"));
 	assert_true(grants(cr, "", "secrets", "get")); /* backup_ctl.c: S3 credentials */
+	/* TLS Secrets by name (controller/tls.c): never listed, never deleted
+	 * (the EtcdCluster's ownerReference takes them away) */
+	assert_false(grants(cr, "", "secrets", "list"));
+	assert_false(grants(cr, "", "secrets", "delete"));
 	json_object *role = find("Role", "etcd-operator-leader-election");
 	assert_string_equal(json_opt_str(role, "metadata.namespace", ""), "etcd-operator-system");
 	assert_true(grants(role, "coordination.k8s.io", "leases", "update"));
@@ -241,7 +245,9 @@ static const struct grant controller_calls[] = {
 	{"", "persistentvolumeclaims", "watch"},
 	{"", "persistentvolumeclaims", "delete"}, /* reconcile.c: SC_DELETE_PVC */
 	{"", "events", "create"},               /* events.c: ev_emit */
-	{"", "secrets", "get"},                 /* backup_ctl.c: the S3 credentials */
+	{"", "secrets", "get"},                 /* backup_ctl.c: the S3 credentials; tls.c */
+	{"", "secrets", "create"},              /* tls.c: mode Auto's CA and certificates */
+	{"", "secrets", "update"},              /* tls.c: a certificate renewed in place */
 };
 
 static const struct grant leader_calls[] = {
@@ -626,17 +632,21 @@ static void test_samples_parse_as_etcdclusters(void **state)
 {
 	int n = 0;
 	for (size_t i = 0; i < ndocs; i++) {
-		if (!strstr(docs[i].path, "/samples/"))
-			continue;
+		if (!strstr(docs[i].path, "/samples/") || strcmp(kind_of(docs[i].obj), EC_KIND) != 0)
+			continue; /* the cert-manager sample's Issuer and Certificates */
 		struct etcd_cluster c;
 		struct eo_err err = {0};
 		if (cluster_parse(docs[i].obj, &c, &err) != 0)
 			fail_msg("%s: %s", docs[i].path, err.msg);
-		assert_string_equal(c.name, "demo");
+		/* demo (make demo), demo-tls and byo (the TLS samples) */
+		assert_true(strcmp(c.name, "demo") == 0 || strcmp(c.name, "demo-tls") == 0 ||
+			    strcmp(c.name, "byo") == 0);
 		assert_true(c.spec.replicas >= EC_MIN_REPLICAS && c.spec.replicas <= EC_MAX_REPLICAS);
+		if (strcmp(c.name, "demo") != 0)
+			assert_true(c.spec.tls_peer.mode != EC_TLS_OFF && c.spec.tls_client.mode != EC_TLS_OFF);
 		n++;
 	}
-	assert_int_equal(n, 2);
+	assert_int_equal(n, 4);
 }
 
 static void test_cert_manager_agrees(void **state)

@@ -15,6 +15,8 @@
 
 #include <openssl/x509v3.h>
 
+#include "../../controller/member_init.h"
+#include "../../controller/resources.h"
 #include "certs_x509.h"
 #include "ectls.h"
 #include "json.h"
@@ -287,6 +289,92 @@ static void test_fit(void **state)
 	certs_pair_clear(&other_ca);
 }
 
+/* ---- the Pod template and etcd's configuration ------------------------ */
+
+static json_object *container(json_object *sts, const char *list, const char *name)
+{
+	char path[96];
+	snprintf(path, sizeof(path), "spec.template.spec.%s", list);
+	json_object *a = json_at(sts, path);
+	for (size_t i = 0; a && i < json_object_array_length(a); i++)
+		if (!strcmp(json_opt_str(json_object_array_get_idx(a, i), "name", ""), name))
+			return json_object_array_get_idx(a, i);
+	return NULL;
+}
+
+static bool has_str(json_object *arr, const char *s)
+{
+	for (size_t i = 0; arr && i < json_object_array_length(arr); i++)
+		if (!strcmp(json_object_get_string(json_object_array_get_idx(arr, i)), s))
+			return true;
+	return false;
+}
+
+static void test_template(void **state)
+{
+	struct etcd_cluster c;
+	parse("{\"peer\":{\"mode\":\"Auto\"},\"client\":{\"mode\":\"Auto\"}}", &c);
+	json_object *sts = res_statefulset(&c, 1, true, NULL);
+	json_object *init = container(sts, "initContainers", RES_INIT_CONTAINER);
+	json_object *etcd = container(sts, "containers", RES_ETCD_CONTAINER);
+	assert_true(has_str(json_at(init, "args"), "--peer-tls-dir=" RES_TLS_PEER_DIR));
+	assert_true(has_str(json_at(init, "args"), "--client-tls-dir=" RES_TLS_SERVER_DIR));
+	assert_true(has_str(json_at(init, "args"), "--peer-allowed-cn=demo-peer"));
+	/* probes on the plain metrics port: the kubelet has no client certificate */
+	assert_int_equal(json_opt_int(etcd, "readinessProbe.httpGet.port", 0), RES_PORT_METRICS);
+	assert_int_equal(json_opt_int(etcd, "livenessProbe.tcpSocket.port", 0), RES_PORT_METRICS);
+	json_object *vols = json_at(sts, "spec.template.spec.volumes");
+	int found = 0;
+	for (size_t i = 0; i < json_object_array_length(vols); i++) {
+		const char *sn = json_opt_str(json_object_array_get_idx(vols, i), "secret.secretName", "");
+		found += !strcmp(sn, "demo-server-tls") || !strcmp(sn, "demo-peer-tls");
+	}
+	assert_int_equal(found, 2);
+	json_object_put(sts);
+
+	/* Secret mode: the user's Secret, no allowed CN; plain: nothing of it */
+	parse("{\"client\":{\"mode\":\"Secret\",\"secretName\":\"mine\"}}", &c);
+	sts = res_statefulset(&c, 1, true, NULL);
+	init = container(sts, "initContainers", RES_INIT_CONTAINER);
+	assert_false(has_str(json_at(init, "args"), "--peer-tls-dir=" RES_TLS_PEER_DIR));
+	assert_true(strstr(json_compact(sts), "\"secretName\":\"mine\"") != NULL);
+	assert_null(strstr(json_compact(sts), "allowed-cn"));
+	json_object_put(sts);
+	parse("", &c);
+	sts = res_statefulset(&c, 1, true, NULL);
+	assert_null(strstr(json_compact(sts), "tls"));
+	etcd = container(sts, "containers", RES_ETCD_CONTAINER);
+	assert_int_equal(json_opt_int(etcd, "readinessProbe.httpGet.port", 0), 2379);
+	json_object_put(sts);
+}
+
+static void test_etcd_config(void **state)
+{
+	char *argv[] = {"member-init", "--pod-name=demo-1", "--namespace=team-a",
+			"--listen-ip=10.0.0.5", "--cluster-name=demo", "--data-dir=/var/lib/etcd/data",
+			"--config-file=/etc/etcd/etcd.conf.yml", "--peer-tls-dir=/p",
+			"--client-tls-dir=/s", "--peer-allowed-cn=demo-peer"};
+	struct mi_config cfg;
+	struct eo_err err = {0};
+	assert_int_equal(mi_config_parse(EO_ARRAY_LEN(argv), argv, &cfg, &err), 0);
+	assert_string_equal(cfg.peer_url, "https://demo-1.demo-peer.team-a.svc.cluster.local:2380");
+	assert_string_equal(cfg.client_url, "https://demo-1.demo-peer.team-a.svc.cluster.local:2379");
+	assert_string_equal(cfg.endpoints[0], "https://demo-client.team-a.svc.cluster.local:2379");
+	struct mi_decision d = {.verdict = MI_START_EXISTING};
+	strcpy(d.initial_cluster, "demo-0=https://demo-0.demo-peer.team-a.svc.cluster.local:2380");
+	struct eo_buf out = {0};
+	assert_int_equal(mi_render_config(&cfg, &d, &out, &err), 0);
+	const char *t = out.data;
+	assert_non_null(strstr(t, "listen-peer-urls: 'https://10.0.0.5:2380'"));
+	assert_non_null(strstr(t, "listen-client-urls: 'https://10.0.0.5:2379'"));
+	assert_non_null(strstr(t, "peer-transport-security:\n  cert-file: '/p/tls.crt'\n"
+				  "  key-file: '/p/tls.key'\n  trusted-ca-file: '/p/ca.crt'\n"
+				  "  client-cert-auth: true\n  allowed-cn: ['demo-peer']\n"));
+	assert_non_null(strstr(t, "client-transport-security:\n  cert-file: '/s/tls.crt'\n"));
+	assert_non_null(strstr(t, "listen-metrics-urls: 'http://10.0.0.5:2381'"));
+	eo_buf_free(&out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -296,6 +384,8 @@ int main(void)
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_leaf_profile),
 		cmocka_unit_test(test_fit),
+		cmocka_unit_test(test_template),
+		cmocka_unit_test(test_etcd_config),
 	};
 	return cmocka_run_group_tests(tests, setup_ca, teardown_ca);
 }
