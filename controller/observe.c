@@ -56,6 +56,34 @@ static void waiting(json_object *statuses, struct sc_pod *out)
 	}
 }
 
+/* The guard before every etcd start (etcd-member-guard) refused etcd's
+ * container with the lost-volume status: no data under a configuration
+ * that has run. Only while the container is not running — running again,
+ * the guard let it through (its data is there), whatever its last
+ * termination says. Since when: the Pod's Ready condition turned False
+ * (the member has been out since), else that refusal. */
+static void guard_refusal(json_object *pod, json_object *statuses, struct sc_pod *out)
+{
+	for (size_t i = 0; statuses && json_object_is_type(statuses, json_type_array) &&
+			   i < json_object_array_length(statuses); i++) {
+		json_object *cs = json_object_array_get_idx(statuses, i);
+		if (strcmp(json_opt_str(cs, "name", ""), RES_ETCD_CONTAINER) != 0 ||
+		    json_at(cs, "state.running"))
+			continue;
+		json_object *t = json_at(cs, "state.terminated");
+		if (!t)
+			t = json_at(cs, "lastState.terminated");
+		if (!t || json_opt_int(t, "exitCode", 0) != MI_EXIT_VOLUME_LOST)
+			continue;
+		out->volume_lost = out->guard_refused = true;
+		json_object *ready = condition(pod, "Ready");
+		if (ready && strcmp(json_opt_str(ready, "status", ""), "True") != 0)
+			out->refused_since_ms = obs_time_ms(json_opt_str(ready, "lastTransitionTime", ""));
+		if (!out->refused_since_ms)
+			out->refused_since_ms = obs_time_ms(json_opt_str(t, "finishedAt", ""));
+	}
+}
+
 void obs_pod(json_object *pod, struct sc_pod *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -87,7 +115,9 @@ void obs_pod(json_object *pod, struct sc_pod *out)
 		out->volume_lost = t && json_opt_int(t, "exitCode", 0) == MI_EXIT_VOLUME_LOST;
 	}
 	waiting(inits, out);
-	waiting(json_at(pod, "status.containerStatuses"), out);
+	json_object *ctrs = json_at(pod, "status.containerStatuses");
+	guard_refusal(pod, ctrs, out);
+	waiting(ctrs, out);
 }
 
 static int get_opt(struct kube_client *kc, const struct kube_res *res, const char *ns,

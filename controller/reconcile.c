@@ -385,6 +385,15 @@ static int act(struct ctl *c, struct observation *o, const struct sc_action *a,
 			rc = 0;
 		}
 		return rc;
+	case SC_DELETE_POD:
+		/* The StatefulSet makes it again; its init step runs afresh. */
+		snprintf(name, sizeof(name), "%s-%d", ec->name, a->ordinal);
+		rc = kube_delete(c->kc, &KUBE_PODS, ec->namespace, name, NULL, err);
+		if (rc != 0 && err->code == 404) {
+			eo_err_clear(err);
+			rc = 0;
+		}
+		return rc;
 	case SC_PATCH_REPLICAS:
 		return pinned_patch(c, o, replicas_patch(a->replicas), err);
 	case SC_DROP_TARGET: {

@@ -31,9 +31,15 @@
  *     whatever the cluster's state, so a lost quorum never turns into a
  *     restart storm.
  *   - listen on the Pod IP (etcd needs IPs to listen), advertise DNS names.
+ *   - etcd starts through the guard (etcd-member-guard, static, copied by
+ *     the init step onto the "guard" emptyDir, read-only for etcd): the
+ *     init step runs once per Pod, etcd's container restarts many times,
+ *     and a restart without data — Pod 0's founding configuration included —
+ *     is refused (exit 4, read by the controller) instead of founding a new
+ *     cluster or rejoining empty.
  *   - Pods meet Pod Security "restricted": non-root numeric user, no
  *     capabilities, RuntimeDefault seccomp, read-only root (writes go to
- *     the data volume and two emptyDirs), no service-account token (nothing
+ *     the data volume and emptyDirs), no service-account token (nothing
  *     in the Pod calls the API).
  *   - a NetworkPolicy admits only the members, the controller and Pods
  *     labelled as the cluster's clients: etcd here runs without auth, so
@@ -306,6 +312,15 @@ static json_object *secret_volume(const char *name, const char *secret)
 	return v;
 }
 
+/* The guard's emptyDir: written by the init step, read-only for etcd. */
+static json_object *guard_mount(bool read_only)
+{
+	json_object *m = mount("guard", RES_GUARD_MOUNT);
+	if (read_only)
+		json_object_object_add(m, "readOnly", json_object_new_boolean(1));
+	return m;
+}
+
 static json_object *strv(const char *const *v)
 {
 	json_object *a = json_object_new_array();
@@ -398,8 +413,9 @@ static json_object *init_container(const struct etcd_cluster *c, const struct re
 	if (c->spec.tls_peer.mode == EC_TLS_AUTO)
 		ectls_peer_cn(c, a_cn + strlen(a_cn), sizeof(a_cn) - strlen(a_cn));
 	const char *args[16] = {a_name, a_domain, "--data-dir=" RES_DATA_DIR,
-				"--config-file=" RES_CONFIG_FILE, a_hb, a_el, a_wait};
-	size_t na = 7;
+				"--config-file=" RES_CONFIG_FILE, a_hb, a_el, a_wait,
+				"--install-guard=" RES_GUARD_BIN};
+	size_t na = 8;
 	if (ectls_peer_on(c))
 		args[na++] = "--peer-tls-dir=" RES_TLS_PEER_DIR;
 	if (c->spec.tls_peer.mode == EC_TLS_AUTO)
@@ -420,6 +436,7 @@ static json_object *init_container(const struct etcd_cluster *c, const struct re
 	/* A failed init step shows its last words in the Pod's status. */
 	json_object_object_add(k, "terminationMessagePolicy", str("FallbackToLogsOnError"));
 	json_object *vm = mounts();
+	json_object_array_add(vm, guard_mount(false));
 	tls_mounts(c, vm, false);
 	json_object_object_add(k, "volumeMounts", vm);
 	json_object_object_add(k, "securityContext", security());
@@ -433,7 +450,8 @@ static json_object *etcd_container(const struct etcd_cluster *c, const struct re
 {
 	char image[300];
 	cluster_etcd_image(c, image, sizeof(image));
-	const char *cmd[] = {"/usr/local/bin/etcd", "--config-file=" RES_CONFIG_FILE, NULL};
+	const char *cmd[] = {RES_GUARD_BIN, "--", "/usr/local/bin/etcd",
+			     "--config-file=" RES_CONFIG_FILE, NULL};
 	json_object *k = json_object_new_object();
 	json_object_object_add(k, "name", str(RES_ETCD_CONTAINER));
 	json_object_object_add(k, "image", str(image));
@@ -478,8 +496,12 @@ static json_object *etcd_container(const struct etcd_cluster *c, const struct re
 		json_object_object_add(k, "livenessProbe", http_probe("/version", 2379, 10, 5, 6, 15));
 	}
 	json_object *vm = mounts();
+	json_object_array_add(vm, guard_mount(true));
 	tls_mounts(c, vm, true);
 	json_object_object_add(k, "volumeMounts", vm);
+	/* The guard's refusal (exit 4: no data under a configuration that has
+	 * run) is in the Pod's status for the controller, and its reason here. */
+	json_object_object_add(k, "terminationMessagePolicy", str("FallbackToLogsOnError"));
 	json_object_object_add(k, "securityContext", security());
 	/* Modest requests, enough to schedule a small cluster; no limits: a CPU
 	 * limit throttles etcd into missed heartbeats and needless elections,
@@ -567,6 +589,12 @@ json_object *res_statefulset(const struct etcd_cluster *c, int replicas, bool bo
 	json_object_object_add(tmp_dir, "sizeLimit", str("64Mi"));
 	json_object_object_add(tmp, "emptyDir", tmp_dir);
 	json_object_array_add(vols, tmp);
+	json_object *guard = json_object_new_object();
+	json_object_object_add(guard, "name", str("guard"));
+	json_object *guard_dir = json_object_new_object();
+	json_object_object_add(guard_dir, "sizeLimit", str("16Mi")); /* one static program */
+	json_object_object_add(guard, "emptyDir", guard_dir);
+	json_object_array_add(vols, guard);
 	char secret[300];
 	if (ectls_secret_name(c, ECTLS_SERVER, secret, sizeof(secret)) == 0)
 		json_object_array_add(vols, secret_volume("server-tls", secret));

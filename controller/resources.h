@@ -50,6 +50,11 @@
 #define RES_TLS_PEER_DIR "/etc/etcd-tls/peer"
 #define RES_TLS_SERVER_DIR "/etc/etcd-tls/server"
 #define RES_PORT_METRICS 2381
+/* The guard before every etcd start: the init step copies it from the
+ * operator's image onto this emptyDir (read-only in etcd's container), and
+ * etcd's container starts etcd through it. */
+#define RES_GUARD_MOUNT "/opt/etcd-guard"
+#define RES_GUARD_BIN "/opt/etcd-guard/etcd-member-guard"
 
 /* The member Pods' identity (Pod Security "restricted"): a numeric non-root
  * user and group, the project image's (Dockerfile: USER 65532:65532), also

@@ -15,14 +15,18 @@
  *   2. bootstrapped (status.clusterID)? → record it / take the permission away
  *   3. a cluster we may touch?         → otherwise report Degraded; act never
  *                                        on membership (Pods for members only)
- *   4. a learner?                      → finish it or roll back (scaling_learner.c)
+ *   4. a Pod the guard refuses, with no started member at its ordinal (removed
+ *      by 5, or added again)?         → delete it: only a new Pod's init step
+ *                                        can let etcd start there again
+ *      a learner?                      → finish it or roll back (scaling_learner.c)
  *   5. a member to replace or a hole?  → remove the lost member / add a learner there
  *   6. leftovers of a removal?         → lower the StatefulSet, delete the claim
  *   7. spec vs voters                  → add a learner / move leadership / remove one
  *   8. settled                         → clear the record, step toward the target
  *   (5–8: scaling_members.c)
  *
- * This file holds 1–3 and the helpers every branch fills the action with.
+ * This file holds 1–3, the refused Pod of 4, and the helpers every branch
+ * fills the action with.
  * What is published for a decision is scaling_status.c; names, URLs and the
  * member-list view are scaling_names.c.
  */
@@ -174,6 +178,21 @@ void sc_pod_trouble(const struct sc_observed *o, int k, char *out, size_t size)
 }
 
 /* ---- 1–3: before the cluster may be touched ------------------------- */
+
+/* The first Pod whose etcd the guard refuses while no started member is at
+ * its ordinal, or -1. */
+static int refused_pod(const struct sc_observed *o, const struct sc_view *v)
+{
+	for (int k = 0; k < SC_MAX_ORDINALS; k++) {
+		const struct sc_pod *p = &o->pods[k];
+		if (!p->exists || p->terminating || !p->guard_refused)
+			continue;
+		int i = v->by_ord[k];
+		if (i < 0 || !o->members[i].name[0])
+			return k;
+	}
+	return -1;
+}
 
 static void decide_creating(const struct sc_observed *o, struct sc_action *a)
 {
@@ -371,7 +390,30 @@ void sc_decide(const struct sc_observed *o, struct sc_action *a)
 		return;
 	}
 
-	/* 4. A learner in flight; 5–8 otherwise. */
+	/* 4. A Pod whose etcd the guard refuses (no data under a configuration
+	 * that has run) and whose member is gone or never started: etcd cannot
+	 * start in it again, whatever membership says — the init step, which
+	 * runs once per Pod, must decide afresh (join as the learner added
+	 * there, or wait to be added). Deleting it takes nothing: its etcd is
+	 * not running. A started member there is step 5's (replace it first). */
+	int refused = refused_pod(o, &v);
+	if (refused >= 0) {
+		char nb[300];
+		a->kind = SC_DELETE_POD;
+		a->ordinal = refused;
+		a->phase = EC_SCALING;
+		a->scaling = o->ec.status.scaling;
+		sc_progressing(a, "True", a->scaling.active ? a->scaling.step : "ReplacePod",
+			       "Pod %s: the guard refuses to start etcd without its data, and its "
+			       "member is %s: deleting the Pod so that its init step joins afresh",
+			       sc_name_of(o, refused, nb, sizeof(nb)),
+			       v.by_ord[refused] < 0 ? "removed" : "added again, not started");
+		sc_event(a, "DeletingRefusedPod", true);
+		a->requeue_ms = SC_RQ_STEP;
+		return;
+	}
+
+	/* Then a learner in flight; 5–8 otherwise. */
 	if (v.learner >= 0)
 		sc_decide_learner(o, &v, a);
 	else

@@ -59,7 +59,13 @@ struct sc_pod {
 	bool initializing;     /* its init step (member-init) has not finished */
 	int64_t init_since_ms; /* wall ms since when it is initializing; 0: unknown */
 	bool volume_lost;      /* its init step said so: it exited with member-init's
-				  lost-volume status (now or as its last termination) */
+				  lost-volume status (now or as its last termination);
+				  or the guard in etcd's container did (guard_refused) */
+	bool guard_refused;    /* etcd's container is not running, and its latest start was
+				  refused by the guard with that status: no data under a
+				  configuration that has run. Only a new Pod runs the
+				  init step again, which can let it start */
+	int64_t refused_since_ms; /* … since when the Pod is not ready (wall ms); 0: unknown */
 	char waiting_reason[64];   /* a container's waiting reason: ErrImagePull, CrashLoopBackOff */
 	char waiting_message[160];
 };
@@ -118,6 +124,9 @@ enum sc_kind {
 	SC_DELETE_PVC,         /* delete the claim of ordinal */
 	SC_ROLLBACK,           /* MemberRemove the learner member_id (its Pod never came) */
 	SC_REPLACE_MEMBER,     /* MemberRemove member_id, whose Pod lost its volume */
+	SC_DELETE_POD,         /* delete the Pod of ordinal, whose etcd the guard refuses and
+				  which has no started member (removed, or added again):
+				  its replacement's init step joins the cluster */
 	SC_PATCH_REPLICAS,     /* spec.replicas → replicas, one step toward the target */
 	SC_DROP_TARGET,        /* remove the target annotation (reached) */
 	SC_REPORT_DEGRADED,    /* quorum lost or a cluster the protocol cannot reason about */
@@ -126,7 +135,7 @@ const char *sc_kind_name(enum sc_kind k);
 
 struct sc_action {
 	enum sc_kind kind;
-	int ordinal;        /* ADD_LEARNER, DELETE_PVC, REPLACE, ROLLBACK: the member's ordinal */
+	int ordinal;        /* ADD_LEARNER, DELETE_PVC, DELETE_POD, REPLACE, ROLLBACK: the ordinal */
 	int replicas;       /* CREATE / RAISE / LOWER: StatefulSet; PATCH: spec.replicas */
 	bool bootstrap;     /* CREATE: the template allows bootstrap */
 	uint64_t member_id; /* PROMOTE, REMOVE, ROLLBACK, REPLACE; TRANSFER: the leader */

@@ -20,7 +20,9 @@
 /* A started voter whose Pod's init step reported its volume lost (it found
  * no data for a member that has run: positive evidence, never inferred from
  * a Pod that is merely slow — pulling an image, waiting for DNS — whose data
- * is intact), still in its init step past the grace period. */
+ * is intact), still in its init step past the grace period; or whose etcd
+ * the guard refuses to start for the same reason (the data vanished under
+ * the running Pod), not ready for that long. */
 static int lost_member(const struct sc_observed *o, const struct sc_view *v)
 {
 	int64_t grace = o->replace_grace_ms > 0 ? o->replace_grace_ms : 30000;
@@ -29,8 +31,12 @@ static int lost_member(const struct sc_observed *o, const struct sc_view *v)
 		if (i < 0 || o->members[i].learner || o->members[i].healthy)
 			continue;
 		const struct sc_pod *p = &o->pods[k];
-		if (p->exists && !p->terminating && p->initializing && p->volume_lost &&
-		    p->init_since_ms > 0 && o->now_ms - p->init_since_ms >= grace)
+		if (!p->exists || p->terminating || !p->volume_lost)
+			continue;
+		if (p->initializing && p->init_since_ms > 0 && o->now_ms - p->init_since_ms >= grace)
+			return k;
+		if (p->guard_refused && p->refused_since_ms > 0 &&
+		    o->now_ms - p->refused_since_ms >= grace)
 			return k;
 	}
 	return -1;

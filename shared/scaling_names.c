@@ -28,6 +28,7 @@ static const char *const kind_names[] = {
 	[SC_DELETE_PVC] = "DeletePVC",
 	[SC_ROLLBACK] = "Rollback",
 	[SC_REPLACE_MEMBER] = "ReplaceMember",
+	[SC_DELETE_POD] = "DeletePod",
 	[SC_PATCH_REPLICAS] = "PatchReplicasToward",
 	[SC_DROP_TARGET] = "DropTarget",
 	[SC_REPORT_DEGRADED] = "ReportDegraded",

@@ -54,7 +54,7 @@ static bool running(const struct world *w, int i)
 	const struct wmember *m = &w->m[i];
 	int k = m->ordinal;
 	return m->present && w->pod[k] && !w->pod_terminating[k] && !w->broken[k] &&
-	       !w->lost[k] && !w->slow[k] && !w->down[k];
+	       !w->lost[k] && !w->slow[k] && !w->down[k] && !w->refused[k];
 }
 
 static void voters(const struct world *w, int *n, int *healthy)
@@ -96,6 +96,12 @@ void world_observe(const struct world *w, struct sc_observed *o)
 		int i = world_member_at(w, k);
 		p->ready = p->exists && !w->broken[k] && !w->lost[k] && !w->slow[k] && !w->down[k] && i >= 0 &&
 			   running(w, i);
+		if (p->exists && w->refused[k]) {
+			/* initialized long ago; etcd's container in back-off */
+			p->volume_lost = p->guard_refused = true;
+			p->refused_since_ms = w->lost_since[k];
+			snprintf(p->waiting_reason, sizeof(p->waiting_reason), "CrashLoopBackOff");
+		}
 		if (p->exists && w->broken[k])
 			snprintf(p->waiting_reason, sizeof(p->waiting_reason), "ErrImagePull");
 		if (p->exists && (w->lost[k] || w->slow[k])) {
@@ -250,6 +256,16 @@ static void act(struct world *w, const struct sc_action *a)
 	case SC_REPLACE_MEMBER:
 		remove_member(w, a->member_id);
 		break;
+	case SC_DELETE_POD: {
+		/* Never the Pod of a started member: its data may be all there is. */
+		int i = world_member_at(w, a->ordinal);
+		assert_true(i < 0 || !w->m[i].started);
+		assert_true(w->pod[a->ordinal]);
+		w->pod_terminating[a->ordinal] = true;
+		w->refused[a->ordinal] = false; /* the new Pod's init step runs */
+		w->pod_deletes++;
+		break;
+	}
 	case SC_DELETE_PVC:
 		assert_false(w->pod[a->ordinal]);
 		/* Never the claim of a member that is still in the cluster. */

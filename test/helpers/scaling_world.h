@@ -42,13 +42,16 @@ struct world {
 	bool lost[SC_MAX_ORDINALS];      /* the Pod's volume is gone: its init step says so */
 	bool slow[SC_MAX_ORDINALS];      /* the Pod sits in its init step, data intact (an
 					    image pull, DNS): no evidence of anything */
+	bool refused[SC_MAX_ORDINALS];   /* the volume was emptied under the running Pod: the
+					    guard refuses etcd's restarts in it until the Pod
+					    is deleted (its init step then runs again) */
 	int64_t lost_since[SC_MAX_ORDINALS];
 	bool down[SC_MAX_ORDINALS];      /* the process is down (a fault) */
 	int catchup_ticks;
 	int64_t now;
 	uint64_t next_id;
 	/* what the run saw */
-	int max_learners, adds, removes, promotes, transfers, pvc_deletes, rollbacks;
+	int max_learners, adds, removes, promotes, transfers, pvc_deletes, rollbacks, pod_deletes;
 	int pdb_budget;   /* the PodDisruptionBudget's maxUnavailable */
 	bool quorum_lost_ever;
 	bool voter_without_pod;

@@ -137,6 +137,51 @@ static void test_pod_status(void **state)
 	assert_true(obs_time_ms("garbage") == 0);
 }
 
+static void test_pod_guard_refusal(void **state)
+{
+	/* The guard in etcd's container refused a start without data (exit 4):
+	 * the same evidence as the init step's, with the Pod initialized long
+	 * ago. Since when: the Ready condition's turn to False, else the
+	 * refusal's end. A container running again was let through: no
+	 * evidence, whatever its last termination says. */
+	struct {
+		const char *etcd, *ready;
+		bool refused;
+		const char *since;
+	} cases[] = {
+		{"\"state\":{\"waiting\":{\"reason\":\"CrashLoopBackOff\"}},\"lastState\":"
+		 "{\"terminated\":{\"exitCode\":4,\"finishedAt\":\"2026-11-29T07:00:09Z\"}}",
+		 "\"status\":\"False\",\"lastTransitionTime\":\"2026-11-29T07:00:01Z\"", true,
+		 "2026-11-29T07:00:01Z"},
+		{"\"state\":{\"terminated\":{\"exitCode\":4,\"finishedAt\":\"2026-11-29T07:00:09Z\"}}",
+		 "\"status\":\"True\"", true, "2026-11-29T07:00:09Z"},
+		{"\"state\":{\"running\":{}},\"lastState\":{\"terminated\":{\"exitCode\":4}}",
+		 "\"status\":\"True\"", false, NULL},
+		{"\"state\":{\"waiting\":{\"reason\":\"CrashLoopBackOff\"}},\"lastState\":"
+		 "{\"terminated\":{\"exitCode\":1}}",
+		 "\"status\":\"False\"", false, NULL},
+	};
+	for (size_t i = 0; i < EO_ARRAY_LEN(cases); i++) {
+		char buf[900];
+		snprintf(buf, sizeof(buf),
+			 "{\"metadata\":{\"name\":\"demo-0\"},\"status\":{\"conditions\":[{\"type\":"
+			 "\"Initialized\",\"status\":\"True\"},{\"type\":\"Ready\",%s}],"
+			 "\"initContainerStatuses\":[{\"name\":\"member-init\",\"state\":{\"terminated\":"
+			 "{\"exitCode\":0}}}],\"containerStatuses\":[{\"name\":\"etcd\",%s}]}}",
+			 cases[i].ready, cases[i].etcd);
+		json_object *p = doc(buf);
+		struct sc_pod sp;
+		obs_pod(p, &sp);
+		if (sp.volume_lost != cases[i].refused || sp.guard_refused != cases[i].refused)
+			fail_msg("case %zu: volume_lost %d guard_refused %d, want %d", i, sp.volume_lost,
+				 sp.guard_refused, cases[i].refused);
+		assert_false(sp.initializing);
+		if (cases[i].since)
+			assert_true(sp.refused_since_ms == obs_time_ms(cases[i].since));
+		json_object_put(p);
+	}
+}
+
 static void test_member_status_identity(void **state)
 {
 	/* The Pod of member 0x123 answers: healthy as itself only. A Pod that
@@ -244,6 +289,7 @@ int main(void)
 		cmocka_unit_test(test_event_shape),
 		cmocka_unit_test(test_lease_takeover_rule),
 		cmocka_unit_test(test_pod_status),
+		cmocka_unit_test(test_pod_guard_refusal),
 		cmocka_unit_test(test_member_status_identity),
 		cmocka_unit_test(test_metrics_text),
 		cmocka_unit_test(test_listen_addresses),

@@ -162,7 +162,9 @@ static void test_controller_rbac(void **state)
 	assert_true(grants(cr, EC_GROUP, "etcdclusters/status", "update"));
 	assert_true(grants(cr, "apps", "statefulsets", "create"));
 	/* the voter label on Pods is a patch; the only Pod the controller makes
-	 * and deletes is a cluster's restore Pod (backup_pod.c), never a member */
+	 * is a cluster's restore Pod (backup_pod.c); it deletes that one, and a
+	 * member's Pod only when the guard refuses etcd there and the member is
+	 * gone (reconcile.c, SC_DELETE_POD) */
 	assert_true(grants(cr, "", "pods", "patch"));
 	assert_true(grants(cr, "", "pods", "create"));
 	assert_false(grants(cr, "", "pods", "deletecollection"));
@@ -235,7 +237,9 @@ static const struct grant controller_calls[] = {
 	{"", "pods", "patch"},                  /* reconcile.c: voter label, bootstrap off */
 	{"", "pods", "get"},                    /* backup_pod.c: the restore Pod, by name */
 	{"", "pods", "create"},                 /* backup_pod.c: the restore Pod */
-	{"", "pods", "delete"},                 /* backup_pod.c: the restore Pod when done */
+	{"", "pods", "delete"},                 /* backup_pod.c: the restore Pod when done;
+						   reconcile.c: SC_DELETE_POD, a Pod the guard
+						   refuses whose member is gone */
 	{"", "persistentvolumeclaims", "create"}, /* backup_pod.c: member 0's claim, restored into */
 	{EC_GROUP, "etcdbackups", "get"},       /* backup_ctl.c: each pass; backup_pod.c: rs_gate */
 	{EC_GROUP, "etcdbackups", "list"},      /* main.c: informer */

@@ -107,6 +107,15 @@ static bool has_arg(json_object *container, const char *arg)
 	return false;
 }
 
+static json_object *mount_at(json_object *container, const char *path)
+{
+	json_object *m = json_at(container, "volumeMounts");
+	for (size_t i = 0; m && i < json_object_array_length(m); i++)
+		if (strcmp(json_opt_str(json_object_array_get_idx(m, i), "mountPath", ""), path) == 0)
+			return json_object_array_get_idx(m, i);
+	return NULL;
+}
+
 static void test_statefulset(void **state)
 {
 	struct etcd_cluster c = cluster("{\"replicas\":3,\"version\":\"3.5.9\",\"storage\":"
@@ -149,9 +158,27 @@ static void test_statefulset(void **state)
 	json_object *etcd = json_at(s, "spec.template.spec.containers[0]");
 	assert_string_equal(json_opt_str(etcd, "name", ""), "etcd");
 	assert_string_equal(json_opt_str(etcd, "image", ""), "gcr.io/etcd-development/etcd:v3.5.9");
-	assert_string_equal(json_opt_str(etcd, "command[0]", ""), "/usr/local/bin/etcd");
-	assert_string_equal(json_opt_str(etcd, "command[1]", ""),
+	/* etcd starts through the guard (issue 17), which the init step
+	 * installs on an emptyDir that etcd's container only reads. */
+	assert_true(has_arg(init, "--install-guard=/opt/etcd-guard/etcd-member-guard"));
+	assert_string_equal(json_opt_str(etcd, "command[0]", ""), "/opt/etcd-guard/etcd-member-guard");
+	assert_string_equal(json_opt_str(etcd, "command[1]", ""), "--");
+	assert_string_equal(json_opt_str(etcd, "command[2]", ""), "/usr/local/bin/etcd");
+	assert_string_equal(json_opt_str(etcd, "command[3]", ""),
 			    "--config-file=/etc/etcd/etcd.conf.yml");
+	assert_null(json_at(etcd, "command[4]"));
+	assert_string_equal(json_opt_str(etcd, "terminationMessagePolicy", ""), "FallbackToLogsOnError");
+	json_object *gm = mount_at(etcd, "/opt/etcd-guard"), *gi = mount_at(init, "/opt/etcd-guard");
+	assert_non_null(gm);
+	assert_non_null(gi);
+	assert_true(json_opt_bool(gm, "readOnly", false));
+	assert_false(json_opt_bool(gi, "readOnly", false));
+	json_object *gv = NULL, *vols = json_at(s, "spec.template.spec.volumes");
+	for (size_t v = 0; vols && v < json_object_array_length(vols); v++)
+		if (!strcmp(json_opt_str(json_object_array_get_idx(vols, v), "name", ""),
+			    json_opt_str(gm, "name", "")))
+			gv = json_object_array_get_idx(vols, v);
+	assert_non_null(json_at(gv, "emptyDir"));
 	assert_string_equal(json_opt_str(etcd, "readinessProbe.httpGet.path", ""),
 			    "/health?serializable=true");
 	assert_int_equal(json_opt_int(etcd, "readinessProbe.httpGet.port", 0), 2379);

@@ -587,6 +587,65 @@ static void test_lost_volume_is_replaced(void **state)
 	assert_int_not_equal(w.m[world_member_at(&w, 1)].id, old);
 }
 
+static void test_refused_founder_is_replaced(void **state)
+{
+	/* Pod 0, the founding member, has its data emptied under the running
+	 * Pod; the guard in etcd's container refuses every restart (exit 4).
+	 * Within the grace nothing is touched; then the member is removed, the
+	 * Pod deleted (only a new Pod's init step can join), a learner added
+	 * at ordinal 0 and promoted: three voters of the one cluster. Without
+	 * the Pod's deletion the learner would never start there. */
+	struct world w;
+	world_created(&w, 3);
+	uint64_t cluster = w.cluster_id, old = w.m[world_member_at(&w, 0)].id;
+	w.refused[0] = true;
+	w.lost_since[0] = w.now;
+	struct sc_action a;
+	assert_int_equal(world_reconcile(&w, NO_CRASH, &a), SC_WAIT);
+	for (int r = 0; r < 12 && a.kind != SC_REPLACE_MEMBER; r++) {
+		assert_int_not_equal(a.kind, SC_DELETE_POD); /* never a started member's Pod */
+		world_tick(&w);
+		world_reconcile(&w, NO_CRASH, &a);
+	}
+	assert_int_equal(a.kind, SC_REPLACE_MEMBER);
+	assert_int_equal(a.member_id, old);
+	world_tick(&w);
+	assert_int_equal(world_reconcile(&w, NO_CRASH, &a), SC_DELETE_POD);
+	assert_int_equal(a.ordinal, 0);
+	assert_true(strstr(w.events, "DeletingRefusedPod") != NULL);
+	assert_true(world_run(&w, 3, 40, -1, NO_CRASH) >= 0);
+	world_assert_settled(&w, 3);
+	assert_int_not_equal(w.m[world_member_at(&w, 0)].id, old);
+	assert_true(w.cluster_id == cluster);
+	assert_int_equal(w.pod_deletes, 1);
+	assert_int_equal(w.removes, 1);
+}
+
+static void test_refused_pod_of_unstarted_learner_is_deleted(void **state)
+{
+	/* A learner was added at the ordinal of a refused Pod (a controller
+	 * that crashed after the removal, or an older one): the Pod is
+	 * deleted, not waited on until the step times out. */
+	struct world w;
+	world_created(&w, 3);
+	int i = world_member_at(&w, 2);
+	w.m[i].present = false;
+	struct wmember *l = &w.m[w.nm++];
+	memset(l, 0, sizeof(*l));
+	l->present = true;
+	l->id = w.next_id++;
+	l->ordinal = 2;
+	l->learner = true;
+	w.refused[2] = true;
+	w.lost_since[2] = w.now;
+	struct sc_action a;
+	assert_int_equal(world_reconcile(&w, NO_CRASH, &a), SC_DELETE_POD);
+	assert_int_equal(a.ordinal, 2);
+	assert_true(world_run(&w, 3, 40, -1, NO_CRASH) >= 0);
+	world_assert_settled(&w, 3);
+	assert_int_equal(w.rollbacks, 0);
+}
+
 static void test_slow_init_is_never_taken_for_a_lost_volume(void **state)
 {
 	/* Two Pods sit in their init step for minutes with their data intact
@@ -809,6 +868,8 @@ int main(void)
 		cmocka_unit_test(test_rollback_retries_after_backoff),
 		cmocka_unit_test(test_cancel_removes_learner_without_hold),
 		cmocka_unit_test(test_lost_volume_is_replaced),
+		cmocka_unit_test(test_refused_founder_is_replaced),
+		cmocka_unit_test(test_refused_pod_of_unstarted_learner_is_deleted),
 		cmocka_unit_test(test_slow_init_is_never_taken_for_a_lost_volume),
 		cmocka_unit_test(test_lost_volume_of_single_member_is_degraded),
 		cmocka_unit_test(test_orphan_learner_is_finished_or_removed),
