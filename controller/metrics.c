@@ -49,7 +49,17 @@ struct metrics {
 	struct hfamily reconcile_seconds, step_seconds;
 	int leader;
 	size_t depth, clusters;
+	int (*extra)(struct eo_buf *out, void *ud);
+	void *extra_ud;
 };
+
+void metrics_set_extra(struct metrics *m, int (*render)(struct eo_buf *out, void *ud), void *ud)
+{
+	pthread_mutex_lock(&m->mu);
+	m->extra = render;
+	m->extra_ud = ud;
+	pthread_mutex_unlock(&m->mu);
+}
 
 struct metrics *metrics_new(void)
 {
@@ -206,6 +216,10 @@ int metrics_render(struct metrics *m, struct eo_buf *out)
 				   "# HELP etcd_controller_clusters EtcdClusters known to this controller.\n"
 				   "# TYPE etcd_controller_clusters gauge\netcd_controller_clusters %zu\n",
 				   m->leader, m->depth, m->clusters);
+	int (*extra)(struct eo_buf *, void *) = m->extra;
+	void *extra_ud = m->extra_ud;
 	pthread_mutex_unlock(&m->mu);
+	if (rc == 0 && extra)
+		rc = extra(out, extra_ud);
 	return rc;
 }

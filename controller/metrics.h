@@ -31,6 +31,8 @@ void metrics_set_leader(struct metrics *m, bool leading);
 void metrics_set_queue_depth(struct metrics *m, size_t n);
 void metrics_set_clusters(struct metrics *m, size_t n);
 
+/* Another module's metrics, appended after these (the backup controller's). */
+void metrics_set_extra(struct metrics *m, int (*render)(struct eo_buf *out, void *ud), void *ud);
 /* Append the exposition text. 0, or -1 when out of memory. */
 int metrics_render(struct metrics *m, struct eo_buf *out);
 

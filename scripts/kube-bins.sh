@@ -62,3 +62,9 @@ for d in test/etcdbins/v*; do
 	build_set "etcd" "$v" "$d" "" \
 		go.etcd.io/etcd/server/v3:etcd go.etcd.io/etcd/etcdctl/v3:etcdctl go.etcd.io/etcd/etcdutl/v3:etcdutl
 done
+
+# The S3-compatible server the backup tests write to: SeaweedFS (Apache-2.0;
+# MinIO's server is AGPL), its `weed` binary with `weed mini`/`weed server -s3`.
+sver=$(awk '$1=="github.com/seaweedfs/seaweedfs" && $2 ~ /^v/ {print $2}' test/s3bins/go.mod | head -1)
+[ -n "$sver" ] || { say "no seaweedfs version in test/s3bins/go.mod"; exit 1; }
+build_set s3 "$sver" test/s3bins "" github.com/seaweedfs/seaweedfs/weed:weed

@@ -48,6 +48,7 @@ struct kube_res {
 };
 
 extern const struct kube_res KUBE_ETCDCLUSTERS;
+extern const struct kube_res KUBE_ETCDBACKUPS;
 extern const struct kube_res KUBE_STATEFULSETS;
 extern const struct kube_res KUBE_PODS;
 extern const struct kube_res KUBE_SERVICES;

@@ -15,6 +15,8 @@
 
 const struct kube_res KUBE_ETCDCLUSTERS = {"etcd.k8s-operator.io", "v1alpha1", "etcdclusters",
 					   "EtcdCluster", true};
+const struct kube_res KUBE_ETCDBACKUPS = {"etcd.k8s-operator.io", "v1alpha1", "etcdbackups",
+					  "EtcdBackup", true};
 const struct kube_res KUBE_STATEFULSETS = {"apps", "v1", "statefulsets", "StatefulSet", true};
 const struct kube_res KUBE_PODS = {"", "v1", "pods", "Pod", true};
 const struct kube_res KUBE_SERVICES = {"", "v1", "services", "Service", true};

@@ -1,0 +1,15 @@
+/*
+ * snapshot_cmd.h — `etcd-controller snapshot-fetch`, the first step of a
+ * restore Pod (backup_pod.c): download a snapshot, check it, and leave it
+ * for `etcdutl snapshot restore`, with member 0's ids recorded beside the
+ * data dir as a founding records them.
+ */
+#ifndef EO_CONTROLLER_SNAPSHOT_CMD_H
+#define EO_CONTROLLER_SNAPSHOT_CMD_H
+
+/* argv[0] is "snapshot-fetch". Exit status 0; 3 the snapshot is missing or
+ * fails its checks (the controller then reports the cluster Failed and
+ * does not retry); 1 anything else (retried); 2 bad arguments. */
+int snapcmd_fetch_main(int argc, char **argv);
+
+#endif
