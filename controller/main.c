@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "backup_ctl.h"
 #include "cluster.h"
 #include "ctl.h"
 #include "httpd.h"
@@ -29,6 +30,7 @@
 #include "log.h"
 #include "member_init.h"
 #include "reconcile.h"
+#include "snapshot_cmd.h"
 #include "workqueue.h"
 
 #define VERSION "0.1.0"
@@ -45,6 +47,7 @@ static void on_signal(int sig)
 static const char usage[] =
 	"usage: etcd-controller [flags]\n"
 	"       etcd-controller member-init --help     (the init step of an etcd Pod)\n"
+	"       etcd-controller snapshot-fetch --help  (the first step of a restore Pod)\n"
 	"\n"
 	"Reconciles EtcdClusters (etcd.k8s-operator.io/v1alpha1): membership changes one\n"
 	"member at a time, new members as learners, each step recorded in status.scaling\n"
@@ -389,6 +392,11 @@ static int on_event(enum kube_event ev, json_object *obj, void *ud)
 		pthread_mutex_unlock(&a->mu);
 		return g_stop != 0;
 	}
+	if (inf->res == &KUBE_ETCDBACKUPS) { /* their own queue (backup_ctl.c) */
+		if (obj && a->ctl.backup)
+			bk_enqueue(a->ctl.backup, obj);
+		return g_stop != 0;
+	}
 	char key[400];
 	if (obj && owner_key(inf->res, obj, key, sizeof(key))) {
 		if (inf->res == &KUBE_ETCDCLUSTERS)
@@ -513,6 +521,10 @@ static int run(const struct opts *o)
 			 crash_when);
 	}
 	a.q = wq_new(500, 10000);
+	/* EtcdBackups: a worker and queue of their own (snapshots are long),
+	 * the BackupStale condition for the cluster passes, their metrics */
+	a.ctl.backup = bk_new(&a.ctl, a.q);
+	metrics_set_extra(a.ctl.metrics, bk_metrics_render, a.ctl.backup);
 	int rc = 0;
 	bool all_joined = true; /* false: a detached thread may still use what is shared */
 	struct leader *le = NULL;
@@ -557,6 +569,7 @@ static int run(const struct opts *o)
 		{&a, &KUBE_PVCS, managed, 0, false, false}, /* the claim template carries the labels */
 		{&a, &KUBE_SERVICES, managed, 0, false, false},
 		{&a, &KUBE_PDBS, managed, 0, false, false},
+		{&a, &KUBE_ETCDBACKUPS, NULL, 0, false, false},
 	};
 	a.informers = (int)EO_ARRAY_LEN(infs);
 	for (size_t i = 0; i < EO_ARRAY_LEN(infs); i++)
@@ -566,6 +579,8 @@ static int run(const struct opts *o)
 	for (; nw < o->workers; nw++)
 		if (pthread_create(&workers[nw], NULL, worker_main, &a) != 0)
 			break;
+	if (a.ctl.backup && bk_start(a.ctl.backup) != 0)
+		log_error("no backup worker: EtcdBackups are not served", "identity=%s", a.ctl.identity);
 
 	while (!g_stop && !g_lost)
 		eo_sleep_ms(100);
@@ -574,6 +589,7 @@ static int run(const struct opts *o)
 	wq_shutdown(a.q);
 	for (int i = 0; i < nw; i++)
 		pthread_join(workers[i], NULL);
+	bk_stop(a.ctl.backup); /* a snapshot in flight finishes first */
 	g_stop = 1;
 	for (size_t i = 0; i < EO_ARRAY_LEN(infs); i++) {
 		if (!infs[i].started)
@@ -598,6 +614,7 @@ done:
 	log_info("stopped", "exit=%d", rc);
 	if (all_joined) { /* nothing uses them any more */
 		wq_free(a.q);
+		bk_free(a.ctl.backup);
 		metrics_free(a.ctl.metrics);
 		kube_client_free(a.ctl.kc);
 		for (size_t i = 0; i < a.nkeys; i++)
@@ -612,6 +629,8 @@ int main(int argc, char **argv)
 {
 	if (argc > 1 && strcmp(argv[1], "member-init") == 0)
 		return mi_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "snapshot-fetch") == 0)
+		return snapcmd_fetch_main(argc - 1, argv + 1);
 	struct opts o;
 	int rc = parse_opts(argc, argv, &o);
 	if (rc >= 0)
