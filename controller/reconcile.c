@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backup_ctl.h"
+#include "backup_pod.h"
 #include "etcd.h"
 #include "events.h"
 #include "json.h"
@@ -506,6 +508,21 @@ int rec_reconcile(struct ctl *c, const char *key, int64_t *requeue_ms, struct eo
 		*requeue_ms = 60000;
 		return 0;
 	}
+	/* A restored cluster's first volume is filled before anything else is
+	 * made (backup_pod.c): nothing starts until its snapshot is checked. */
+	int64_t hold_ms = 0;
+	int gate = rs_gate(c, ec_obj, &ec, &hold_ms, err);
+	if (gate != 0) {
+		json_object_put(ec_obj);
+		*requeue_ms = hold_ms;
+		if (gate < 0) {
+			metrics_error(c->metrics, "kube");
+			metrics_reconcile(c->metrics, "error", (eo_now_ms() - t0) / 1000.0);
+			return -1;
+		}
+		metrics_reconcile(c->metrics, "requeue", (eo_now_ms() - t0) / 1000.0);
+		return 0;
+	}
 	/* The certificates first: the observation speaks to etcd with the
 	 * client certificate this finds, and Pods need the Secrets to start. */
 	struct tls_state ts;
@@ -538,6 +555,7 @@ int rec_reconcile(struct ctl *c, const char *key, int64_t *requeue_ms, struct eo
 		a.requeue_ms = 10000;
 	}
 	sc_status(&o.s, &a, &st);
+	bk_cluster_condition(c->backup, ec.namespace, ec.name, &st, o.s.now_rfc3339);
 	if (ts.on) {
 		st.tls = ts.expiry;
 		cluster_set_condition(&st, TLS_CONDITION, ts.ok ? "True" : "False", ts.reason,
