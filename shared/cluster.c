@@ -284,6 +284,21 @@ int cluster_parse(json_object *obj, struct etcd_cluster *out, struct eo_err *err
 	if (parse_tls_side(obj, "spec.security.tls.peer", &s->tls_peer, err) != 0 ||
 	    parse_tls_side(obj, "spec.security.tls.client", &s->tls_client, err) != 0)
 		return -1;
+	json_object *restore = json_at(obj, "spec.bootstrap.restore");
+	if (restore && !json_object_is_type(restore, json_type_null)) {
+		if (!json_object_is_type(restore, json_type_object))
+			return eo_err_set(err, EO_EPARSE, "spec.bootstrap.restore: expected an object, "
+					  "got %s", json_type_label(restore));
+		s->restore_set = true;
+		if (spec_str(obj, "spec.bootstrap.restore.backupName", s->restore_backup,
+			     sizeof(s->restore_backup), "", NULL, err) != 0 ||
+		    spec_str(obj, "spec.bootstrap.restore.key", s->restore_key, sizeof(s->restore_key), "", NULL,
+			     err) != 0)
+			return -1;
+		if (!s->restore_backup[0])
+			return eo_err_set(err, EO_EPARSE, "spec.bootstrap.restore.backupName: required "
+					  "(the EtcdBackup to restore from)");
+	}
 	if (!s->version[0])
 		eo_strlcpy(s->version, EC_DEFAULT_VERSION, sizeof(s->version));
 	if (!s->cluster_domain[0])

@@ -138,6 +138,11 @@ struct ec_spec {
 	bool storage_class_set;
 	char cluster_domain[254];
 	struct ec_tls_side tls_peer, tls_client;
+	/* spec.bootstrap.restore (DESIGN §3.1): member 0 starts from this
+	 * EtcdBackup's snapshot (key "" → its lastSnapshot); immutable */
+	bool restore_set;
+	char restore_backup[254];
+	char restore_key[512];
 };
 
 /* Each certificate's notAfter (RFC 3339) as the controller last saw it:

@@ -160,6 +160,13 @@ static void check_immutable(struct policy_decision *d, const struct etcd_cluster
 			      "each member's peer URL, built from it, in its membership. Keep "
 			      "\"%s\"; a new domain needs a new cluster",
 			      a->cluster_domain, b->cluster_domain, a->cluster_domain);
+	else if (a->restore_set != b->restore_set || strcmp(a->restore_backup, b->restore_backup) != 0 ||
+		 strcmp(a->restore_key, b->restore_key) != 0)
+		policy_refuse(d,
+			      "spec.bootstrap.restore: cannot be added, removed or changed: it is "
+			      "read once, when the cluster's first member starts. To restore "
+			      "another snapshot, make a new EtcdCluster with it (kubectl etcd "
+			      "restore NEW --from-backup B)");
 }
 
 static bool lower_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }

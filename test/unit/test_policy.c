@@ -565,6 +565,22 @@ static void test_immutable(void **state)
 	assert_false(d.allowed);
 	assert_non_null(strstr(d.reason, "spec.clusterDomain: cannot change from "
 					 "\"cluster.local\" to \"example.org\""));
+	/* spec.bootstrap.restore: read once, never added, removed or changed */
+	o = settled(3);
+	n = settled(3);
+	n.spec.restore_set = true;
+	strcpy(n.spec.restore_backup, "nightly");
+	d = run_validate(POLICY_UPDATE, &o, &n);
+	assert_false(d.allowed);
+	assert_non_null(strstr(d.reason, "spec.bootstrap.restore: cannot be added, removed or changed"));
+	o = n;
+	assert_true(run_validate(POLICY_UPDATE, &o, &n).allowed);
+	strcpy(n.spec.restore_key, "other.db");
+	assert_false(run_validate(POLICY_UPDATE, &o, &n).allowed);
+	n = o;
+	n.spec.restore_set = false;
+	n.spec.restore_backup[0] = '\0';
+	assert_false(run_validate(POLICY_UPDATE, &o, &n).allowed);
 }
 
 /* Names and string fields the owned objects are built from: refused at
