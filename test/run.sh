@@ -15,6 +15,7 @@ export PYTHONPATH=$ROOT/test${PYTHONPATH:+:$PYTHONPATH}   # the bed's package, k
 # plain run on 3.6, the sanitizer run on 3.5, so both releases are exercised.
 etcd_dir() { scripts/kube-bins.sh --print 2>/dev/null | awk -F= -v m="etcd-$1." '$1=="etcd" && index($2, m) {print $2}' | tail -1; }
 ETCD36=$(etcd_dir 3.6); ETCD35=$(etcd_dir 3.5)
+etcd_version() { local v=${1##*/etcd-}; echo "${v%-*}"; }   # …/etcd-3.6.16-<hash> → 3.6.16
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:halt_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 LOGDIR=${TEST_LOGDIR:-$EO_BUILD/test-logs}
@@ -100,12 +101,12 @@ if want model-san; then suite "model checker, sanitizers (a smaller bound)"
 	b="$EO_BUILD/san/test/model/check_scaling"
 	if [ -x "$b" ]; then run_model model-san "$b" 0 bound-1 --bound 1
 		run_model model-san "$b" 1 seeded-voter-first-caught --seed-bug voter-first; fi; fi
-if want integration; then suite "integration (real etcd ${ETCD36##*/etcd-}, real HTTPS)"
+if want integration; then suite "integration (real etcd $(etcd_version "$ETCD36"), real HTTPS)"
 	export ETCD_BIN=$ETCD36/etcd
 	for b in "$EO_BUILD"/test/integration/test_*; do [ -x "$b" ] && run_cmocka "$b" integration; done
 	for s in test/integration/test_*.sh; do [ -x "$s" ] && run_script "$s" integration; done
 	for s in test/integration/test_*.py; do [ -f "$s" ] && run_unittest "$s" integration; done; fi
-if want integration-san; then suite "integration, sanitizers (real etcd ${ETCD35##*/etcd-})"
+if want integration-san; then suite "integration, sanitizers (real etcd $(etcd_version "$ETCD35"))"
 	export ETCD_BIN=$ETCD35/etcd
 	for b in "$EO_BUILD"/san/test/integration/test_*; do [ -x "$b" ] && run_cmocka "$b" integration-san; done; fi
 if want bed; then suite "test bed (kbed: real kube-apiserver, controller-manager, scheduler) with the real kubectl"

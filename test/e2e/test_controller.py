@@ -7,7 +7,8 @@ Asserts: every acknowledged write is there afterwards, quorum is never lost
 (no two failed probes in a row), never two learners, never a voter without
 its Pod, the target annotation is gone at the end, the steps happen in the
 protocol's order (Events), the removed members' claims are gone, and the
-client Service only ever routes to voters.
+client Service only ever routes to voters. The same on etcd 3.5 members:
+1 → 3 → 5 → 3 → 1 under the writer.
 """
 import os
 import sys
@@ -114,6 +115,37 @@ class ScaleWithWebhook(unittest.TestCase):
                 cb.bed.fault("webhook", mode="ok")
             cb.wait_settled("demo", 5)
         load.check(self)
+
+
+
+class ScaleOnEtcd35(unittest.TestCase):
+    """The same protocol on etcd 3.5 members (the cluster-side release before
+    3.6, still what Kubernetes <= 1.33 pairs with): 1 → 3 → 5 → 3 → 1 under the
+    writer and the prober, with no acknowledged write lost."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.cb = ControllerBed(webhook=True)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.cb.stop()
+
+    def test_scale_sequence_on_35(self):
+        cb = self.cb
+        cb.create("old", 1, version="3.5.36")
+        cb.wait_settled("old", 1)
+        with cb.load("old", "v35") as load:
+            for n in (3, 5, 3, 1):
+                cb.scale("old", n)
+                cb.wait_settled("old", n)
+                self.assertEqual(len(cb.members("old")), n)
+        r = load.check(self)
+        versions = {p["spec"]["containers"][0]["image"] for p in cb.bed.list(
+            "pods", selector="etcd.k8s-operator.io/cluster=old")}
+        self.assertEqual(versions, {"gcr.io/etcd-development/etcd:v3.5.36"})
+        sys.stderr.write("\n  3.5: writes acknowledged %d, failed puts %d, probes ok %d failed %d\n" % (
+            len(r["acked"]), len(r["fails"]), r["probes_ok"], len(r["probes_fail"])))
 
 
 if __name__ == "__main__":
