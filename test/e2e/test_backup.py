@@ -1,0 +1,213 @@
+"""Backups and restore on the real control plane (issue 16).
+
+A real S3-compatible server (SeaweedFS, built by scripts/kube-bins.sh) runs
+inside the bed's network; the controller runs as a process with fast flags
+(ctlbed.py). Under a steady writer an EtcdBackup takes one snapshot; a new
+EtcdCluster restored from it holds every key written up to the snapshot's
+revision, a gap-free prefix of the writer's sequence and nothing written
+after the backup finished, under a new cluster id, then grows 1 → 3. A
+snapshot altered in the bucket, and one that is not there, are refused: the
+cluster is Failed with the reason and no member is ever made.
+
+    cd test/e2e && PYTHONPATH=../ EO_BUILD=../../build python3 -m unittest -v test_backup
+"""
+import base64
+import json
+import os
+import subprocess
+import sys
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+from ctlbed import ROOT, ControllerBed  # noqa: E402
+from kbed.harness import BED_IP, free_port  # noqa: E402
+import etcd_load  # noqa: E402
+
+ACCESS, SECRET = "AKIDBEDTEST", "bed/secret+key="
+BUCKET = "etcd-backups"
+
+
+def weed_binary():
+    out = subprocess.run([os.path.join(ROOT, "scripts", "kube-bins.sh"), "--print"], stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL, text=True).stdout
+    for line in out.splitlines():
+        if line.startswith("s3="):
+            b = os.path.join(line[3:], "weed")
+            return b if os.access(b, os.X_OK) else None
+    return None
+
+
+def low_port():
+    """A free port whose +10000 (SeaweedFS's gRPC twin) is a port too."""
+    while True:
+        p = free_port()
+        if p < 55000:
+            return p
+
+
+def b64(s):
+    return base64.b64encode(s.encode()).decode()
+
+
+class BackupRestore(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        weed = weed_binary()
+        if not weed:
+            raise unittest.SkipTest("SeaweedFS is not built: run scripts/kube-bins.sh")
+        cls.t0 = time.time()
+        cls.cb = ControllerBed(webhook=False)
+        try:
+            cls._start_s3(weed)
+        except BaseException:
+            cls.cb.stop()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        sys.stderr.write("# test_backup: %.0fs in all\n" % (time.time() - cls.t0))
+        cls.cb.stop()
+
+    @classmethod
+    def _start_s3(cls, weed):
+        bed = cls.cb.bed
+        d = os.path.join(bed.dir, "s3")
+        os.makedirs(os.path.join(d, "data"))
+        with open(os.path.join(d, "s3.json"), "w") as f:
+            json.dump({"identities": [{"name": "backup", "credentials": [{"accessKey": ACCESS, "secretKey": SECRET}],
+                                       "actions": ["Admin", "Read", "Write", "List", "Tagging"]}]}, f)
+        ports = {k: low_port() for k in ("master", "volume", "filer", "s3")}
+        cls.endpoint = "http://%s:%d" % (BED_IP, ports["s3"])
+        cls.weed = bed.run_in_cluster(
+            [weed, "server", "-dir=" + os.path.join(d, "data"), "-ip=" + BED_IP, "-ip.bind=" + BED_IP,
+             "-master.port=%d" % ports["master"], "-volume.port=%d" % ports["volume"],
+             "-filer.port=%d" % ports["filer"], "-s3", "-s3.port=%d" % ports["s3"],
+             "-s3.config=" + os.path.join(d, "s3.json"), "-s3.port.iceberg=0", "-s3.port.lance=0",
+             "-master.telemetry=false", "-volume.max=8", "-master.volumeSizeLimitMB=256"],
+            background=True, name="seaweedfs")
+        up = "import sys,urllib.request as u\ntry:\n u.urlopen(sys.argv[1],timeout=1)\nexcept u.HTTPError:\n pass\n"
+        bed.wait_for(lambda: bed.run_in_cluster(["python3", "-c", up, cls.endpoint], check=False,
+                                                timeout=10).returncode == 0, 60, "SeaweedFS's S3 port")
+        cls.s3_curl("PUT", BUCKET)  # the bucket
+        bed.create({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s3-creds", "namespace": "default"},
+                    "stringData": {"accessKeyID": ACCESS, "secretAccessKey": SECRET}})
+
+    @classmethod
+    def s3_curl(cls, method, path, infile=None, outfile=None):
+        """curl with SigV4 inside the bed (the test's own view of the bucket)."""
+        argv = ["curl", "-sS", "-f", "--aws-sigv4", "aws:amz:us-east-1:s3", "--user", "%s:%s" % (ACCESS, SECRET),
+                "-X", method, "%s/%s" % (cls.endpoint, path)]
+        if infile:
+            argv += ["-H", "x-amz-content-sha256: UNSIGNED-PAYLOAD", "--data-binary", "@" + infile]
+        if outfile:
+            argv += ["-o", outfile]
+        return cls.cb.bed.run_in_cluster(argv, timeout=60)
+
+    def backup(self, name, cluster, **spec):
+        obj = {"apiVersion": "etcd.k8s-operator.io/v1alpha1", "kind": "EtcdBackup",
+               "metadata": {"name": name, "namespace": "default"},
+               "spec": dict({"clusterName": cluster,
+                             "destination": {"s3": {"endpoint": self.endpoint, "bucket": BUCKET, "prefix": "e2e",
+                                                    "credentialsSecret": "s3-creds", "forcePathStyle": True}}},
+                            **spec)}
+        self.cb.bed.kubectl("apply", "-f", "-", input=json.dumps(obj))
+
+    def get_backup(self, name):
+        return self.cb.bed.get("etcdbackups", name)
+
+    def kvs(self, cluster, prefix):
+        """{key: mod_revision}; retried while the client Service settles on a new voter."""
+        end = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        body = {"key": b64(prefix), "range_end": b64(end), "keys_only": True}
+        r = self.cb.bed.wait_for(lambda: (self.cb.etcd(self.cb.client_url(cluster), "/v3/kv/range", body,
+                                                       timeout=10),), 30, "a range on %s" % cluster)[0]
+        return {base64.b64decode(kv["key"]).decode(): int(kv["mod_revision"]) for kv in r.get("kvs", [])}
+
+    # the tests run in name order: a_ takes the snapshot b_ and c_ use
+    def test_a_backup_under_writer_then_restore_and_grow(self):
+        cb = self.cb
+        t = time.time()
+        cb.create("src", 1)
+        cb.wait_settled("src", 1, timeout=90)
+        with cb.load("src", prefix="w") as load:
+            time.sleep(2)
+            self.backup("once", "src")
+            cb.bed.wait_for(lambda: (self.get_backup("once").get("status") or {}).get("phase")
+                            in ("Succeeded", "Failed"), 60, "the backup to finish")
+            done_seq = max(etcd_load.read_log(load.wlog)[0] or [0])
+            time.sleep(2)  # and more writes after it
+        load.check(self)
+        st = self.get_backup("once")["status"]
+        self.assertEqual(st["phase"], "Succeeded", json.dumps(st))
+        snap = st["lastSnapshot"]
+        self.assertEqual([s["key"] for s in st["snapshots"]], [snap["key"]])
+        self.assertRegex(snap["key"], r"^e2e/default/src/once-\d{8}T\d{6}Z\.db$")
+        self.assertRegex(snap["sha256"], r"^[0-9a-f]{64}$")
+        self.assertGreater(snap["size"], 0)
+        cond = {c["type"]: c for c in st["conditions"]}
+        self.assertEqual(cond["Ready"]["status"], "True")
+        sys.stderr.write("# backup under load: %s, %d bytes at revision %d (writer at %d when it finished)\n"
+                         % (snap["key"], snap["size"], snap["revision"], done_seq))
+        src = self.kvs("src", "w/")
+        self.assertGreater(len(src), done_seq - 1)
+
+        cb.create("dst", 1, bootstrap={"restore": {"backupName": "once"}})
+        cb.wait_settled("dst", 1, timeout=120)
+        restored = self.kvs("dst", "w/")
+        must = sorted(k for k, rev in src.items() if rev <= snap["revision"])
+        self.assertEqual([k for k in must if k not in restored], [],
+                         "keys at or below the snapshot's revision missing after the restore")
+        seqs = sorted(int(k.split("/")[1]) for k in restored)
+        self.assertEqual(seqs, list(range(1, len(seqs) + 1)), "the restore is not a prefix of the writes")
+        self.assertLessEqual(len(seqs), done_seq + 1, "the restore holds writes made after the backup finished")
+        self.assertLess(len(seqs), len(src), "the writes after the backup reached the restore")
+        a, b = cb.get("src")["status"]["clusterID"], cb.get("dst")["status"]["clusterID"]
+        self.assertNotEqual(a, b, "the restored cluster kept the old cluster id")
+        self.assertIn("Restored", cb.reasons("dst"))
+        self.assertEqual(cb.bed.list("pods", selector="app.kubernetes.io/name=etcd-restore"), [])
+        # then it grows as any cluster does, and the data stays
+        for n in (2, 3):
+            cb.scale("dst", n)
+            cb.wait_settled("dst", n, timeout=120)
+        self.assertEqual(len(cb.members("dst")), 3)
+        self.assertEqual(sorted(self.kvs("dst", "w/")), sorted(restored))
+        sys.stderr.write("# restored %d keys (snapshot revision %d), grown to 3, in %.0fs\n"
+                         % (len(restored), snap["revision"], time.time() - t))
+
+    def test_b_altered_or_missing_snapshot_refused(self):
+        cb = self.cb
+        snap = self.get_backup("once")["status"]["lastSnapshot"]
+        # cut the object short in the bucket, as damage would
+        f = os.path.join(cb.bed.dir, "snap.db")
+        self.s3_curl("GET", "%s/%s" % (BUCKET, snap["key"]), outfile=f)
+        with open(f, "rb") as fh:
+            data = fh.read()
+        self.assertEqual(len(data), snap["size"])
+        with open(f, "wb") as fh:
+            fh.write(data[: len(data) - 4096])
+        self.s3_curl("PUT", "%s/%s" % (BUCKET, snap["key"]), infile=f)
+        cb.create("bad", 1, bootstrap={"restore": {"backupName": "once"}})
+        cb.create("gone", 1, bootstrap={"restore": {"backupName": "once", "key": "e2e/default/src/none.db"}})
+
+        def failed(name, reason):
+            st = cb.get(name).get("status") or {}
+            cond = {c["type"]: c for c in st.get("conditions", [])}
+            return st.get("phase") == "Failed" and (cond.get("Available") or {}).get("reason") == reason and cond
+        bad = cb.bed.wait_for(lambda: failed("bad", "RestoreFailed"), 90, "bad: Failed, RestoreFailed")
+        self.assertIn("SHA-256", bad["Available"]["message"])
+        gone = cb.bed.wait_for(lambda: failed("gone", "RestoreFailed"), 90, "gone: Failed, RestoreFailed")
+        self.assertIn("404", gone["Available"]["message"])
+        for name in ("bad", "gone"):
+            st, _ = cb.bed.api("GET", cb.bed.path("statefulsets", name))
+            self.assertEqual(st, 404, "%s: a StatefulSet was made on a refused snapshot" % name)
+            self.assertEqual(cb.bed.list("pods", selector="etcd.k8s-operator.io/cluster=%s,app.kubernetes.io/name=etcd"
+                                         % name), [])
+        sys.stderr.write("# refused: %s | %s\n" % (bad["Available"]["message"][:160],
+                                                   gone["Available"]["message"][:160]))
+
+
+if __name__ == "__main__":
+    unittest.main()
