@@ -223,7 +223,8 @@ int complete_main(int argc, char **argv, bool descriptions)
 				candidate(w, flags[i].help, cur, descriptions);
 			}
 		}
-	} else if (strcmp(cmd, "status") == 0 || strcmp(cmd, "scale") == 0) {
+	} else if (strcmp(cmd, "status") == 0 || strcmp(cmd, "scale") == 0 ||
+		   strcmp(cmd, "backup") == 0 || strcmp(cmd, "backups") == 0) {
 		complete_clusters(cmd, argc - 2, argv + 1, cur, descriptions);
 	} else if (strcmp(cmd, "completion") == 0 && argc == 2) {
 		candidate("bash", NULL, cur, false);

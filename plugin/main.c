@@ -90,8 +90,8 @@ int main(int argc, char **argv)
 			pl_help(stdout, NULL);
 			return PL_EXIT_OK;
 		}
-		return pl_usage_error(NULL, "a command is required (status, scale, validate, version, "
-				      "completion)");
+		return pl_usage_error(NULL, "a command is required (status, scale, validate, backup, "
+				      "backups, restore, version, completion)");
 	}
 	const char *cmd = argv[ci];
 	/* The words around the command, without it. */
@@ -109,6 +109,12 @@ int main(int argc, char **argv)
 		rc = scale_main(nrest, rest);
 	else if (strcmp(cmd, "validate") == 0)
 		rc = validate_main(nrest, rest);
+	else if (strcmp(cmd, "backup") == 0)
+		rc = backup_main(nrest, rest);
+	else if (strcmp(cmd, "backups") == 0)
+		rc = backups_main(nrest, rest);
+	else if (strcmp(cmd, "restore") == 0)
+		rc = restore_main(nrest, rest);
 	else if (strcmp(cmd, "version") == 0)
 		rc = version_main(nrest, rest);
 	else if (strcmp(cmd, "completion") == 0)

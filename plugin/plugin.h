@@ -189,6 +189,50 @@ int validate_source(const char *source, const char *buf, size_t len, json_object
 		    size_t nold, const char *ns, struct eo_buf *out, struct validate_counts *n,
 		    struct eo_err *err);
 
+/* backup NAME: a one-time (or --schedule) EtcdBackup of cluster NAME. */
+struct backup_opts {
+	struct pl_global g;
+	const char *cluster;
+	const char *to, *endpoint, *region, *secret, *backup_name, *schedule;
+	bool path_style, wait;
+	int64_t keep;         /* -1: not given */
+	int64_t timeout_ms;
+	/* from --to (parsed) */
+	char bucket[64], claim[254], prefix[256];
+	const char *like;     /* etcdbackup/NAME: copy its destination */
+};
+size_t backup_flags(struct backup_opts *o, struct pl_flag *out, size_t max);
+int backup_parse_args(int argc, char **argv, struct backup_opts *o, bool *help, struct eo_err *err);
+/* The EtcdBackup to create (new reference); dest NULL: from the flags. */
+json_object *backup_object(const struct backup_opts *o, const char *ns, const char *name,
+			   json_object *dest);
+int backup_main(int argc, char **argv);
+
+/* backups NAME: the snapshots of a cluster, newest first. */
+struct backups_opts {
+	struct pl_global g;
+	const char *output;
+};
+size_t backups_flags(struct backups_opts *o, struct pl_flag *out, size_t max);
+/* The table (pure): backups is an array of the cluster's EtcdBackups. */
+int render_snapshots(json_object *backups, const char *cluster, int64_t now, bool color,
+		     struct eo_buf *out);
+int backups_main(int argc, char **argv);
+
+/* restore NEW --from-backup B [--snapshot KEY]: an EtcdCluster whose first
+ * member starts from the snapshot. */
+struct restore_opts {
+	struct pl_global g;
+	const char *name, *backup, *key, *version, *storage;
+	int64_t replicas, timeout_ms;
+	bool wait;
+};
+size_t restore_flags(struct restore_opts *o, struct pl_flag *out, size_t max);
+int restore_parse_args(int argc, char **argv, struct restore_opts *o, bool *help, struct eo_err *err);
+json_object *restore_object(const struct restore_opts *o, const char *ns, const char *version,
+			    const char *storage);
+int restore_main(int argc, char **argv);
+
 /* For a command without flags of its own (version, completion): parse argv
  * against the global flags into p. Returns -1 when the command goes on with
  * p.pos, else the exit code it is done with: --help printed (PL_EXIT_OK) or
