@@ -333,17 +333,29 @@ static void set_status(struct ctl *c, json_object *ec_obj, const struct etcd_clu
 	json_object_object_add(cond, "lastTransitionTime", str(now));
 	json_object *arr = json_object_new_array();
 	json_object_array_add(arr, cond);
-	json_object *patch = json_object_new_object();
-	json_set(patch, "status.phase", str(phase));
-	json_set(patch, "status.observedGeneration", num(ec->generation));
-	json_set(patch, "status.conditions", arr);
+	/* an update with the resourceVersion read, as every status write of
+	 * the controller (RBAC: update on etcdclusters/status, no patch); a
+	 * conflict is left to the next pass */
+	json_object *body = NULL;
+	if (json_object_deep_copy(ec_obj, &body, NULL) != 0) {
+		json_object_put(arr);
+		return;
+	}
+	json_object *st = json_at(body, "status");
+	if (!st || !json_object_is_type(st, json_type_object)) {
+		st = json_object_new_object();
+		json_object_object_add(body, "status", st);
+	}
+	json_object_object_add(st, "phase", str(phase));
+	json_object_object_add(st, "observedGeneration", num(ec->generation));
+	json_object_object_add(st, "conditions", arr);
 	struct eo_err err = {0};
 	char q[300];
-	if (kube_patch(c->kc, &KUBE_ETCDCLUSTERS, ec->namespace, ec->name, "status", KUBE_PATCH_MERGE,
-		       json_compact(patch), NULL, &err) != 0)
+	if (kube_update(c->kc, &KUBE_ETCDCLUSTERS, ec->namespace, ec->name, "status", body, NULL,
+			&err) != 0)
 		log_warn("restore status not written", "cluster=%s/%s error=%s", ec->namespace, ec->name,
 			 log_q(q, sizeof(q), err.msg));
-	json_object_put(patch);
+	json_object_put(body);
 	ev_emit(c->kc, ec_obj, warning, reason, message, c->identity);
 }
 

@@ -115,6 +115,16 @@ class BackupRestore(unittest.TestCase):
                             **spec)}
         self.cb.bed.kubectl("apply", "-f", "-", input=json.dumps(obj))
 
+    def plugin(self, *args, check=True):
+        """BUILD/kubectl-etcd against the bed; its stdout."""
+        r = subprocess.run([os.path.join(os.environ.get("EO_BUILD", os.path.join(ROOT, "build")), "kubectl-etcd")]
+                           + list(args) + ["--kubeconfig", self.cb.bed.kubeconfig],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=120)
+        if check and r.returncode != 0:
+            raise AssertionError("kubectl etcd %s: exit %d\n%s%s" % (" ".join(args), r.returncode, r.stdout,
+                                                                       r.stderr))
+        return r.stdout + r.stderr
+
     def get_backup(self, name):
         return self.cb.bed.get("etcdbackups", name)
 
@@ -132,6 +142,8 @@ class BackupRestore(unittest.TestCase):
         t = time.time()
         cb.create("src", 1)
         cb.wait_settled("src", 1, timeout=90)
+        # every minute, keep 2: runs in the background while the rest goes on (test_c checks it)
+        self.backup("minutely", "src", schedule="* * * * *", retention={"keep": 2})
         with cb.load("src", prefix="w") as load:
             time.sleep(2)
             self.backup("once", "src")
@@ -154,7 +166,11 @@ class BackupRestore(unittest.TestCase):
         src = self.kvs("src", "w/")
         self.assertGreater(len(src), done_seq - 1)
 
-        cb.create("dst", 1, bootstrap={"restore": {"backupName": "once"}})
+        listing = self.plugin("backups", "src")
+        self.assertIn(snap["key"], listing)
+        self.assertIn(str(snap["revision"]), listing)
+        out = self.plugin("restore", "dst", "--from-backup", "once")
+        self.assertIn("member 0 restored from once", out)
         cb.wait_settled("dst", 1, timeout=120)
         restored = self.kvs("dst", "w/")
         must = sorted(k for k, rev in src.items() if rev <= snap["revision"])
@@ -196,7 +212,14 @@ class BackupRestore(unittest.TestCase):
             st = cb.get(name).get("status") or {}
             cond = {c["type"]: c for c in st.get("conditions", [])}
             return st.get("phase") == "Failed" and (cond.get("Available") or {}).get("reason") == reason and cond
-        bad = cb.bed.wait_for(lambda: failed("bad", "RestoreFailed"), 90, "bad: Failed, RestoreFailed")
+        try:
+            bad = cb.bed.wait_for(lambda: failed("bad", "RestoreFailed"), 90, "bad: Failed, RestoreFailed")
+        except AssertionError:
+            pod = cb.bed.get("pods", "bad-restore")
+            sys.stderr.write("status: %s\nrestore pod: %s\ncontroller: %s\n" % (
+                json.dumps(cb.get("bad").get("status")), json.dumps(pod.get("status")),
+                cb.controller.output()[-3000:]))
+            raise
         self.assertIn("SHA-256", bad["Available"]["message"])
         gone = cb.bed.wait_for(lambda: failed("gone", "RestoreFailed"), 90, "gone: Failed, RestoreFailed")
         self.assertIn("404", gone["Available"]["message"])
@@ -207,6 +230,37 @@ class BackupRestore(unittest.TestCase):
                                          % name), [])
         sys.stderr.write("# refused: %s | %s\n" % (bad["Available"]["message"][:160],
                                                    gone["Available"]["message"][:160]))
+
+    def test_c_schedule_and_retention(self):
+        """Every minute, keep 2: after three good runs exactly two snapshots are
+        listed and exactly those two are in the bucket; the plugin's one-time
+        backup to the same destination follows its progress to the end."""
+        cb = self.cb
+        out = self.plugin("backup", "src", "--to", "etcdbackup/minutely", "--name", "adhoc", "--wait")
+        self.assertRegex(out, r"snapshot e2e/default/src/adhoc-\d{8}T\d{6}Z\.db: .* at revision \d+, sha256 ")
+
+        def taken():
+            return [e for e in cb.bed.events("default") if e.get("reason") == "SnapshotTaken"
+                    and (e.get("involvedObject") or {}).get("name") == "minutely"]
+
+        def three_runs():
+            st = self.get_backup("minutely").get("status") or {}
+            return st.get("phase") == "Succeeded" and len(taken()) >= 3 and st
+        st = cb.bed.wait_for(three_runs, 200, "three scheduled runs of minutely", interval=1)
+        runs = len(taken())
+        keys = [s["key"] for s in st["snapshots"]]
+        self.assertEqual(len(keys), 2, json.dumps(st))
+        self.assertEqual(keys[0], st["lastSnapshot"]["key"])
+        self.assertRegex(st.get("nextScheduleTime", ""), r"^\d{4}-\d\d-\d\dT\d\d:\d\d:00Z$")
+        f = os.path.join(cb.bed.dir, "list.xml")
+        # curl signs the query as written: it must be canonical already (sorted, '/' encoded)
+        self.s3_curl("GET", "%s?list-type=2&prefix=e2e%%2Fdefault%%2Fsrc%%2Fminutely-" % BUCKET, outfile=f)
+        with open(f) as fh:
+            listed = sorted(k.split("</Key>")[0] for k in fh.read().split("<Key>")[1:])
+        self.assertEqual(listed, sorted(keys), "the bucket holds other than the two kept snapshots")
+        cond = {c["type"]: c for c in cb.get("src")["status"].get("conditions", [])}
+        self.assertEqual((cond.get("BackupStale") or {}).get("status"), "False", json.dumps(cond))
+        sys.stderr.write("# scheduled: %d good runs, kept %s\n" % (runs, keys))
 
 
 if __name__ == "__main__":
