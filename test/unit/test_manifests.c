@@ -187,6 +187,12 @@ static void test_controller_rbac(void **state)
 	json_object *scaler = find("ClusterRole", "etcd-operator-plugin-scaler");
 	assert_true(grants(scaler, EC_GROUP, "etcdclusters", "patch"));
 	assert_false(grants(scaler, EC_GROUP, "etcdclusters", "delete"));
+	/* kubectl etcd backup / restore / backups */
+	assert_true(grants(scaler, EC_GROUP, "etcdbackups", "create"));
+	assert_true(grants(scaler, EC_GROUP, "etcdclusters", "create"));
+	assert_true(grants(viewer, EC_GROUP, "etcdbackups", "list"));
+	assert_false(grants(viewer, EC_GROUP, "etcdbackups", "create"));
+	assert_false(grants(scaler, "", "secrets", "get"));
 	/* the webhook needs no API access at all */
 	json_object *sa = find("ServiceAccount", "etcd-webhook");
 	assert_false(json_opt_bool(sa, "automountServiceAccountToken", true));
