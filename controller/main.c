@@ -631,6 +631,8 @@ int main(int argc, char **argv)
 		return mi_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "snapshot-fetch") == 0)
 		return snapcmd_fetch_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "snapshot-save") == 0)
+		return snapcmd_save_main(argc - 1, argv + 1);
 	struct opts o;
 	int rc = parse_opts(argc, argv, &o);
 	if (rc >= 0)

@@ -12,4 +12,9 @@
  * does not retry); 1 anything else (retried); 2 bad arguments. */
 int snapcmd_fetch_main(int argc, char **argv);
 
+/* `etcd-controller snapshot-save`: one snapshot to a file or S3 through the
+ * controller's own streaming code, with its figures as one JSON line (for
+ * the benchmark and by hand). argv[0] is "snapshot-save". */
+int snapcmd_save_main(int argc, char **argv);
+
 #endif
