@@ -9,7 +9,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT" || exit 2
 export EO_BUILD=$(cd "$BUILD" && pwd)
 rc=0
-for part in webhook controller plugin; do
+for part in webhook controller plugin backup; do
 	script=bench/$part/run.sh
 	echo "==== bench: $part"
 	if [ ! -x "$script" ]; then
