@@ -480,7 +480,9 @@ static void test_large_snapshot_memory_and_server_killed(void **state)
 		"(+%lld KiB)\n", (long long)snap.size, secs, snap.size / 1048576.0 / secs,
 		(long long)before, (long long)after, (long long)(after - before));
 	assert_true(snap.size > mb << 20);
+#ifndef __SANITIZE_ADDRESS__ /* AddressSanitizer's quarantine keeps freed memory resident */
 	assert_true(after - before < 16 * 1024);
+#endif
 
 	/* the server dies a third of the way */
 	struct killer k = {snap.size / 3, false};
