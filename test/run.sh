@@ -112,6 +112,10 @@ if want integration-san; then suite "integration, sanitizers (real etcd $(etcd_v
 if want bed; then suite "test bed (kbed: real kube-apiserver, controller-manager, scheduler) with the real kubectl"
 	for s in test/kbed/test_*.py; do [ -f "$s" ] && run_unittest "$s" bed; done; fi
 if want e2e; then suite "end to end on the real control plane"
+	# every bed records its operator ServiceAccounts' calls here; test_zz_rbac, last,
+	# holds the union against manifests/rbac
+	export EO_RBAC_USAGE=$LOGDIR/rbac-usage.jsonl
+	rm -f "$EO_RBAC_USAGE"
 	for s in test/e2e/test_*.py; do [ -f "$s" ] && run_unittest "$s" e2e; done; fi
 if want fuzz; then suite "fuzz (bounded)"
 	for s in test/fuzz/run.sh; do [ -x "$s" ] && run_script "$s" fuzz; done; fi

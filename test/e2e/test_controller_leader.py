@@ -19,14 +19,14 @@ class LeaderElection(unittest.TestCase):
     def test_one_active_replica(self):
         with ControllerBed(start_controller=False) as cb:
             # client-go's timing scaled down (15 s / 10 s / 2 s in production)
-            le = ["--leader-elect", "--leader-elect-namespace", "default",
+            le = ["--leader-elect", "--leader-elect-namespace", "etcd-operator-system",
                   "--leader-elect-lease-duration", "6s", "--leader-elect-renew-deadline", "4s",
                   "--leader-elect-retry-period", "1s"]
             a = cb.start_controller(le + ["--identity", "replica-a"], name="replica-a")
             cb.bed.wait_for(lambda: "leading" in a.output(), 20, "replica-a to lead")
             b = cb.start_controller(le + ["--identity", "replica-b"], name="replica-b")
             cb.bed.wait_for(lambda: "standing by" in b.output(), 20, "replica-b to stand by")
-            self.assertEqual(cb.bed.get("leases", LEASE)["spec"]["holderIdentity"], "replica-a")
+            self.assertEqual(cb.bed.get("leases", LEASE, ns="etcd-operator-system")["spec"]["holderIdentity"], "replica-a")
 
             cb.create("le", 1)
             cb.wait_settled("le", 1)
@@ -37,7 +37,7 @@ class LeaderElection(unittest.TestCase):
             t0 = time.time()
             self.assertEqual(a.stop(grace=20), 0)
             self.assertIn("lease released", a.output())
-            cb.bed.wait_for(lambda: cb.bed.get("leases", LEASE)["spec"].get("holderIdentity") == "replica-b",
+            cb.bed.wait_for(lambda: cb.bed.get("leases", LEASE, ns="etcd-operator-system")["spec"].get("holderIdentity") == "replica-b",
                             10, "replica-b to take the released Lease")
             self.assertLess(time.time() - t0, 10)
             cb.controller = b
@@ -56,7 +56,7 @@ class LeaderElection(unittest.TestCase):
             # for the lease duration (6 s here), then acts
             c = cb.start_controller(le + ["--identity", "replica-c"], name="replica-c")
             t_silent = time.time()
-            cb.bed.wait_for(lambda: cb.bed.get("leases", LEASE)["spec"].get("holderIdentity") == "replica-c",
+            cb.bed.wait_for(lambda: cb.bed.get("leases", LEASE, ns="etcd-operator-system")["spec"].get("holderIdentity") == "replica-c",
                             40, "replica-c to take the expired Lease")
             self.assertGreaterEqual(time.time() - t_silent, 5, "not before the lease duration")
             cb.controller = c

@@ -14,9 +14,9 @@ tools drive it.
   end, bookmarks and 410 Gone, and resume) and still scales afterwards;
 - the etcd Pods are admitted under Pod Security "restricted" (the namespace
   enforces it from the start);
-- RBAC is exactly what the code uses: from the API server's audit log of the
-  whole class, no request of the operator's ServiceAccounts was refused, the
-  webhook's made none, and every rule granted to the controller was used.
+- from the API server's audit log: no request of the installed controller
+  was refused and the webhook made none (test_zz_rbac then holds every call
+  of the whole e2e run against the roles: no missing and no surplus rule).
 """
 import json
 import os
@@ -135,7 +135,7 @@ class RealKubernetes(unittest.TestCase):
                           ("create", "statefulsets.apps"), ("delete", "persistentvolumeclaims"), ("update", "etcdclusters.etcd.k8s-operator.io/status"),
                           ("create", "events"), ("list", "pods")):
             self.assertTrue(can(CTL_SA, verb, res, "-n", "default"), "controller may %s %s" % (verb, res))
-        for verb, res in (("delete", "nodes"), ("get", "secrets"), ("create", "clusterroles"), ("*", "*")):
+        for verb, res in (("delete", "nodes"), ("list", "secrets"), ("create", "clusterroles"), ("*", "*")):
             self.assertFalse(can(CTL_SA, verb, res, "-n", "default"), "controller may not %s %s" % (verb, res))
         for verb, res in (("get", "etcdclusters.etcd.k8s-operator.io"), ("list", "pods"), ("get", "secrets")):
             self.assertFalse(can(HOOK_SA, verb, res, "-n", "default"), "the webhook makes no API calls")
@@ -172,38 +172,13 @@ class RealKubernetes(unittest.TestCase):
                           ["containers"][0]["image"] == image, 60, "the new image in the StatefulSet")
 
     def test_8_rbac_audit(self):
-        """Runs last: reads what the operator's ServiceAccounts asked of the API server."""
-        used, refused, hook = set(), [], []
-        with open(os.path.join(self.bed.dir, "audit.log")) as f:
-            for line in f:
-                ev = json.loads(line)
-                user = (ev.get("user") or {}).get("username")
-                if user not in (CTL_SA, HOOK_SA):
-                    continue
-                if user == HOOK_SA:
-                    hook.append(ev.get("requestURI"))
-                    continue
-                ref = ev.get("objectRef") or {}
-                res = ref.get("resource", "") + ("/" + ref["subresource"] if ref.get("subresource") else "")
-                used.add((ref.get("apiGroup", ""), res, ev.get("verb")))
-                if (ev.get("responseStatus") or {}).get("code") == 403:
-                    refused.append("%s %s" % (ev.get("verb"), ev.get("requestURI")))
+        """Runs last: no call of the installed controller was refused, and the webhook
+        made none (test_zz_rbac holds the whole run's calls against the roles)."""
+        usage = self.bed.rbac_usage()
+        refused = ["%s %s" % (u["verb"], u["uri"]) for u in usage if u["user"] == CTL_SA and u["code"] == 403]
         self.assertEqual(refused, [], "requests the controller's RBAC refused (a missing rule)")
-        self.assertEqual(hook, [], "the webhook makes no API calls")
-        granted = set()
-        for kind, name, ns in (("clusterrole", "etcd-operator-controller", None),
-                               ("role", "etcd-operator-leader-election", "etcd-operator-system")):
-            args = ["get", kind, name, "-o", "json"] + (["-n", ns] if ns else [])
-            for rule in json.loads(self.bed.kubectl(*args).stdout)["rules"]:
-                for g in rule.get("apiGroups") or [""]:
-                    for r in rule["resources"]:
-                        for v in rule["verbs"]:
-                            granted.add((g, r, v))
-        # Not a request: the OwnerReferencesPermissionEnforcement admission checks
-        # this permission when the controller sets blockOwnerDeletion.
-        not_requests = {("etcd.k8s-operator.io", "etcdclusters/finalizers", "update")}
-        surplus = sorted(granted - used - not_requests)
-        self.assertEqual(surplus, [], "rules granted but never used (a surplus rule)")
+        self.assertEqual([u["uri"] for u in usage if u["user"] == HOOK_SA], [], "the webhook makes no API calls")
+        self.assertTrue(any(u["user"] == CTL_SA for u in usage), "the audit log holds the controller's calls")
 
 
 if __name__ == "__main__":

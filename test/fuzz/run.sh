@@ -16,7 +16,7 @@ command -v "$CC" >/dev/null || { echo "fuzz: $CC not found (scripts/install-deps
 
 # Only the files the target needs: the decoder, the rules and what they use
 # (GnuTLS for the patch's base64, as in the webhook).
-SRCS="test/fuzz/fuzz_review.c webhook/review.c shared/eo.c shared/json.c shared/log.c
+SRCS="test/fuzz/fuzz_review.c webhook/review.c shared/eo.c shared/json.c shared/log.c shared/term.c
       shared/cluster.c shared/policy.c shared/policy_mutate.c shared/policy_validate.c
       shared/jsonpatch.c"
 # shellcheck disable=SC2046,SC2086

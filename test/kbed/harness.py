@@ -51,6 +51,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TESTDIR = os.path.dirname(HERE)
 ROOT = os.path.dirname(TESTDIR)
 API_INSIDE = "10.244.0.1"
+OPERATOR_NS = "etcd-operator-system"
+CONTROLLER_SA = "system:serviceaccount:%s:etcd-controller" % OPERATOR_NS
+WEBHOOK_SA = "system:serviceaccount:%s:etcd-webhook" % OPERATOR_NS
 BED_IP = API_INSIDE        # where a process a test runs inside the bed may listen
 FAULT_PROXY_PORT = 6444
 
@@ -186,6 +189,10 @@ class Bed:
         if self._stopped:
             return
         self._stopped = True
+        try:
+            self._record_rbac_usage()
+        except Exception as e:   # a record of the run, never a reason to fail the stop
+            sys.stderr.write("kbed harness: RBAC usage not recorded: %s\n" % e)
         for p in reversed(self._procs):
             try:
                 p.stop()
@@ -200,6 +207,41 @@ class Bed:
         except (subprocess.TimeoutExpired, KeyError, AttributeError):
             pass
         self._cleanup_dir()
+
+    def rbac_usage(self):
+        """What the operator's ServiceAccounts asked of the API server on this bed, from
+        its audit log: [{"user", "group", "resource", "verb", "code", "uri"}] (a request
+        made through the fault proxy counts for the identity it impersonated)."""
+        out = []
+        try:
+            f = open(os.path.join(self.dir, "audit.log"))
+        except OSError:
+            return out
+        with f:
+            for line in f:
+                if CONTROLLER_SA not in line and WEBHOOK_SA not in line:
+                    continue
+                ev = json.loads(line)
+                who = (ev.get("impersonatedUser") or ev.get("user") or {}).get("username")
+                if who not in (CONTROLLER_SA, WEBHOOK_SA):
+                    continue
+                ref = ev.get("objectRef") or {}
+                res = ref.get("resource", "") + ("/" + ref["subresource"] if ref.get("subresource") else "")
+                out.append({"user": who, "group": ref.get("apiGroup", ""), "resource": res,
+                            "verb": ev.get("verb"), "code": (ev.get("responseStatus") or {}).get("code"),
+                            "uri": ev.get("requestURI")})
+        return out
+
+    def _record_rbac_usage(self):
+        """Append this bed's usage to $EO_RBAC_USAGE (test/run.sh sets it), so one check after
+        the whole e2e suite (test_zz_rbac) can compare every call made with the roles."""
+        path = os.environ.get("EO_RBAC_USAGE")
+        if not path:
+            return
+        rows = {(u["user"], u["group"], u["resource"], u["verb"], u["code"]) for u in self.rbac_usage()}
+        with open(path, "a") as f:
+            for r in sorted(rows, key=str):
+                f.write(json.dumps(dict(zip(("user", "group", "resource", "verb", "code"), r))) + "\n")
 
     def _cleanup_dir(self):
         if not self.keep:
@@ -716,11 +758,44 @@ class Bed:
             f.write(kc.replace("https://%s:6443" % API_INSIDE, "https://%s:%d" % (API_INSIDE, FAULT_PROXY_PORT)))
         os.chmod(self.kubeconfig_faults, 0o600)
 
+    def install_rbac(self):
+        """The operator's namespace, ServiceAccounts and RBAC from manifests/, as installed."""
+        if getattr(self, "_rbac", False):
+            return
+        self.kubectl("apply", "-f", os.path.join(ROOT, "manifests", "namespace", "namespace.yaml"))
+        self.kubectl("apply", "-k", os.path.join(ROOT, "manifests", "rbac"))
+        self._rbac = True
+
+    def _controller_kubeconfig(self):
+        """A kubeconfig for the fault proxy whose certificate names the controller's
+        ServiceAccount: the proxy passes that identity on by impersonation, so the real
+        API server applies the controller's RBAC (and audits it) as for its Deployment."""
+        if getattr(self, "_ctl_kc", None) is None:
+            self._ensure_fault_proxy()
+            crt, key = self.make_client_cert(CONTROLLER_SA, ["system:serviceaccounts",
+                                                             "system:serviceaccounts:" + OPERATOR_NS])
+            with open(self.ca, "rb") as f:
+                ca = base64.b64encode(f.read()).decode()
+            kc = {"apiVersion": "v1", "kind": "Config", "current-context": "kbed",
+                  "clusters": [{"name": "kbed", "cluster": {
+                      "server": "https://%s:%d" % (API_INSIDE, FAULT_PROXY_PORT), "certificate-authority-data": ca}}],
+                  "contexts": [{"name": "kbed", "context": {"cluster": "kbed", "user": "etcd-controller",
+                                                            "namespace": OPERATOR_NS}}],
+                  "users": [{"name": "etcd-controller", "user": {"client-certificate": crt, "client-key": key}}]}
+            self._ctl_kc = os.path.join(self.dir, "faultproxy", "kubeconfig-controller")
+            with open(self._ctl_kc, "w") as f:
+                json.dump(kc, f)
+            os.chmod(self._ctl_kc, 0o600)
+        return self._ctl_kc
+
     def start_controller(self, args=(), binary=None, env=None, name="controller"):
-        """BUILD/etcd-controller inside the bed, through the fault proxy, as the bed's admin."""
+        """BUILD/etcd-controller inside the bed, through the fault proxy, as the controller's
+        ServiceAccount with the RBAC of manifests/ (installed here if it is not yet)."""
         binary = binary or os.path.join(self.build or "", "etcd-controller")
         if not os.access(binary, os.X_OK):
             raise FileNotFoundError("controller binary %s not found or not executable; build it first (make)" % binary)
-        self._ensure_fault_proxy()
-        return self.run_in_cluster([binary, "--kubeconfig", self.kubeconfig_faults] + list(args), background=True,
-                                   name=name, env=env)
+        self.install_rbac()
+        e = {"POD_NAMESPACE": OPERATOR_NS}
+        e.update(env or {})
+        return self.run_in_cluster([binary, "--kubeconfig", self._controller_kubeconfig()] + list(args),
+                                   background=True, name=name, env=e)
