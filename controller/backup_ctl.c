@@ -459,10 +459,40 @@ static int run_s3(struct bk *b, const struct etcd_backup *eb, struct eb_status *
 	return rc;
 }
 
+/* The PVC run: a receiver Pod on the claim, the snapshot streamed to it;
+ * the Pod stays for retention and is deleted by the caller. */
+static int run_pvc(struct bk *b, const struct etcd_backup *eb, struct eb_status *st,
+		   struct eb_snapshot *snap, struct bkp_recv *recv, const char **reason,
+		   struct eo_err *err)
+{
+	char url[300], key[512], cluster[320];
+	*reason = "ClusterNotReady";
+	if (pick_member(b, eb, url, sizeof(url), err) != 0)
+		return -1;
+	*reason = "InvalidSpec";
+	if (backup_key(eb, eo_wall_ms() / 1000, key, sizeof(key)) != 0)
+		return eo_err_set(err, EO_EINVAL, "the file name for this snapshot is over %zu characters: "
+				  "shorten spec.destination.pvc.path", sizeof(key) - 1);
+	*reason = "ReceiverNotReady";
+	if (bkp_recv_start(b->ctl, eb, recv, 90000, err) != 0)
+		return -1;
+	snprintf(cluster, sizeof(cluster), "%s/%s", eb->namespace, eb->spec.cluster_name);
+	struct progress p = {b, eb, st, 0};
+	struct bk_run_opts o = {.etcd_endpoint = url, .stall_ms = 60000, .progress = on_progress,
+				.progress_ud = &p, .cluster = cluster};
+	*reason = "SnapshotFailed";
+	int rc = bk_snapshot_to_http(&o, recv->url, recv->token, key, snap, err);
+	if (rc == 0)
+		log_info("snapshot taken", "backup=%s/%s claim=%s key=%s bytes=%lld revision=%lld member=%s",
+			 eb->namespace, eb->name, eb->spec.pvc.claim_name, key, (long long)snap->size,
+			 (long long)snap->revision, url);
+	return rc;
+}
+
 /* Retention: delete what fell off the list; a key that could not be
  * deleted goes back on (past keep) to be tried again next time. */
 static void apply_retention(struct bk *b, const struct etcd_backup *eb, struct eb_status *st,
-			    const struct eb_snapshot *drop, int ndrop)
+			    const struct eb_snapshot *drop, int ndrop, const struct bkp_recv *recv)
 {
 	if (ndrop == 0)
 		return;
@@ -470,7 +500,9 @@ static void apply_retention(struct bk *b, const struct etcd_backup *eb, struct e
 	char q[300];
 	struct s3_client *s3 = eb->spec.dest == EB_DEST_S3 ? bk_s3_client(b->ctl->kc, eb, &err) : NULL;
 	for (int i = 0; i < ndrop; i++) {
-		int rc = s3 ? s3_delete(s3, drop[i].key, &err) : -1;
+		int rc = s3 ? s3_delete(s3, drop[i].key, &err)
+		     : recv && recv->url[0] ? bk_http_delete(recv->url, recv->token, drop[i].key, &err)
+					    : eo_err_set(&err, EO_EINVAL, "no receiver to delete it");
 		if (rc == 0) {
 			log_info("snapshot deleted by retention", "backup=%s/%s key=%s keep=%d",
 				 eb->namespace, eb->name, drop[i].key, eb->spec.keep);
@@ -486,7 +518,7 @@ static void apply_retention(struct bk *b, const struct etcd_backup *eb, struct e
 
 static void finish_run(struct bk *b, json_object *obj, const struct etcd_backup *eb,
 		       struct eb_status *st, int rc, const struct eb_snapshot *snap, const char *reason,
-		       const struct eo_err *run_err, double seconds)
+		       const struct eo_err *run_err, double seconds, struct bkp_recv *recv)
 {
 	char now[32], msg[256], q[300], key[320];
 	eo_rfc3339_now(now);
@@ -497,7 +529,7 @@ static void finish_run(struct bk *b, json_object *obj, const struct etcd_backup 
 		struct eb_snapshot drop[EB_MAX_KEEP];
 		int ndrop = 0;
 		backup_record(st, snap, eb->spec.keep, drop, &ndrop);
-		apply_retention(b, eb, st, drop, ndrop);
+		apply_retention(b, eb, st, drop, ndrop, recv);
 		st->phase = EB_SUCCEEDED;
 		st->failures = 0;
 		eo_strlcpy(st->last_success_time, now, sizeof(st->last_success_time));
@@ -589,33 +621,13 @@ int bk_reconcile(struct bk *b, const char *key, int64_t *requeue_ms, struct eo_e
 	struct eb_status st = eb.status;
 	st.observed_generation = eb.generation;
 
-	/* A PVC run in flight: its Pod decides (backup_pod.c). */
-	if (eb.spec.dest == EB_DEST_PVC && st.phase == EB_RUNNING) {
-		struct eb_snapshot snap;
-		struct eo_err run_err = {0};
-		int64_t started = now;
-		eo_rfc3339_parse(st.started_at, &started);
-		int r = bkp_save_poll(b->ctl, obj, &eb, &snap, &run_err);
-		if (r == BKP_RUNNING) {
-			*requeue_ms = 2000;
-			json_object_put(obj);
-			return 0;
-		}
-		finish_run(b, obj, &eb, &st, r == BKP_OK ? 0 : -1, &snap,
-			   r == BKP_OK ? "" : "SnapshotFailed", &run_err, (double)(now - started));
-		rc = write_status(b, &eb, &st, err);
-		eb.status = st;
-		if (r == BKP_OK)
-			bkp_save_cleanup(b->ctl, &eb);
-		goto schedule;
-	}
 	/* A run that was in flight when a controller stopped: it did not
 	 * finish, so it is a failure; a one-time backup runs again. */
 	if (st.phase == EB_RUNNING) {
 		struct eo_err e = {0};
 		eo_err_set(&e, EO_ECANCELED, "the run started at %s was interrupted (controller "
 			   "restarted)", st.started_at[0] ? st.started_at : st.last_schedule_time);
-		finish_run(b, obj, &eb, &st, -1, NULL, "Interrupted", &e, 0);
+		finish_run(b, obj, &eb, &st, -1, NULL, "Interrupted", &e, 0, NULL);
 		if (!eb.spec.schedule[0])
 			st.failures--; /* not the backup's fault: does not use up a try */
 		if (write_status(b, &eb, &st, err) != 0) {
@@ -643,28 +655,19 @@ int bk_reconcile(struct bk *b, const char *key, int64_t *requeue_ms, struct eo_e
 			json_object_put(obj);
 			return -1;
 		}
-		if (eb.spec.dest == EB_DEST_PVC) {
-			struct eo_err run_err = {0};
-			if (bkp_save_start(b->ctl, obj, &eb, &run_err) != 0) {
-				finish_run(b, obj, &eb, &st, -1, NULL, "SnapshotFailed", &run_err, 0);
-				rc = write_status(b, &eb, &st, err);
-				eb.status = st;
-				goto schedule;
-			}
-			*requeue_ms = 2000;
-			json_object_put(obj);
-			return 0;
-		}
 		int64_t t0 = eo_now_ms();
 		struct eb_snapshot snap;
 		struct eo_err run_err = {0};
 		const char *reason = "";
-		int r = run_s3(b, &eb, &st, &snap, &reason, &run_err);
-		finish_run(b, obj, &eb, &st, r, &snap, reason, &run_err, (eo_now_ms() - t0) / 1000.0);
+		struct bkp_recv recv = {0};
+		int r = eb.spec.dest == EB_DEST_PVC ? run_pvc(b, &eb, &st, &snap, &recv, &reason, &run_err)
+						    : run_s3(b, &eb, &st, &snap, &reason, &run_err);
+		finish_run(b, obj, &eb, &st, r, &snap, reason, &run_err, (eo_now_ms() - t0) / 1000.0, &recv);
+		if (eb.spec.dest == EB_DEST_PVC)
+			bkp_recv_stop(b->ctl, &eb, &recv);
 		rc = write_status(b, &eb, &st, err);
 		eb.status = st;
 	}
-schedule:
 	now = eo_wall_ms() / 1000;
 	if (backup_next_run(&eb, created, now, &next, err) != 0) {
 		json_object_put(obj);

@@ -499,28 +499,157 @@ int rs_gate(struct ctl *c, json_object *ec_obj, const struct etcd_cluster *ec, i
 	return ret;
 }
 
-/* ---- PVC destinations ----------------------------------------------------- */
+/* ---- PVC destinations: the receiver Pod ---------------------------------- */
 
-int bkp_save_start(struct ctl *c, json_object *obj, const struct etcd_backup *eb, struct eo_err *err)
+json_object *bkp_recv_pod(const struct etcd_backup *eb, const char *name, const char *token,
+			  const struct res_opts *opts)
 {
-	(void)c;
-	(void)obj;
-	return eo_err_set(err, EO_EINVAL, "EtcdBackup %s: a pvc destination is not supported by this "
-			  "controller yet; use s3", eb->name);
+	const char *op_image = opts && opts->operator_image && *opts->operator_image
+				       ? opts->operator_image : EC_OPERATOR_IMAGE;
+	json_object *pod = json_object_new_object();
+	json_object_object_add(pod, "apiVersion", str("v1"));
+	json_object_object_add(pod, "kind", str("Pod"));
+	json_set(pod, "metadata.name", str(name));
+	json_set(pod, "metadata.namespace", str(eb->namespace));
+	json_set(pod, "metadata.labels[" EC_LABEL_APP "]", str(BKP_APP_NAME));
+	json_set(pod, "metadata.labels[" BKP_LABEL_OF "]", str(eb->uid));
+	json_object *ref = json_object_new_object();
+	json_object_object_add(ref, "apiVersion", str(EC_API_VERSION));
+	json_object_object_add(ref, "kind", str(EB_KIND));
+	json_object_object_add(ref, "name", str(eb->name));
+	json_object_object_add(ref, "uid", str(eb->uid));
+	json_object_object_add(ref, "controller", json_object_new_boolean(1));
+	json_object *refs = json_object_new_array();
+	json_object_array_add(refs, ref);
+	json_set(pod, "metadata.ownerReferences", refs);
+
+	const char *cmd[] = {"/usr/local/bin/etcd-controller", "snapshot-receive", NULL};
+	char port[16];
+	snprintf(port, sizeof(port), "%d", BKP_PORT);
+	const char *args[] = {"--dir", "/backup", "--port", port, NULL};
+	json_object *k = json_object_new_object();
+	json_object_object_add(k, "name", str("receiver"));
+	json_object_object_add(k, "image", str(op_image));
+	json_object_object_add(k, "imagePullPolicy", str("IfNotPresent"));
+	json_object_object_add(k, "command", strv(cmd));
+	json_object_object_add(k, "args", strv(args));
+	json_object *env = json_object_new_array();
+	json_object *e = json_object_new_object();
+	json_object_object_add(e, "name", str("BACKUP_TOKEN"));
+	json_object_object_add(e, "value", str(token));
+	json_object_array_add(env, e);
+	json_object_object_add(k, "env", env);
+	json_object *ports = json_object_new_array();
+	json_object *p = json_object_new_object();
+	json_object_object_add(p, "containerPort", num(BKP_PORT));
+	json_object_array_add(ports, p);
+	json_object_object_add(k, "ports", ports);
+	json_object *probe = json_object_new_object();
+	json_set(probe, "httpGet.path", str("/healthz"));
+	json_set(probe, "httpGet.port", num(BKP_PORT));
+	json_object_object_add(probe, "periodSeconds", num(1));
+	json_object_object_add(k, "readinessProbe", probe);
+	json_object *m = json_object_new_array();
+	json_object_array_add(m, mount("backup", "/backup", false));
+	json_object_object_add(k, "volumeMounts", m);
+	json_object_object_add(k, "securityContext", container_security());
+	json_object *ctrs = json_object_new_array();
+	json_object_array_add(ctrs, k);
+	json_object *spec = json_object_new_object();
+	json_object_object_add(spec, "restartPolicy", str("Never"));
+	json_object_object_add(spec, "automountServiceAccountToken", json_object_new_boolean(0));
+	json_object_object_add(spec, "enableServiceLinks", json_object_new_boolean(0));
+	json_object_object_add(spec, "securityContext", pod_security());
+	json_object_object_add(spec, "containers", ctrs);
+	json_object *vols = json_object_new_array();
+	json_object_array_add(vols, volume("backup", eb->spec.pvc.claim_name, false));
+	json_object_object_add(spec, "volumes", vols);
+	json_object_object_add(pod, "spec", spec);
+	return pod;
 }
 
-int bkp_save_poll(struct ctl *c, json_object *obj, const struct etcd_backup *eb,
-		  struct eb_snapshot *out, struct eo_err *run_err)
+/* Receivers of this backup left by an earlier run (a controller that
+ * stopped midway): deleted before a new one starts. */
+static void delete_old_receivers(struct ctl *c, const struct etcd_backup *eb)
 {
-	(void)c;
-	(void)obj;
-	(void)out;
-	eo_err_set(run_err, EO_EINVAL, "EtcdBackup %s: a pvc destination is not supported yet", eb->name);
-	return BKP_FAILED;
+	char sel[128];
+	snprintf(sel, sizeof(sel), BKP_LABEL_OF "=%s", eb->uid);
+	json_object *list = NULL;
+	struct eo_err err = {0};
+	if (kube_list(c->kc, &KUBE_PODS, eb->namespace, sel, &list, &err) != 0)
+		return;
+	json_object *items = json_at(list, "items");
+	for (size_t i = 0; items && i < json_object_array_length(items); i++) {
+		const char *n = json_opt_str(json_object_array_get_idx(items, i), "metadata.name", "");
+		kube_delete(c->kc, &KUBE_PODS, eb->namespace, n, "Background", &err);
+	}
+	json_object_put(list);
 }
 
-void bkp_save_cleanup(struct ctl *c, const struct etcd_backup *eb)
+int bkp_recv_start(struct ctl *c, const struct etcd_backup *eb, struct bkp_recv *r, long timeout_ms,
+		   struct eo_err *err)
 {
-	(void)c;
-	(void)eb;
+	memset(r, 0, sizeof(*r));
+	delete_old_receivers(c, eb);
+	unsigned char raw[16];
+	FILE *f = fopen("/dev/urandom", "rb");
+	if (!f || fread(raw, 1, sizeof(raw), f) != sizeof(raw)) {
+		if (f)
+			fclose(f);
+		return eo_err_set(err, EO_ESYS, "no random token for the receiver");
+	}
+	fclose(f);
+	for (int i = 0; i < 16; i++)
+		sprintf(r->token + 2 * i, "%02x", raw[i]);
+	snprintf(r->pod, sizeof(r->pod), "%.200s-receiver-%lld", eb->name, (long long)(eo_wall_ms() / 1000));
+	json_object *pod = bkp_recv_pod(eb, r->pod, r->token, &c->res);
+	int rc = kube_create(c->kc, &KUBE_PODS, eb->namespace, pod, NULL, err);
+	json_object_put(pod);
+	if (rc != 0) {
+		eo_err_prefix(err, "receiver Pod for claim %s: ", eb->spec.pvc.claim_name);
+		return -1;
+	}
+	int64_t until = eo_now_ms() + timeout_ms;
+	const char *why = "not scheduled yet";
+	char last[200] = "";
+	while (eo_now_ms() < until) {
+		json_object *p = NULL;
+		if (kube_get(c->kc, &KUBE_PODS, eb->namespace, r->pod, &p, err) == 0) {
+			const char *ip = json_opt_str(p, "status.podIP", "");
+			bool ready = false;
+			json_object *conds = json_at(p, "status.conditions");
+			for (size_t i = 0; conds && i < json_object_array_length(conds); i++) {
+				json_object *k = json_object_array_get_idx(conds, i);
+				if (!strcmp(json_opt_str(k, "type", ""), "Ready"))
+					ready = !strcmp(json_opt_str(k, "status", ""), "True");
+			}
+			const char *phase = json_opt_str(p, "status.phase", "");
+			eo_strlcpy(last, json_opt_str(p, "status.conditions[0].message", phase), sizeof(last));
+			bool over = !strcmp(phase, "Failed") || !strcmp(phase, "Succeeded");
+			if (ready && *ip) {
+				snprintf(r->url, sizeof(r->url), "http://%s:%d", ip, BKP_PORT);
+				json_object_put(p);
+				return 0;
+			}
+			json_object_put(p);
+			if (over) {
+				why = "it ended";
+				break;
+			}
+			why = "not ready";
+		}
+		eo_sleep_ms(500);
+	}
+	bkp_recv_stop(c, eb, r);
+	return eo_err_set(err, EO_ETIMEOUT, "receiver Pod %s for claim %s: %s within %lds (%s)", r->pod,
+			  eb->spec.pvc.claim_name, why, timeout_ms / 1000, last);
+}
+
+void bkp_recv_stop(struct ctl *c, const struct etcd_backup *eb, struct bkp_recv *r)
+{
+	struct eo_err err = {0};
+	if (r->pod[0])
+		kube_delete(c->kc, &KUBE_PODS, eb->namespace, r->pod, "Background", &err);
+	memset(r->token, 0, sizeof(r->token));
+	r->pod[0] = '\0';
 }

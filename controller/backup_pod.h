@@ -65,10 +65,29 @@ int rs_gate(struct ctl *c, json_object *ec_obj, const struct etcd_cluster *ec, i
 
 /* ---- PVC destinations --------------------------------------------------- */
 
-enum { BKP_RUNNING, BKP_OK, BKP_FAILED };
-int bkp_save_start(struct ctl *c, json_object *obj, const struct etcd_backup *eb, struct eo_err *err);
-int bkp_save_poll(struct ctl *c, json_object *obj, const struct etcd_backup *eb,
-		  struct eb_snapshot *out, struct eo_err *run_err);
-void bkp_save_cleanup(struct ctl *c, const struct etcd_backup *eb);
+/*
+ * The controller cannot mount a claim, so for each run it starts a Pod that
+ * does (`etcd-controller snapshot-receive`, backup_recv.c), sends it the
+ * snapshot it streams from etcd (backup_run.c: bk_snapshot_to_http), asks it
+ * to delete what retention drops, and deletes it. The Pod is owned by the
+ * EtcdBackup and labelled with its uid; a token made for the run, in the
+ * Pod's environment, is required on every request.
+ */
+#define BKP_APP_NAME "etcd-backup-receiver"
+#define BKP_LABEL_OF "etcd.k8s-operator.io/receiver-of"
+#define BKP_PORT 8080
+
+struct bkp_recv {
+	char pod[300];
+	char url[64];   /* http://<pod IP>:8080 */
+	char token[33];
+};
+/* The receiver Pod (pure; new reference). */
+json_object *bkp_recv_pod(const struct etcd_backup *eb, const char *name, const char *token,
+			  const struct res_opts *opts);
+/* Make it and wait until it is ready (up to timeout_ms). */
+int bkp_recv_start(struct ctl *c, const struct etcd_backup *eb, struct bkp_recv *r, long timeout_ms,
+		   struct eo_err *err);
+void bkp_recv_stop(struct ctl *c, const struct etcd_backup *eb, struct bkp_recv *r);
 
 #endif

@@ -19,7 +19,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
+
 #include "backup_pipe.h"
+#include "json.h"
 #include "snapshot.h"
 
 struct producer {
@@ -229,6 +232,132 @@ int bk_snapshot_to_file(const struct bk_run_opts *o, const char *path, struct eb
 	out->size = pr.res.size;
 	memcpy(out->sha256, pr.res.sha256, sizeof(out->sha256));
 	eo_strlcpy(out->taken_at, taken, sizeof(out->taken_at));
+	return 0;
+}
+
+/* ---- to a receiver Pod (PVC destinations) -------------------------------- */
+
+static size_t to_buf(char *p, size_t size, size_t nmemb, void *ud)
+{
+	return eo_buf_append(ud, p, size * nmemb) == 0 ? size * nmemb : 0;
+}
+
+struct http_src {
+	struct consumer *c;
+	struct eo_err err;
+	bool failed;
+};
+
+static size_t http_read(char *buf, size_t size, size_t nmemb, void *ud)
+{
+	struct http_src *h = ud;
+	ssize_t n = pipe_read(h->c, buf, size * nmemb, &h->err);
+	if (n < 0) {
+		h->failed = true;
+		return CURL_READFUNC_ABORT;
+	}
+	return (size_t)n;
+}
+
+int bk_snapshot_to_http(const struct bk_run_opts *o, const char *url, const char *token,
+			const char *key, struct eb_snapshot *out, struct eo_err *err)
+{
+	struct producer pr = {0};
+	pthread_t th;
+	int64_t total, revision;
+	char taken[32];
+	now_rfc3339(taken);
+	if (start(o, &pr, &th, &total, &revision, err) != 0)
+		return -1;
+	struct consumer c = {pr.pipe, o, total, 0};
+	struct http_src src = {&c, {0}, false};
+	char *full = eo_strdupf("%s/%s", url, key), auth[200], errbuf[CURL_ERROR_SIZE] = "";
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+	struct curl_slist *hs = curl_slist_append(NULL, auth);
+	hs = curl_slist_append(hs, "Content-Type: application/octet-stream");
+	struct eo_buf resp = {.max = 1 << 16};
+	CURL *h = curl_easy_init();
+	curl_easy_setopt(h, CURLOPT_URL, full);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+	curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)total);
+	curl_easy_setopt(h, CURLOPT_READFUNCTION, http_read);
+	curl_easy_setopt(h, CURLOPT_READDATA, &src);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, to_buf);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &resp);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hs);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, o->stall_ms > 0 ? (o->stall_ms + 999) / 1000 : 60L);
+	CURLcode cc = curl_easy_perform(h);
+	long status = 0;
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(h);
+	curl_slist_free_all(hs);
+	free(full);
+	int rc = 0;
+	if (src.failed)
+		rc = (*err = src.err, -1);
+	else if (cc != CURLE_OK)
+		rc = eo_err_set(err, EO_ETRANSPORT, "PUT %s to the receiver: %s", key,
+				errbuf[0] ? errbuf : curl_easy_strerror(cc));
+	else if (status != 200)
+		rc = eo_err_set(err, (int)status, "PUT %s to the receiver: HTTP %ld %.150s", key, status,
+				resp.data ? resp.data : "");
+	rc = finish(&pr, th, rc, err);
+	if (rc == 0) {
+		/* what the volume holds must be what was sent */
+		struct eo_err e2 = {0};
+		json_object *j = json_parse(resp.data ? resp.data : "", resp.len, &e2);
+		const char *sha = j ? json_opt_str(j, "sha256", "") : "";
+		int64_t size = j ? json_opt_int(j, "size", -1) : -1;
+		if (size != pr.res.size || strcmp(sha, pr.res.sha256) != 0)
+			rc = eo_err_set(err, EO_EPARSE, "the receiver stored %lld bytes with SHA-256 %.16s…, "
+					"sent %lld with %.16s…", (long long)size, sha,
+					(long long)pr.res.size, pr.res.sha256);
+		json_object_put(j);
+	}
+	eo_buf_free(&resp);
+	if (rc != 0)
+		return -1;
+	report(&c, true);
+	memset(out, 0, sizeof(*out));
+	eo_strlcpy(out->key, key, sizeof(out->key));
+	out->revision = revision;
+	out->size = pr.res.size;
+	memcpy(out->sha256, pr.res.sha256, sizeof(out->sha256));
+	eo_strlcpy(out->taken_at, taken, sizeof(out->taken_at));
+	return 0;
+}
+
+int bk_http_delete(const char *url, const char *token, const char *key, struct eo_err *err)
+{
+	char *full = eo_strdupf("%s/%s", url, key), auth[200], errbuf[CURL_ERROR_SIZE] = "";
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+	struct curl_slist *hs = curl_slist_append(NULL, auth);
+	struct eo_buf resp = {.max = 1 << 16};
+	CURL *h = curl_easy_init();
+	curl_easy_setopt(h, CURLOPT_URL, full);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "DELETE");
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hs);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, to_buf);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &resp);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 15000L);
+	CURLcode cc = curl_easy_perform(h);
+	long status = 0;
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(h);
+	curl_slist_free_all(hs);
+	free(full);
+	eo_buf_free(&resp);
+	if (cc != CURLE_OK)
+		return eo_err_set(err, EO_ETRANSPORT, "DELETE %s: %s", key, errbuf[0] ? errbuf : curl_easy_strerror(cc));
+	if (status != 200)
+		return eo_err_set(err, (int)status, "DELETE %s: HTTP %ld", key, status);
 	return 0;
 }
 

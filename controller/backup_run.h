@@ -40,6 +40,13 @@ int bk_snapshot_to_s3(const struct bk_run_opts *o, struct s3_client *s3, const c
 int bk_snapshot_to_file(const struct bk_run_opts *o, const char *path, struct eb_snapshot *out,
 			struct eo_err *err);
 
+/* The same to a receiver Pod (a PVC destination, backup_recv.c): PUT
+ * url/key with the bearer token; the receiver's answer (size, SHA-256 of
+ * what it stored) must match what was sent. */
+int bk_snapshot_to_http(const struct bk_run_opts *o, const char *url, const char *token,
+			const char *key, struct eb_snapshot *out, struct eo_err *err);
+int bk_http_delete(const char *url, const char *token, const char *key, struct eo_err *err);
+
 /* Download key into a file at path, checking the whole file's SHA-256
  * against want (64 hex digits; "" → the object's x-amz-meta-sha256, and
  * none there is an error) and etcd's own hash at its end. A file that fails

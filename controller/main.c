@@ -633,6 +633,8 @@ int main(int argc, char **argv)
 		return snapcmd_fetch_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "snapshot-save") == 0)
 		return snapcmd_save_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "snapshot-receive") == 0)
+		return snapcmd_receive_main(argc - 1, argv + 1);
 	struct opts o;
 	int rc = parse_opts(argc, argv, &o);
 	if (rc >= 0)

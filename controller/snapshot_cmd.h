@@ -17,4 +17,8 @@ int snapcmd_fetch_main(int argc, char **argv);
  * the benchmark and by hand). argv[0] is "snapshot-save". */
 int snapcmd_save_main(int argc, char **argv);
 
+/* `etcd-controller snapshot-receive --dir DIR [--port 8080]` (backup_recv.c):
+ * the Pod that stores a PVC EtcdBackup's snapshots; token in $BACKUP_TOKEN. */
+int snapcmd_receive_main(int argc, char **argv);
+
 #endif

@@ -110,6 +110,12 @@ int backup_parse(json_object *obj, struct etcd_backup *out, struct eo_err *err)
 			return -1;
 		if (strstr(sp->pvc.path, ".."))
 			return eo_err_set(err, EO_EINVAL, "spec.destination.pvc.path: must not hold \"..\"");
+		/* a path inside the claim: no slash at either end */
+		size_t n = strlen(sp->pvc.path);
+		while (n > 0 && sp->pvc.path[n - 1] == '/')
+			sp->pvc.path[--n] = '\0';
+		size_t lead = strspn(sp->pvc.path, "/");
+		memmove(sp->pvc.path, sp->pvc.path + lead, n - lead + 1);
 	}
 
 	struct eb_status *st = &out->status;
@@ -231,7 +237,7 @@ int backup_key(const struct etcd_backup *b, int64_t t, char *out, size_t size)
 	gmtime_r(&tt, &tm);
 	char ts[32];
 	strftime(ts, sizeof(ts), "%Y%m%dT%H%M%SZ", &tm);
-	const char *prefix = b->spec.dest == EB_DEST_S3 ? b->spec.s3.prefix : "";
+	const char *prefix = b->spec.dest == EB_DEST_S3 ? b->spec.s3.prefix : b->spec.pvc.path;
 	int n = snprintf(out, size, "%s%s%s/%s/%s-%s.db", prefix, *prefix ? "/" : "", b->namespace,
 			 b->spec.cluster_name, b->name, ts);
 	return n < 0 || (size_t)n >= size ? -1 : 0;

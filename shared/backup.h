@@ -112,7 +112,8 @@ void backup_set_ready(struct eb_status *st, bool ok, const char *reason, const c
 
 /* The object key of a snapshot taken at epoch second t:
  *   "<prefix>/<namespace>/<cluster>/<backup>-20261207T174500Z.db"
- * (prefix without a trailing slash; none when empty). -1 when too long. */
+ * (prefix: s3.prefix, or pvc.path — the file's path on the claim; none when
+ * empty). -1 when too long. */
 int backup_key(const struct etcd_backup *b, int64_t t, char *out, size_t size);
 
 /* Record a good snapshot: newest first, lastSnapshot set. Then retention:
