@@ -262,6 +262,33 @@ class BackupRestore(unittest.TestCase):
         self.assertEqual((cond.get("BackupStale") or {}).get("status"), "False", json.dumps(cond))
         sys.stderr.write("# scheduled: %d good runs, kept %s\n" % (runs, keys))
 
+    def test_d_pvc_destination_and_restore(self):
+        """A one-time backup onto a claim (through the receiver Pod), then a
+        cluster restored from that file."""
+        cb = self.cb
+        cb.bed.create({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+                       "metadata": {"name": "snaps", "namespace": "default"},
+                       "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}})
+        obj = {"apiVersion": "etcd.k8s-operator.io/v1alpha1", "kind": "EtcdBackup",
+               "metadata": {"name": "tovol", "namespace": "default"},
+               "spec": {"clusterName": "src", "destination": {"pvc": {"claimName": "snaps", "path": "etcd/"}}}}
+        cb.bed.kubectl("apply", "-f", "-", input=json.dumps(obj))
+        cb.bed.wait_for(lambda: (self.get_backup("tovol").get("status") or {}).get("phase")
+                        in ("Succeeded", "Failed"), 120, "the backup onto the claim")
+        st = self.get_backup("tovol")["status"]
+        self.assertEqual(st["phase"], "Succeeded", json.dumps(st))
+        self.assertRegex(st["lastSnapshot"]["key"], r"^etcd/default/src/tovol-\d{8}T\d{6}Z\.db$")
+        cb.bed.wait_for(lambda: cb.bed.list("pods", selector="app.kubernetes.io/name=etcd-backup-receiver") == [],
+                        60, "the receiver Pod gone")
+        out = self.plugin("restore", "fromvol", "--from-backup", "tovol")
+        self.assertIn("member 0 restored from tovol", out)
+        cb.wait_settled("fromvol", 1, timeout=120)
+        seqs = sorted(int(k.split("/")[1]) for k in self.kvs("fromvol", "w/"))
+        self.assertGreater(len(seqs), 0)
+        self.assertEqual(seqs, list(range(1, len(seqs) + 1)))
+        sys.stderr.write("# pvc: %s, %d bytes; restored %d keys\n" % (st["lastSnapshot"]["key"],
+                                                                     st["lastSnapshot"]["size"], len(seqs)))
+
 
 if __name__ == "__main__":
     unittest.main()
