@@ -30,6 +30,7 @@
 #include "kube.h"
 #include "log.h"
 #include "s3.h"
+#include "tls.h"
 
 #define BK_MAX_TRACKED 256
 #define BK_ONESHOT_TRIES 3
@@ -315,11 +316,26 @@ static void rfc3339(int64_t t, char out[32])
 
 /* ---- one run ------------------------------------------------------------ */
 
-/* A healthy voter's client URL, a follower rather than the leader (a
- * snapshot reads the whole database; the leader has enough to do). */
-static int pick_member(struct bk *b, const struct etcd_backup *eb, char *url, size_t size,
+/* Where a snapshot is read from: a healthy voter's client URL (a follower
+ * rather than the leader: a snapshot reads the whole database, and the
+ * leader has enough to do), and for a cluster with client TLS the
+ * controller's client certificate (tls.c, read, never written here). */
+struct member_pick {
+	char url[300];
+	struct tls_state ts;
+	struct etcd_tls etls;
+	const struct etcd_tls *tls;
+};
+
+static void pick_done(struct member_pick *m)
+{
+	tls_state_clear(&m->ts);
+}
+
+static int pick_member(struct bk *b, const struct etcd_backup *eb, struct member_pick *mp,
 		       struct eo_err *err)
 {
+	memset(mp, 0, sizeof(*mp));
 	json_object *ec = NULL;
 	if (kube_get(b->ctl->kc, &KUBE_ETCDCLUSTERS, eb->namespace, eb->spec.cluster_name, &ec, err) != 0) {
 		if (err->code == 404)
@@ -341,12 +357,26 @@ static int pick_member(struct bk *b, const struct etcd_backup *eb, char *url, si
 			break;
 	}
 	int rc = 0;
-	if (!pick)
+	struct etcd_cluster parsed;
+	if (!pick) {
 		rc = eo_err_set(err, EO_ETRANSPORT, "EtcdCluster %s/%s has no healthy voting member to "
 				"take a snapshot from", eb->namespace, eb->spec.cluster_name);
-	else
-		eo_strlcpy(url, pick, size);
+	} else if (cluster_parse(ec, &parsed, err) != 0) {
+		rc = -1;
+	} else {
+		eo_strlcpy(mp->url, pick, sizeof(mp->url));
+		if (parsed.spec.tls_client.mode != EC_TLS_OFF) {
+			tls_sync(b->ctl, &parsed, false, &mp->ts);
+			mp->tls = tls_client_of(&mp->ts, &mp->etls);
+			if (!mp->tls)
+				rc = eo_err_set(err, EO_EINVAL, "EtcdCluster %s/%s wants client certificates and "
+						"the controller's are not usable: %s", eb->namespace,
+						eb->spec.cluster_name, mp->ts.message);
+		}
+	}
 	json_object_put(ec);
+	if (rc != 0)
+		pick_done(mp);
 	return rc;
 }
 
@@ -432,30 +462,36 @@ static void on_progress(void *ud, int64_t bytes, int64_t total)
 static int run_s3(struct bk *b, const struct etcd_backup *eb, struct eb_status *st,
 		  struct eb_snapshot *snap, const char **reason, struct eo_err *err)
 {
-	char url[300], key[512], cluster[320];
+	char key[512], cluster[320];
+	struct member_pick mp;
 	*reason = "ClusterNotReady";
-	if (pick_member(b, eb, url, sizeof(url), err) != 0)
+	if (pick_member(b, eb, &mp, err) != 0)
 		return -1;
 	*reason = "CredentialsUnusable";
 	struct s3_client *s3 = bk_s3_client(b->ctl->kc, eb, err);
-	if (!s3)
+	if (!s3) {
+		pick_done(&mp);
 		return -1;
+	}
 	*reason = "InvalidSpec";
 	if (backup_key(eb, eo_wall_ms() / 1000, key, sizeof(key)) != 0) {
 		s3_client_free(s3);
+		pick_done(&mp);
 		return eo_err_set(err, EO_EINVAL, "the object key for this snapshot is over %zu "
 				  "characters: shorten spec.destination.s3.prefix", sizeof(key) - 1);
 	}
 	snprintf(cluster, sizeof(cluster), "%s/%s", eb->namespace, eb->spec.cluster_name);
 	struct progress p = {b, eb, st, 0};
-	struct bk_run_opts o = {.etcd_endpoint = url, .stall_ms = 60000, .progress = on_progress,
-				.progress_ud = &p, .cluster = cluster};
+	struct bk_run_opts o = {.etcd_endpoint = mp.url, .tls = mp.tls, .stall_ms = 60000,
+				.progress = on_progress, .progress_ud = &p, .cluster = cluster};
 	*reason = "SnapshotFailed";
 	int rc = bk_snapshot_to_s3(&o, s3, key, snap, err);
 	if (rc == 0)
 		log_info("snapshot taken", "backup=%s/%s key=%s bytes=%lld revision=%lld member=%s",
-			 eb->namespace, eb->name, key, (long long)snap->size, (long long)snap->revision, url);
+			 eb->namespace, eb->name, key, (long long)snap->size, (long long)snap->revision,
+			 mp.url);
 	s3_client_free(s3);
+	pick_done(&mp);
 	return rc;
 }
 
@@ -465,27 +501,33 @@ static int run_pvc(struct bk *b, const struct etcd_backup *eb, struct eb_status 
 		   struct eb_snapshot *snap, struct bkp_recv *recv, const char **reason,
 		   struct eo_err *err)
 {
-	char url[300], key[512], cluster[320];
+	char key[512], cluster[320];
+	struct member_pick mp;
 	*reason = "ClusterNotReady";
-	if (pick_member(b, eb, url, sizeof(url), err) != 0)
+	if (pick_member(b, eb, &mp, err) != 0)
 		return -1;
 	*reason = "InvalidSpec";
-	if (backup_key(eb, eo_wall_ms() / 1000, key, sizeof(key)) != 0)
+	if (backup_key(eb, eo_wall_ms() / 1000, key, sizeof(key)) != 0) {
+		pick_done(&mp);
 		return eo_err_set(err, EO_EINVAL, "the file name for this snapshot is over %zu characters: "
 				  "shorten spec.destination.pvc.path", sizeof(key) - 1);
+	}
 	*reason = "ReceiverNotReady";
-	if (bkp_recv_start(b->ctl, eb, recv, 90000, err) != 0)
+	if (bkp_recv_start(b->ctl, eb, recv, 90000, err) != 0) {
+		pick_done(&mp);
 		return -1;
+	}
 	snprintf(cluster, sizeof(cluster), "%s/%s", eb->namespace, eb->spec.cluster_name);
 	struct progress p = {b, eb, st, 0};
-	struct bk_run_opts o = {.etcd_endpoint = url, .stall_ms = 60000, .progress = on_progress,
-				.progress_ud = &p, .cluster = cluster};
+	struct bk_run_opts o = {.etcd_endpoint = mp.url, .tls = mp.tls, .stall_ms = 60000,
+				.progress = on_progress, .progress_ud = &p, .cluster = cluster};
 	*reason = "SnapshotFailed";
 	int rc = bk_snapshot_to_http(&o, recv->url, recv->token, key, snap, err);
 	if (rc == 0)
 		log_info("snapshot taken", "backup=%s/%s claim=%s key=%s bytes=%lld revision=%lld member=%s",
 			 eb->namespace, eb->name, eb->spec.pvc.claim_name, key, (long long)snap->size,
-			 (long long)snap->revision, url);
+			 (long long)snap->revision, mp.url);
+	pick_done(&mp);
 	return rc;
 }
 

@@ -69,8 +69,10 @@ int rs_resolve(json_object *backup, const char *key, struct rs_source *out, stru
 
 void rs_peer_url(const struct etcd_cluster *ec, char *out, size_t size)
 {
-	snprintf(out, size, "http://%s-0.%s-peer.%s.svc.%s:2380", ec->name, ec->name, ec->namespace,
-		 ec->spec.cluster_domain);
+	/* as member-init builds it: https when the peers speak TLS */
+	snprintf(out, size, "%s://%s-0.%s-peer.%s.svc.%s:2380",
+		 ec->spec.tls_peer.mode != EC_TLS_OFF ? "https" : "http", ec->name, ec->name,
+		 ec->namespace, ec->spec.cluster_domain);
 }
 
 void rs_token(const struct etcd_cluster *ec, char *out, size_t size)

@@ -476,7 +476,7 @@ int restore_parse_args(int argc, char **argv, struct restore_opts *o, bool *help
 /* The new EtcdCluster (new reference): one member restored, then grown to
  * replicas through the target annotation, as a staged scale. */
 json_object *restore_object(const struct restore_opts *o, const char *ns, const char *version,
-			    const char *storage)
+			    const char *storage, json_object *security)
 {
 	json_object *c = json_object_new_object();
 	json_object_object_add(c, "apiVersion", json_object_new_string(EC_API_VERSION));
@@ -488,6 +488,11 @@ json_object *restore_object(const struct restore_opts *o, const char *ns, const 
 		json_set(c, "spec.version", json_object_new_string(version));
 	if (storage && *storage)
 		json_set(c, "spec.storage.size", json_object_new_string(storage));
+	if (security) { /* the backed-up cluster's TLS modes (Auto makes new certificates) */
+		json_object *copy = NULL;
+		if (json_object_deep_copy(security, &copy, NULL) == 0)
+			json_set(c, "spec.security", copy);
+	}
 	json_set(c, "spec.bootstrap.restore.backupName", json_object_new_string(o->backup));
 	if (o->key && *o->key)
 		json_set(c, "spec.bootstrap.restore.key", json_object_new_string(o->key));
@@ -533,13 +538,15 @@ int restore_main(int argc, char **argv)
 		goto out;
 	}
 	const char *version = o.version, *storage = o.storage;
+	json_object *security = NULL;
 	if (kube_get(kc, &KUBE_ETCDCLUSTERS, ns, json_opt_str(b, "spec.clusterName", ""), &src, &err) == 0) {
 		if (!version)
 			version = json_opt_str(src, "spec.version", NULL);
 		if (!storage)
 			storage = json_opt_str(src, "spec.storage.size", NULL);
+		security = json_at(src, "spec.security");
 	}
-	obj = restore_object(&o, ns, version, storage);
+	obj = restore_object(&o, ns, version, storage, security);
 	if (kube_create(kc, &KUBE_ETCDCLUSTERS, ns, obj, NULL, &err) != 0) {
 		rc = pl_api_fail(&err, o.name, ns);
 		goto out;

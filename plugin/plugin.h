@@ -229,8 +229,9 @@ struct restore_opts {
 };
 size_t restore_flags(struct restore_opts *o, struct pl_flag *out, size_t max);
 int restore_parse_args(int argc, char **argv, struct restore_opts *o, bool *help, struct eo_err *err);
+/* security: the backed-up cluster's spec.security to copy, or NULL. */
 json_object *restore_object(const struct restore_opts *o, const char *ns, const char *version,
-			    const char *storage);
+			    const char *storage, json_object *security);
 int restore_main(int argc, char **argv);
 
 /* For a command without flags of its own (version, completion): parse argv

@@ -198,13 +198,26 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
 	return r == 0 ? n : 0;
 }
 
+/* Files or PEM text in memory (the controller's credentials never touch
+ * the disk), as the etcd client takes them. */
 static void set_tls(CURL *h, const struct etcd_tls *tls)
 {
 	if (!tls)
 		return;
-	if (tls->ca_file)
+	if (tls->ca_pem) {
+		struct curl_blob b = {(void *)tls->ca_pem, strlen(tls->ca_pem), CURL_BLOB_COPY};
+		curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &b);
+	} else if (tls->ca_file) {
 		curl_easy_setopt(h, CURLOPT_CAINFO, tls->ca_file);
-	if (tls->cert_file) {
+	}
+	if (tls->cert_pem && tls->key_pem) {
+		struct curl_blob cb = {(void *)tls->cert_pem, strlen(tls->cert_pem), CURL_BLOB_COPY};
+		struct curl_blob kb = {(void *)tls->key_pem, strlen(tls->key_pem), CURL_BLOB_COPY};
+		curl_easy_setopt(h, CURLOPT_SSLCERT_BLOB, &cb);
+		curl_easy_setopt(h, CURLOPT_SSLCERTTYPE, "PEM");
+		curl_easy_setopt(h, CURLOPT_SSLKEY_BLOB, &kb);
+		curl_easy_setopt(h, CURLOPT_SSLKEYTYPE, "PEM");
+	} else if (tls->cert_file) {
 		curl_easy_setopt(h, CURLOPT_SSLCERT, tls->cert_file);
 		curl_easy_setopt(h, CURLOPT_SSLKEY, tls->key_file);
 	}

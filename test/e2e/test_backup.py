@@ -132,8 +132,9 @@ class BackupRestore(unittest.TestCase):
         """{key: mod_revision}; retried while the client Service settles on a new voter."""
         end = prefix[:-1] + chr(ord(prefix[-1]) + 1)
         body = {"key": b64(prefix), "range_end": b64(end), "keys_only": True}
+        tls = self.cb.tls.get(("default", cluster))
         r = self.cb.bed.wait_for(lambda: (self.cb.etcd(self.cb.client_url(cluster), "/v3/kv/range", body,
-                                                       timeout=10),), 30, "a range on %s" % cluster)[0]
+                                                       timeout=10, tls=tls),), 30, "a range on %s" % cluster)[0]
         return {base64.b64decode(kv["key"]).decode(): int(kv["mod_revision"]) for kv in r.get("kvs", [])}
 
     # the tests run in name order: a_ takes the snapshot b_ and c_ use
@@ -288,6 +289,33 @@ class BackupRestore(unittest.TestCase):
         self.assertEqual(seqs, list(range(1, len(seqs) + 1)))
         sys.stderr.write("# pvc: %s, %d bytes; restored %d keys\n" % (st["lastSnapshot"]["key"],
                                                                      st["lastSnapshot"]["size"], len(seqs)))
+
+    def test_e_tls_cluster_backup_and_restore(self):
+        """A cluster with peer and client TLS (mode Auto): the snapshot is read
+        with the controller's client certificate; the restore gets TLS of its
+        own (https peer URL in its member id) and holds the data."""
+        cb = self.cb
+        tls = {"tls": {"peer": {"mode": "Auto"}, "client": {"mode": "Auto"}}}
+        cb.create("sec", 1, security=tls)
+        cb.wait_settled("sec", 1, timeout=120)
+        cb.use_tls("sec")
+        for i in range(20):  # retried while the client Service settles on the new voter
+            cb.bed.wait_for(lambda: cb.etcd(cb.client_url("sec"), "/v3/kv/put",
+                                            {"key": b64("t/%03d" % i), "value": b64("v")},
+                                            tls=cb.tls[("default", "sec")]), 30, "a put on sec")
+        self.backup("secb", "sec")
+        cb.bed.wait_for(lambda: (self.get_backup("secb").get("status") or {}).get("phase")
+                        in ("Succeeded", "Failed"), 60, "the TLS cluster's backup")
+        st = self.get_backup("secb")["status"]
+        self.assertEqual(st["phase"], "Succeeded", json.dumps(st))
+        out = self.plugin("restore", "sec2", "--from-backup", "secb")
+        self.assertIn("member 0 restored", out)
+        self.assertEqual(cb.get("sec2")["spec"].get("security"), tls, "restore kept the source's TLS")
+        cb.wait_settled("sec2", 1, timeout=120)
+        cb.use_tls("sec2")
+        self.assertEqual(len(self.kvs("sec2", "t/")), 20)
+        peer = cb.members("sec2")[0]["peerURLs"][0]
+        self.assertTrue(peer.startswith("https://"), peer)
 
 
 if __name__ == "__main__":

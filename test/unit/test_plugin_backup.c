@@ -74,7 +74,11 @@ static void test_restore(void **state)
 	bool help;
 	char *argv[] = {"copy", "--from-backup", "nightly", "--snapshot", "k.db", "--replicas", "3"};
 	assert_int_equal(restore_parse_args(7, argv, &o, &help, &err), 0);
-	json_object *c = restore_object(&o, "team", "3.6.16", "2Gi");
+	struct eo_err e2 = {0};
+	json_object *sec = json_parse("{\"tls\":{\"client\":{\"mode\":\"Auto\"}}}", 34, &e2);
+	json_object *c = restore_object(&o, "team", "3.6.16", "2Gi", sec);
+	assert_string_equal(json_opt_str(c, "spec.security.tls.client.mode", ""), "Auto");
+	json_object_put(sec);
 	assert_string_equal(json_opt_str(c, "metadata.name", ""), "copy");
 	assert_int_equal(json_opt_int(c, "spec.replicas", 0), 3);
 	assert_string_equal(json_opt_str(c, "spec.bootstrap.restore.backupName", ""), "nightly");
