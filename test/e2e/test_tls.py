@@ -109,6 +109,28 @@ class TLSAuto(unittest.TestCase):
         sys.stderr.write("\n[test_tls] created 1 -> 3 with TLS in %.0f s; 3 -> 1 under load in %.0f s, "
                          "%d acknowledged writes, none lost\n" % (grow, shrink, len(res["acked"])))
 
+    def test_3_a_certificate_that_no_longer_fits_is_reissued_in_place(self):
+        """Auto mode owns its Secrets: one spoiled by hand (a client certificate for the
+        wrong CN) is re-issued in place — the same Secret updated, the cluster serving."""
+        cb = self.cb
+        if not cb.settled("sec", 1):
+            self.skipTest("needs the cluster of test_1")
+        before = cb.bed.get("secrets", "sec-client-tls")
+        bogus = base64.b64encode(b"-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n"
+                                 b"-----END CERTIFICATE-----\n").decode()
+        st, out = cb.bed.patch("secrets", "sec-client-tls", {"data": {"tls.crt": bogus}})
+        self.assertEqual(st, 200, out)
+        cb.bed.wait_for(lambda: cb.bed.get("secrets", "sec-client-tls")["data"]["tls.crt"] not in (bogus,),
+                        60, "the controller to re-issue the client certificate")
+        after = cb.bed.get("secrets", "sec-client-tls")
+        self.assertEqual(after["metadata"]["uid"], before["metadata"]["uid"], "updated in place, not re-made")
+        self.assertTrue(base64.b64decode(after["data"]["tls.crt"]).startswith(b"-----BEGIN CERTIFICATE-----"))
+        cb.wait_settled("sec", 1)
+        ca, cert, key = cb.use_tls("sec")
+        r = cb.bed.run_in_cluster([etcdctl(), "--endpoints", cb.client_url("sec"), "--cacert", ca, "--cert", cert,
+                                   "--key", key, "get", "/tls/hello", "--print-value-only"], check=False, timeout=30)
+        self.assertEqual((r.returncode, r.stdout.strip()), (0, "world"), r.stderr)
+
     def test_2_secret_mode_without_ca_is_reported_and_nothing_is_done(self):
         cb = self.cb
         # a kubernetes.io/tls Secret with tls.crt and tls.key but no ca.crt

@@ -225,6 +225,8 @@ class Bed:
                 who = (ev.get("impersonatedUser") or ev.get("user") or {}).get("username")
                 if who not in (CONTROLLER_SA, WEBHOOK_SA):
                     continue
+                if (ev.get("userAgent") or "").startswith("kubectl"):
+                    continue    # a test asking `kubectl auth can-i --as …`, not the operator
                 ref = ev.get("objectRef") or {}
                 res = ref.get("resource", "") + ("/" + ref["subresource"] if ref.get("subresource") else "")
                 out.append({"user": who, "group": ref.get("apiGroup", ""), "resource": res,
