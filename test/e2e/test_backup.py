@@ -190,6 +190,11 @@ class BackupRestore(unittest.TestCase):
             cb.scale("dst", n)
             cb.wait_settled("dst", n, timeout=120)
         self.assertEqual(len(cb.members("dst")), 3)
+        # spec.bootstrap is read once: the API server refuses changing it (the CRD's rule)
+        r = cb.bed.kubectl("patch", "etcdclusters", "dst", "--type", "merge", "-p",
+                           json.dumps({"spec": {"bootstrap": {"restore": {"backupName": "other"}}}}), check=False)
+        self.assertNotEqual(r.returncode, 0, "spec.bootstrap changed")
+        self.assertIn("spec.bootstrap", r.stdout + r.stderr)
         self.assertEqual(sorted(self.kvs("dst", "w/")), sorted(restored))
         sys.stderr.write("# restored %d keys (snapshot revision %d), grown to 3, in %.0fs\n"
                          % (len(restored), snap["revision"], time.time() - t))
