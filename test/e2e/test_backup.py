@@ -173,6 +173,14 @@ class BackupRestore(unittest.TestCase):
         out = self.plugin("restore", "dst", "--from-backup", "once")
         self.assertIn("member 0 restored from once", out)
         cb.wait_settled("dst", 1, timeout=120)
+        # a scheduled backup of dst that cannot succeed (no such Secret): test_f
+        # finds dst's BackupStale condition True once two periods have passed
+        obj = {"apiVersion": "etcd.k8s-operator.io/v1alpha1", "kind": "EtcdBackup",
+               "metadata": {"name": "doomed", "namespace": "default"},
+               "spec": {"clusterName": "dst", "schedule": "* * * * *",
+                        "destination": {"s3": {"endpoint": self.endpoint, "bucket": BUCKET,
+                                               "credentialsSecret": "no-such-secret", "forcePathStyle": True}}}}
+        cb.bed.kubectl("apply", "-f", "-", input=json.dumps(obj))
         restored = self.kvs("dst", "w/")
         must = sorted(k for k, rev in src.items() if rev <= snap["revision"])
         self.assertEqual([k for k in must if k not in restored], [],
@@ -321,6 +329,25 @@ class BackupRestore(unittest.TestCase):
         self.assertEqual(len(self.kvs("sec2", "t/")), 20)
         peer = cb.members("sec2")[0]["peerURLs"][0]
         self.assertTrue(peer.startswith("https://"), peer)
+
+    def test_f_stale_condition(self):
+        """The failing every-minute backup of dst (made in test_a): its runs fail
+        with the reason, and after twice its period without a good snapshot dst
+        says BackupStale=True, naming it."""
+        cb = self.cb
+        st = self.get_backup("doomed")["status"]
+        self.assertEqual(st["phase"], "Failed", json.dumps(st))
+        self.assertGreaterEqual(st["consecutiveFailures"], 1)
+        cond = {c["type"]: c for c in st["conditions"]}
+        self.assertEqual(cond["Ready"]["reason"], "CredentialsUnusable")
+        self.assertIn("no-such-secret", cond["Ready"]["message"])
+
+        def stale():
+            c = {k["type"]: k for k in cb.get("dst")["status"].get("conditions", [])}.get("BackupStale") or {}
+            return c.get("status") == "True" and c
+        c = cb.bed.wait_for(stale, 150, "BackupStale=True on dst", interval=1)
+        self.assertIn("doomed", c["message"])
+        sys.stderr.write("# stale: %s\n" % c["message"])
 
 
 if __name__ == "__main__":
