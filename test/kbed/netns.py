@@ -22,6 +22,8 @@ import socket
 import subprocess
 import threading
 
+from .agent.proxy import pump as _pump   # the one byte pump, shared with the ClusterIP proxy
+
 CLONE_NEWNS = 0x00020000
 CLONE_NEWNET = 0x40000000
 MS_BIND = 4096
@@ -182,21 +184,6 @@ def _close_listener(s):
     except OSError:
         pass
     s.close()
-
-
-def _pump(src, dst):
-    try:
-        while True:
-            b = src.recv(65536)
-            if not b:
-                break
-            dst.sendall(b)
-    except OSError:
-        pass
-    try:
-        dst.shutdown(socket.SHUT_WR)
-    except OSError:
-        pass
 
 
 def listen_host(port=0):

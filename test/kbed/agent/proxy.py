@@ -81,15 +81,16 @@ class _Listener:
         client.settimeout(None)
         for sk in (client, upstream):   # a relay must not add Nagle's waits of its own (iptables adds none)
             sk.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        t = threading.Thread(target=_pump, args=(upstream, client), name="proxy-pump", daemon=True)
+        t = threading.Thread(target=pump, args=(upstream, client), name="proxy-pump", daemon=True)
         t.start()
-        _pump(client, upstream)
+        pump(client, upstream)
         t.join()
         client.close()
         upstream.close()
 
 
-def _pump(src, dst):
+def pump(src, dst):
+    """Copy src to dst until EOF, then half-close dst (both directions run one each)."""
     try:
         while True:
             data = src.recv(65536)
