@@ -166,7 +166,7 @@ class Serve:
         timings = {}
         # before any thread: the host-side socket, then the namespace
         listener = netns.listen_host()
-        netns.isolate()
+        netns.isolate(list(self.node_ips.values()))
         _write(os.path.join(d, "netns.pid"), "%d\n" % os.getpid())
         self.address = "%s:%d" % listener.getsockname()[:2]
         _write(os.path.join(d, "address"), self.address + "\n")

@@ -3,10 +3,13 @@
 `serve` opens its host-side listening socket first (127.0.0.1, a free port),
 then calls isolate(): unshare(CLONE_NEWNET) while the process is still
 single-threaded, so every thread and child made afterwards lives in the new
-namespace; `lo` comes up and two AnyIP local routes make every address of
-10.244.0.0/16 (node and Pod addresses) and 10.96.0.0/16 (Service ClusterIPs)
-local. Nothing in the namespace reaches any other network, so no packet to a
-Pod address ever leaves the bed.
+namespace; `lo` comes up, the bridge kbr0 holds 10.244.0.1/16 (the API
+server's advertised address; the node agent puts each Pod's veth on it) and
+the node addresses, and an AnyIP local route makes every address of
+10.96.0.0/16 (Service ClusterIPs) local. All of it exists before the first
+component starts, so no address ever moves under a running connection.
+Nothing in the namespace reaches any other network, so no packet to a Pod
+address ever leaves the bed.
 
 The Relay thread then copies bytes between connections accepted on the
 host-side socket (a socket keeps the namespace it was made in) and
@@ -50,7 +53,10 @@ def _check(rc, what):
 _host_ns = None         # an fd of the namespace we came from (for Relay.resume)
 
 
-def isolate():
+BRIDGE = "kbr0"
+
+
+def isolate(node_ips=()):
     """Move this (single-threaded) process into a new network namespace and
     set it up. Raises NetnsError/RuntimeError."""
     global _host_ns
@@ -59,8 +65,11 @@ def isolate():
     _host_ns = os.open("/proc/self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
     _check(_libc.unshare(CLONE_NEWNET), "unshare(CLONE_NEWNET)")
     script = ("link set lo up\n"
-              "route add local %s dev lo\n"
-              "route add local %s dev lo\n" % (POD_RANGE, SERVICE_RANGE))
+              "link add %s type bridge\n"
+              "addr add %s/16 dev %s\n" % (BRIDGE, API_IP, BRIDGE)
+              + "".join("addr add %s/32 dev %s\n" % (ip, BRIDGE) for ip in node_ips)
+              + "link set %s up\n"
+              "route add local %s dev lo\n" % (BRIDGE, SERVICE_RANGE))
     p = subprocess.run(["ip", "-batch", "-"], input=script.encode(), stdout=subprocess.PIPE,
                        stderr=subprocess.STDOUT, timeout=10)
     if p.returncode != 0:

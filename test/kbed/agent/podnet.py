@@ -35,11 +35,9 @@ def _ip(*args, netns_pid=None):
 
 
 def setup_host(node_ips):
-    """The bed host's side: the bridge with the gateway and node addresses.
-    A local route over all of 10.244.0.0/16 (the control plane's start-up
-    shortcut) would swallow Pod traffic, so it is dropped here."""
-    subprocess.run(["ip", "route", "del", "local", "10.244.0.0/16", "dev", "lo", "table", "local"],
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    """The bed host's side: the bridge with the gateway and node addresses
+    (the bed's netns.isolate makes them before anything starts; this makes
+    whatever is missing, for an agent started on its own)."""
     if subprocess.run(["ip", "link", "show", BRIDGE], stdout=subprocess.DEVNULL,
                       stderr=subprocess.DEVNULL).returncode != 0:
         _ip("link", "add", BRIDGE, "type", "bridge")
