@@ -246,7 +246,7 @@ class ControlPlane(unittest.TestCase):
         self.assertEqual(p.returncode, 7)
         out = p.stdout.decode()
         self.assertIn(os.path.join(self.dir, "kubeconfig-incluster"), out)
-        self.assertIn("local 10.244.0.0/16 dev lo", out)
+        self.assertIn("local 10.244.0.1 dev kbr0", out)       # the API server's address, on the bridge
         self.assertIn("local 10.96.0.0/16 dev lo", out)
         if os.path.exists(os.path.join(self.dir, "hosts")):
             p = bed("run", "--dir", self.dir, "--", "cat", "/etc/hosts")
@@ -254,7 +254,8 @@ class ControlPlane(unittest.TestCase):
                 self.assertEqual(p.stdout, f.read())
         # the host's own routes are untouched
         host = subprocess.run(["ip", "route", "show", "table", "local"], stdout=subprocess.PIPE).stdout.decode()
-        self.assertNotIn("10.244.0.0/16", host)
+        self.assertNotIn("10.244.0.1 ", host)
+        self.assertNotIn("10.96.0.0/16", host)
 
     def test_state(self):
         st = json.loads(bed("state", "--dir", self.dir).stdout)
