@@ -8,6 +8,9 @@ BUILD=${1:-build}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT" || exit 2
 export EO_BUILD=$(cd "$BUILD" && pwd)
+# kubectl at the control plane's release, first on PATH
+KUBECTL_DIR=$(scripts/kube-bins.sh --print 2>/dev/null | awk -F= '$1=="kubectl" {print $2}')
+[ -n "$KUBECTL_DIR" ] && export PATH=$KUBECTL_DIR:$PATH
 rc=0
 for part in webhook controller plugin backup; do
 	script=bench/$part/run.sh

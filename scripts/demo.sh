@@ -34,12 +34,15 @@ die() { printf '\n%sdemo failed: %s%s\n' "$red" "$1" "$off" >&2; exit 1; }
 for b in kubectl-etcd etcd-webhook etcd-controller etcd-certs; do
 	[ -x "$BUILD/$b" ] || die "$BUILD/$b is missing: build first (make)"
 done
-for t in kubectl python3 unshare nsenter ip; do
+for t in python3 unshare nsenter ip; do
 	command -v "$t" >/dev/null 2>&1 || die "$t is not installed: run scripts/install-deps.sh"
 done
 ETCD36=$(scripts/kube-bins.sh --print 2>/dev/null | awk -F= '$1=="etcd" && $2 ~ /etcd-3[.]6[.]/ {print $2}' | tail -1)
 [ -x "$ETCD36/etcdctl" ] || die "etcd 3.6 is not built: run scripts/kube-bins.sh"
 ETCDCTL=$ETCD36/etcdctl
+KUBECTL_DIR=$(scripts/kube-bins.sh --print 2>/dev/null | awk -F= '$1=="kubectl" {print $2}')
+[ -x "$KUBECTL_DIR/kubectl" ] || die "kubectl 1.37 is not built: run scripts/kube-bins.sh"
+export PATH=$KUBECTL_DIR:$PATH   # kubectl at the control plane's release
 
 DIR=$(mktemp -d /tmp/etcd-demo.XXXXXX)
 PGIDS=()

@@ -2,6 +2,7 @@
 # Builds the real control plane the test bed runs on, from Go modules, into a
 # cache outside the repository:
 #   kube-apiserver, kube-controller-manager, kube-scheduler  (test/kubebins)
+#   kubectl at the same release                              (test/kubectlbin)
 #   etcd, etcdctl, etcdutl for each etcd release             (test/etcdbins/v*)
 # Each set lands in $CACHE/<name>-<version>-<hash of go.mod+go.sum>/, so a
 # change of pinned version builds anew and anything already built is reused.
@@ -56,6 +57,11 @@ kflags="-X k8s.io/component-base/version.gitVersion=v$kver -X k8s.io/component-b
 build_set kube "$kver" test/kubebins "$kflags" \
 	./cmd/kube-apiserver:kube-apiserver ./cmd/kube-controller-manager:kube-controller-manager \
 	./cmd/kube-scheduler:kube-scheduler
+
+# kubectl at the same release (test/kubectlbin): the tests, the demo and the
+# benchmarks put it first on PATH, since kubectl supports one minor version of
+# skew and the machine's own may be far older (Debian's is 1.20)
+build_set kubectl "$kver" test/kubectlbin "$kflags" .:kubectl
 
 for d in test/etcdbins/v*; do
 	v=${d##*/v}

@@ -15,6 +15,9 @@ export PYTHONPATH=$ROOT/test${PYTHONPATH:+:$PYTHONPATH}   # the bed's package, k
 # plain run on 3.6, the sanitizer run on 3.5, so both releases are exercised.
 etcd_dir() { scripts/kube-bins.sh --print 2>/dev/null | awk -F= -v m="etcd-$1." '$1=="etcd" && index($2, m) {print $2}' | tail -1; }
 ETCD36=$(etcd_dir 3.6); ETCD35=$(etcd_dir 3.5)
+# kubectl at the control plane's release, first on PATH (kubectl supports one minor of skew)
+KUBECTL_DIR=$(scripts/kube-bins.sh --print 2>/dev/null | awk -F= '$1=="kubectl" {print $2}')
+[ -n "$KUBECTL_DIR" ] && export PATH=$KUBECTL_DIR:$PATH
 etcd_version() { local v=${1##*/etcd-}; echo "${v%-*}"; }   # …/etcd-3.6.16-<hash> → 3.6.16
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:halt_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
