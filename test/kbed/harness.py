@@ -434,6 +434,7 @@ class Bed:
                 w.stop()
             elif mode == "ok" and not w.alive():
                 w.popen, w.log = self._spawn("webhook-" + w.service, w.argv)
+                self._wait_webhook(w)   # "ok" means answering again, as the fault's end did on the old bed
             elif mode not in ("down", "ok"):
                 raise ValueError("webhook fault mode is down or ok, not %r" % mode)
         return {"webhook": mode}
@@ -648,20 +649,25 @@ class Bed:
         with open(ca, "rb") as f:
             w.ca_bundle = base64.b64encode(f.read()).decode()
         self._procs.append(w)
+        self._wait_webhook(w, timeout)
+        self.register_service(namespace, service, "%s:%d" % (API_INSIDE, port))
+        self._webhooks.append(w)
+        self.inject_ca_bundle(namespace, service, w.ca_bundle)
+        return w
+
+    def _wait_webhook(self, w, timeout=20):
+        """Until the webhook w answers /healthz inside the bed (or fail with its output)."""
         probe = ("import ssl,sys,http.client as h\nc=ssl.create_default_context(cafile=sys.argv[1])\n"
                  "c.check_hostname=False\nx=h.HTTPSConnection(sys.argv[2],int(sys.argv[3]),context=c,timeout=1)\n"
                  "x.request('GET','/healthz')\nsys.exit(0 if x.getresponse().status==200 else 1)\n")
 
         def healthy():
             if not w.alive():
-                raise AssertionError("webhook exited %s:\n%s" % (p.returncode, w.output()[-2000:]))
-            return self.run_in_cluster(["python3", "-c", probe, ca, API_INSIDE, str(port)],
+                raise AssertionError("webhook exited %s:\n%s" % (w.popen.returncode, w.output()[-2000:]))
+            return self.run_in_cluster(["python3", "-c", probe, w.ca, API_INSIDE, str(w.port)],
                                        check=False, timeout=10).returncode == 0
-        self.wait_for(healthy, timeout, "webhook %s to answer /healthz on %s:%d" % (service, API_INSIDE, port), 0.2)
-        self.register_service(namespace, service, "%s:%d" % (API_INSIDE, port))
-        self._webhooks.append(w)
-        self.inject_ca_bundle(namespace, service, w.ca_bundle)
-        return w
+        self.wait_for(healthy, timeout, "webhook %s to answer /healthz on %s:%d" % (w.service, API_INSIDE, w.port),
+                      0.2)
 
     def inject_ca_bundle(self, namespace, service, ca_bundle):
         """Set caBundle on every webhook (of every configuration) that calls namespace/service."""
