@@ -61,7 +61,10 @@ run_unittest() { # suite file.py
 	s=$(grep -oE 'skipped=[0-9]+' "$log" | tail -1 | cut -d= -f2); s=${s:-0}
 	p=$((p - f - s))
 	if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
-	[ "$f" -gt 0 ] && { grep -E '^(FAIL|ERROR):' "$log" | head -20 | sed 's/^/      /'; echo "      log: $log"; }
+	[ "$f" -gt 0 ] && { grep -E '^(FAIL|ERROR):' "$log" | head -20 | sed 's/^/      /'
+		# the reason, so a run whose logs are gone still says why
+		grep -E '^[A-Za-z.]*(Error|Exception): ' "$log" | head -5 | cut -c1-400 | sed 's/^/        /'
+		echo "      log: $log"; }
 	record "$name" "$p" "$f"
 }
 

@@ -56,17 +56,17 @@ class Guard(unittest.TestCase):
             self.assertEqual(etcd_status(pod0)["name"], "etcd")
             self.assertEqual(pod0["spec"]["containers"][0]["command"][:3],
                              ["/opt/etcd-guard/etcd-member-guard", "--", "/usr/local/bin/etcd"])
-            uid0 = pod0["metadata"]["uid"]
+            uid0, rv0 = pod0["metadata"]["uid"], pod0["metadata"]["resourceVersion"]
             t0 = time.time()
             with cb.load("g", "guard", pods_invariant=False) as load:  # g-0's Pod is replaced
                 cb.bed.fault("volume", namespace=NS, claim="data-g-0")
                 cb.bed.fault("kill", namespace=NS, pod="g-0", container="etcd")
                 seen = {}
 
-                def refusal():
-                    p = cb.bed.get("pods", "g-0")
-                    if p["metadata"]["uid"] == uid0 and refused(p):
-                        seen["t"] = refused(p)
+                def refusal():  # in any version of the old Pod: the controller may delete it at once
+                    for _, p in cb.bed.changes("pods", rv0, name="g-0"):
+                        if p["metadata"]["uid"] == uid0 and refused(p):
+                            seen["t"] = refused(p)
                     return bool(seen)
                 cb.bed.wait_for(refusal, 40, "the guard's refusal (exit 4) in g-0's etcd container",
                                 interval=0.2)

@@ -365,6 +365,25 @@ class Bed:
             raise AssertionError("LIST %s: %s %s" % (resource, st, out))
         return out["items"]
 
+    def changes(self, resource, since, ns="default", name=None, seconds=1):
+        """Every version of the objects written after resourceVersion `since`, oldest
+        first, replayed by a watch from it: a state that lasted a moment is still seen,
+        where polling can miss it. [(type, object)]"""
+        p = self.path(resource, None, ns) + "?watch=1&resourceVersion=%s&timeoutSeconds=%d" % (since, seconds)
+        if name:
+            p += "&fieldSelector=" + urllib.parse.quote("metadata.name=" + name)
+        st, data = self.api("GET", p, raw=True, timeout=seconds + 30)
+        if st != 200:
+            raise AssertionError("WATCH %s from %s: %s %s" % (resource, since, st, data[:300]))
+        out = []
+        for line in data.decode().splitlines():
+            if line.strip():
+                ev = json.loads(line)
+                if ev.get("type") == "ERROR":
+                    raise AssertionError("WATCH %s from %s: %s" % (resource, since, ev.get("object")))
+                out.append((ev["type"], ev["object"]))
+        return out
+
     def create(self, obj, ns=None):
         kind = obj["kind"]
         ns = ns or obj.get("metadata", {}).get("namespace") or "default"
