@@ -32,7 +32,6 @@
 
 #include "certs_x509.h"
 
-#define BACKDATE_SECONDS 300
 #define DEFAULT_CA_CN "etcd-operator-webhook-ca"
 
 void certs_pair_clear(struct certs_pair *p)
@@ -151,7 +150,7 @@ static X509 *new_cert(EVP_PKEY *key, const char *cn, long seconds, struct eo_err
 	}
 	X509_NAME *name = X509_get_subject_name(x);
 	if (X509_set_version(x, X509_VERSION_3) != 1 ||
-	    !X509_gmtime_adj(X509_getm_notBefore(x), -BACKDATE_SECONDS) ||
+	    !X509_gmtime_adj(X509_getm_notBefore(x), -CERTS_BACKDATE_SECONDS) ||
 	    !X509_time_adj_ex(X509_getm_notAfter(x), 0, seconds, NULL) ||
 	    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1,
 				       -1, 0) != 1 ||

@@ -32,6 +32,10 @@ enum certs_key_type { CERTS_KEY_ECDSA_P256, CERTS_KEY_RSA_2048 };
 
 /* A key and its certificate. Both owned; release with certs_pair_clear
  * (safe on a zeroed or already cleared pair). */
+/* Every certificate made here starts this long before it was made (clock
+ * skew between the machines that check it). */
+#define CERTS_BACKDATE_SECONDS 300
+
 struct certs_pair {
 	EVP_PKEY *key;
 	X509 *cert;

@@ -113,6 +113,10 @@ bool ectls_renew_due(int64_t not_before, int64_t not_after, int64_t now)
 {
 	if (not_after <= not_before)
 		return true;
+	/* the life as issued: a backdated start is not part of it (a one-minute
+	 * certificate made here would otherwise be due the moment it is made) */
+	if (not_after - not_before > CERTS_BACKDATE_SECONDS)
+		not_before += CERTS_BACKDATE_SECONDS;
 	return now >= not_before + (not_after - not_before) * 2 / 3;
 }
 

@@ -80,7 +80,8 @@ extern const char *const ectls_ips[]; /* {"127.0.0.1"} */
  * (allowed-cn): a client certificate of the same CA cannot speak raft. */
 void ectls_peer_cn(const struct etcd_cluster *c, char *out, size_t size);
 
-/* Renew at two thirds of the lifetime [not_before, not_after]. */
+/* Renew at two thirds of the lifetime [not_before, not_after], the start
+ * taken as issued (CERTS_BACKDATE_SECONDS later) when the life is longer. */
 bool ectls_renew_due(int64_t not_before, int64_t not_after, int64_t now);
 
 /* Whether a certificate fits kind k of cluster c. reason is a condition

@@ -224,11 +224,18 @@ static void test_leaf_profile(void **state)
 	assert_int_equal(certs_validity(peer.cert, &nb, &na), 0);
 	assert_true(na - now > ECTLS_LEAF_SECONDS - 60 && na - now <= ECTLS_LEAF_SECONDS + 60);
 	assert_true(now - nb >= 299 && now - nb <= 360);
-	/* renewal at two thirds */
+	/* renewal at two thirds of the life as issued (the back-dating not counted) */
+	int64_t issued = nb + CERTS_BACKDATE_SECONDS;
 	assert_false(ectls_renew_due(nb, na, now));
-	assert_false(ectls_renew_due(nb, na, nb + (na - nb) * 2 / 3 - 1));
-	assert_true(ectls_renew_due(nb, na, nb + (na - nb) * 2 / 3));
-	assert_true(ectls_renew_due(0, 3000, 2000));
+	assert_false(ectls_renew_due(nb, na, issued + (na - issued) * 2 / 3 - 1));
+	assert_true(ectls_renew_due(nb, na, issued + (na - issued) * 2 / 3));
+	assert_true(ectls_renew_due(0, 3000, 2100));
+	assert_false(ectls_renew_due(0, 3000, 2099));
+	/* a one-minute certificate (tests' --tls-cert-lifetime 1m) is due after 40 s, not at once */
+	assert_false(ectls_renew_due(1000 - CERTS_BACKDATE_SECONDS, 1060, 1039));
+	assert_true(ectls_renew_due(1000 - CERTS_BACKDATE_SECONDS, 1060, 1040));
+	/* a life no longer than the back-dating: two thirds of it all */
+	assert_true(ectls_renew_due(0, 300, 200));
 
 	/* no leaf outlives its CA */
 	struct certs_pair out = {0};
