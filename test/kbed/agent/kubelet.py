@@ -33,6 +33,9 @@ from . import volumes as vols
 from .rtutil import IPAllocator, Recorder, is_terminating, now_rfc3339
 
 log = logging.getLogger("kbed.kubelet")
+# How often a running Pod's Secret and ConfigMap volumes are brought in step
+# (kubelet: its sync period plus the cache's TTL, up to about a minute).
+VOLUME_REFRESH_SECONDS = 2.0
 
 
 
@@ -72,6 +75,7 @@ class PodWorker(threading.Thread):
         self._transitions = {}
         self._start_time = now_rfc3339()
         self._last_mount_event = 0.0
+        self._last_refresh = time.monotonic()
 
     # ---- requests from the kubelet (any thread) -------------------------
     def update(self, pod):
@@ -140,6 +144,9 @@ class PodWorker(threading.Thread):
                     self.event("Warning", "FailedMount", "MountVolume.SetUp failed: %s" % e)
                 self.mount_error = str(e)
                 return
+        if now - self._last_refresh >= VOLUME_REFRESH_SECONDS:
+            self._last_refresh = now
+            self._refresh_volumes()
         for c in self.inits:
             if not c.done:
                 c.step(now)
@@ -191,6 +198,20 @@ class PodWorker(threading.Thread):
                                           'hostPath, configMap, secret, downwardAPI and projected' % name)
         self.claim_uids = claims
         return out
+
+    def _refresh_volumes(self):
+        """Secrets and ConfigMaps changed under a running Pod reach its files (a
+        rotated certificate, without a restart), as kubelet's periodic sync does."""
+        for v in (self.pod.get("spec") or {}).get("volumes") or []:
+            dest = (self.vol_dirs or {}).get(v.get("name"))
+            if dest is None or not vols.refreshable(v):
+                continue
+            try:
+                if vols.refresh(self.pod, v, dest, self._lookup):
+                    vols.apply_fs_group(dest, self.fs_group())
+                    log.info("pod %s/%s: volume %s refreshed", self.ns, self.name, v.get("name"))
+            except (podspec.ConfigError, OSError) as e:
+                log.debug("pod %s/%s: volume %s not refreshed: %s", self.ns, self.name, v.get("name"), e)
 
     def container_mounts(self, spec, env):
         mounts, targets = [], set()

@@ -18,6 +18,7 @@ import logging
 import os
 import shutil
 import threading
+import time
 
 from . import podspec
 
@@ -152,19 +153,15 @@ class Volumes:
         return d
 
 
-def _write(dest, rel, content, mode):
+def _put(payload, rel, content, mode):
     rel = os.path.normpath(rel)
     if rel.startswith("..") or os.path.isabs(rel):
         raise podspec.ConfigError("volume item path %r must be relative and inside the volume" % rel)
-    p = os.path.join(dest, rel)
-    os.makedirs(os.path.dirname(p), exist_ok=True)
-    with open(p, "wb") as f:
-        f.write(content)
-    os.chmod(p, mode)
+    payload[rel] = (content, mode)
 
 
-def _items(obj, is_secret, items, default_mode, optional, what, dest):
-    """Write a ConfigMap's or Secret's keys (or the chosen items) under dest."""
+def _items(obj, is_secret, items, default_mode, optional, what, payload):
+    """A ConfigMap's or Secret's keys (or the chosen items) into payload."""
     data = {}
     for k, v in (obj.get("data") or {}).items():
         data[k] = base64.b64decode(v) if is_secret else v.encode()
@@ -177,23 +174,18 @@ def _items(obj, is_secret, items, default_mode, optional, what, dest):
                 if optional:
                     continue
                 raise podspec.ConfigError("configmap/secret %s has no key %s" % (what, it.get("key")))
-            _write(dest, it.get("path") or it["key"], data[it["key"]], it.get("mode", default_mode))
+            _put(payload, it.get("path") or it["key"], data[it["key"]], it.get("mode", default_mode))
     else:
         for k, v in data.items():
-            _write(dest, k, v, default_mode)
+            _put(payload, k, v, default_mode)
 
 
-def materialise(pod, vol, dest, lookup, sa_token=None):
-    """Write the files of a configMap/secret/downwardAPI/projected volume into dest.
-
-    lookup(kind, ns, name) -> object or None; sa_token(source) -> a token for
-    a serviceAccountToken projection. ConfigError when a required object is missing."""
+def _payload(pod, vol, lookup, sa_token):
+    """{relative path: (bytes, mode)} of a configMap/secret/downwardAPI/projected volume."""
     ns = pod["metadata"].get("namespace", "default")
-    if os.path.isdir(dest):
-        shutil.rmtree(dest)
-    os.makedirs(dest)
+    payload = {}
 
-    def one(kind, src, default_mode, sub_dest):
+    def one(kind, src, default_mode):
         name = src.get("name") if kind == "configmaps" else src.get("secretName", src.get("name"))
         obj = lookup(kind, ns, name)
         if obj is None:
@@ -201,30 +193,26 @@ def materialise(pod, vol, dest, lookup, sa_token=None):
                 return
             raise podspec.ConfigError('%s "%s" not found' % (kind[:-1], name))
         _items(obj, kind == "secrets", src.get("items"), src.get("defaultMode", default_mode),
-               src.get("optional"), "%s/%s" % (ns, name), sub_dest)
+               src.get("optional"), "%s/%s" % (ns, name), payload)
 
     def downward(items, default_mode):
         for it in items or []:
-            if "fieldRef" in it:
-                val = podspec.field_value(pod, it["fieldRef"].get("fieldPath", ""))
-            else:
-                val = ""
-            _write(dest, it["path"], val.encode(), it.get("mode", default_mode))
+            val = podspec.field_value(pod, it["fieldRef"].get("fieldPath", "")) if "fieldRef" in it else ""
+            _put(payload, it["path"], val.encode(), it.get("mode", default_mode))
 
-    mode = vol.get("defaultMode", 0o644)
     if "configMap" in vol:
-        one("configmaps", vol["configMap"], vol["configMap"].get("defaultMode", 0o644), dest)
+        one("configmaps", vol["configMap"], vol["configMap"].get("defaultMode", 0o644))
     elif "secret" in vol:
-        one("secrets", vol["secret"], vol["secret"].get("defaultMode", 0o644), dest)
+        one("secrets", vol["secret"], vol["secret"].get("defaultMode", 0o644))
     elif "downwardAPI" in vol:
         downward(vol["downwardAPI"].get("items"), vol["downwardAPI"].get("defaultMode", 0o644))
     elif "projected" in vol:
         mode = vol["projected"].get("defaultMode", 0o644)
         for src in vol["projected"].get("sources") or []:
             if "configMap" in src:
-                one("configmaps", src["configMap"], mode, dest)
+                one("configmaps", src["configMap"], mode)
             elif "secret" in src:
-                one("secrets", src["secret"], mode, dest)
+                one("secrets", src["secret"], mode)
             elif "downwardAPI" in src:
                 downward(src["downwardAPI"].get("items"), mode)
             elif "serviceAccountToken" in src:
@@ -232,5 +220,84 @@ def materialise(pod, vol, dest, lookup, sa_token=None):
                     tok = sa_token(src["serviceAccountToken"])
                 except Exception as e:
                     raise podspec.ConfigError("serviceAccountToken projection: %s" % e) from None
-                _write(dest, src["serviceAccountToken"].get("path", "token"), tok.encode(), mode)
+                _put(payload, src["serviceAccountToken"].get("path", "token"), tok.encode(), mode)
+    return payload
+
+
+def _current(dest):
+    """The contents the volume shows now (through ..data), or None."""
+    data = os.path.join(dest, "..data")
+    if not os.path.islink(data):
+        return None
+    out = {}
+    for root, _, files in os.walk(data + "/"):
+        for f in files:
+            p = os.path.join(root, f)
+            with open(p, "rb") as fh:
+                out[os.path.relpath(p, data + "/")] = fh.read()
+    return out
+
+
+def _publish(dest, payload):
+    """kubelet's atomic writer: the files in a new ..<time> directory, then the
+    ..data symlink swapped to it in one rename, so a reader (etcd reloading
+    its certificate) sees the old set or the new set, never a mix; top-level
+    names are symlinks through ..data."""
+    os.makedirs(dest, exist_ok=True)
+    stamp = "..%s" % time.strftime("%Y_%m_%d_%H_%M_%S.") + "%06d" % (time.time_ns() // 1000 % 1000000)
+    tsdir = os.path.join(dest, stamp)
+    os.makedirs(tsdir)
+    for rel, (content, mode) in payload.items():
+        p = os.path.join(tsdir, rel)
+        os.makedirs(os.path.dirname(p), exist_ok=True)
+        with open(p, "wb") as f:
+            f.write(content)
+        os.chmod(p, mode)
+    data = os.path.join(dest, "..data")
+    old = os.readlink(data) if os.path.islink(data) else None
+    tmp = os.path.join(dest, "..data_tmp")
+    if os.path.lexists(tmp):
+        os.unlink(tmp)
+    os.symlink(stamp, tmp)
+    os.rename(tmp, data)
+    tops = {rel.split(os.sep, 1)[0] for rel in payload}
+    for top in tops:
+        link = os.path.join(dest, top)
+        if not os.path.lexists(link):
+            os.symlink(os.path.join("..data", top), link)
+    for name in os.listdir(dest):
+        if not name.startswith("..") and name not in tops and os.path.islink(os.path.join(dest, name)):
+            os.unlink(os.path.join(dest, name))
+    if old and old != stamp:
+        shutil.rmtree(os.path.join(dest, old), ignore_errors=True)
+
+
+def materialise(pod, vol, dest, lookup, sa_token=None):
+    """Write the files of a configMap/secret/downwardAPI/projected volume into dest.
+
+    lookup(kind, ns, name) -> object or None; sa_token(source) -> a token for
+    a serviceAccountToken projection. ConfigError when a required object is missing."""
+    payload = _payload(pod, vol, lookup, sa_token)
+    if os.path.isdir(dest):
+        shutil.rmtree(dest)
+    _publish(dest, payload)
     return dest
+
+
+def refreshable(vol):
+    """A volume kubelet keeps in step with its objects (a token is not: it is
+    refreshed near its expiry, which the bed's tests never reach)."""
+    if "projected" in vol:
+        return not any("serviceAccountToken" in s for s in vol["projected"].get("sources") or [])
+    return any(k in vol for k in ("configMap", "secret", "downwardAPI"))
+
+
+def refresh(pod, vol, dest, lookup):
+    """Bring a running Pod's volume in step with its ConfigMap/Secret, as kubelet's
+    periodic sync does; True when the files changed. A missing object keeps the
+    files (kubelet does too)."""
+    payload = _payload(pod, vol, lookup, None)
+    if _current(dest) == {rel: content for rel, (content, _) in payload.items()}:
+        return False  # modes are not compared: fsGroup adds group bits
+    _publish(dest, payload)
+    return True
