@@ -25,6 +25,7 @@ struct ctl {
 	int64_t rollback_backoff_ms;  /* --rollback-backoff (0: 2 × step timeout) */
 	long etcd_timeout_ms;         /* per etcd call */
 	long tls_ca_s, tls_leaf_s;    /* --tls-ca-lifetime, --tls-cert-lifetime (0: ectls.h's) */
+	long tls_ca_overlap_s;        /* --tls-ca-overlap: old CA kept trusted after a switch */
 	struct metrics *metrics;
 	struct bk *backup;             /* the EtcdBackup controller (backup_ctl.h); may be NULL */
 	atomic_bool leading;          /* false: observe and publish nothing, act never */

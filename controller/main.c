@@ -85,6 +85,9 @@ static const char usage[] =
 	"  --tls-ca-lifetime DUR        lifetime of a cluster CA made in TLS mode Auto (43800h, 5 years)\n"
 	"  --tls-cert-lifetime DUR      lifetime of its peer, server and client certificates (2160h,\n"
 	"                               90 days); each is renewed at two thirds of it\n"
+	"  --tls-ca-overlap DUR         after a CA rotation's switch, the old CA stays trusted in\n"
+	"                               ca.crt this long (10m): time for every kubelet to refresh\n"
+	"                               the members' files\n"
 	"  --version, --help\n"
 	"\n"
 	"Fault tests only: --crash-at ACTION[:before|:after] (or EO_CRASH_AT) makes the process\n"
@@ -134,7 +137,7 @@ struct opts {
 	bool leader_elect;
 	const char *le_namespace, *le_id, *identity;
 	int64_t step_timeout_ms, init_wait_ms, replace_grace_ms, rollback_backoff_ms, etcd_timeout_ms;
-	int64_t tls_ca_ms, tls_cert_ms;
+	int64_t tls_ca_ms, tls_cert_ms, tls_overlap_ms;
 	int64_t le_lease_ms, le_renew_ms, le_retry_ms;
 	int workers;
 	const char *health_addr, *metrics_addr, *log_level, *operator_image, *crash_at;
@@ -157,7 +160,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		O_KUBECONFIG = 1000, O_CONTEXT, O_NAMESPACE, O_LE, O_LE_NS, O_LE_ID, O_IDENTITY,
 		O_STEP, O_WORKERS, O_HEALTH, O_METRICS, O_LOG, O_IMAGE, O_HB, O_EL, O_INIT_WAIT,
 		O_GRACE, O_BACKOFF, O_ETCD_TIMEOUT, O_CRASH, O_VERSION, O_HELP, O_LE_LEASE, O_LE_RENEW,
-		O_LE_RETRY, O_TLS_CA, O_TLS_CERT,
+		O_LE_RETRY, O_TLS_CA, O_TLS_CERT, O_TLS_OVERLAP,
 	};
 	static const struct option lo[] = {
 		{"kubeconfig", required_argument, NULL, O_KUBECONFIG},
@@ -183,6 +186,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{"rollback-backoff", required_argument, NULL, O_BACKOFF},
 		{"etcd-timeout", required_argument, NULL, O_ETCD_TIMEOUT},
 		{"tls-ca-lifetime", required_argument, NULL, O_TLS_CA},
+		{"tls-ca-overlap", required_argument, NULL, O_TLS_OVERLAP},
 		{"tls-cert-lifetime", required_argument, NULL, O_TLS_CERT},
 		{"crash-at", required_argument, NULL, O_CRASH},
 		{"version", no_argument, NULL, O_VERSION},
@@ -238,6 +242,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case O_LE_RETRY:
 		case O_TLS_CA:
 		case O_TLS_CERT:
+		case O_TLS_OVERLAP:
 			d = parse_duration(optarg);
 			if (d <= 0) {
 				fprintf(stderr, "etcd-controller: %s: \"%s\" is not a duration (e.g. 90s, 5m, "
@@ -253,6 +258,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			else if (c == O_LE_RETRY) o->le_retry_ms = d;
 			else if (c == O_TLS_CA) o->tls_ca_ms = d;
 			else if (c == O_TLS_CERT) o->tls_cert_ms = d;
+			else if (c == O_TLS_OVERLAP) o->tls_overlap_ms = d;
 			else o->etcd_timeout_ms = d;
 			break;
 		case O_VERSION:
@@ -503,6 +509,7 @@ static int run(const struct opts *o)
 	a.ctl.etcd_timeout_ms = (long)o->etcd_timeout_ms;
 	a.ctl.tls_ca_s = (long)(o->tls_ca_ms / 1000);
 	a.ctl.tls_leaf_s = (long)(o->tls_cert_ms / 1000);
+	a.ctl.tls_ca_overlap_s = (long)((o->tls_overlap_ms ? o->tls_overlap_ms : 600000) / 1000);
 	a.ctl.res = (struct res_opts){.operator_image = o->operator_image,
 				      .heartbeat_ms = o->heartbeat_ms,
 				      .election_ms = o->election_ms,

@@ -90,6 +90,8 @@ void obs_pod(json_object *pod, struct sc_pod *out)
 	out->exists = true;
 	out->terminating = json_at(pod, "metadata.deletionTimestamp") != NULL;
 	out->bootstrap = res_pod_bootstrap(pod);
+	eo_strlcpy(out->revision, json_opt_str(pod, "metadata.annotations[" SC_ANN_REVISION "]", ""),
+		   sizeof(out->revision));
 	json_object *ready = condition(pod, "Ready");
 	out->ready = ready && strcmp(json_opt_str(ready, "status", ""), "True") == 0;
 	json_object *init = condition(pod, "Initialized");
@@ -353,6 +355,11 @@ int obs_gather_tls(struct ctl *c, json_object *ec_obj, const struct etcd_cluster
 		s->statefulset = true;
 		s->sts_replicas = (int)json_opt_int(o->sts, "spec.replicas", 1);
 		s->sts_bootstrap = res_sts_bootstrap(o->sts);
+		eo_strlcpy(s->sts_revision, json_opt_str(o->sts, "spec.template.metadata.annotations["
+							  SC_ANN_REVISION "]", ""),
+			   sizeof(s->sts_revision));
+		s->sts_current = json_opt_int(o->sts, "status.observedGeneration", -1) ==
+				 json_opt_int(o->sts, "metadata.generation", -2);
 	}
 	if (o->pdb) {
 		s->pdb = true;

@@ -28,6 +28,9 @@ struct observation {
 	/* TLS for every etcd call of the pass (client TLS on), borrowed from
 	 * the caller of obs_gather_tls; NULL: plain http. */
 	const struct etcd_tls *etls;
+	/* The revision the template must carry (SC_ANN_REVISION), set by the
+	 * reconciler before it acts; "": leave the template's alone. */
+	char want_revision[24];
 };
 
 /* Fill o for the EtcdCluster object ec_obj (o takes a reference) already

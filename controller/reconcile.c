@@ -305,6 +305,18 @@ static void sync_owned(struct ctl *c, const struct observation *o, const struct 
 				 ec->name, image);
 		json_object_put(sts);
 	}
+	if (o->sts && o->want_revision[0] && strcmp(o->s.sts_revision, o->want_revision) != 0) {
+		/* Pods made from now on carry it; running ones are rolled (sc_roll) */
+		json_object *patch = json_object_new_object();
+		json_set(patch, "spec.template.metadata.annotations[" SC_ANN_REVISION "]",
+			 json_object_new_string(o->want_revision));
+		if (merge_patch(c, &KUBE_STATEFULSETS, ec->namespace, ec->name, patch, &err) != 0)
+			log_warn("StatefulSet revision not updated", "cluster=%s/%s error=%s",
+				 ec->namespace, ec->name, log_q(q, sizeof(q), err.msg));
+		else
+			log_info("StatefulSet revision updated", "cluster=%s/%s revision=%s",
+				 ec->namespace, ec->name, o->want_revision);
+	}
 	int want = sc_pdb_max_unavailable(&o->s);
 	if (o->s.members_quorum_read && o->pdb && o->s.pdb_max_unavailable != want) {
 		json_object *spec = json_object_new_object();
@@ -388,6 +400,7 @@ static int act(struct ctl *c, struct observation *o, const struct sc_action *a,
 		}
 		return rc;
 	case SC_DELETE_POD:
+	case SC_RESTART_POD:
 		/* The StatefulSet makes it again; its init step runs afresh. */
 		snprintf(name, sizeof(name), "%s-%d", ec->name, a->ordinal);
 		rc = kube_delete(c->kc, &KUBE_PODS, ec->namespace, name, NULL, err);
@@ -554,6 +567,13 @@ int rec_reconcile(struct ctl *c, const char *key, int64_t *requeue_ms, struct eo
 			 ts.reason);
 		a.requeue_ms = 10000;
 	}
+	/* A CA rotation's phase 1: the template carries the new CA's
+	 * fingerprint; the members are made again one at a time to trust both. */
+	int roll_left = -1;
+	if (ts.on && ts.ok && ts.rotating) {
+		eo_strlcpy(o.want_revision, ts.trust_fp, sizeof(o.want_revision));
+		roll_left = sc_roll(&o.s, ts.trust_fp, &a);
+	}
 	sc_status(&o.s, &a, &st);
 	bk_cluster_condition(c->backup, ec.namespace, ec.name, &st, o.s.now_rfc3339);
 	if (ts.on) {
@@ -591,6 +611,10 @@ int rec_reconcile(struct ctl *c, const char *key, int64_t *requeue_ms, struct eo
 	if (act(c, &o, &a, &st, &soon, err) != 0) {
 		log_warn("action failed", "cluster=%s action=%s error=%s", key, sc_kind_name(a.kind),
 			 log_q(q, sizeof(q), err->msg));
+		goto fail;
+	}
+	if (roll_left == 0 && tls_switch_ca(c, &ec, &ts, err) != 0) {
+		log_warn("CA not switched", "cluster=%s error=%s", key, log_q(q, sizeof(q), err->msg));
 		goto fail;
 	}
 	if (acting(a.kind) && !soon) { /* taken: not an etcd "not yet" */

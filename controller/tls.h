@@ -28,6 +28,12 @@ struct tls_state {
 	struct ec_tls_status expiry;
 	/* the controller's credentials for etcd (client TLS on and found) */
 	char *ca_pem, *cert_pem, *key_pem;
+	/* the CA (Auto): the fingerprint of the newest CA every member must
+	 * trust — the template's Pod revision during a rotation's phase 1 */
+	bool rotating;           /* phase 1: members are rolled to trust both CAs */
+	char trust_fp[24];
+	int ca_bundle_n;         /* CAs in ca.crt */
+	int64_t ca_switched_at;  /* when the new CA began to sign (Unix s); 0: never */
 	/* an Event when a certificate was issued, or a Secret stopped fitting */
 	char event_reason[40];
 	bool event_warning;
@@ -39,6 +45,11 @@ struct tls_state {
  * tls_state_clear (which wipes the key). */
 void tls_sync(struct ctl *c, const struct etcd_cluster *ec, bool may_write, struct tls_state *out);
 void tls_state_clear(struct tls_state *s);
+/* Phase 2 of a CA rotation, once every member's Pod carries s->trust_fp:
+ * the new CA signs (the leaves are issued again from it on the next pass).
+ * 0 also when it was switched already. */
+int tls_switch_ca(struct ctl *c, const struct etcd_cluster *ec, struct tls_state *s,
+		  struct eo_err *err);
 /* The etcd client's TLS for the pass: NULL when client TLS is off. */
 const struct etcd_tls *tls_client_of(const struct tls_state *s, struct etcd_tls *buf);
 

@@ -248,6 +248,9 @@ int cluster_parse(json_object *obj, struct etcd_cluster *out, struct eo_err *err
 		out->target = parse_target(raw);
 	}
 
+	opt_copy(obj, "metadata.annotations[" EC_ANN_ROTATE_CA "]", out->rotate_ca,
+		 sizeof(out->rotate_ca));
+
 	json_object *spec = json_at(obj, "spec");
 	if (spec && !json_object_is_type(spec, json_type_object))
 		return eo_err_set(err, EO_EPARSE, "spec: expected an object, got %s",

@@ -24,6 +24,8 @@
 #define EC_KIND "EtcdCluster"
 #define EC_PLURAL "etcdclusters"
 #define EC_ANN_TARGET "etcd.k8s-operator.io/target-replicas"
+/* A new value asks for the cluster's CA to be rotated now (TLS Auto). */
+#define EC_ANN_ROTATE_CA "etcd.k8s-operator.io/rotate-ca"
 
 #define EC_MIN_REPLICAS 1
 #define EC_MAX_REPLICAS 9
@@ -181,6 +183,7 @@ struct etcd_cluster {
 	bool deleting; /* metadata.deletionTimestamp set */
 	int64_t target; /* annotation value, EC_TARGET_NONE, or EC_TARGET_INVALID */
 	char target_raw[32];
+	char rotate_ca[64]; /* EC_ANN_ROTATE_CA's value, "" when absent */
 	struct ec_spec spec;
 	struct ec_status status;
 };

@@ -26,6 +26,9 @@
 
 #include "cluster.h"
 
+/* The Pod annotation a roll compares (roll.h). */
+#define SC_ANN_REVISION "etcd.k8s-operator.io/revision"
+
 /* Ordinals the snapshot can hold (spec.replicas is at most 9). */
 #define SC_MAX_ORDINALS EC_MAX_MEMBERS
 
@@ -66,6 +69,8 @@ struct sc_pod {
 				  configuration that has run. Only a new Pod runs the
 				  init step again, which can let it start */
 	int64_t refused_since_ms; /* … since when the Pod is not ready (wall ms); 0: unknown */
+	char revision[24];         /* its annotation SC_ANN_REVISION: what it was made to run
+				      with that a running member cannot take in (roll.h) */
 	char waiting_reason[64];   /* a container's waiting reason: ErrImagePull, CrashLoopBackOff */
 	char waiting_message[160];
 };
@@ -83,6 +88,8 @@ struct sc_observed {
 	int pdb_max_unavailable; /* the PDB's spec.maxUnavailable as observed; -1: unknown */
 	int sts_replicas;   /* spec.replicas of the StatefulSet */
 	bool sts_bootstrap; /* its template still allows ordinal 0 to bootstrap */
+	char sts_revision[24]; /* its template's SC_ANN_REVISION */
+	bool sts_current;      /* the StatefulSet controller has seen its latest spec */
 	struct sc_pod pods[SC_MAX_ORDINALS];
 	bool pvcs[SC_MAX_ORDINALS];            /* claim data-<name>-<k> exists */
 	bool pvc_terminating[SC_MAX_ORDINALS]; /* … and is being deleted */
@@ -127,6 +134,8 @@ enum sc_kind {
 	SC_DELETE_POD,         /* delete the Pod of ordinal, whose etcd the guard refuses and
 				  which has no started member (removed, or added again):
 				  its replacement's init step joins the cluster */
+	SC_RESTART_POD,        /* delete the Pod of ordinal, a healthy voter, to make it again
+				  on its data with the template's revision (roll.h) */
 	SC_PATCH_REPLICAS,     /* spec.replicas → replicas, one step toward the target */
 	SC_DROP_TARGET,        /* remove the target annotation (reached) */
 	SC_REPORT_DEGRADED,    /* quorum lost or a cluster the protocol cannot reason about */
@@ -163,6 +172,16 @@ struct sc_action {
 /* The next action. Never fails: a state it cannot reason about is reported
  * (SC_REPORT_DEGRADED or SC_WAIT with a message), never acted on. */
 void sc_decide(const struct sc_observed *o, struct sc_action *a);
+
+/*
+ * The roll (scaling_roll.c): when a (from sc_decide) is SC_NONE and the
+ * template's revision is want, the next step of making every member's Pod
+ * again on its data, one at a time, followers first — SC_RESTART_POD,
+ * SC_TRANSFER_LEADERSHIP or SC_WAIT; a is left alone otherwise. Returns
+ * the Pods still to make again (0: every one carries want), or -1 when it
+ * did not look (a was not SC_NONE, or the template does not carry want yet).
+ */
+int sc_roll(const struct sc_observed *o, const char *want, struct sc_action *a);
 
 /*
  * The status to publish for this observation and decision: members (sorted

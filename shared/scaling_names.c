@@ -29,6 +29,7 @@ static const char *const kind_names[] = {
 	[SC_ROLLBACK] = "Rollback",
 	[SC_REPLACE_MEMBER] = "ReplaceMember",
 	[SC_DELETE_POD] = "DeletePod",
+	[SC_RESTART_POD] = "RestartPod",
 	[SC_PATCH_REPLICAS] = "PatchReplicasToward",
 	[SC_DROP_TARGET] = "DropTarget",
 	[SC_REPORT_DEGRADED] = "ReportDegraded",

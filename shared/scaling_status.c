@@ -159,6 +159,8 @@ bool sc_pod_is_voter(const struct sc_observed *o, const struct sc_action *a, int
 		     a->kind == SC_REPLACE_MEMBER) &&
 		    a->member_id == m->id)
 			return false;
+		if (a->kind == SC_RESTART_POD && a->ordinal == k)
+			return false;
 		return true;
 	}
 	return false;

@@ -266,6 +266,9 @@ static void act(struct world *w, const struct sc_action *a)
 		w->pod_deletes++;
 		break;
 	}
+	case SC_RESTART_POD:
+		fail_msg("a roll is not part of the scaling protocol (sc_decide never restarts)");
+		break;
 	case SC_DELETE_PVC:
 		assert_false(w->pod[a->ordinal]);
 		/* Never the claim of a member that is still in the cluster. */

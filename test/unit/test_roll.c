@@ -1,0 +1,167 @@
+/*
+ * Unit tests for shared/scaling_roll.c: which member's Pod a roll makes
+ * again next, and when it waits. Snapshots come from the scaling tests'
+ * world (a settled cluster), then the revisions are set by hand.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "scaling.h"
+#include "../helpers/scaling_world.h"
+
+#define NEW "aaaaaaaaaaaaaaaa"
+#define OLD "bbbbbbbbbbbbbbbb"
+
+/* A settled cluster of n, the template at NEW, every Pod at rev. */
+static void settled(int n, const char *rev, struct sc_observed *o, struct sc_action *a)
+{
+	static struct world w;
+	world_created(&w, n);
+	world_observe(&w, o);
+	sc_decide(o, a);
+	assert_int_equal(a->kind, SC_NONE);
+	o->sts_current = true;
+	strcpy(o->sts_revision, NEW);
+	for (int k = 0; k < n; k++)
+		strcpy(o->pods[k].revision, rev);
+}
+
+static int leader_ordinal(const struct sc_observed *o)
+{
+	for (int i = 0; i < o->nmembers; i++)
+		if (o->members[i].id == o->members[0].leader_seen)
+			return o->members[i].ordinal;
+	return -1;
+}
+
+static int member_of(const struct sc_observed *o, int k)
+{
+	for (int i = 0; i < o->nmembers; i++)
+		if (o->members[i].ordinal == k)
+			return i;
+	return -1;
+}
+
+static void test_nothing_to_roll(void **state)
+{
+	struct sc_observed o;
+	struct sc_action a;
+	settled(3, NEW, &o, &a);
+	assert_int_equal(sc_roll(&o, NEW, &a), 0);
+	assert_int_equal(a.kind, SC_NONE);
+	/* no revision wanted: never looks */
+	assert_int_equal(sc_roll(&o, "", &a), -1);
+}
+
+static void test_waits_for_the_template(void **state)
+{
+	struct sc_observed o;
+	struct sc_action a;
+	settled(3, OLD, &o, &a);
+	o.sts_current = false; /* the StatefulSet controller has not seen the new template */
+	assert_int_equal(sc_roll(&o, NEW, &a), -1);
+	assert_int_equal(a.kind, SC_NONE);
+	o.sts_current = true;
+	strcpy(o.sts_revision, OLD);
+	assert_int_equal(sc_roll(&o, NEW, &a), -1);
+	assert_int_equal(a.kind, SC_NONE);
+}
+
+static void test_scaling_goes_first(void **state)
+{
+	struct sc_observed o;
+	struct sc_action a;
+	settled(3, OLD, &o, &a);
+	a.kind = SC_ADD_LEARNER;
+	assert_int_equal(sc_roll(&o, NEW, &a), -1);
+	assert_int_equal(a.kind, SC_ADD_LEARNER);
+}
+
+static void test_followers_first_lowest_ordinal(void **state)
+{
+	struct sc_observed o;
+	struct sc_action a;
+	settled(3, OLD, &o, &a);
+	int lead = leader_ordinal(&o);
+	assert_true(lead >= 0);
+	assert_int_equal(sc_roll(&o, NEW, &a), 3);
+	assert_int_equal(a.kind, SC_RESTART_POD);
+	assert_int_not_equal(a.ordinal, lead);
+	assert_int_equal(a.ordinal, lead == 0 ? 1 : 0);
+	assert_string_equal(a.event_reason, "RestartingMember");
+	assert_string_equal(a.progressing_reason, "RollingMembers");
+	/* out of the client Service while it goes */
+	assert_false(sc_pod_is_voter(&o, &a, a.ordinal));
+	assert_true(sc_pod_is_voter(&o, &a, lead));
+}
+
+static void test_leader_last_after_moving_leadership(void **state)
+{
+	struct sc_observed o;
+	struct sc_action a;
+	settled(3, NEW, &o, &a);
+	int lead = leader_ordinal(&o);
+	strcpy(o.pods[lead].revision, OLD);
+	assert_int_equal(sc_roll(&o, NEW, &a), 1);
+	assert_int_equal(a.kind, SC_TRANSFER_LEADERSHIP);
+	assert_int_equal(a.member_id, o.members[member_of(&o, lead)].id);
+	int fresh = lead == 0 ? 1 : 0;
+	assert_int_equal(a.target_id, o.members[member_of(&o, fresh)].id);
+}
+
+static void test_a_single_member_is_restarted(void **state)
+{
+	struct sc_observed o;
+	struct sc_action a;
+	settled(1, "", &o, &a); /* a Pod made before revisions existed */
+	assert_int_equal(sc_roll(&o, NEW, &a), 1);
+	assert_int_equal(a.kind, SC_RESTART_POD);
+	assert_int_equal(a.ordinal, 0);
+	assert_non_null(strstr(a.progressing_message, "single member"));
+}
+
+static void test_waits_for_a_pod_and_a_catch_up(void **state)
+{
+	struct sc_observed o;
+	struct sc_action a;
+	settled(3, OLD, &o, &a);
+	strcpy(o.pods[1].revision, NEW);
+	o.pods[1].ready = false; /* just made again */
+	assert_int_equal(sc_roll(&o, NEW, &a), 2);
+	assert_int_equal(a.kind, SC_WAIT);
+	assert_non_null(strstr(a.progressing_message, "not ready"));
+
+	settled(3, OLD, &o, &a);
+	int lead = member_of(&o, leader_ordinal(&o));
+	int behind = member_of(&o, leader_ordinal(&o) == 2 ? 1 : 2);
+	o.members[lead].raft_index = 50000;
+	o.members[behind].raft_index = 10;
+	assert_int_equal(sc_roll(&o, NEW, &a), 3);
+	assert_int_equal(a.kind, SC_WAIT);
+	assert_non_null(strstr(a.progressing_message, "catching up"));
+
+	settled(3, OLD, &o, &a);
+	o.members[behind].healthy = false;
+	assert_int_equal(sc_roll(&o, NEW, &a), 3);
+	assert_int_equal(a.kind, SC_WAIT);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_nothing_to_roll),
+		cmocka_unit_test(test_waits_for_the_template),
+		cmocka_unit_test(test_scaling_goes_first),
+		cmocka_unit_test(test_followers_first_lowest_ordinal),
+		cmocka_unit_test(test_leader_last_after_moving_leadership),
+		cmocka_unit_test(test_a_single_member_is_restarted),
+		cmocka_unit_test(test_waits_for_a_pod_and_a_catch_up),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
