@@ -14,6 +14,7 @@ short step timeout, fast etcd heartbeat/election in new Pods, a short grace
 before a Pod stuck in its init step counts as a lost volume.
 """
 import base64
+import contextlib
 import json
 import os
 import sys
@@ -143,12 +144,37 @@ class ControllerBed:
         paths = []
         for k in ("ca.crt", "tls.crt", "tls.key"):
             p = os.path.join(d, k)
-            fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            fd = os.open(p + ".tmp", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "wb") as f:
                 f.write(base64.b64decode(s["data"][k]))
+            os.replace(p + ".tmp", p)  # a reader sees the old file or the new one
             paths.append(p)
         self.tls[(ns, name)] = tuple(paths)
         return tuple(paths)
+
+    @contextlib.contextmanager
+    def follow_tls(self, name, ns="default"):
+        """While the block runs, the files of use_tls follow <name>-client-tls as a
+        mounted Secret does (the Load's clients read them again when they change)."""
+        stop = threading.Event()
+
+        def run():
+            rv = None
+            while not stop.wait(0.5):
+                try:
+                    s = self.bed.get("secrets", name + "-client-tls", ns=ns)
+                    if s and s["metadata"]["resourceVersion"] != rv:
+                        self.use_tls(name, ns)
+                        rv = s["metadata"]["resourceVersion"]
+                except Exception:  # noqa: BLE001 - an API blip: next round
+                    pass
+        t = threading.Thread(target=run, daemon=True)
+        t.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            t.join(5)
 
     def client_url(self, name, ns="default"):
         url = client_url(name, ns)

@@ -29,6 +29,8 @@ import urllib.error
 import urllib.request
 
 TLS = None  # an ssl.SSLContext with the client certificate, for https URLs
+TLS_FILES = None  # (cacert, cert, key) it was read from, and their mtimes
+TLS_STAMP = None
 
 
 def tls_context(cacert, cert, key):
@@ -37,10 +39,27 @@ def tls_context(cacert, cert, key):
     return ctx
 
 
+def tls_current():
+    """The context, read again when its files changed: a client that follows its
+    mounted Secret, as one must through a certificate or CA rotation."""
+    global TLS, TLS_STAMP
+    if TLS_FILES is None:
+        return None
+    try:
+        stamp = tuple(os.stat(f).st_mtime_ns for f in TLS_FILES)
+        if stamp != TLS_STAMP:
+            TLS = tls_context(*TLS_FILES)
+            TLS_STAMP = stamp
+    except (OSError, ssl.SSLError):
+        pass  # a file half-written: keep the context that worked
+    return TLS
+
+
 def post(url, path, body, timeout):
     req = urllib.request.Request(url.rstrip("/") + path, data=json.dumps(body).encode(),
                                  headers={"Content-Type": "application/json"}, method="POST")
-    with urllib.request.urlopen(req, timeout=timeout, context=TLS if url.startswith("https") else None) as r:
+    ctx = tls_current() if url.startswith("https") else None
+    with urllib.request.urlopen(req, timeout=timeout, context=ctx) as r:
         return json.loads(r.read() or b"{}")
 
 
@@ -116,9 +135,10 @@ def main(argv):
         else:
             pos.append(argv[i])
             i += 1
-    global TLS
+    global TLS_FILES
     if opts.get("cert"):
-        TLS = tls_context(opts.get("cacert"), opts["cert"], opts["key"])
+        TLS_FILES = (opts.get("cacert"), opts["cert"], opts["key"])
+        tls_current()
     if pos and pos[0] == "write" and len(pos) == 5:
         write(pos[1], pos[2], pos[3], pos[4], int(opts.get("value-bytes", 16)), float(opts.get("interval", 0)))
     elif pos and pos[0] == "probe" and len(pos) == 4:
