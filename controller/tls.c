@@ -556,6 +556,16 @@ static void sync_leaf(struct ctl *c, const struct etcd_cluster *ec, enum ectls_k
 		set_expiry(s, k, f.not_after);
 	} else {
 		set_expiry(s, k, f.not_after);
+		if (!auto_mode && ectls_renew_due(f.not_before, f.not_after, now) && !s->warn_reason[0]) {
+			/* the user's renewal (cert-manager's) is late: say so before it expires */
+			char when[32];
+			ectls_rfc3339(f.not_after, when, sizeof(when));
+			eo_strlcpy(s->warn_reason, TLS_EXPIRING_SOON, sizeof(s->warn_reason));
+			snprintf(s->warn_message, sizeof(s->warn_message),
+				 "Secret %s: tls.crt is two thirds through its life and expires at %s; "
+				 "renew it (cert-manager's Certificate, or by hand with the same CA)",
+				 what, when);
+		}
 	}
 	/* the controller's own credentials: the client certificate (Secret
 	 * mode: the client side's Secret, which must allow clientAuth) */
@@ -604,7 +614,10 @@ void tls_sync(struct ctl *c, const struct etcd_cluster *ec, bool may_write, stru
 	if (have_ca && may_write && s->ok && !s->rotating && s->ca_bundle_n > 1 &&
 	    s->ca_switched_at > 0 && now >= s->ca_switched_at + c->tls_ca_overlap_s)
 		drop_old_ca(c, ec, s);
-	if (s->ok) {
+	if (s->ok && s->warn_reason[0]) {
+		eo_strlcpy(s->reason, s->warn_reason, sizeof(s->reason));
+		eo_strlcpy(s->message, s->warn_message, sizeof(s->message));
+	} else if (s->ok) {
 		eo_strlcpy(s->reason, "CertificatesReady", sizeof(s->reason));
 		snprintf(s->message, sizeof(s->message), "%s%s%s",
 			 ectls_peer_on(ec) ? "peer" : "", ectls_peer_on(ec) && s->client_on ? " and " : "",

@@ -18,6 +18,9 @@
 #include "etcd.h"
 
 #define TLS_CONDITION "TLSReady"
+/* TLSReady True with this reason: a Secret-mode certificate past two thirds
+ * of its life (the user's renewal is late); a Warning Event when it starts. */
+#define TLS_EXPIRING_SOON "CertificateExpiringSoon"
 
 struct tls_state {
 	bool on;                 /* peer or client TLS asked for */
@@ -25,6 +28,8 @@ struct tls_state {
 	bool ok;                 /* every certificate fits; else hold membership changes */
 	char reason[48];         /* TLSReady's reason and message */
 	char message[256];
+	char warn_reason[48];    /* fits, but TLS_EXPIRING_SOON (Secret mode) */
+	char warn_message[256];
 	struct ec_tls_status expiry;
 	/* the controller's credentials for etcd (client TLS on and found) */
 	char *ca_pem, *cert_pem, *key_pem;

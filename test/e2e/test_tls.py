@@ -5,7 +5,8 @@ created at 1 and grown by the webhook's staging over https peer URLs; the
 controller made the CA and the three certificates as Secrets owned by the
 EtcdCluster and shows their expiry; etcdctl with <name>-client-tls works
 through the client Service, and without a client certificate is refused;
-3 -> 1 under the writer loses no acknowledged write.
+3 -> 1 under the writer loses no acknowledged write. The peer port refuses
+no certificate, and the client certificate (right CA, not a peer's CN); the members themselves speak raft over it.
 
 Secret mode: a kubernetes.io/tls Secret without ca.crt gives TLSReady=False
 with reason CAMissing, and the controller acts on nothing (no StatefulSet).
@@ -111,6 +112,16 @@ class TLSAuto(unittest.TestCase):
         self.assertNotEqual(r.returncode, 0, "etcd answered a client without a certificate: %s" % r.stdout)
         self.assertNotIn("world", r.stdout)
 
+        # the peer port refuses a connection without a certificate, and one with a
+        # certificate of the cluster's CA that is not a peer's (the client certificate:
+        # allowed-cn). (The members themselves, talking raft over https peer URLs above,
+        # are the connections it lets in; from the bed's host address etcd also checks
+        # the peer certificate's names against the caller's IP, so no test peer here.)
+        host = "sec-0.sec-peer.default.svc.cluster.local"
+        for what, creds in (("no certificate", []), ("the client certificate", [cert, key])):
+            r = cb.bed.run_in_cluster(["python3", "-c", PEER_MEMBERS, host, ca] + creds, check=False, timeout=30)
+            self.assertNotEqual(r.returncode, 0, "the peer port let in %s: %s" % (what, r.stdout[-300:]))
+
         # 3 -> 1 under the writer (over mutual TLS): no acknowledged write lost
         t = time.time()
         with cb.load("sec", prefix="tls") as load:
@@ -195,10 +206,35 @@ class TLSAuto(unittest.TestCase):
             c = condition(cb.get(name), "TLSReady")
             self.assertEqual(c["status"], "False")
             self.assertIn(name + "-tls", c["message"])
-            self.assertIn("TLSNotReady", cb.reasons(name))
+            cb.bed.wait_for(lambda: "TLSNotReady" in cb.reasons(name), 30, "%s: the TLSNotReady Event" % name)
         time.sleep(3)
         made = {s["metadata"]["name"] for s in cb.bed.list("statefulsets", "default")}
         self.assertEqual(made & set(cases), set(), "acted on a cluster whose Secret does not fit")
+
+    def test_5_secret_mode_late_renewal_is_warned_and_the_cluster_serves(self):
+        """A user's certificate past two thirds of its life (cert-manager's renewal
+        late): it still fits, so the cluster is made and serves, and TLSReady says
+        CertificateExpiringSoon with a Warning Event, before it expires."""
+        cb = self.cb
+        b = lambda s: base64.b64encode(s.encode()).decode()  # noqa: E731
+        n, dom = "late", "default.svc.cluster.local"
+        names = ["%s-%d.%s-peer.%s" % (n, k, n, dom) for k in range(10)]
+        names += ["%s-client" % n, "%s-client.default" % n, "%s-client.default.svc" % n,
+                  "%s-client.%s" % (n, dom), "localhost", "IP:127.0.0.1"]
+        fmt = lambda t: time.strftime("%Y%m%d%H%M%SZ", time.gmtime(t))  # noqa: E731
+        now = time.time()
+        ca, crt, key = openssl_leaf(os.path.join(cb.bed.dir, n), names, fmt(now - 5 * 86400), fmt(now + 86400))
+        cb.bed.create({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
+                       "metadata": {"name": n + "-tls", "namespace": "default"},
+                       "data": {"ca.crt": b(ca), "tls.crt": b(crt), "tls.key": b(key)}}, ns="default")
+        cb.create(n, 1, security={"tls": {"client": {"mode": "Secret", "secretName": n + "-tls"}}})
+        cb.wait_settled(n, 1, timeout=120)
+        c = condition(cb.get(n), "TLSReady")
+        self.assertEqual((c.get("status"), c.get("reason")), ("True", "CertificateExpiringSoon"), c)
+        self.assertIn("renew it", c["message"])
+        cb.bed.wait_for(lambda: "CertificateExpiringSoon" in cb.reasons(n), 30, "the Warning Event")
+        # settled means the controller read the member list over TLS with the user's certificate
+        self.assertEqual(len(cb.get(n)["status"]["members"]), 1)
 
 
 def openssl_leaf(d, dns, start=None, end=None):
@@ -220,7 +256,8 @@ def openssl_leaf(d, dns, start=None, end=None):
         f.write("01\n")
     with open(os.path.join(d, "ext.cnf"), "w") as f:
         f.write("subjectAltName=%s\nextendedKeyUsage=serverAuth,clientAuth\n"
-                "keyUsage=critical,digitalSignature,keyEncipherment\n" % ",".join("DNS:" + n for n in dns))
+                "keyUsage=critical,digitalSignature,keyEncipherment\n"
+                % ",".join(n if n.startswith("IP:") else "DNS:" + n for n in dns))
     open(os.path.join(d, "index.txt"), "w").close()
     dates = ["-startdate", start, "-enddate", end] if start else ["-days", "1"]
     run("openssl", "ca", "-batch", "-config", "ca.cnf", "-cert", "ca.crt", "-keyfile", "ca.key",
@@ -231,6 +268,13 @@ def openssl_leaf(d, dns, start=None, end=None):
             out.append(f.read())
     return tuple(out)
 
+
+# GET https://HOST:2380/members (etcd's peer API) trusting CA, with CERT KEY if given
+PEER_MEMBERS = (
+    "import ssl,sys,urllib.request as u\n"
+    "c=ssl.create_default_context(cafile=sys.argv[2])\n"
+    "if len(sys.argv)>3: c.load_cert_chain(sys.argv[3],sys.argv[4])\n"
+    "print(u.urlopen('https://%s:2380/members'%sys.argv[1],timeout=5,context=c).read().decode())\n")
 
 SERVED = (
     "import ssl,socket,sys,base64\n"
