@@ -92,6 +92,8 @@ void obs_pod(json_object *pod, struct sc_pod *out)
 	out->bootstrap = res_pod_bootstrap(pod);
 	eo_strlcpy(out->revision, json_opt_str(pod, "metadata.annotations[" SC_ANN_REVISION "]", ""),
 		   sizeof(out->revision));
+	eo_strlcpy(out->image, res_pod_image(pod), sizeof(out->image));
+	out->created_ms = obs_time_ms(json_opt_str(pod, "metadata.creationTimestamp", ""));
 	json_object *ready = condition(pod, "Ready");
 	out->ready = ready && strcmp(json_opt_str(ready, "status", ""), "True") == 0;
 	json_object *init = condition(pod, "Initialized");
@@ -184,6 +186,7 @@ void obs_member_status(const struct etcd_status *st, uint64_t cluster_id, struct
 	sm->raft_index = st->raft_index;
 	sm->raft_applied_index = st->raft_applied_index;
 	sm->db_size = st->db_size;
+	eo_strlcpy(sm->version, st->version, sizeof(sm->version));
 }
 
 /* The member's client URL: advertised, else its peer URL on :2379. */
@@ -360,6 +363,7 @@ int obs_gather_tls(struct ctl *c, json_object *ec_obj, const struct etcd_cluster
 			   sizeof(s->sts_revision));
 		s->sts_current = json_opt_int(o->sts, "status.observedGeneration", -1) ==
 				 json_opt_int(o->sts, "metadata.generation", -2);
+		eo_strlcpy(s->sts_image, res_sts_image(o->sts), sizeof(s->sts_image));
 	}
 	if (o->pdb) {
 		s->pdb = true;

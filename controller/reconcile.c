@@ -569,11 +569,12 @@ int rec_reconcile(struct ctl *c, const char *key, int64_t *requeue_ms, struct eo
 	}
 	/* A CA rotation's phase 1: the template carries the new CA's
 	 * fingerprint; the members are made again one at a time to trust both. */
-	int roll_left = -1;
-	if (ts.on && ts.ok && ts.rotating) {
+	bool rotating = ts.on && ts.ok && ts.rotating;
+	if (rotating)
 		eo_strlcpy(o.want_revision, ts.trust_fp, sizeof(o.want_revision));
-		roll_left = sc_roll(&o.s, ts.trust_fp, &a);
-	}
+	/* … and a version upgrade: the Pods whose etcd image is not the
+	 * template's, made again the same way. */
+	int roll_left = ts.on && !ts.ok ? -1 : sc_roll(&o.s, rotating ? ts.trust_fp : "", &a);
 	sc_status(&o.s, &a, &st);
 	bk_cluster_condition(c->backup, ec.namespace, ec.name, &st, o.s.now_rfc3339);
 	if (ts.on) {
@@ -613,7 +614,7 @@ int rec_reconcile(struct ctl *c, const char *key, int64_t *requeue_ms, struct eo
 			 log_q(q, sizeof(q), err->msg));
 		goto fail;
 	}
-	if (roll_left == 0 && tls_switch_ca(c, &ec, &ts, err) != 0) {
+	if (rotating && roll_left == 0 && tls_switch_ca(c, &ec, &ts, err) != 0) {
 		log_warn("CA not switched", "cluster=%s error=%s", key, log_q(q, sizeof(q), err->msg));
 		goto fail;
 	}
@@ -640,8 +641,10 @@ int rec_reconcile(struct ctl *c, const char *key, int64_t *requeue_ms, struct eo
 		ev_emit(c->kc, o.ec, ts.event_warning, ts.event_reason, ts.event_message, c->identity);
 	{
 		const struct ec_condition *was = cluster_condition(&ec.status, TLS_CONDITION);
-		if (ts.on && !ts.ok && (!was || strcmp(was->reason, ts.reason) != 0))
-			ev_emit(c->kc, o.ec, true, "TLSNotReady", ts.message, c->identity);
+		bool expiring = ts.ok && strcmp(ts.reason, TLS_EXPIRING_SOON) == 0;
+		if (ts.on && (!ts.ok || expiring) && (!was || strcmp(was->reason, ts.reason) != 0))
+			ev_emit(c->kc, o.ec, true, expiring ? TLS_EXPIRING_SOON : "TLSNotReady",
+				ts.message, c->identity);
 	}
 	if (acting(a.kind) && !soon)
 		log_info("action", "cluster=%s action=%s step=%s msg=%s", key, sc_kind_name(a.kind),

@@ -720,6 +720,18 @@ const char *res_sts_image(json_object *sts)
 	return k ? json_opt_str(k, "image", "") : "";
 }
 
+const char *res_pod_image(json_object *pod)
+{
+	json_object *ctrs = json_at(pod, "spec.containers");
+	for (size_t i = 0; ctrs && json_object_is_type(ctrs, json_type_array) &&
+			   i < json_object_array_length(ctrs); i++) {
+		json_object *k = json_object_array_get_idx(ctrs, i);
+		if (strcmp(json_opt_str(k, "name", ""), RES_ETCD_CONTAINER) == 0)
+			return json_opt_str(k, "image", "");
+	}
+	return "";
+}
+
 bool res_sts_set_image(json_object *sts, const char *image)
 {
 	json_object *k = etcd_container_of(sts);

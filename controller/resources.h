@@ -120,9 +120,10 @@ bool res_pod_bootstrap(json_object *pod);
 json_object *res_pod_bootstrap_off_patch(void);
 /* The etcd container's image in the template ("" when absent), and set it
  * in place; returns true when it changed. With updateStrategy OnDelete a new
- * image reaches members only as their Pods are made again (new members, a
- * replaced member): the controller never restarts a member to upgrade it. */
+ * image reaches members only as their Pods are made again: one at a time by
+ * the roll (sc_roll), which compares each Pod's image (res_pod_image). */
 const char *res_sts_image(json_object *sts);
+const char *res_pod_image(json_object *pod);
 bool res_sts_set_image(json_object *sts, const char *image);
 
 #endif

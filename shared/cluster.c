@@ -17,7 +17,7 @@
 #include "json.h"
 
 static const char *const phase_names[] = {"", "Creating", "Running", "Scaling", "Degraded",
-					  "Failed"};
+					  "Failed", "Upgrading"};
 
 const char *ec_phase_name(enum ec_phase p)
 {
@@ -169,6 +169,7 @@ static int parse_status(json_object *st, struct ec_status *out, struct eo_err *e
 	opt_copy(st, "selector", out->selector, sizeof(out->selector));
 	opt_copy(st, "clusterID", out->cluster_id, sizeof(out->cluster_id));
 	opt_copy(st, "leader", out->leader, sizeof(out->leader));
+	opt_copy(st, "version", out->version, sizeof(out->version));
 	opt_copy(st, "tls.caNotAfter", out->tls.ca, sizeof(out->tls.ca));
 	opt_copy(st, "tls.peerNotAfter", out->tls.peer, sizeof(out->tls.peer));
 	opt_copy(st, "tls.serverNotAfter", out->tls.server, sizeof(out->tls.server));
@@ -328,6 +329,7 @@ json_object *cluster_status_json(const struct ec_status *st)
 	add_str(o, "selector", st->selector);
 	add_str(o, "clusterID", st->cluster_id);
 	add_str(o, "leader", st->leader);
+	add_str(o, "version", st->version);
 	if (st->tls.ca[0] || st->tls.peer[0] || st->tls.server[0] || st->tls.client[0]) {
 		json_object *t = json_object_new_object();
 		add_str(t, "caNotAfter", st->tls.ca);

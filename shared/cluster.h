@@ -55,7 +55,8 @@
 #define EC_MAX_MEMBERS 16
 #define EC_MAX_CONDITIONS 6
 
-enum ec_phase { EC_PHASE_UNSET, EC_CREATING, EC_RUNNING, EC_SCALING, EC_DEGRADED, EC_FAILED };
+enum ec_phase { EC_PHASE_UNSET, EC_CREATING, EC_RUNNING, EC_SCALING, EC_DEGRADED, EC_FAILED,
+		EC_UPGRADING };
 const char *ec_phase_name(enum ec_phase p); /* "" for UNSET */
 enum ec_phase ec_phase_parse(const char *s); /* UNSET when unknown */
 
@@ -162,6 +163,7 @@ struct ec_status {
 	char selector[256];
 	char cluster_id[24];
 	char leader[64];
+	char version[32];   /* the etcd version every member runs (the lowest reported) */
 	struct ec_member members[EC_MAX_MEMBERS];
 	int nmembers;
 	struct ec_scaling scaling;

@@ -99,6 +99,10 @@ void policy_unsettled_why(const struct etcd_cluster *c, char *out, size_t size)
 			 "the operator has not acted on the last change yet (generation %lld, "
 			 "observed %lld)",
 			 (long long)c->generation, (long long)st->observed_generation);
+	else if (st->phase == EC_UPGRADING)
+		snprintf(out, size, "an upgrade to %s is rolling through the members, one at a "
+			 "time (status.version %s until every member runs it)", c->spec.version,
+			 st->version[0] ? st->version : "unknown");
 	else if (st->phase != EC_RUNNING)
 		snprintf(out, size, "status.phase is %s, %d of %lld members ready",
 			 ec_phase_name(st->phase), st->ready_replicas, (long long)c->spec.replicas);

@@ -77,6 +77,9 @@ static void check_target(struct policy_decision *d, const struct etcd_cluster *n
 			      EC_MIN_REPLICAS, EC_MAX_REPLICAS);
 }
 
+/* The first 3.5 patch from which 3.6 is a safe next step. */
+#define POLICY_SAFE_35_PATCH 26
+
 static void check_version(struct policy_decision *d, const struct etcd_cluster *o,
 			  const struct etcd_cluster *n)
 {
@@ -93,6 +96,12 @@ static void check_version(struct policy_decision *d, const struct etcd_cluster *
 	}
 	if (old_ok && ec_version_cmp(&ov, &nv) == 0)
 		return; /* "v3.5.17" → "3.5.17": the same version */
+	/* The way out of an upgrade that stalled: back to what every member
+	 * runs (status.version), whatever the roll's state. */
+	struct ec_version rv;
+	if (o && o->status.phase == EC_UPGRADING && ec_version_parse(o->status.version, &rv) == 0 &&
+	    ec_version_cmp(&rv, &nv) == 0)
+		return;
 	if (nv.major != 3 || nv.minor < 4 || nv.minor > 6) {
 		policy_refuse(d,
 			      "spec.version: %s is not a version this operator runs: it knows "
@@ -116,6 +125,19 @@ static void check_version(struct policy_decision *d, const struct etcd_cluster *
 			      "one minor version at a time. Upgrade to %d.%d.x first, then to %s",
 			      o->spec.version, n->spec.version, ov.major, ov.minor + 1,
 			      n->spec.version);
+		return;
+	}
+	/* etcd's own upgrade notes (2025): members promoted on 3.5.1–3.5.19 can
+	 * turn back into learners on 3.6, and zombie members appear unless the
+	 * whole cluster ran 3.5.26 or newer before the 3.6 binaries. */
+	if (old_ok && ov.major == 3 && ov.minor == 5 && nv.minor == 6 &&
+	    ov.patch < POLICY_SAFE_35_PATCH) {
+		policy_refuse(d,
+			      "spec.version: cannot go from %s to %s directly: 3.5 clusters below "
+			      "3.5.%d can lose members' voting status or keep zombie members on 3.6. "
+			      "Upgrade to 3.5.%d (or a newer 3.5.x) first, then to %s",
+			      o->spec.version, n->spec.version, POLICY_SAFE_35_PATCH,
+			      POLICY_SAFE_35_PATCH, n->spec.version);
 		return;
 	}
 	bool pending = n->target >= 0 && n->target != n->spec.replicas;

@@ -50,6 +50,7 @@ struct sc_member {
 	uint64_t raft_index;
 	uint64_t raft_applied_index;
 	int64_t db_size;
+	char version[32];     /* the etcd version it reports; "" unknown */
 };
 
 /* One Pod of the StatefulSet, by ordinal. */
@@ -70,7 +71,9 @@ struct sc_pod {
 				  init step again, which can let it start */
 	int64_t refused_since_ms; /* … since when the Pod is not ready (wall ms); 0: unknown */
 	char revision[24];         /* its annotation SC_ANN_REVISION: what it was made to run
-				      with that a running member cannot take in (roll.h) */
+				      with that a running member cannot take in (sc_roll) */
+	char image[256];           /* its etcd container's image */
+	int64_t created_ms;        /* metadata.creationTimestamp, wall ms; 0: unknown */
 	char waiting_reason[64];   /* a container's waiting reason: ErrImagePull, CrashLoopBackOff */
 	char waiting_message[160];
 };
@@ -89,6 +92,7 @@ struct sc_observed {
 	int sts_replicas;   /* spec.replicas of the StatefulSet */
 	bool sts_bootstrap; /* its template still allows ordinal 0 to bootstrap */
 	char sts_revision[24]; /* its template's SC_ANN_REVISION */
+	char sts_image[256];   /* its template's etcd image */
 	bool sts_current;      /* the StatefulSet controller has seen its latest spec */
 	struct sc_pod pods[SC_MAX_ORDINALS];
 	bool pvcs[SC_MAX_ORDINALS];            /* claim data-<name>-<k> exists */
@@ -167,6 +171,10 @@ struct sc_action {
 	char message[256];
 
 	int64_t requeue_ms; /* look again after this long */
+	bool staging;       /* the next step of a staged scale (the membership is settled):
+			       a roll holds it until every member runs the new image */
+	bool settled_wait;  /* nothing pending, a voter not healthy: a roll may look (its
+			       Pod may be the one the roll made, or must make again) */
 };
 
 /* The next action. Never fails: a state it cannot reason about is reported
@@ -174,12 +182,16 @@ struct sc_action {
 void sc_decide(const struct sc_observed *o, struct sc_action *a);
 
 /*
- * The roll (scaling_roll.c): when a (from sc_decide) is SC_NONE and the
- * template's revision is want, the next step of making every member's Pod
- * again on its data, one at a time, followers first — SC_RESTART_POD,
- * SC_TRANSFER_LEADERSHIP or SC_WAIT; a is left alone otherwise. Returns
- * the Pods still to make again (0: every one carries want), or -1 when it
- * did not look (a was not SC_NONE, or the template does not carry want yet).
+ * The roll (scaling_roll.c): when a (from sc_decide) is SC_NONE, the next
+ * step of making again, on its data, one at a time, followers first, every
+ * member's Pod that differs from the template — its etcd image (an
+ * upgrade: phase Upgrading), or, when want is not "", its revision
+ * annotation (a CA rotation; the template must carry want). SC_RESTART_POD,
+ * SC_TRANSFER_LEADERSHIP or SC_WAIT; a is left alone otherwise. A Pod made
+ * again that is not ready within the step timeout stops the roll
+ * (Progressing False, UpgradeStalled). Returns the Pods still to make again
+ * (0: none), or -1 when it did not look (a was not SC_NONE, or the template
+ * is not there yet).
  */
 int sc_roll(const struct sc_observed *o, const char *want, struct sc_action *a);
 

@@ -85,6 +85,7 @@ static void decide_settled(const struct sc_observed *o, const struct sc_view *v,
 	int64_t t = o->ec.target;
 	if (t >= EC_MIN_REPLICAS && t <= EC_MAX_REPLICAS && t != D) {
 		int next = t > D ? D + 1 : D - 1;
+		a->staging = true;
 		if (!settled_on_record(&o->ec)) {
 			a->kind = SC_WAIT;
 			a->requeue_ms = SC_RQ_FAST;
@@ -308,6 +309,7 @@ void sc_decide_members(const struct sc_observed *o, const struct sc_view *v, str
 		a->requeue_ms = SC_RQ_POLL;
 		bool pending = hole >= 0 || D != n || rec->active;
 		a->phase = pending ? EC_SCALING : EC_RUNNING;
+		a->settled_wait = !pending;
 		if (rec->active && strcmp(rec->step, EC_STEP_PROMOTE) == 0)
 			sc_set_step(a, o, EC_STEP_VERIFY, rec->from, rec->to, 0);
 		else if (rec->active)

@@ -77,6 +77,18 @@ void sc_status(const struct sc_observed *o, const struct sc_action *a, struct ec
 		out->replicas = v.voters;
 		out->ready_replicas = v.healthy_voters;
 		out->learners = v.learners;
+		/* The version every member runs: the lowest any reports (as etcd's
+		 * own cluster version); kept when none answered. */
+		struct ec_version lo = {0}, mv;
+		const char *low = NULL;
+		for (int i = 0; i < o->nmembers; i++)
+			if (ec_version_parse(o->members[i].version, &mv) == 0 &&
+			    (!low || ec_version_cmp(&mv, &lo) < 0)) {
+				lo = mv;
+				low = o->members[i].version;
+			}
+		if (low)
+			eo_strlcpy(out->version, low, sizeof(out->version));
 	} else {
 		/* Nobody answers: what we knew stands, but nothing is healthy. */
 		out->ready_replicas = 0;

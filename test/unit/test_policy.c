@@ -489,7 +489,10 @@ static void test_versions(void **state)
 	} cases[] = {
 		{"3.5.17", "3.5.18", NULL},
 		{"3.4.23", "3.5.17", NULL},
-		{"3.5.17", "3.6.0", NULL},
+		{"3.5.17", "3.6.0", "Upgrade to 3.5.26 (or a newer 3.5.x) first, then to 3.6.0"},
+		{"3.5.25", "3.6.16", "below 3.5.26"},
+		{"3.5.26", "3.6.0", NULL},
+		{"3.5.36", "3.6.16", NULL},
 		{"3.5.17", "v3.5.17", NULL},
 		{"3.5.17", "3.5", "is not an etcd version"},
 		{"3.5.17", "latest", "is not an etcd version"},
@@ -547,6 +550,33 @@ static void test_version_while_scaling(void **state)
 	d = run_validate(POLICY_UPDATE, &o, &n);
 	assert_false(d.allowed);
 	assert_non_null(strstr(d.reason, "staged scale to 5"));
+}
+
+static void test_no_scaling_while_upgrading(void **state)
+{
+	struct etcd_cluster o = settled(3), n = settled(3);
+	o.status.phase = n.status.phase = EC_UPGRADING;
+	strcpy(o.status.version, "3.5.36");
+	n.spec.replicas = 4;
+	struct policy_decision d = run_validate(POLICY_UPDATE, &o, &n);
+	assert_false(d.allowed);
+	if (!strstr(d.reason, "an upgrade to 3.5.17 is rolling through the members"))
+		fail_msg("%s", d.reason);
+	/* nor another version on top of the roll */
+	n = settled(3);
+	n.status.phase = EC_UPGRADING;
+	strcpy(n.spec.version, "3.5.18");
+	d = run_validate(POLICY_UPDATE, &o, &n);
+	assert_false(d.allowed);
+	assert_non_null(strstr(d.reason, "rolling through the members"));
+	/* … but back to what every member runs is the way out of a stalled one */
+	strcpy(o.spec.version, "3.6.99");
+	strcpy(n.spec.version, "3.5.36");
+	d = run_validate(POLICY_UPDATE, &o, &n);
+	if (!d.allowed)
+		fail_msg("back to status.version refused: %s", d.reason);
+	strcpy(n.spec.version, "3.5.35"); /* not what they run: a downgrade */
+	assert_false(run_validate(POLICY_UPDATE, &o, &n).allowed);
 }
 
 static void test_immutable(void **state)
@@ -836,6 +866,7 @@ int main(void)
 		cmocka_unit_test(test_even_warning_only_on_targets),
 		cmocka_unit_test(test_versions),
 		cmocka_unit_test(test_version_while_scaling),
+		cmocka_unit_test(test_no_scaling_while_upgrading),
 		cmocka_unit_test(test_immutable),
 		cmocka_unit_test(test_names_and_lengths),
 		cmocka_unit_test(test_quorum_on_scale_down),

@@ -28,8 +28,12 @@ static void settled(int n, const char *rev, struct sc_observed *o, struct sc_act
 	assert_int_equal(a->kind, SC_NONE);
 	o->sts_current = true;
 	strcpy(o->sts_revision, NEW);
-	for (int k = 0; k < n; k++)
+	strcpy(o->ec.spec.version, "3.5.36");
+	cluster_etcd_image(&o->ec, o->sts_image, sizeof(o->sts_image));
+	for (int k = 0; k < n; k++) {
 		strcpy(o->pods[k].revision, rev);
+		strcpy(o->pods[k].image, o->sts_image);
+	}
 }
 
 static int leader_ordinal(const struct sc_observed *o)
@@ -55,8 +59,115 @@ static void test_nothing_to_roll(void **state)
 	settled(3, NEW, &o, &a);
 	assert_int_equal(sc_roll(&o, NEW, &a), 0);
 	assert_int_equal(a.kind, SC_NONE);
-	/* no revision wanted: never looks */
+	/* no revision wanted: only images count, and they agree */
+	assert_int_equal(sc_roll(&o, "", &a), 0);
+	assert_int_equal(a.kind, SC_NONE);
+	assert_int_equal(a.phase, EC_RUNNING);
+	/* a rotation is not done while a Pod is missing */
+	o.pods[2].exists = false;
+	assert_int_equal(sc_roll(&o, NEW, &a), -1);
+	assert_int_equal(sc_roll(&o, "", &a), 0);
+}
+
+#define IMG_OLD "gcr.io/etcd-development/etcd:v3.5.36"
+#define IMG_NEW "gcr.io/etcd-development/etcd:v3.6.16"
+
+static void images(struct sc_observed *o, int n, const char *img)
+{
+	strcpy(o->ec.spec.version, "3.6.16"); /* asks for IMG_NEW */
+	strcpy(o->sts_image, IMG_NEW);
+	for (int k = 0; k < n; k++)
+		strcpy(o->pods[k].image, img);
+}
+
+static void test_an_upgrade_rolls_followers_first_as_upgrading(void **state)
+{
+	struct sc_observed o;
+	struct sc_action a;
+	settled(3, "", &o, &a);
+	strcpy(o.sts_revision, "");
+	images(&o, 3, IMG_OLD);
+	int lead = leader_ordinal(&o);
+	assert_int_equal(sc_roll(&o, "", &a), 3);
+	assert_int_equal(a.kind, SC_RESTART_POD);
+	assert_int_not_equal(a.ordinal, lead);
+	assert_int_equal(a.phase, EC_UPGRADING);
+	assert_string_equal(a.event_reason, "UpgradingMember");
+	assert_non_null(strstr(a.progressing_message, IMG_NEW));
+
+	/* while a Pod made again starts, sc_decide waits: the phase still says so */
+	struct sc_action w = a;
+	w.kind = SC_WAIT;
+	w.phase = EC_RUNNING;
+	assert_int_equal(sc_roll(&o, "", &w), -1);
+	assert_int_equal(w.phase, EC_UPGRADING);
+
+	/* spec asks for the new image before the template has it: Upgrading at once,
+	 * but nothing is made again from the old template */
+	settled(3, "", &o, &a);
+	strcpy(o.ec.spec.version, "3.6.16");
 	assert_int_equal(sc_roll(&o, "", &a), -1);
+	assert_int_equal(a.kind, SC_NONE);
+	assert_int_equal(a.phase, EC_UPGRADING);
+
+	/* a staged scale (the target annotation) waits for the upgrade */
+	settled(3, "", &o, &a);
+	images(&o, 3, IMG_OLD);
+	a.kind = SC_PATCH_REPLICAS;
+	a.replicas = 4;
+	a.staging = true;
+	assert_int_equal(sc_roll(&o, "", &a), 3);
+	assert_int_equal(a.kind, SC_RESTART_POD);
+
+	/* only the leader left: leadership moves to a member on the new image */
+	settled(3, "", &o, &a);
+	strcpy(o.sts_revision, "");
+	images(&o, 3, IMG_NEW);
+	strcpy(o.pods[lead].image, IMG_OLD);
+	assert_int_equal(sc_roll(&o, "", &a), 1);
+	assert_int_equal(a.kind, SC_TRANSFER_LEADERSHIP);
+}
+
+static void test_a_pod_made_again_that_never_gets_ready_stops_the_upgrade(void **state)
+{
+	struct sc_observed o;
+	struct sc_action a;
+	settled(3, "", &o, &a);
+	strcpy(o.sts_revision, "");
+	images(&o, 3, IMG_OLD);
+	int lead = leader_ordinal(&o), k = lead == 0 ? 1 : 0;
+	strcpy(o.pods[k].image, IMG_NEW);
+	o.pods[k].ready = false;
+	o.pods[k].created_ms = o.now_ms - o.step_timeout_ms + 1000;
+	assert_int_equal(sc_roll(&o, "", &a), 2);
+	assert_int_equal(a.kind, SC_WAIT); /* still within the step timeout */
+	assert_string_equal(a.progressing_status, "True");
+
+	settled(3, "", &o, &a);
+	strcpy(o.sts_revision, "");
+	images(&o, 3, IMG_OLD);
+	strcpy(o.pods[k].image, IMG_NEW);
+	o.pods[k].ready = false;
+	o.pods[k].created_ms = o.now_ms - o.step_timeout_ms - 1000;
+	assert_int_equal(sc_roll(&o, "", &a), 2);
+	assert_int_equal(a.kind, SC_WAIT);
+	assert_string_equal(a.progressing_status, "False");
+	assert_string_equal(a.progressing_reason, "UpgradeStalled");
+	assert_non_null(strstr(a.progressing_message, "set spec.version back"));
+	assert_int_equal(a.phase, EC_UPGRADING);
+
+	/* the way out: spec back to the old image; the broken Pod is made again first,
+	 * though the cluster is not whole */
+	strcpy(o.ec.spec.version, "3.5.36");
+	cluster_etcd_image(&o.ec, o.sts_image, sizeof(o.sts_image));
+	int i = member_of(&o, k);
+	o.members[i].healthy = false;
+	sc_decide(&o, &a);
+	assert_int_equal(a.kind, SC_WAIT); /* a voter down: no membership change */
+	assert_true(a.settled_wait);
+	assert_int_equal(sc_roll(&o, "", &a), 1);
+	assert_int_equal(a.kind, SC_RESTART_POD);
+	assert_int_equal(a.ordinal, k);
 }
 
 static void test_waits_for_the_template(void **state)
@@ -162,6 +273,8 @@ int main(void)
 		cmocka_unit_test(test_leader_last_after_moving_leadership),
 		cmocka_unit_test(test_a_single_member_is_restarted),
 		cmocka_unit_test(test_waits_for_a_pod_and_a_catch_up),
+		cmocka_unit_test(test_an_upgrade_rolls_followers_first_as_upgrading),
+		cmocka_unit_test(test_a_pod_made_again_that_never_gets_ready_stops_the_upgrade),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
