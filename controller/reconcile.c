@@ -553,7 +553,9 @@ int rec_reconcile(struct ctl *c, const char *key, int64_t *requeue_ms, struct eo
 
 	struct sc_action a;
 	struct ec_status st;
-	sc_decide(&o.s, &a);
+	bool suspension = sc_suspension(&o.s, &a);
+	if (!suspension)
+		sc_decide(&o.s, &a);
 	/* A certificate that does not fit (Secret mode: the user's to fix) holds
 	 * every change of the cluster: a member made now could not join or
 	 * serve. The reason is in the TLSReady condition. */
@@ -574,7 +576,8 @@ int rec_reconcile(struct ctl *c, const char *key, int64_t *requeue_ms, struct eo
 		eo_strlcpy(o.want_revision, ts.trust_fp, sizeof(o.want_revision));
 	/* … and a version upgrade: the Pods whose etcd image is not the
 	 * template's, made again the same way. */
-	int roll_left = ts.on && !ts.ok ? -1 : sc_roll(&o.s, rotating ? ts.trust_fp : "", &a);
+	int roll_left = (ts.on && !ts.ok) || suspension ? -1
+							 : sc_roll(&o.s, rotating ? ts.trust_fp : "", &a);
 	sc_status(&o.s, &a, &st);
 	bk_cluster_condition(c->backup, ec.namespace, ec.name, &st, o.s.now_rfc3339);
 	if (ts.on) {

@@ -17,7 +17,7 @@
 #include "json.h"
 
 static const char *const phase_names[] = {"", "Creating", "Running", "Scaling", "Degraded",
-					  "Failed", "Upgrading"};
+					  "Failed", "Upgrading", "Suspended"};
 
 const char *ec_phase_name(enum ec_phase p)
 {
@@ -275,6 +275,13 @@ int cluster_parse(json_object *obj, struct etcd_cluster *out, struct eo_err *err
 	    spec_str(obj, "spec.clusterDomain", s->cluster_domain, sizeof(s->cluster_domain),
 		     EC_DEFAULT_DOMAIN, NULL, err) != 0)
 		return -1;
+	json_object *susp = json_at(obj, "spec.suspended");
+	if (susp && !json_object_is_type(susp, json_type_null)) {
+		if (!json_object_is_type(susp, json_type_boolean))
+			return eo_err_set(err, EO_EPARSE, "spec.suspended: expected true or false, got %s",
+					  json_type_label(susp));
+		s->suspended = json_object_get_boolean(susp);
+	}
 	json_object *sec = json_at(obj, "spec.security");
 	if (sec && !json_object_is_type(sec, json_type_null) &&
 	    !json_object_is_type(sec, json_type_object))

@@ -56,7 +56,7 @@
 #define EC_MAX_CONDITIONS 6
 
 enum ec_phase { EC_PHASE_UNSET, EC_CREATING, EC_RUNNING, EC_SCALING, EC_DEGRADED, EC_FAILED,
-		EC_UPGRADING };
+		EC_UPGRADING, EC_SUSPENDED };
 const char *ec_phase_name(enum ec_phase p); /* "" for UNSET */
 enum ec_phase ec_phase_parse(const char *s); /* UNSET when unknown */
 
@@ -140,6 +140,7 @@ struct ec_spec {
 	char storage_class[254];
 	bool storage_class_set;
 	char cluster_domain[254];
+	bool suspended;     /* spec.suspended: every Pod stopped, volumes and membership kept */
 	struct ec_tls_side tls_peer, tls_client;
 	/* spec.bootstrap.restore (DESIGN §3.1): member 0 starts from this
 	 * EtcdBackup's snapshot (key "" → its lastSnapshot); immutable */

@@ -543,6 +543,54 @@ static void validate_scale(const struct policy_request *req, struct policy_decis
 	warn_even(d, want);
 }
 
+/* spec.suspended (DESIGN §3.1): only from a settled cluster; nothing else
+ * changes while suspended; resuming is always let in, alone. */
+static void check_suspension(struct policy_decision *d, const struct etcd_cluster *o,
+			     const struct etcd_cluster *n)
+{
+	if (!o) {
+		if (n->spec.suspended)
+			policy_refuse(d, "spec.suspended: a new cluster cannot start suspended: create "
+				      "it, then suspend it once `kubectl etcd status %s` shows it Running",
+				      n->name);
+		return;
+	}
+	if (n->spec.suspended && !o->spec.suspended) {
+		bool pending = n->target >= 0 && n->target != n->spec.replicas;
+		if (!policy_settled(o) || pending || n->spec.replicas != o->spec.replicas ||
+		    strcmp(n->spec.version, o->spec.version) != 0) {
+			char why[160];
+			if (!policy_settled(o))
+				policy_unsettled_why(o, why, sizeof(why));
+			else if (pending)
+				snprintf(why, sizeof(why), "a staged scale to %lld members is under way",
+					 (long long)n->target);
+			else
+				snprintf(why, sizeof(why), "this change also moves spec.replicas or "
+					 "spec.version");
+			policy_refuse(d,
+				      "spec.suspended: cannot suspend %s now (%s): every member stops "
+				      "with its data, which must be settled first. Wait until `kubectl "
+				      "etcd status %s` shows it Running with every member ready, and "
+				      "change nothing else in the same request",
+				      n->name, why, n->name);
+		}
+		return;
+	}
+	if (!o->spec.suspended)
+		return;
+	/* suspended (or resuming): nothing else may move */
+	if (n->spec.replicas != o->spec.replicas || strcmp(n->spec.version, o->spec.version) != 0 ||
+	    strcmp(n->spec.image, o->spec.image) != 0 || n->target != o->target) {
+		policy_refuse(d,
+			      "spec: cannot change replicas, version, image or the target while %s is "
+			      "suspended%s: its members are stopped, and a membership change or a "
+			      "roll needs them running. Resume first (spec.suspended: false, `kubectl "
+			      "etcd resume %s`), alone, then change it",
+			      n->name, n->spec.suspended ? "" : " (resuming happens alone)", n->name);
+	}
+}
+
 void policy_validate(const struct policy_request *req, struct policy_decision *d)
 {
 	d->allowed = true;
@@ -562,9 +610,17 @@ void policy_validate(const struct policy_request *req, struct policy_decision *d
 		return;
 	}
 	if (req->scale_subresource) {
+		if (o->spec.suspended) {
+			policy_refuse(d, "spec.replicas: cannot scale %s while it is suspended: resume it "
+				      "first (`kubectl etcd resume %s`)", o->name, o->name);
+			return;
+		}
 		validate_scale(req, d);
 		return;
 	}
+	check_suspension(d, o, n);
+	if (!d->allowed)
+		return;
 
 	bool rep_changed = !o || n->spec.replicas != o->spec.replicas;
 	if (rep_changed && !check_range(d, n->spec.replicas))

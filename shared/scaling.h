@@ -182,6 +182,15 @@ struct sc_action {
 void sc_decide(const struct sc_observed *o, struct sc_action *a);
 
 /*
+ * spec.suspended (scaling_suspend.c): when the cluster is suspended, or is
+ * resuming from Suspended (the phase on record), fill a with the step
+ * (SC_LOWER_STS one Pod at a time, SC_RAISE_STS to spec.replicas at once,
+ * SC_WAIT, SC_NONE) and return true; sc_decide is not called then. false:
+ * the protocol's (call sc_decide).
+ */
+bool sc_suspension(const struct sc_observed *o, struct sc_action *a);
+
+/*
  * The roll (scaling_roll.c): when a (from sc_decide) is SC_NONE, the next
  * step of making again, on its data, one at a time, followers first, every
  * member's Pod that differs from the template — its etcd image (an

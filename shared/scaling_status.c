@@ -102,6 +102,9 @@ void sc_status(const struct sc_observed *o, const struct sc_action *a, struct ec
 	if (a->phase == EC_CREATING && !out->cluster_id[0]) {
 		cluster_set_condition(out, "Available", "False", "Creating",
 				      "the first member has not founded the cluster yet", now);
+	} else if (a->phase == EC_SUSPENDED) {
+		cluster_set_condition(out, "Available", "False", "Suspended",
+				      "spec.suspended: the members are stopped or starting", now);
 	} else if (strcmp(a->degraded_status, "True") == 0 &&
 		   (strcmp(a->degraded_reason, "QuorumLost") == 0 ||
 		    strcmp(a->degraded_reason, "NoMemberAnswers") == 0)) {

@@ -579,6 +579,38 @@ static void test_no_scaling_while_upgrading(void **state)
 	assert_false(run_validate(POLICY_UPDATE, &o, &n).allowed);
 }
 
+static void test_suspend_and_resume(void **state)
+{
+	struct etcd_cluster o = settled(3), n = settled(3);
+	n.spec.suspended = true;
+	assert_true(run_validate(POLICY_UPDATE, &o, &n).allowed);
+	/* only from a settled cluster */
+	struct etcd_cluster f = in_flight(2, 3), g = in_flight(2, 3);
+	g.spec.suspended = true;
+	struct policy_decision d = run_validate(POLICY_UPDATE, &f, &g);
+	assert_false(d.allowed);
+	assert_non_null(strstr(d.reason, "cannot suspend demo now"));
+	/* nothing moves while suspended */
+	o.spec.suspended = true;
+	n.spec.replicas = 4;
+	d = run_validate(POLICY_UPDATE, &o, &n);
+	assert_false(d.allowed);
+	assert_non_null(strstr(d.reason, "Resume first"));
+	n = o;
+	strcpy(n.spec.version, "3.5.18");
+	assert_false(run_validate(POLICY_UPDATE, &o, &n).allowed);
+	/* resuming alone is let in; with a scale, not */
+	n = o;
+	n.spec.suspended = false;
+	assert_true(run_validate(POLICY_UPDATE, &o, &n).allowed);
+	n.spec.replicas = 4;
+	assert_false(run_validate(POLICY_UPDATE, &o, &n).allowed);
+	/* a new cluster cannot start suspended */
+	n = settled(1);
+	n.spec.suspended = true;
+	assert_false(run_validate(POLICY_CREATE, NULL, &n).allowed);
+}
+
 static void test_immutable(void **state)
 {
 	struct etcd_cluster o = settled(3), n = settled(3);
@@ -867,6 +899,7 @@ int main(void)
 		cmocka_unit_test(test_versions),
 		cmocka_unit_test(test_version_while_scaling),
 		cmocka_unit_test(test_no_scaling_while_upgrading),
+		cmocka_unit_test(test_suspend_and_resume),
 		cmocka_unit_test(test_immutable),
 		cmocka_unit_test(test_names_and_lengths),
 		cmocka_unit_test(test_quorum_on_scale_down),

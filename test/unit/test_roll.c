@@ -1,6 +1,7 @@
 /*
- * Unit tests for shared/scaling_roll.c: which member's Pod a roll makes
- * again next, and when it waits. Snapshots come from the scaling tests'
+ * Unit tests for shared/scaling_roll.c (which member's Pod a roll makes
+ * again next, and when it waits) and shared/scaling_suspend.c (stopping
+ * every Pod one at a time, starting them all together). Snapshots come from the scaling tests'
  * world (a settled cluster), then the revisions are set by hand.
  */
 #include <setjmp.h>
@@ -263,6 +264,49 @@ static void test_waits_for_a_pod_and_a_catch_up(void **state)
 	assert_int_equal(a.kind, SC_WAIT);
 }
 
+static void test_suspend_stops_one_pod_at_a_time_then_resumes_all(void **state)
+{
+	struct sc_observed o;
+	struct sc_action a;
+	settled(3, "", &o, &a);
+	assert_false(sc_suspension(&o, &a)); /* not suspended: the protocol's */
+	o.ec.spec.suspended = true;
+	o.sts_replicas = 3;
+	assert_true(sc_suspension(&o, &a));
+	assert_int_equal(a.kind, SC_LOWER_STS);
+	assert_int_equal(a.replicas, 2); /* demo-2 first */
+	assert_int_equal(a.phase, EC_SUSPENDED);
+	assert_string_equal(a.event_reason, "Suspending");
+	/* lowered, demo-2 still stopping: wait */
+	o.sts_replicas = 2;
+	strcpy(o.ec.status.conditions[0].type, "Progressing");
+	strcpy(o.ec.status.conditions[0].reason, "Suspending");
+	o.ec.status.nconditions = 1;
+	assert_true(sc_suspension(&o, &a));
+	assert_int_equal(a.kind, SC_WAIT);
+	assert_non_null(strstr(a.progressing_message, "demo-2"));
+	o.pods[2].exists = false;
+	assert_true(sc_suspension(&o, &a));
+	assert_int_equal(a.kind, SC_LOWER_STS);
+	assert_int_equal(a.replicas, 1);
+	assert_string_equal(a.event_reason, ""); /* one Event for the whole suspension */
+	o.sts_replicas = 0;
+	o.pods[1].exists = o.pods[0].exists = false;
+	assert_true(sc_suspension(&o, &a));
+	assert_int_equal(a.kind, SC_NONE);
+	assert_string_equal(a.progressing_reason, "Suspended");
+	assert_string_equal(a.event_reason, "Suspended");
+	/* resume: all three at once, then the protocol's again */
+	o.ec.spec.suspended = false;
+	o.ec.status.phase = EC_SUSPENDED;
+	assert_true(sc_suspension(&o, &a));
+	assert_int_equal(a.kind, SC_RAISE_STS);
+	assert_int_equal(a.replicas, 3);
+	assert_string_equal(a.event_reason, "Resuming");
+	o.sts_replicas = 3;
+	assert_false(sc_suspension(&o, &a));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -275,6 +319,7 @@ int main(void)
 		cmocka_unit_test(test_waits_for_a_pod_and_a_catch_up),
 		cmocka_unit_test(test_an_upgrade_rolls_followers_first_as_upgrading),
 		cmocka_unit_test(test_a_pod_made_again_that_never_gets_ready_stops_the_upgrade),
+		cmocka_unit_test(test_suspend_stops_one_pod_at_a_time_then_resumes_all),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
