@@ -12,7 +12,7 @@ export EO_BUILD=$(cd "$BUILD" && pwd)
 KUBECTL_DIR=$(scripts/kube-bins.sh --print 2>/dev/null | awk -F= '$1=="kubectl" {print $2}')
 [ -n "$KUBECTL_DIR" ] && export PATH=$KUBECTL_DIR:$PATH
 rc=0
-for part in webhook controller plugin backup tls; do
+for part in webhook controller plugin backup tls upgrade; do
 	script=bench/$part/run.sh
 	echo "==== bench: $part"
 	if [ ! -x "$script" ]; then
