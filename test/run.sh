@@ -54,11 +54,21 @@ run_cmocka() { # suite binary
 	record "$name" "$p" "$f"
 }
 
-run_unittest() { # suite file.py
+unittest_log() { local name="$2/$(basename "$1" .py)"; echo "$LOGDIR/${name//\//_}.log"; }
+
+unittest_exec() { # file.py suite: run it, its log and exit status beside it
+	local log; log=$(unittest_log "$1" "$2")
+	(cd "$(dirname "$1")" && timeout 1200 python3 -m unittest -v "$(basename "$1" .py)") >"$log" 2>&1
+	echo $? >"$log.rc"
+}
+
+run_unittest() { unittest_exec "$1" "$2"; unittest_tally "$1" "$2"; }
+
+unittest_tally() { # file.py suite: count what its log says
 	local file=$1 name log p f s rc
 	name="$2/$(basename "$file" .py)"
-	log="$LOGDIR/${name//\//_}.log"
-	(cd "$(dirname "$file")" && timeout 1200 python3 -m unittest -v "$(basename "$file" .py)") >"$log" 2>&1; rc=$?
+	log=$(unittest_log "$1" "$2")
+	rc=$(cat "$log.rc" 2>/dev/null || echo 1)
 	p=$(awk '/^Ran [0-9]+ test/{print $2}' "$log" | tail -1); p=${p:-0}
 	f=$(grep -oE '(failures|errors)=[0-9]+' "$log" | awk -F= '{s+=$2} END{print s+0}')
 	s=$(grep -oE 'skipped=[0-9]+' "$log" | tail -1 | cut -d= -f2); s=${s:-0}
@@ -125,7 +135,32 @@ if want e2e; then suite "end to end on the real control plane"
 	# holds the union against manifests/rbac
 	export EO_RBAC_USAGE=$LOGDIR/rbac-usage.jsonl
 	rm -f "$EO_RBAC_USAGE"
-	for s in test/e2e/test_*.py; do [ -f "$s" ] && run_unittest "$s" e2e; done; fi
+	# Each test file has a bed of its own (its own network namespace, API
+	# server and directory), so they run in E2E_LANES lanes at once (most of
+	# a test is waiting for Pods); the files are dealt longest first to the
+	# lane with the least work, by the seconds each took on a 2-core VM.
+	# test_zz_rbac reads every bed's record: it runs alone, last.
+	lanes=${E2E_LANES:-2}
+	declare -A weight=([test_backup]=190 [test_controller_faults]=180 [test_tls]=175 [test_upgrade]=170
+		[test_controller]=155 [test_realk8s]=145 [test_plugin_lifecycle]=120 [test_member_guard]=47
+		[test_controller_oldorder]=43 [test_plugin]=41 [test_controller_leader]=35 [test_install]=30
+		[test_plugin_scale]=30 [test_webhook]=11)
+	files=(); for s in test/e2e/test_*.py; do [ -f "$s" ] && [[ $s != *test_zz_* ]] && files+=("$s"); done
+	mapfile -t files < <(for s in "${files[@]}"; do b=$(basename "$s" .py); echo "${weight[$b]:-60} $s"; done |
+		sort -rn | cut -d' ' -f2)
+	declare -a load lane_files
+	for ((i = 0; i < lanes; i++)); do load[i]=0; lane_files[i]=""; done
+	for s in "${files[@]}"; do
+		b=$(basename "$s" .py); best=0
+		for ((i = 1; i < lanes; i++)); do [ "${load[i]}" -lt "${load[best]}" ] && best=$i; done
+		load[best]=$((load[best] + ${weight[$b]:-60})); lane_files[best]+="$s "
+	done
+	for ((i = 0; i < lanes; i++)); do
+		( for s in ${lane_files[i]}; do unittest_exec "$s" e2e; done ) &
+	done
+	wait
+	for s in test/e2e/test_*.py; do [ -f "$s" ] && [[ $s != *test_zz_* ]] && unittest_tally "$s" e2e; done
+	for s in test/e2e/test_zz_*.py; do [ -f "$s" ] && run_unittest "$s" e2e; done; fi
 if want fuzz; then suite "fuzz (bounded)"
 	for s in test/fuzz/run.sh; do [ -x "$s" ] && run_script "$s" fuzz; done; fi
 if want demo; then suite "make demo"
