@@ -148,6 +148,7 @@ static int parse_member(json_object *m, const char *where, struct ec_member *out
 	out->learner = json_opt_bool(m, "learner", false);
 	out->healthy = json_opt_bool(m, "healthy", false);
 	out->leader = json_opt_bool(m, "leader", false);
+	opt_copy(m, "version", out->version, sizeof(out->version));
 	if (status_int(m, where, "dbSize", INT64_MAX, &out->db_size, err) != 0 ||
 	    status_int(m, where, "raftIndex", INT64_MAX, &out->raft_index, err) != 0)
 		return -1;
@@ -359,6 +360,7 @@ json_object *cluster_status_json(const struct ec_status *st)
 		json_object_object_add(j, "leader", json_object_new_boolean(m->leader));
 		json_object_object_add(j, "dbSize", json_object_new_int64(m->db_size));
 		json_object_object_add(j, "raftIndex", json_object_new_int64(m->raft_index));
+		add_str(j, "version", m->version);
 		json_object_array_add(members, j);
 	}
 	json_object_object_add(o, "members", members);

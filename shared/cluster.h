@@ -68,6 +68,7 @@ struct ec_member {
 	bool learner, healthy, leader;
 	int64_t db_size;
 	int64_t raft_index;
+	char version[32]; /* the etcd version it reports; "" unknown */
 };
 
 /*

@@ -71,6 +71,7 @@ void sc_status(const struct sc_observed *o, const struct sc_action *a, struct ec
 			e->leader = v.leader && m->id == v.leader;
 			e->db_size = m->db_size;
 			e->raft_index = (int64_t)m->raft_index;
+			eo_strlcpy(e->version, m->version, sizeof(e->version));
 			if (e->leader)
 				eo_strlcpy(out->leader, e->name, sizeof(out->leader));
 		}

@@ -103,6 +103,7 @@ class Upgrade(unittest.TestCase):
         res = load.check(self)
         st = cb.get("up")["status"]
         self.assertEqual(st.get("version"), "3.6.16")
+        self.assertEqual({m.get("version") for m in st["members"]}, {"3.6.16"}, "each member's own report")
         self.assertEqual(sorted(uids), ["up-0", "up-1", "up-2", "up-3"])
         for name in ("up-0", "up-1", "up-2"):
             self.assertEqual(len(uids[name]), 2, "%s made %d times" % (name, len(uids[name]) - 1))
