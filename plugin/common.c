@@ -12,10 +12,13 @@
  */
 #include "plugin.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -218,4 +221,29 @@ int pl_api_fail(const struct eo_err *err, const char *name, const char *ns)
 		return PL_EXIT_FAIL;
 	}
 	return pl_fail("%s", err->msg);
+}
+
+int pl_confirm(void)
+{
+	fputs("Proceed? [y/N] ", stderr);
+	fflush(stderr);
+	char line[64];
+	size_t len = 0;
+	for (;;) {
+		char ch;
+		ssize_t k = read(STDIN_FILENO, &ch, 1);
+		if (k < 0 && errno == EINTR && !pl_interrupted)
+			continue;
+		if (k <= 0 || pl_interrupted)
+			return pl_interrupted ? -1 : 0;
+		if (ch == '\n')
+			break;
+		if (len + 1 < sizeof(line))
+			line[len++] = ch;
+	}
+	line[len] = '\0';
+	char *s = line;
+	while (isspace((unsigned char)*s))
+		s++;
+	return strcasecmp(s, "y") == 0 || strcasecmp(s, "yes") == 0;
 }

@@ -171,6 +171,11 @@ static int flag_value(const struct pl_flag *f, const char *prefix, bool descript
 				 ec_tolerance(k), ec_tolerance(k) == 1 ? "" : "s", k % 2 ? "" : " (even)");
 			candidate(w, desc, prefix, descriptions);
 		}
+	} else if (strcmp(f->name, "version") == 0) {
+		/* the versions this project tests; any X.Y.Z is accepted */
+		candidate("3.5.36", "etcd 3.5 (3.6 needs 3.5.26 or newer first)", prefix,
+			  descriptions);
+		candidate(EC_DEFAULT_VERSION, "etcd 3.6, the default", prefix, descriptions);
 	} else if (strcmp(f->name, "filename") == 0 || strcmp(f->name, "old") == 0) {
 		printf("yaml\nyml\njson\n");
 		return DIR_FILTER_EXT;
@@ -224,7 +229,9 @@ int complete_main(int argc, char **argv, bool descriptions)
 			}
 		}
 	} else if (strcmp(cmd, "status") == 0 || strcmp(cmd, "scale") == 0 ||
-		   strcmp(cmd, "backup") == 0 || strcmp(cmd, "backups") == 0) {
+		   strcmp(cmd, "upgrade") == 0 || strcmp(cmd, "suspend") == 0 ||
+		   strcmp(cmd, "resume") == 0 || strcmp(cmd, "backup") == 0 ||
+		   strcmp(cmd, "backups") == 0) {
 		complete_clusters(cmd, argc - 2, argv + 1, cur, descriptions);
 	} else if (strcmp(cmd, "completion") == 0 && argc == 2) {
 		candidate("bash", NULL, cur, false);

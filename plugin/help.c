@@ -50,6 +50,51 @@ const struct pl_command pl_commands[] = {
 	 "  kubectl etcd scale demo --replicas 3\n"
 	 "  kubectl etcd scale demo --replicas 5 --yes -n team-a\n"
 	 "  kubectl etcd scale demo --replicas 1 --dry-run\n"},
+	{"upgrade", "Upgrade a cluster's etcd version, one member at a time, showing each step",
+	 "Usage:\n"
+	 "  kubectl etcd upgrade NAME --version X.Y.Z [--yes] [--dry-run[=server]] [--timeout 30m]\n"
+	 "\n"
+	 "Judges the change by the admission rules before writing anything (no\n"
+	 "downgrade, one minor version at a time, 3.5 clusters at 3.5.26 or newer\n"
+	 "before 3.6, only a settled cluster), prints the plan (from the version the\n"
+	 "members run to X.Y.Z; the members in the order the operator makes them\n"
+	 "again: followers by ordinal, the leader last, after leadership moved), asks,\n"
+	 "writes spec.version, then follows the operator's progress messages until\n"
+	 "every member runs X.Y.Z and the cluster is Running. When stdin is not a\n"
+	 "terminal it writes nothing without --yes.\n"
+	 "\n"
+	 "A member that does not become ready stops the roll (UpgradeStalled): the\n"
+	 "command exits 1 with the operator's message; the others keep serving.\n"
+	 "Ctrl-C stops following only: the upgrade goes on.\n"
+	 "\n"
+	 "Exit status: 0 reached, 1 refused/stalled/timed out, 2 usage, 130 interrupted.\n"
+	 "\n"
+	 "Examples:\n"
+	 "  kubectl etcd upgrade demo --version 3.6.16\n"
+	 "  kubectl etcd upgrade demo --version 3.5.26 --dry-run=server -n team-a\n"},
+	{"suspend", "Stop every member of a cluster, keeping its data (the cluster serves nothing)",
+	 "Usage:\n"
+	 "  kubectl etcd suspend NAME [--yes] [--wait [--timeout 10m]]\n"
+	 "\n"
+	 "Sets spec.suspended: true. The operator stops every member's Pod one at a\n"
+	 "time (highest ordinal first) and keeps volumes and membership; the phase\n"
+	 "becomes Suspended. Only a settled cluster (Running, every member ready) can\n"
+	 "be suspended, and nothing else of it changes until it is resumed. Asks\n"
+	 "first (the cluster becomes unavailable); without a terminal only with --yes.\n"
+	 "--wait follows until the phase is Suspended.\n"
+	 "\n"
+	 "Example:\n"
+	 "  kubectl etcd suspend demo --yes --wait\n"},
+	{"resume", "Start a suspended cluster again on its data",
+	 "Usage:\n"
+	 "  kubectl etcd resume NAME [--wait [--timeout 10m]]\n"
+	 "\n"
+	 "Sets spec.suspended: false; the operator starts every member on its data.\n"
+	 "It does not ask: resuming only gives service back. --wait follows until the\n"
+	 "cluster is Running with every member ready.\n"
+	 "\n"
+	 "Example:\n"
+	 "  kubectl etcd resume demo --wait\n"},
 	{"validate", "Check EtcdCluster files against the admission rules, offline (for CI)",
 	 "Usage:\n"
 	 "  kubectl etcd validate -f FILE [-f FILE...] [--old FILE...] [-n NS]\n"
@@ -137,6 +182,8 @@ size_t pl_command_flags(const char *name, struct pl_flag *out, size_t max)
 	static struct backup_opts bk;
 	static struct backups_opts bl;
 	static struct restore_opts rs;
+	static struct upgrade_opts up;
+	static struct suspend_opts su;
 	static struct pl_global g;
 	if (!name)
 		return 0;
@@ -144,6 +191,12 @@ size_t pl_command_flags(const char *name, struct pl_flag *out, size_t max)
 		return status_flags(&st, out, max);
 	if (strcmp(name, "scale") == 0)
 		return scale_flags(&sc, out, max);
+	if (strcmp(name, "upgrade") == 0)
+		return upgrade_flags(&up, out, max);
+	if (strcmp(name, "suspend") == 0)
+		return suspend_flags(&su, false, out, max);
+	if (strcmp(name, "resume") == 0)
+		return suspend_flags(&su, true, out, max);
 	if (strcmp(name, "validate") == 0)
 		return validate_flags(&va, out, max);
 	if (strcmp(name, "backup") == 0)
@@ -161,8 +214,8 @@ void pl_help(FILE *out, const char *cmd)
 {
 	const struct pl_command *c = pl_command_find(cmd);
 	if (!c) {
-		fputs("kubectl etcd — scale etcd clusters on Kubernetes safely, one member at a "
-		      "time.\n\n"
+		fputs("kubectl etcd — scale and upgrade etcd clusters on Kubernetes safely, one "
+		      "member at a time.\n\n"
 		      "Usage:\n  kubectl etcd COMMAND [NAME] [flags]\n\nCommands:\n", out);
 		for (size_t i = 0; i < pl_ncommands; i++)
 			fprintf(out, "  %-11s %s\n", pl_commands[i].name, pl_commands[i].summary);

@@ -1,5 +1,5 @@
 /*
- * kubectl-etcd — the kubectl plugin: `kubectl etcd status|scale|validate|…`.
+ * kubectl-etcd — the kubectl plugin: `kubectl etcd status|scale|upgrade|validate|…`.
  *
  * main only finds the command word and hands it the rest of the arguments;
  * each command parses its own flags plus kubectl's global ones (plugin.h).
@@ -90,8 +90,9 @@ int main(int argc, char **argv)
 			pl_help(stdout, NULL);
 			return PL_EXIT_OK;
 		}
-		return pl_usage_error(NULL, "a command is required (status, scale, validate, backup, "
-				      "backups, restore, version, completion)");
+		return pl_usage_error(NULL, "a command is required (status, scale, upgrade, suspend, "
+				      "resume, validate, backup, backups, restore, version, "
+				      "completion)");
 	}
 	const char *cmd = argv[ci];
 	/* The words around the command, without it. */
@@ -107,6 +108,12 @@ int main(int argc, char **argv)
 		rc = status_main(nrest, rest);
 	else if (strcmp(cmd, "scale") == 0)
 		rc = scale_main(nrest, rest);
+	else if (strcmp(cmd, "upgrade") == 0)
+		rc = upgrade_main(nrest, rest);
+	else if (strcmp(cmd, "suspend") == 0)
+		rc = suspend_main(nrest, rest);
+	else if (strcmp(cmd, "resume") == 0)
+		rc = resume_main(nrest, rest);
 	else if (strcmp(cmd, "validate") == 0)
 		rc = validate_main(nrest, rest);
 	else if (strcmp(cmd, "backup") == 0)

@@ -131,6 +131,9 @@ bool pl_color(const struct pl_global *g, FILE *f);
  * blocking read returns. */
 extern volatile sig_atomic_t pl_interrupted;
 void pl_catch_interrupts(void);
+/* "Proceed? [y/N] " on stderr, one line read from stdin (a terminal: the
+ * caller checked). 1 yes, 0 no (or end of input), -1 interrupted. */
+int pl_confirm(void);
 
 /* "Error: …" on stderr; returns PL_EXIT_FAIL. The message is made safe for
  * the terminal as a whole (term.h), so a server's text may go in as "%s";
@@ -233,6 +236,34 @@ int restore_parse_args(int argc, char **argv, struct restore_opts *o, bool *help
 json_object *restore_object(const struct restore_opts *o, const char *ns, const char *version,
 			    const char *storage, json_object *security);
 int restore_main(int argc, char **argv);
+
+/* upgrade NAME --version V: roll every member onto etcd V, one at a time. */
+struct upgrade_opts {
+	struct pl_global g;
+	const char *name;
+	char version[32];     /* --version as MAJOR.MINOR.PATCH (a leading 'v' dropped) */
+	const char *version_arg;
+	bool yes;
+	const char *dry_run;  /* NULL, "client" or "server" (after parsing) */
+	int64_t timeout_ms;
+};
+size_t upgrade_flags(struct upgrade_opts *o, struct pl_flag *out, size_t max);
+int upgrade_parse(int argc, char **argv, struct upgrade_opts *o, bool *help, struct eo_err *err);
+int upgrade_main(int argc, char **argv);
+
+/* suspend NAME / resume NAME: spec.suspended true / false. */
+struct suspend_opts {
+	struct pl_global g;
+	const char *name;
+	bool resume;          /* which of the two commands */
+	bool yes, wait;
+	int64_t timeout_ms;
+};
+size_t suspend_flags(struct suspend_opts *o, bool resume, struct pl_flag *out, size_t max);
+int suspend_parse(int argc, char **argv, bool resume, struct suspend_opts *o, bool *help,
+		  struct eo_err *err);
+int suspend_main(int argc, char **argv);
+int resume_main(int argc, char **argv);
 
 /* For a command without flags of its own (version, completion): parse argv
  * against the global flags into p. Returns -1 when the command goes on with

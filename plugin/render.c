@@ -31,6 +31,8 @@ static const char *phase_color(enum ec_phase p)
 		return PL_GREEN;
 	case EC_CREATING:
 	case EC_SCALING:
+	case EC_UPGRADING:
+	case EC_SUSPENDED:
 		return PL_YELLOW;
 	case EC_DEGRADED:
 	case EC_FAILED:
@@ -316,7 +318,20 @@ int render_cluster_detail(json_object *obj, json_object *events, const char *eve
 			 c.target_raw);
 		rc |= field(out, color, "Warning:", line, PL_RED);
 	}
-	rc |= field(out, color, "Version:", c.spec.version, NULL);
+	/* What every member runs (status.version) next to what spec asks: they
+	 * differ while an upgrade rolls. Before a controller reports, spec alone. */
+	if (c.status.version[0]) {
+		bool same = strcmp(c.status.version, c.spec.version) == 0;
+		snprintf(line, sizeof(line), "%s (asked: %s%s)", c.status.version, c.spec.version,
+			 same ? "" : ", upgrading");
+		rc |= field(out, color, "Version:", line, same ? NULL : PL_YELLOW);
+	} else {
+		rc |= field(out, color, "Version:", c.spec.version, NULL);
+	}
+	if (c.spec.suspended)
+		rc |= field(out, color, "Suspended:", c.status.phase == EC_SUSPENDED
+			    ? "yes: every member stopped, volumes kept"
+			    : "asked (spec.suspended: true): members stopping", PL_YELLOW);
 	rc |= field(out, color, "Cluster ID:", c.status.cluster_id[0] ? c.status.cluster_id : "-",
 		    NULL);
 	rc |= field(out, color, "Leader:", c.status.leader[0] ? c.status.leader : "-",

@@ -18,8 +18,6 @@
  */
 #include "scale.h"
 
-#include <ctype.h>
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -246,32 +244,6 @@ static int read_cluster(struct scale_run *r, struct eo_err *err)
 	return rc;
 }
 
-/* Ask on the terminal. 1 yes, 0 no, -1 interrupted. */
-static int confirm(void)
-{
-	fputs("Proceed? [y/N] ", stderr);
-	fflush(stderr);
-	char line[64];
-	size_t len = 0;
-	for (;;) {
-		char ch;
-		ssize_t k = read(STDIN_FILENO, &ch, 1);
-		if (k < 0 && errno == EINTR && !pl_interrupted)
-			continue;
-		if (k <= 0 || pl_interrupted)
-			return pl_interrupted ? -1 : 0;
-		if (ch == '\n')
-			break;
-		if (len + 1 < sizeof(line))
-			line[len++] = ch;
-	}
-	line[len] = '\0';
-	char *s = line;
-	while (isspace((unsigned char)*s))
-		s++;
-	return strcasecmp(s, "y") == 0 || strcasecmp(s, "yes") == 0;
-}
-
 /* The patch, for real or as a server-side dry run (?dryRun=All: the API
  * server runs admission, webhooks included, and stores nothing). */
 static int send_patch(struct scale_run *r, const char *patch, bool dry, json_object **out,
@@ -397,7 +369,7 @@ int scale_main(int argc, char **argv)
 				     "--yes to proceed (or --dry-run to see the plan only)");
 			goto out;
 		}
-		int yes = confirm();
+		int yes = pl_confirm();
 		if (yes <= 0) {
 			fprintf(stderr, "\n%s: nothing was written.\n",
 				yes < 0 ? "Interrupted" : "Not confirmed");

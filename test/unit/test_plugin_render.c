@@ -316,10 +316,37 @@ static void test_progress_text_is_made_safe(void **state)
 	eo_buf_free(&b);
 }
 
+/* status.version beside what spec asks: equal, mid-upgrade, and suspended */
+static void test_detail_version(void **state)
+{
+	(void)state;
+	struct eo_buf b = {0};
+	char l[512];
+	json_object *obj = parse(DEMO);
+	json_object *st = json_at(obj, "status");
+	json_object_object_add(st, "version", json_object_new_string("3.5.17"));
+	assert_int_equal(render_cluster_detail(obj, NULL, NULL, NOW, false, &b), 0);
+	assert_string_equal(line_of(b.data, "Version:", l, sizeof(l)),
+			    "Version:      3.5.17 (asked: 3.5.17)");
+	assert_null(line_of(b.data, "Suspended:", l, sizeof(l)));
+	eo_buf_free(&b);
+	json_object_object_add(json_at(obj, "spec"), "version", json_object_new_string("3.6.16"));
+	json_object_object_add(json_at(obj, "spec"), "suspended", json_object_new_boolean(1));
+	json_object_object_add(st, "phase", json_object_new_string("Suspended"));
+	assert_int_equal(render_cluster_detail(obj, NULL, NULL, NOW, false, &b), 0);
+	assert_string_equal(line_of(b.data, "Version:", l, sizeof(l)),
+			    "Version:      3.5.17 (asked: 3.6.16, upgrading)");
+	assert_string_equal(line_of(b.data, "Suspended:", l, sizeof(l)),
+			    "Suspended:    yes: every member stopped, volumes kept");
+	eo_buf_free(&b);
+	json_object_put(obj);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_detail),
+		cmocka_unit_test(test_detail_version),
 		cmocka_unit_test(test_detail_events_capped),
 		cmocka_unit_test(test_detail_before_the_controller),
 		cmocka_unit_test(test_table),
