@@ -135,17 +135,29 @@ static bool same_version(const char *a, const char *b)
 	return ec_version_cmp(&va, &vb) == 0;
 }
 
-bool lc_goal_reached(enum lc_goal goal, const char *version, const struct etcd_cluster *c)
+/* Running with every member a ready voter. */
+static bool whole(const struct etcd_cluster *c)
 {
 	const struct ec_status *s = &c->status;
+	return s->phase == EC_RUNNING && s->replicas == c->spec.replicas &&
+	       s->ready_replicas == c->spec.replicas && s->learners == 0;
+}
+
+bool lc_goal_reached(enum lc_goal goal, const char *version, const struct etcd_cluster *c)
+{
 	switch (goal) {
 	case LC_UPGRADE:
-		return s->phase == EC_RUNNING && same_version(s->version, version);
-	case LC_SUSPEND:
-		return s->phase == EC_SUSPENDED;
+		/* status.version can reach V while the last member made again is
+		 * still starting (it reports nothing yet): wait for it too */
+		return whole(c) && same_version(c->status.version, version);
+	case LC_SUSPEND: {
+		/* the phase says Suspended from the first Pod stopped on;
+		 * Progressing reason Suspended says the last one is */
+		const struct ec_condition *k = cluster_condition(&c->status, "Progressing");
+		return c->status.phase == EC_SUSPENDED && k && strcmp(k->reason, "Suspended") == 0;
+	}
 	case LC_RESUME:
-		return s->phase == EC_RUNNING && s->replicas == c->spec.replicas &&
-		       s->ready_replicas == c->spec.replicas && s->learners == 0;
+		return whole(c);
 	}
 	return false;
 }
@@ -153,6 +165,9 @@ bool lc_goal_reached(enum lc_goal goal, const char *version, const struct etcd_c
 enum lc_result lc_watch_feed(struct lc_watch *w, const struct etcd_cluster *c, int64_t now_ms,
 			     struct eo_buf *out)
 {
+	/* What the controller said about an older spec is not news of ours. */
+	if (c->status.observed_generation < w->generation)
+		return LC_WAITING;
 	const struct ec_condition *k = cluster_condition(&c->status, "Progressing");
 	if (k && k->message[0] && strcmp(k->message, w->last_message) != 0) {
 		eo_strlcpy(w->last_message, k->message, sizeof(w->last_message));
@@ -162,8 +177,6 @@ enum lc_result lc_watch_feed(struct lc_watch *w, const struct etcd_cluster *c, i
 		term_safe_append(out, k->message, 0);
 		eo_buf_append(out, "\n", 1);
 	}
-	if (c->status.observed_generation < w->generation)
-		return LC_WAITING;
 	if (lc_goal_reached(w->goal, w->version, c))
 		return LC_DONE;
 	char safe[300];

@@ -51,8 +51,8 @@ int lc_render_upgrade_plan(const struct etcd_cluster *c, const char *to, bool co
 /* ---- watching the work (lifecycle.c, pure) ---- */
 
 enum lc_goal {
-	LC_UPGRADE, /* status.version == version, phase Running */
-	LC_SUSPEND, /* phase Suspended */
+	LC_UPGRADE, /* status.version == version, phase Running, every member ready */
+	LC_SUSPEND, /* phase Suspended, Progressing reason Suspended (every Pod stopped) */
 	LC_RESUME,  /* phase Running, every member ready */
 };
 
@@ -73,11 +73,11 @@ void lc_watch_init(struct lc_watch *w, enum lc_goal goal, const char *version,
 /* Whether the cluster has reached the goal (ignoring generations). */
 bool lc_goal_reached(enum lc_goal goal, const char *version, const struct etcd_cluster *c);
 /*
- * Feed one snapshot observed at now_ms: appends "  [ELAPSED] MESSAGE" for a
- * Progressing message not printed before. DONE when the controller has seen
- * the written spec (observedGeneration ≥ generation) and the goal holds;
- * STALLED (LC_UPGRADE only) when Progressing is False with reason
- * UpgradeStalled for that spec.
+ * Feed one snapshot observed at now_ms. Until the controller has seen the
+ * written spec (observedGeneration ≥ generation) the snapshot says nothing.
+ * Then: appends "  [ELAPSED] MESSAGE" for a Progressing message not printed
+ * before; DONE when the goal holds; STALLED when Progressing is False with
+ * reason UpgradeStalled (LC_UPGRADE) or the cluster is Failed.
  */
 enum lc_result lc_watch_feed(struct lc_watch *w, const struct etcd_cluster *c, int64_t now_ms,
 			     struct eo_buf *out);

@@ -153,7 +153,7 @@ static int follow(struct upgrade_run *r, int64_t generation)
 	lc_cmd_text("status", r->o->name, r->ns, status, sizeof(status));
 	switch (out) {
 	case LC_OUT_DONE:
-		printf("Done: every member of %s/%s runs %s (%s).\n", r->ns, r->o->name,
+		printf("Done: every member of %s/%s runs %s and is ready (%s).\n", r->ns, r->o->name,
 		       r->o->version, took);
 		return PL_EXIT_OK;
 	case LC_OUT_STALLED:

@@ -239,8 +239,9 @@ static void test_watch_upgrade(void **state)
 	struct eo_buf b = {0};
 	lc_watch_init(&w, LC_UPGRADE, "3.6.16", 5, 1000);
 
-	/* the old spec's snapshot, Running on the old version: not an answer */
-	snapshot(&c, 4, "Running", "3.5.36", NULL, NULL, NULL);
+	/* the old spec's snapshot, Running on the old version, with its old
+	 * message: not an answer, and nothing printed */
+	snapshot(&c, 4, "Running", "3.5.36", "False", "Settled", "every member ready");
 	assert_int_equal(lc_watch_feed(&w, &c, 1500, &b), LC_WAITING);
 	assert_int_equal(b.len, 0);
 
@@ -292,6 +293,11 @@ static void test_watch_suspend_resume(void **state)
 	c.spec.replicas = 3;
 	c.status.phase = EC_SUSPENDED;
 	c.status.ready_replicas = 0;
+	/* the phase is Suspended from the first Pod stopped: not done yet */
+	cluster_set_condition(&c.status, "Progressing", "True", "Suspending", "stopping demo-2", "t");
+	assert_false(lc_goal_reached(LC_SUSPEND, NULL, &c));
+	cluster_set_condition(&c.status, "Progressing", "False", "Suspended", "every member stopped",
+			      "t");
 	assert_true(lc_goal_reached(LC_SUSPEND, NULL, &c));
 	assert_false(lc_goal_reached(LC_RESUME, NULL, &c));
 	c.status.phase = EC_RUNNING;
@@ -306,6 +312,10 @@ static void test_watch_suspend_resume(void **state)
 	eo_strlcpy(c.status.version, "3.6.16", sizeof(c.status.version));
 	assert_true(lc_goal_reached(LC_UPGRADE, "v3.6.16", &c));
 	assert_false(lc_goal_reached(LC_UPGRADE, "3.6.1", &c));
+	/* the last member made again still starting: not done */
+	c.status.ready_replicas = 2;
+	assert_false(lc_goal_reached(LC_UPGRADE, "3.6.16", &c));
+	c.status.ready_replicas = 3;
 
 	struct lc_watch w;
 	struct eo_buf b = {0};
@@ -317,7 +327,11 @@ static void test_watch_suspend_resume(void **state)
 	assert_int_equal(lc_watch_feed(&w, &c, 61000, &b), LC_WAITING);
 	assert_string_equal(b.data, "  [1m1s] suspending: stopping demo-2\n");
 	c.status.phase = EC_SUSPENDED;
-	assert_int_equal(lc_watch_feed(&w, &c, 62000, &b), LC_DONE);
+	assert_int_equal(lc_watch_feed(&w, &c, 62000, &b), LC_WAITING);
+	cluster_set_condition(&c.status, "Progressing", "False", "Suspended", "every member stopped",
+			      "t");
+	assert_int_equal(lc_watch_feed(&w, &c, 63000, &b), LC_DONE);
+	assert_non_null(strstr(b.data, "  [1m3s] every member stopped\n"));
 	eo_buf_free(&b);
 }
 
