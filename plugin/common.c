@@ -223,7 +223,8 @@ int pl_api_fail(const struct eo_err *err, const char *name, const char *ns)
 	return pl_fail("%s", err->msg);
 }
 
-int pl_confirm(void)
+/* One line from stdin: 1 yes, 0 no (or end of input), -1 interrupted. */
+static int ask(void)
 {
 	fputs("Proceed? [y/N] ", stderr);
 	fflush(stderr);
@@ -246,4 +247,25 @@ int pl_confirm(void)
 	while (isspace((unsigned char)*s))
 		s++;
 	return strcasecmp(s, "y") == 0 || strcasecmp(s, "yes") == 0;
+}
+
+int pl_confirm_write(bool yes, const char *doing, const char *hint)
+{
+	if (!yes) {
+		if (isatty(STDIN_FILENO) != 1)
+			return pl_fail("not %s without confirmation: stdin is not a terminal, so nobody "
+				       "can answer the prompt. Nothing was written. Re-run with --yes to "
+				       "proceed%s", doing, hint);
+		int got = ask();
+		if (got <= 0) {
+			fprintf(stderr, "\n%s: nothing was written.\n",
+				got < 0 ? "Interrupted" : "Not confirmed");
+			return got < 0 ? PL_EXIT_INTERRUPTED : PL_EXIT_FAIL;
+		}
+	}
+	if (pl_interrupted) {
+		fprintf(stderr, "Interrupted: nothing was written.\n");
+		return PL_EXIT_INTERRUPTED;
+	}
+	return PL_EXIT_OK;
 }

@@ -131,9 +131,12 @@ bool pl_color(const struct pl_global *g, FILE *f);
  * blocking read returns. */
 extern volatile sig_atomic_t pl_interrupted;
 void pl_catch_interrupts(void);
-/* "Proceed? [y/N] " on stderr, one line read from stdin (a terminal: the
- * caller checked). 1 yes, 0 no (or end of input), -1 interrupted. */
-int pl_confirm(void);
+/* Before a command writes: with --yes go on; else ask "Proceed? [y/N]" on the
+ * terminal, and refuse when stdin is not one ("not <doing> without
+ * confirmation: …", hint appended, e.g. " (or --dry-run to see the plan
+ * only)"). PL_EXIT_OK to go on; otherwise the exit code, nothing written
+ * and said so (not confirmed, interrupted, no terminal). */
+int pl_confirm_write(bool yes, const char *doing, const char *hint);
 
 /* "Error: …" on stderr; returns PL_EXIT_FAIL. The message is made safe for
  * the terminal as a whole (term.h), so a server's text may go in as "%s";

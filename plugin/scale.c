@@ -362,28 +362,10 @@ int scale_main(int argc, char **argv)
 		rc = PL_EXIT_INTERRUPTED;
 		goto out;
 	}
-	if (r.mode != SCALE_FOLLOW && !o.yes) {
-		if (isatty(STDIN_FILENO) != 1) {
-			rc = pl_fail("not scaling without confirmation: stdin is not a terminal, so "
-				     "nobody can answer the prompt. Nothing was written. Re-run with "
-				     "--yes to proceed (or --dry-run to see the plan only)");
-			goto out;
-		}
-		int yes = pl_confirm();
-		if (yes <= 0) {
-			fprintf(stderr, "\n%s: nothing was written.\n",
-				yes < 0 ? "Interrupted" : "Not confirmed");
-			rc = yes < 0 ? PL_EXIT_INTERRUPTED : PL_EXIT_FAIL;
-			goto out;
-		}
-	}
 	if (r.mode != SCALE_FOLLOW) {
-		if (pl_interrupted) {
-			fprintf(stderr, "Interrupted: nothing was written.\n");
-			rc = PL_EXIT_INTERRUPTED;
-			goto out;
-		}
-		rc = write_step(&r, false);
+		rc = pl_confirm_write(o.yes, "scaling", " (or --dry-run to see the plan only)");
+		if (rc == PL_EXIT_OK)
+			rc = write_step(&r, false);
 		if (rc != PL_EXIT_OK)
 			goto out;
 	}

@@ -185,24 +185,12 @@ static int run(struct suspend_run *r)
 		       "first): the cluster serves nothing until it is resumed. Volumes and "
 		       "membership are kept.\n", r->ns, o->name);
 		fflush(stdout);
-		if (!o->yes) {
-			if (isatty(STDIN_FILENO) != 1)
-				return pl_fail("not suspending without confirmation: stdin is not a "
-					       "terminal, so nobody can answer the prompt. Nothing was "
-					       "written. Re-run with --yes to proceed");
-			int yes = pl_confirm();
-			if (yes <= 0) {
-				fprintf(stderr, "\n%s: nothing was written.\n",
-					yes < 0 ? "Interrupted" : "Not confirmed");
-				return yes < 0 ? PL_EXIT_INTERRUPTED : PL_EXIT_FAIL;
-			}
-		}
 	}
-	if (pl_interrupted) {
-		fprintf(stderr, "Interrupted: nothing was written.\n");
-		return PL_EXIT_INTERRUPTED;
-	}
-	int rc = write_flag(r);
+	/* resume never asks: it gives the cluster back */
+	int rc = pl_confirm_write(o->yes || o->resume, "suspending", "");
+	if (rc != PL_EXIT_OK)
+		return rc;
+	rc = write_flag(r);
 	if (rc != PL_EXIT_OK)
 		return rc;
 	char cmd[400];

@@ -224,23 +224,10 @@ static int run(struct upgrade_run *r)
 		printf("Dry run: nothing was written.\n");
 		return PL_EXIT_OK;
 	}
-	if (!o->yes) {
-		if (isatty(STDIN_FILENO) != 1)
-			return pl_fail("not upgrading without confirmation: stdin is not a terminal, "
-				       "so nobody can answer the prompt. Nothing was written. Re-run "
-				       "with --yes to proceed (or --dry-run to see the plan only)");
-		int yes = pl_confirm();
-		if (yes <= 0) {
-			fprintf(stderr, "\n%s: nothing was written.\n",
-				yes < 0 ? "Interrupted" : "Not confirmed");
-			return yes < 0 ? PL_EXIT_INTERRUPTED : PL_EXIT_FAIL;
-		}
-	}
-	if (pl_interrupted) {
-		fprintf(stderr, "Interrupted: nothing was written.\n");
-		return PL_EXIT_INTERRUPTED;
-	}
-	int rc = write_version(r, false);
+	int rc = pl_confirm_write(o->yes, "upgrading", " (or --dry-run to see the plan only)");
+	if (rc != PL_EXIT_OK)
+		return rc;
+	rc = write_version(r, false);
 	if (rc != PL_EXIT_OK)
 		return rc;
 	printf("\nspec.version set to %s: the operator rolls the members now.\n", o->version);
