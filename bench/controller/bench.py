@@ -33,15 +33,6 @@ DATA_MB = int(os.environ.get("BENCH_DATA_MB", "50"))
 TOP = int(os.environ.get("BENCH_TOP", "5"))
 CLUSTERS = int(os.environ.get("BENCH_CLUSTERS", "50"))
 
-LOADER = r"""
-import base64, json, sys, urllib.request as u
-url, prefix, mb = sys.argv[1], sys.argv[2], int(sys.argv[3])
-val = base64.b64encode(b"v" * (128 * 1024)).decode()
-for i in range(mb * 8):
-    body = json.dumps({"key": base64.b64encode(("%s/%05d" % (prefix, i)).encode()).decode(), "value": val})
-    u.urlopen(u.Request(url + "/v3/kv/put", data=body.encode()), timeout=30).read()
-print("ok")
-"""
 
 
 def log(*a):
@@ -73,7 +64,7 @@ class StepClock:
 
 def load_data(cb, name):
     t = time.time()
-    cb.bed.run_in_cluster(["python3", "-c", LOADER, member_url(name, 0), "bulk", str(DATA_MB)], timeout=600)
+    cb.bed.run_in_cluster(["python3", "-c", etcd_load.BULK_LOADER, member_url(name, 0), "bulk", str(DATA_MB)], timeout=600)
     db = max(m.get("dbSize", 0) for m in cb.get(name)["status"]["members"]) if cb.get(name).get("status") else 0
     log("  loaded %d MB in %.1f s" % (DATA_MB, time.time() - t))
     return db

@@ -28,15 +28,6 @@ import etcd_load  # noqa: E402
 DATA_MB = int(os.environ.get("BENCH_UPGRADE_MB", "100"))
 OLD, NEW = "3.5.36", "3.6.16"
 
-LOADER = r"""
-import base64, json, sys, urllib.request as u
-url, prefix, mb = sys.argv[1], sys.argv[2], int(sys.argv[3])
-val = base64.b64encode(b"v" * (128 * 1024)).decode()
-for i in range(mb * 8):
-    body = json.dumps({"key": base64.b64encode(("%s/%05d" % (prefix, i)).encode()).decode(), "value": val})
-    u.urlopen(u.Request(url + "/v3/kv/put", data=body.encode()), timeout=30).read()
-print("ok")
-"""
 
 
 def log(*a):
@@ -83,7 +74,7 @@ def main():
         cb.create("up", 3, version=OLD)
         cb.wait_settled("up", 3, timeout=180)
         t = time.time()
-        cb.bed.run_in_cluster(["python3", "-c", LOADER, member_url("up", 0), "bulk", str(DATA_MB)], timeout=900)
+        cb.bed.run_in_cluster(["python3", "-c", etcd_load.BULK_LOADER, member_url("up", 0), "bulk", str(DATA_MB)], timeout=900)
         db = max(m.get("dbSize", 0) for m in cb.get("up")["status"]["members"])
         log("3 members on %s, %d MB loaded in %.0f s (db %.0f MB)" % (OLD, DATA_MB, time.time() - t, db / 1e6))
         with cb.load("up", "w") as load:

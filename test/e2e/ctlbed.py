@@ -153,6 +153,28 @@ class ControllerBed:
         return tuple(paths)
 
     @contextlib.contextmanager
+    def pod_uids(self, name, ns="default"):
+        """While the block runs, every uid each member Pod of the cluster ever had
+        ({pod name: {uid}}, sampled every 0.3 s; a Pod lives for seconds at least):
+        how many times each was made again."""
+        uids, stop = {}, threading.Event()
+
+        def run():
+            while not stop.wait(0.3):
+                try:
+                    for p in self.bed.list("pods", ns, selector="etcd.k8s-operator.io/cluster=" + name):
+                        uids.setdefault(p["metadata"]["name"], set()).add(p["metadata"]["uid"])
+                except Exception:  # noqa: BLE001 - an API blip: next round
+                    pass
+        t = threading.Thread(target=run, daemon=True)
+        t.start()
+        try:
+            yield uids
+        finally:
+            stop.set()
+            t.join(5)
+
+    @contextlib.contextmanager
     def follow_tls(self, name, ns="default"):
         """While the block runs, the files of use_tls follow <name>-client-tls as a
         mounted Secret does (the Load's clients read them again when they change)."""

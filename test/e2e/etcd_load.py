@@ -28,6 +28,18 @@ import time
 import urllib.error
 import urllib.request
 
+# A program for `python3 -c` inside the cluster: URL PREFIX MB puts MB megabytes
+# as 128 KiB values (PREFIX/00000, …) to one member, one after the other.
+BULK_LOADER = r"""
+import base64, json, sys, urllib.request as u
+url, prefix, mb = sys.argv[1], sys.argv[2], int(sys.argv[3])
+val = base64.b64encode(b"v" * (128 * 1024)).decode()
+for i in range(mb * 8):
+    body = json.dumps({"key": base64.b64encode(("%s/%05d" % (prefix, i)).encode()).decode(), "value": val})
+    u.urlopen(u.Request(url + "/v3/kv/put", data=body.encode()), timeout=30).read()
+print("ok")
+"""
+
 TLS = None  # an ssl.SSLContext with the client certificate, for https URLs
 TLS_FILES = None  # (cacert, cert, key) it was read from, and their mtimes
 TLS_STAMP = None

@@ -31,7 +31,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import time
 import unittest
 
@@ -335,19 +334,9 @@ class TLSRotation(unittest.TestCase):
 
             # 2. the CA rotated on request, under a writer that follows its Secret
             ca0 = cb.bed.get("secrets", "rot-ca")
-            uids, done = {}, threading.Event()
-
-            def sample():  # every Pod a member ever had (each lives for seconds at least)
-                while not done.wait(0.3):
-                    try:
-                        for name, (uid, _) in self.pods(cb, "rot").items():
-                            uids.setdefault(name, set()).add(uid)
-                    except Exception:  # noqa: BLE001 - an API blip: next round
-                        pass
-            sampler = threading.Thread(target=sample, daemon=True)
-            sampler.start()
             t1 = time.time()
-            with cb.follow_tls("rot"), cb.load("rot", prefix="rot", pods_invariant=False) as load:
+            with cb.pod_uids("rot") as uids, cb.follow_tls("rot"), \
+                    cb.load("rot", prefix="rot", pods_invariant=False) as load:
                 st, out = cb.bed.patch("etcdclusters", "rot",
                                        {"metadata": {"annotations": {"etcd.k8s-operator.io/rotate-ca": "1"}}})
                 self.assertEqual(st, 200, out)
@@ -361,8 +350,6 @@ class TLSRotation(unittest.TestCase):
             self.assertIn("RollTransferringLeadership", reasons, "the leader is made again last, "
                           "after leadership moved")
             # every member's Pod made again exactly once
-            done.set()
-            sampler.join(5)
             self.assertEqual(sorted(uids), ["rot-0", "rot-1", "rot-2"])
             for name, u in uids.items():
                 self.assertEqual(len(u), 2, "%s made %d times" % (name, len(u) - 1))

@@ -22,7 +22,6 @@ resumed: the same cluster id, the same members, every key.
 import json
 import os
 import sys
-import threading
 import time
 import unittest
 
@@ -65,19 +64,8 @@ class Upgrade(unittest.TestCase):
         cb.wait_settled("up", 3, timeout=180)
         self.assertEqual(cb.get("up")["status"].get("version"), "3.5.36")
         leader0 = cb.get("up")["status"]["leader"]
-        uids, done = {}, threading.Event()
-
-        def sample():  # every Pod a member ever had (each lives for seconds at least)
-            while not done.wait(0.3):
-                try:
-                    for name, (uid, _) in self.pods(cb, "up").items():
-                        uids.setdefault(name, set()).add(uid)
-                except Exception:  # noqa: BLE001 - an API blip: next round
-                    pass
-        sampler = threading.Thread(target=sample, daemon=True)
-        sampler.start()
         t0 = time.time()
-        with cb.load("up", prefix="up", pods_invariant=False) as load:
+        with cb.pod_uids("up") as uids, cb.load("up", prefix="up", pods_invariant=False) as load:
             cb.bed.kubectl("patch", "etcdclusters", "up", "--type", "merge",
                            "-p", json.dumps({"spec": {"version": "3.6.16"}}))
             cb.bed.wait_for(lambda: "UpgradingMember" in cb.reasons("up"), 60, "the first member's upgrade")
@@ -100,8 +88,6 @@ class Upgrade(unittest.TestCase):
             self.assertEqual(len(self.pods(cb, "up")), 3, "the scale waited for the upgrade")
             cb.wait_settled("up", 4, timeout=180)
         took = time.time() - t0
-        done.set()
-        sampler.join(5)
         res = load.check(self)
         st = cb.get("up")["status"]
         self.assertEqual(st.get("version"), "3.6.16")
