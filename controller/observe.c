@@ -155,8 +155,13 @@ static void observe_pods(struct observation *o, const struct etcd_cluster *ec)
 	}
 }
 
+/* A claim made before this EtcdCluster existed cannot be one its
+ * StatefulSet made: it was left by a deleted cluster of the same name (its
+ * data and membership are another cluster's). The API server's clock
+ * stamps both, so the comparison holds whatever the nodes' clocks say. */
 static void observe_pvcs(struct observation *o, json_object *list, const struct etcd_cluster *ec)
 {
+	int64_t ec_created = obs_time_ms(json_opt_str(o->ec, "metadata.creationTimestamp", ""));
 	char prefix[300];
 	snprintf(prefix, sizeof(prefix), "data-%s-", ec->name);
 	json_object *items = json_at(list, "items");
@@ -168,6 +173,8 @@ static void observe_pvcs(struct observation *o, json_object *list, const struct 
 			continue;
 		o->s.pvcs[k] = true;
 		o->s.pvc_terminating[k] = json_at(p, "metadata.deletionTimestamp") != NULL;
+		int64_t created = obs_time_ms(json_opt_str(p, "metadata.creationTimestamp", ""));
+		o->s.pvc_foreign[k] = ec_created && created && created < ec_created;
 	}
 }
 

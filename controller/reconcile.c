@@ -317,6 +317,20 @@ static void sync_owned(struct ctl *c, const struct observation *o, const struct 
 			log_info("StatefulSet revision updated", "cluster=%s/%s revision=%s",
 				 ec->namespace, ec->name, o->want_revision);
 	}
+	/* spec.storage.whenDeleted can change at any time: the StatefulSet
+	 * controller then sets or drops the claims' owner references. */
+	const char *when = json_opt_str(o->sts, "spec.persistentVolumeClaimRetentionPolicy.whenDeleted",
+					"Retain");
+	if (o->sts && strcmp(when, ec->spec.delete_volumes ? "Delete" : "Retain") != 0) {
+		json_object *patch = json_object_new_object();
+		json_set(patch, "spec.persistentVolumeClaimRetentionPolicy", res_claim_retention(ec));
+		if (merge_patch(c, &KUBE_STATEFULSETS, ec->namespace, ec->name, patch, &err) != 0)
+			log_warn("StatefulSet volume retention not updated", "cluster=%s/%s error=%s",
+				 ec->namespace, ec->name, log_q(q, sizeof(q), err.msg));
+		else
+			log_info("StatefulSet volume retention updated", "cluster=%s/%s when_deleted=%s",
+				 ec->namespace, ec->name, ec->spec.delete_volumes ? "Delete" : "Retain");
+	}
 	int want = sc_pdb_max_unavailable(&o->s);
 	if (o->s.members_quorum_read && o->pdb && o->s.pdb_max_unavailable != want) {
 		json_object *spec = json_object_new_object();

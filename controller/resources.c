@@ -626,9 +626,21 @@ json_object *res_statefulset(const struct etcd_cluster *c, int replicas, bool bo
 	json_object *claims = json_object_new_array();
 	json_object_array_add(claims, claim);
 	json_object_object_add(spec, "volumeClaimTemplates", claims);
+	json_object_object_add(spec, "persistentVolumeClaimRetentionPolicy", res_claim_retention(c));
 
 	json_object_object_add(o, "spec", spec);
 	return o;
+}
+
+/* spec.storage.whenDeleted as the StatefulSet controller applies it; a
+ * removed member's claim is deleted by this controller, so whenScaled stays
+ * Retain (the StatefulSet must not delete it before the member is removed). */
+json_object *res_claim_retention(const struct etcd_cluster *c)
+{
+	json_object *p = json_object_new_object();
+	json_object_object_add(p, "whenDeleted", str(c->spec.delete_volumes ? "Delete" : "Retain"));
+	json_object_object_add(p, "whenScaled", str("Retain"));
+	return p;
 }
 
 /* The EC_BOOTSTRAP env entry of the init container, or NULL. */

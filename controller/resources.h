@@ -92,6 +92,9 @@ json_object *res_client_service(const struct etcd_cluster *c);
 json_object *res_statefulset(const struct etcd_cluster *c, int replicas, bool bootstrap,
 			     const struct res_opts *opts);
 json_object *res_pdb(const struct etcd_cluster *c, int max_unavailable);
+/* The StatefulSet's persistentVolumeClaimRetentionPolicy for spec.storage.whenDeleted
+ * (new object, caller puts). */
+json_object *res_claim_retention(const struct etcd_cluster *c);
 /* networking.k8s.io/v1 NetworkPolicy <name>: ingress to the member Pods as
  * above, nothing else. Its spec is all the controller compares and repairs
  * (written out in full — policyTypes, protocols — so that the API server's

@@ -276,6 +276,16 @@ int cluster_parse(json_object *obj, struct etcd_cluster *out, struct eo_err *err
 	    spec_str(obj, "spec.clusterDomain", s->cluster_domain, sizeof(s->cluster_domain),
 		     EC_DEFAULT_DOMAIN, NULL, err) != 0)
 		return -1;
+	char when_deleted[16];
+	if (spec_str(obj, "spec.storage.whenDeleted", when_deleted, sizeof(when_deleted), "Retain",
+		     NULL, err) != 0)
+		return -1;
+	if (strcmp(when_deleted, "Retain") != 0 && strcmp(when_deleted, "Delete") != 0)
+		return eo_err_set(err, EO_EPARSE,
+				  "spec.storage.whenDeleted: \"%s\" is not Retain or Delete (Retain keeps "
+				  "the volumes when the cluster is deleted; Delete deletes them with it)",
+				  when_deleted);
+	s->delete_volumes = strcmp(when_deleted, "Delete") == 0;
 	json_object *susp = json_at(obj, "spec.suspended");
 	if (susp && !json_object_is_type(susp, json_type_null)) {
 		if (!json_object_is_type(susp, json_type_boolean))

@@ -140,6 +140,7 @@ struct ec_spec {
 	char storage_size[32];
 	char storage_class[254];
 	bool storage_class_set;
+	bool delete_volumes; /* spec.storage.whenDeleted: Delete (absent or Retain: false) */
 	char cluster_domain[254];
 	bool suspended;     /* spec.suspended: every Pod stopped, volumes and membership kept */
 	struct ec_tls_side tls_peer, tls_client;

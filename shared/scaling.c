@@ -264,6 +264,32 @@ static void decide_create_resources(const struct sc_observed *o, struct sc_actio
 	a->requeue_ms = SC_RQ_STEP;
 }
 
+/* A new cluster over claims a deleted cluster of its name left: their data
+ * and membership are another cluster's (its Pod 0 would wait for that
+ * cluster's quorum forever, and a scale-up would delete the rest). Nothing is
+ * made until a person chooses; true when that is the case. */
+static bool decide_foreign_claims(const struct sc_observed *o, struct sc_action *a)
+{
+	char list[64] = "";
+	int n = 0;
+	for (int k = 0; k < SC_MAX_ORDINALS; k++) {
+		if (!o->pvcs[k] || !o->pvc_foreign[k] || o->pvc_terminating[k])
+			continue;
+		size_t len = strlen(list);
+		snprintf(list + len, sizeof(list) - len, "%s%d", n++ ? "," : "", k);
+	}
+	if (!n)
+		return false;
+	sc_degraded(a, o, "VolumesOfAnotherCluster",
+		    "claims data-%s-{%s} predate this EtcdCluster: a deleted cluster %s left them, "
+		    "with its data. Nothing is made on them. Delete them if that data is not needed, "
+		    "or keep them and create this cluster under another name",
+		    o->ec.name, list, o->ec.name);
+	a->phase = EC_CREATING;
+	a->requeue_ms = SC_RQ_POLL;
+	return true;
+}
+
 void sc_decide(const struct sc_observed *o, struct sc_action *a)
 {
 	memset(a, 0, sizeof(*a));
@@ -279,7 +305,9 @@ void sc_decide(const struct sc_observed *o, struct sc_action *a)
 		return;
 	}
 
-	/* 1. Owned objects. */
+	/* 1. Owned objects, made only on claims of this cluster's own. */
+	if (!o->ec.status.cluster_id[0] && decide_foreign_claims(o, a))
+		return;
 	if (!o->peer_service || !o->client_service || !o->statefulset || !o->pdb) {
 		decide_create_resources(o, a);
 		return;

@@ -97,6 +97,8 @@ struct sc_observed {
 	struct sc_pod pods[SC_MAX_ORDINALS];
 	bool pvcs[SC_MAX_ORDINALS];            /* claim data-<name>-<k> exists */
 	bool pvc_terminating[SC_MAX_ORDINALS]; /* … and is being deleted */
+	bool pvc_foreign[SC_MAX_ORDINALS];     /* … and is older than the EtcdCluster: left
+						  by a deleted cluster of the same name */
 
 	/* etcd. */
 	bool etcd_answered; /* a member list was read */

@@ -92,11 +92,44 @@ static void test_status_integers_out_of_range(void **state)
 	}
 }
 
+static void test_storage_when_deleted(void **state)
+{
+	static const struct {
+		const char *storage;
+		int rc;
+		bool delete_volumes;
+	} cases[] = {
+		{"{}", 0, false},
+		{"{\"whenDeleted\":\"Retain\"}", 0, false},
+		{"{\"whenDeleted\":\"Delete\"}", 0, true},
+		{"{\"whenDeleted\":\"delete\"}", -1, false},
+		{"{\"whenDeleted\":true}", -1, false},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char buf[512];
+		snprintf(buf, sizeof(buf),
+			 "{\"kind\":\"EtcdCluster\",\"metadata\":{\"name\":\"demo\"},"
+			 "\"spec\":{\"storage\":%s}}", cases[i].storage);
+		struct eo_err err = {0};
+		json_object *o = json_parse(buf, strlen(buf), &err);
+		assert_non_null(o);
+		struct etcd_cluster c;
+		int rc = cluster_parse(o, &c, &err);
+		json_object_put(o);
+		assert_int_equal(rc, cases[i].rc);
+		if (rc == 0)
+			assert_int_equal(c.spec.delete_volumes, cases[i].delete_volumes);
+		else
+			assert_non_null(strstr(err.msg, "spec.storage.whenDeleted"));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_status_integers_in_range),
 		cmocka_unit_test(test_status_integers_out_of_range),
+		cmocka_unit_test(test_storage_when_deleted),
 	};
 	return cmocka_run_group_tests_name("cluster", tests, NULL, NULL);
 }

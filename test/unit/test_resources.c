@@ -346,6 +346,17 @@ static void test_statefulset_defaults(void **state)
 	assert_null(json_at(s, "spec.volumeClaimTemplates[0].spec.storageClassName"));
 	assert_string_equal(json_opt_str(s, "spec.volumeClaimTemplates[0].spec.resources.requests.storage", ""),
 			    "1Gi");
+	/* Volumes outlive the cluster unless spec.storage.whenDeleted says Delete. */
+	assert_string_equal(json_opt_str(s, "spec.persistentVolumeClaimRetentionPolicy.whenDeleted", ""),
+			    "Retain");
+	json_object_put(s);
+	c = cluster("{\"storage\":{\"whenDeleted\":\"Delete\"}}");
+	s = res_statefulset(&c, 1, false, NULL);
+	assert_string_equal(json_opt_str(s, "spec.persistentVolumeClaimRetentionPolicy.whenDeleted", ""),
+			    "Delete");
+	/* A removed member's claim is this controller's to delete, after its removal. */
+	assert_string_equal(json_opt_str(s, "spec.persistentVolumeClaimRetentionPolicy.whenScaled", ""),
+			    "Retain");
 	json_object_put(s);
 }
 

@@ -86,6 +86,38 @@ static void test_create_bootstraps_one_member_then_clears_flag(void **state)
 	assert_string_equal(c->status, "True");
 }
 
+static void test_claims_of_a_deleted_cluster_block_creation(void **state)
+{
+	/* A new EtcdCluster over claims older than it: nothing is made, the
+	 * claims are named with both ways out, until they are gone. */
+	struct world w;
+	world_init(&w, 3);
+	struct sc_observed o;
+	struct sc_action a;
+	world_observe(&w, &o);
+	o.pvcs[0] = o.pvc_foreign[0] = true;
+	o.pvcs[2] = o.pvc_foreign[2] = true;
+	o.pvcs[1] = true; /* a claim of its own: not named */
+	sc_decide(&o, &a);
+	assert_int_equal(a.kind, SC_REPORT_DEGRADED);
+	assert_int_equal(a.phase, EC_CREATING);
+	assert_string_equal(a.degraded_reason, "VolumesOfAnotherCluster");
+	assert_string_equal(a.event_reason, "VolumesOfAnotherCluster");
+	assert_non_null(strstr(a.degraded_message, "data-demo-{0,2}"));
+	assert_non_null(strstr(a.degraded_message, "Delete them"));
+	assert_non_null(strstr(a.degraded_message, "another name"));
+	/* Being deleted: on its way out, no longer blocks. */
+	o.pvc_terminating[0] = o.pvc_terminating[2] = true;
+	sc_decide(&o, &a);
+	assert_int_equal(a.kind, SC_CREATE_RESOURCES);
+	/* Once the cluster is founded its claims are its own whatever their age. */
+	world_created(&w, 1);
+	world_observe(&w, &o);
+	o.pvc_foreign[0] = true;
+	sc_decide(&o, &a);
+	assert_int_not_equal(a.kind, SC_REPORT_DEGRADED);
+}
+
 static void test_pod0_never_refounds_after_bootstrap(void **state)
 {
 	/* With status.clusterID recorded, a missing StatefulSet comes back
@@ -850,6 +882,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_names_and_ordinals),
 		cmocka_unit_test(test_create_bootstraps_one_member_then_clears_flag),
+		cmocka_unit_test(test_claims_of_a_deleted_cluster_block_creation),
 		cmocka_unit_test(test_pod0_never_refounds_after_bootstrap),
 		cmocka_unit_test(test_pod_made_for_bootstrap_loses_the_permission),
 		cmocka_unit_test(test_scale_up_steps_in_order),
