@@ -19,7 +19,7 @@ CC      ?= cc
 # -Wno-format-truncation: messages are cut to fixed-size buffers on purpose
 # (struct eo_err, the parsed EtcdCluster); every such cut is bounded.
 CFLAGS_BASE = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Wno-format-truncation -g -O2 \
-	      -Ishared $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+	      $(addprefix -Ishared/,$(ROOMS)) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS_BASE = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 CMOCKA_LIBS = $(shell pkg-config --libs cmocka 2>/dev/null)
 
@@ -34,7 +34,11 @@ CFLAGS  ?=
 ALL_CFLAGS = $(CFLAGS_BASE) $(SANFLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
 
-LIB_SRCS := $(wildcard shared/*.c)
+# libetcdop's rooms, in the order they may use each other: a room uses the
+# rooms before it, never one after (scripts/check-rooms.sh, run by make test;
+# docs/architecture.md). Headers are included by name, each room on the path.
+ROOMS    := base api policy decide kube etcd s3
+LIB_SRCS := $(foreach r,$(ROOMS),$(wildcard shared/$(r)/*.c))
 LIB      := $(BUILD)/libetcdop.a
 
 # program directory → binary name (fixed names: DESIGN §2)
@@ -51,7 +55,7 @@ BINS := $(foreach d,$(PROG_DIRS),$(BUILD)/$(bin_$(d)))
 # build makes it dynamic, for the tests alone.
 GUARD      := $(BUILD)/etcd-member-guard
 GUARD_SRCS := controller/guard_main.c controller/member_guard.c controller/member_files.c \
-	      shared/eo.c shared/log.c shared/term.c
+	      shared/base/eo.c shared/base/log.c shared/base/term.c
 ifeq ($(SAN),1)
 GUARD_STATIC :=
 else

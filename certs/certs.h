@@ -9,7 +9,7 @@
  * every name in subjectAltName (Go ignores the CN) — so no openssl.cnf, no
  * shell, and nothing a user can get subtly wrong.
  *
- * Rooms: shared/certs_x509.c makes and checks certificates in memory (no
+ * Rooms: shared/base/certs_x509.c makes and checks certificates in memory (no
  * I/O; shared with the controller, which issues etcd's certificates); store.c
  * reads and writes them as files; inject.c and secret.c turn them into YAML
  * (text in, text out); cli.c is the command line. main.c only calls

@@ -21,6 +21,8 @@
 
 #include <yaml.h>
 
+#include "yamljson.h"
+
 #include "certs.h"
 
 struct edit {

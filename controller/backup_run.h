@@ -1,7 +1,7 @@
 /*
  * backup_run.h — one snapshot, from an etcd member to a destination,
- * streamed: etcd's snapshot stream (shared/snapshot.c) on one thread feeds
- * a bounded pipe (backup_pipe.h) that the upload (shared/s3.c) or a file
+ * streamed: etcd's snapshot stream (shared/etcd/snapshot.c) on one thread feeds
+ * a bounded pipe (backup_pipe.h) that the upload (shared/s3/s3.c) or a file
  * drains on the other. Memory is the pipe's capacity plus one message.
  *
  * A snapshot counts only when all of it arrived, etcd's own hash matched,

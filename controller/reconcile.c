@@ -5,7 +5,7 @@
  * the step about to be taken) is written with the resourceVersion just read
  * before anything is changed, so a controller killed at any instant leaves
  * a status that says what it was doing, and the next pass — this process or
- * another — decides again from the world (shared/scaling.c). A write that
+ * another — decides again from the world (shared/decide/scaling.c). A write that
  * loses a conflict (409) aborts the pass before it acts: two controllers
  * can never both act on one reading.
  *

@@ -24,7 +24,7 @@
 #include "json.h"
 #include "render.h"
 #include "term.h"
-#include "yaml.h"
+#include "yamljson.h"
 
 size_t status_flags(struct status_opts *o, struct pl_flag *out, size_t max)
 {

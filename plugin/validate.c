@@ -26,7 +26,7 @@
 #include "json.h"
 #include "policy.h"
 #include "term.h"
-#include "yaml.h"
+#include "yamljson.h"
 
 #define MAX_INPUT (16 * 1024 * 1024)
 

@@ -109,6 +109,10 @@ run_model() { # suite binary wanted-exit label [args…]: one test; a wanted vio
 suite() { echo "== $1"; }
 
 if want unit; then suite "unit (cmocka)"
+	# the rooms of shared/ in their order, the pure ones free of I/O
+	log="$LOGDIR/unit_check-rooms.log"
+	if scripts/check-rooms.sh "$EO_BUILD" >"$log" 2>&1; then record "unit/rooms (scripts/check-rooms.sh)" 1 0
+	else sed 's/^/      /' "$log" | head -20; record "unit/rooms (scripts/check-rooms.sh)" 0 1; fi
 	for b in "$EO_BUILD"/test/unit/test_*; do [ -x "$b" ] && run_cmocka "$b" unit; done; fi
 if want unit-san; then suite "unit, AddressSanitizer + UndefinedBehaviorSanitizer"
 	for b in "$EO_BUILD"/san/test/unit/test_*; do [ -x "$b" ] && run_cmocka "$b" unit-san; done; fi

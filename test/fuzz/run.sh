@@ -16,12 +16,12 @@ command -v "$CC" >/dev/null || { echo "fuzz: $CC not found (scripts/install-deps
 
 # Only the files the target needs: the decoder, the rules and what they use
 # (GnuTLS for the patch's base64, as in the webhook).
-SRCS="test/fuzz/fuzz_review.c webhook/review.c shared/eo.c shared/json.c shared/log.c shared/term.c
-      shared/cluster.c shared/policy.c shared/policy_mutate.c shared/policy_validate.c
-      shared/jsonpatch.c"
+SRCS="test/fuzz/fuzz_review.c webhook/review.c shared/base/eo.c shared/base/json.c shared/base/log.c
+      shared/base/term.c shared/api/cluster.c shared/policy/policy.c shared/policy/policy_mutate.c
+      shared/policy/policy_validate.c shared/base/jsonpatch.c"
 # shellcheck disable=SC2046,SC2086
 "$CC" -g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
-	-fno-sanitize-recover=all -fno-omit-frame-pointer -Ishared \
+	-fno-sanitize-recover=all -fno-omit-frame-pointer -Ishared/base -Ishared/api -Ishared/policy \
 	$(pkg-config --cflags json-c gnutls) $SRCS -o "$OUT/fuzz_review" \
 	$(pkg-config --libs json-c gnutls) -lm
 

@@ -1,8 +1,8 @@
 /*
  * Integration test of etcd TLS (issue 12): real etcd (ETCD_BIN; run.sh runs
  * it on 3.6 and, under the sanitizers, 3.5) with peer and client mutual
- * TLS on certificates made by shared/certs_x509.c with the profiles of
- * shared/ectls.c, driven through the shared etcd client (shared/etcd.c)
+ * TLS on certificates made by shared/base/certs_x509.c with the profiles of
+ * shared/api/ectls.c, driven through the shared etcd client (shared/etcd/etcd.c)
  * holding its client certificate in memory, as the controller does.
  *
  * Members on 127.19.X.Y (test/helpers/etcd_proc.h). One CA; the peer and

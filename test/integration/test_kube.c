@@ -1,5 +1,5 @@
 /*
- * Integration tests for the Kubernetes client (shared/kube*.c) against a real
+ * Integration tests for the Kubernetes client (shared/kube/) against a real
  * HTTPS server (test/helpers/kube_testsrv: kube_server.py on a random
  * 127.11.X.Y address, an ephemeral port and its own PKI): authentication,
  * TLS checks, the verbs, retries, deadlines and warnings. The server is

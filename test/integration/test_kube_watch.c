@@ -1,5 +1,5 @@
 /*
- * Integration tests for watch streams and the informer (shared/kube_watch.c)
+ * Integration tests for watch streams and the informer (shared/kube/kube_watch.c)
  * against a real HTTPS server (test/helpers/kube_testsrv): events split into
  * 7-byte chunks, the stop flag and the callback ending a watch, HTTP 410,
  * resuming from the last resourceVersion after the server closes, and a

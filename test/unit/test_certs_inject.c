@@ -12,7 +12,7 @@
 
 #include "../../certs/certs.h"
 #include "json.h"
-#include "yaml.h"
+#include "yamljson.h"
 
 #define B64 "Q0FCVU5ETEU="
 

@@ -1,4 +1,4 @@
-/* Unit tests for shared/cluster.c's status reading: integers are read as
+/* Unit tests for shared/api/cluster.c's status reading: integers are read as
  * 64-bit and checked against the field's range, so a number that does not
  * fit is an error naming its path, never a wrapped value (status.scaling.from
  * 4294967301 once read as 5). */

@@ -1,5 +1,5 @@
 /*
- * Unit tests for the wire half of the etcd client (shared/etcd_parse.c):
+ * Unit tests for the wire half of the etcd client (shared/etcd/etcd_parse.c):
  * answers captured from etcd 3.4.23's JSON gateway with curl, parsed into
  * structs; error text classified; ids; request bodies. No network.
  */

@@ -1,4 +1,4 @@
-/* Unit tests for shared/json.c: path lookup, typed getters, errors by path. */
+/* Unit tests for shared/base/json.c: path lookup, typed getters, errors by path. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-/* Unit tests for the JSON Patch side of a decision: shared/jsonpatch.c (RFC
+/* Unit tests for the JSON Patch side of a decision: shared/base/jsonpatch.c (RFC
  * 6902 text, RFC 6901 escaping) and policy_patch() (add vs replace vs remove
  * against the object as received). */
 #include <setjmp.h>

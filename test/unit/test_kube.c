@@ -1,5 +1,5 @@
 /*
- * Unit tests for the pure half of the Kubernetes client (shared/kube_path.c,
+ * Unit tests for the pure half of the Kubernetes client (shared/kube/kube_path.c,
  * kube_status.c, kube_stream.c): paths and query escaping, Status → message,
  * Warning headers, Retry-After, and the watch line framer fed in every
  * possible chunking.

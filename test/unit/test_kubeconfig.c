@@ -1,5 +1,5 @@
 /*
- * Unit tests for shared/kubeconfig.c and shared/kubeauth.c: resolution the
+ * Unit tests for shared/kube/kubeconfig.c and shared/kube/kubeauth.c: resolution the
  * way kubectl does it (KUBECONFIG merge, --kubeconfig, overrides, namespace,
  * in-cluster), every kind of credential, and every kind of bad input.
  *

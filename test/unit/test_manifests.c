@@ -21,7 +21,7 @@
 #include "../helpers/pss.h"
 #include "cluster.h"
 #include "json.h"
-#include "yaml.h"
+#include "yamljson.h"
 
 struct doc {
 	char path[256];

@@ -12,7 +12,7 @@
 #include <cmocka.h>
 
 #include "../../plugin/plugin.h"
-#include "yaml.h"
+#include "yamljson.h"
 
 #define EC(name, extra) \
 	"apiVersion: etcd.k8s-operator.io/v1alpha1\nkind: EtcdCluster\nmetadata:\n  name: " name \

@@ -1,4 +1,4 @@
-/* Unit tests for the admission rules (shared/policy*.c): every rule, the edges of settled / in flight /
+/* Unit tests for the admission rules (shared/policy/): every rule, the edges of settled / in flight /
  * cancel, re-invocation idempotence over every size, the staged path text.
  * The JSON Patch side is in test_jsonpatch.c. */
 #include <setjmp.h>

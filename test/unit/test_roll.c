@@ -1,6 +1,6 @@
 /*
- * Unit tests for shared/scaling_roll.c (which member's Pod a roll makes
- * again next, and when it waits) and shared/scaling_suspend.c (stopping
+ * Unit tests for shared/decide/scaling_roll.c (which member's Pod a roll makes
+ * again next, and when it waits) and shared/decide/scaling_suspend.c (stopping
  * every Pod one at a time, starting them all together). Snapshots come from the scaling tests'
  * world (a settled cluster), then the revisions are set by hand.
  */

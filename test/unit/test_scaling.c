@@ -1,5 +1,5 @@
 /*
- * Unit tests for shared/scaling.c, the scaling protocol as a pure decision.
+ * Unit tests for shared/decide/scaling.c, the scaling protocol as a pure decision.
  *
  * Besides single snapshots, a small world model (test/helpers/scaling_world.c)
  * plays etcd, the StatefulSet controller and the kubelet: each round

@@ -1,4 +1,4 @@
-/* Unit tests for shared/term.c (untrusted text made safe for a terminal) and
+/* Unit tests for shared/base/term.c (untrusted text made safe for a terminal) and
  * for log_q, which quotes with the same escapes: the sequences an Event
  * message could use on the terminal of whoever reads it (clear screen,
  * window title, carriage return, C1 CSI, bytes that are not UTF-8) come out

@@ -1,6 +1,6 @@
 /* Unit tests for etcd TLS (issue 12): spec.security.tls in the model
- * (shared/cluster.c), its admission rules (shared/policy_validate.c), and the
- * certificates of Auto mode (shared/ectls.c on shared/certs_x509.c): names,
+ * (shared/api/cluster.c), its admission rules (shared/policy/policy_validate.c), and the
+ * certificates of Auto mode (shared/api/ectls.c on shared/base/certs_x509.c): names,
  * usages, lifetimes, renewal at two thirds, and the fit check Secret mode
  * reports with. */
 #include <setjmp.h>

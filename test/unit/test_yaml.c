@@ -1,5 +1,5 @@
 /*
- * Unit tests for shared/yaml.c: core-schema typing, documents, lines,
+ * Unit tests for shared/base/yaml.c: core-schema typing, documents, lines,
  * errors with line and column, anchors/aliases/merge keys, the alias-bomb
  * bound, JSON input, and emitting YAML that parses back to the same value.
  */
@@ -15,7 +15,7 @@
 #include <cmocka.h>
 
 #include "json.h"
-#include "yaml.h"
+#include "yamljson.h"
 
 struct parsed {
 	json_object **docs;

@@ -2,7 +2,7 @@
 // otherwise write it: Go's standard library only (net/http, encoding/json,
 // crypto/tls), typed structs, one handler per endpoint. It exists to be
 // measured against build/etcd-webhook in bench/webhook/run.sh, so it applies
-// the same rules (shared/policy*.c, ported line for line where they bear on
+// the same rules (shared/policy/, ported line for line where they bear on
 // the answer) and gives the same responses, including one log line per review.
 //
 // Flags mirror etcd-webhook's: --tls-cert-file, --tls-private-key-file,
@@ -131,7 +131,7 @@ type admissionResponse struct {
 	Patch     string   `json:"patch,omitempty"`
 }
 
-// ---- the parsed view the rules read (as shared/cluster.h) ----------------
+// ---- the parsed view the rules read (as shared/api/cluster.h) ----------------
 
 const (
 	targetNone    = -1
@@ -199,7 +199,7 @@ func viewOfScale(s *scaleObj) *view {
 		domain: "cluster.local", statusReplicas: s.Status.Replicas}
 }
 
-// ---- the rules (shared/policy*.c) ----------------------------------------
+// ---- the rules (shared/policy/) ----------------------------------------
 
 type decision struct {
 	allowed                 bool

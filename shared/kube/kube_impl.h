@@ -1,7 +1,7 @@
 /*
  * kube_impl.h — private to the kube_*.c files: the client record and the one
  * HTTP exchange (with retries, credentials and TLS) every request and every
- * watch goes through. Not for use outside shared/kube*.c.
+ * watch goes through. Not for use outside shared/kube/.
  */
 #ifndef EO_KUBE_IMPL_H
 #define EO_KUBE_IMPL_H

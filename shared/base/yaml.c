@@ -20,7 +20,9 @@
  * graveyard owned by that entry, so no address in the table can be reused
  * while the table still names it.
  */
-#include <yaml.h> /* ours, and libyaml's through it (see yaml.h) */
+#include <yaml.h>
+
+#include "yamljson.h"
 
 #include <pthread.h>
 #include <stdint.h>

@@ -4,7 +4,9 @@
  * explicit tags, and which strings must be quoted to stay strings (also for
  * YAML 1.1 readers: yes/no/on/off).
  */
-#include <yaml.h> /* ours, and libyaml's through it (see yaml.h) */
+#include <yaml.h>
+
+#include "yamljson.h"
 
 #include <errno.h>
 #include <math.h>

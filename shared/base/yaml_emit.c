@@ -14,7 +14,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <yaml.h> /* ours, and libyaml's through it (see yaml.h) */
+#include <yaml.h>
+
+#include "yamljson.h"
 
 #define YAML_EMIT_MAX_DEPTH 1000
 

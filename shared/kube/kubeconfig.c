@@ -26,7 +26,7 @@
 
 #include "json.h"
 #include "kubeconfig_int.h"
-#include <yaml.h> /* ours: see yaml.h */
+#include "yamljson.h"
 
 #define KC_MAX_FILE (8u << 20)
 #define SA_DIR_DEFAULT "/var/run/secrets/kubernetes.io/serviceaccount"

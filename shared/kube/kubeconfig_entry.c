@@ -16,7 +16,7 @@
 
 #include "json.h"
 #include "kubeconfig_int.h"
-#include <yaml.h> /* ours: see yaml.h */
+#include "yamljson.h"
 
 #define EXEC_EXTENSION "client.authentication.k8s.io/exec"
 

@@ -1,5 +1,5 @@
 /*
- * yaml.h — YAML streams to json-c values and back, through libyaml.
+ * yamljson.h — YAML streams to json-c values and back, through libyaml.
  *
  * Parsing turns every document of a stream into a json-c value. Plain
  * scalars are typed by the YAML 1.2 core schema (integers, floats, true/false,
@@ -15,16 +15,10 @@
  * Emitting writes block-style YAML the way kubectl prints it: keys in
  * insertion order, sequences under a key not indented, strings quoted only
  * when they would not read back as the same string ("3", "true", "").
+ *
+ * Named yamljson.h, not yaml.h, so that libyaml's <yaml.h> is never shadowed:
+ * the files that drive libyaml include both.
  */
-/* With -Ishared this file shadows libyaml's <yaml.h>, so it brings libyaml's
- * header along (#include_next): `#include <yaml.h>` anywhere in the tree
- * gives libyaml's API and this one, whose names do not collide with it.
- * Inside shared/ write <yaml.h>, not "yaml.h": found beside the includer,
- * clang's #include_next would warn that it restarts the search. */
-#ifndef YAML_H
-#include_next <yaml.h>
-#endif
-
 #ifndef EO_YAML_H
 #define EO_YAML_H
 
