@@ -8,6 +8,8 @@
 #   make install PREFIX=/usr/local   puts kubectl-etcd on PATH so `kubectl etcd` works
 #   make image      the operator's OCI image from those binaries, no daemon (scripts/image.py):
 #                   BUILD/image/oci (layout), etcd-operator.oci.tar, sbom.spdx.json, digest
+#   make release    dist/: install.yaml (image pinned by digest), the image, its SBOM, the krew
+#                   archive and manifest, etcd-certs, SHA256SUMS (scripts/release.sh)
 #
 # Out-of-tree builds: make BUILD=/tmp/b.  Sanitizers: make SAN=1 BUILD=build/san.
 
@@ -82,7 +84,7 @@ MODEL_BIN  := $(BUILD)/test/model/check_scaling
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
-.PHONY: all test unit-bins integ-bins model-bins demo bench install clean deps fuzz version FORCE image
+.PHONY: all test unit-bins integ-bins model-bins demo bench install clean deps fuzz version FORCE image release
 all: $(BINS) $(GUARD)
 
 version:
@@ -160,6 +162,10 @@ GIT_REVISION      := $(or $(shell git rev-parse HEAD 2>/dev/null),unknown)
 image: all
 	SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) python3 scripts/image.py --build $(BUILD) --out $(BUILD)/image \
 		--name $(IMAGE_NAME) --version $(VERSION) --revision $(GIT_REVISION)
+
+DIST ?= dist
+release: image
+	scripts/release.sh $(BUILD) $(DIST)
 
 install: $(BUILD)/kubectl-etcd
 	install -d $(DESTDIR)$(PREFIX)/bin
