@@ -53,6 +53,9 @@ COPY certs/ certs/
 COPY controller/ controller/
 COPY plugin/ plugin/
 COPY webhook/ webhook/
+# kubectl-etcd compiles manifests/ in (install generate)
+COPY manifests/ manifests/
+COPY scripts/embed-manifests.sh scripts/version.sh scripts/
 RUN make -j"$(nproc)" WERROR=1 BUILD=/out VERSION="${VERSION}" all \
  && strip /out/etcd-controller /out/etcd-webhook /out/kubectl-etcd /out/etcd-certs \
           /out/etcd-member-guard

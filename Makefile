@@ -55,6 +55,10 @@ bin_webhook    := etcd-webhook
 bin_controller := etcd-controller
 bin_certs      := etcd-certs
 BINS := $(foreach d,$(PROG_DIRS),$(BUILD)/$(bin_$(d)))
+# `kubectl etcd install generate` prints manifests/ (compiled in from a
+# generated C file) with certificates made by libcerts (etcd-certs' code).
+gen_objs_plugin  := $(BUILD)/obj/gen/install_manifests.o
+link_libs_plugin := $(BUILD)/libcerts.a
 
 # The guard before every etcd start (controller/guard_main.c) runs in etcd's
 # distroless container, so it is static and made of libc, eo and log only —
@@ -107,13 +111,21 @@ $(LIB): $(call obj,$(LIB_SRCS))
 	rm -f $@ && ar rcs $@ $^
 
 define prog_rules
-$(BUILD)/lib$(1).a: $(call obj,$(call prog_srcs,$(1)))
+$(BUILD)/lib$(1).a: $(call obj,$(call prog_srcs,$(1))) $(gen_objs_$(1))
 	@mkdir -p $$(dir $$@)
 	rm -f $$@ && ar rcs $$@ $$^
-$(BUILD)/$(bin_$(1)): $(call obj,$(1)/main.c) $(BUILD)/lib$(1).a $(LIB)
+$(BUILD)/$(bin_$(1)): $(call obj,$(1)/main.c) $(BUILD)/lib$(1).a $(link_libs_$(1)) $(LIB)
 	$(CC) $(ALL_LDFLAGS) -o $$@ $$^ $(LDLIBS_BASE)
 endef
 $(foreach d,$(PROG_DIRS),$(eval $(call prog_rules,$(d))))
+
+# manifests/ as a C string, in kustomize's order (scripts/embed-manifests.sh)
+$(BUILD)/gen/install_manifests.c: scripts/embed-manifests.sh $(wildcard manifests/kustomization.yaml manifests/*/*.yaml)
+	@mkdir -p $(dir $@)
+	scripts/embed-manifests.sh manifests $@
+$(BUILD)/obj/gen/install_manifests.o: $(BUILD)/gen/install_manifests.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(GUARD): $(call obj,$(GUARD_SRCS))
 	$(CC) $(ALL_LDFLAGS) $(GUARD_STATIC) -o $@ $^
