@@ -123,9 +123,11 @@ $(foreach d,$(PROG_DIRS),$(eval $(call prog_rules,$(d))))
 $(BUILD)/gen/install_manifests.c: scripts/embed-manifests.sh $(wildcard manifests/kustomization.yaml manifests/*/*.yaml)
 	@mkdir -p $(dir $@)
 	scripts/embed-manifests.sh manifests $@
+# (its path in the debug info is written without BUILD, so the binary, and
+# the image made of it, is the same whichever BUILD directory it was made in)
 $(BUILD)/obj/gen/install_manifests.o: $(BUILD)/gen/install_manifests.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+	$(CC) $(ALL_CFLAGS) -ffile-prefix-map=$(BUILD)/= -c $< -o $@
 
 $(GUARD): $(call obj,$(GUARD_SRCS))
 	$(CC) $(ALL_LDFLAGS) $(GUARD_STATIC) -o $@ $^
