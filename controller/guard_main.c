@@ -11,9 +11,17 @@
  * emptyDir (member-init --install-guard) and etcd's container starts through
  * it, so a restart of etcd without its data is refused there too.
  */
+#include <stdio.h>
+#include <string.h>
+
+#include "eo_version.h"
 #include "member_init.h"
 
 int main(int argc, char **argv)
 {
+	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+		printf("etcd-member-guard %s\n", EO_VERSION);
+		return 0;
+	}
 	return mi_guard_main(argc, argv);
 }

@@ -32,8 +32,8 @@
 #include "reconcile.h"
 #include "snapshot_cmd.h"
 #include "workqueue.h"
+#include "eo_version.h"
 
-#define VERSION "0.1.0"
 
 static volatile sig_atomic_t g_stop;
 static volatile sig_atomic_t g_lost;
@@ -262,7 +262,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			else o->etcd_timeout_ms = d;
 			break;
 		case O_VERSION:
-			printf("etcd-controller %s\n", VERSION);
+			printf("etcd-controller %s\n", EO_VERSION);
 			return 0;
 		case O_HELP:
 		case 'h':
@@ -494,7 +494,7 @@ static int run(const struct opts *o)
 		return 1;
 	}
 	struct kube_client_opts kopts = {.timeout_ms = 15000,
-					 .user_agent = "etcd-controller/" VERSION " (linux)"};
+					 .user_agent = "etcd-controller/" EO_VERSION " (linux)"};
 	struct app a = {.namespace = o->namespace};
 	pthread_mutex_init(&a.mu, NULL);
 	a.ctl.kc = kube_client_new(conn, &kopts, &err);

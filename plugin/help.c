@@ -151,6 +151,22 @@ const struct pl_command pl_commands[] = {
 	 "\n"
 	 "Example:\n"
 	 "  kubectl etcd restore demo-copy --from-backup demo-nightly --replicas 3 --wait\n"},
+	{"install", "Print the operator's manifests and webhook certificates, to apply in one step",
+	 "Usage:\n"
+	 "  kubectl etcd install generate [--image REF] | kubectl apply -f -\n"
+	 "\n"
+	 "Prints the whole operator as one YAML stream: the namespace, the CRDs, RBAC,\n"
+	 "the webhook and controller Deployments and the webhook configurations, as in\n"
+	 "manifests/ of this release (compiled in), with the image set to REF (default\n"
+	 "the image of this version) and a fresh certificate for the webhook: a new\n"
+	 "CA in the webhooks' caBundle and the serving pair in the Secret\n"
+	 "etcd-webhook-tls (appended). The CA's private key is not kept; running it\n"
+	 "again and applying renews everything. Nothing is contacted. The output holds\n"
+	 "a private key: pipe it to kubectl, do not keep it.\n"
+	 "\n"
+	 "Example:\n"
+	 "  kubectl etcd install generate --image registry.example.com/etcd-operator:0.2.0 \\\n"
+	 "      | kubectl apply -f -\n"},
 	{"version", "Print the plugin's version", "Usage:\n  kubectl etcd version\n"},
 	{"completion", "Print a bash or zsh completion script",
 	 "Usage:\n"
@@ -184,6 +200,7 @@ size_t pl_command_flags(const char *name, struct pl_flag *out, size_t max)
 	static struct restore_opts rs;
 	static struct upgrade_opts up;
 	static struct suspend_opts su;
+	static struct install_opts in;
 	static struct pl_global g;
 	if (!name)
 		return 0;
@@ -205,6 +222,8 @@ size_t pl_command_flags(const char *name, struct pl_flag *out, size_t max)
 		return backups_flags(&bl, out, max);
 	if (strcmp(name, "restore") == 0)
 		return restore_flags(&rs, out, max);
+	if (strcmp(name, "install") == 0)
+		return install_flags(&in, out, max);
 	if (pl_command_find(name))
 		return pl_global_flags(&g, out, max);
 	return 0;

@@ -91,7 +91,7 @@ int main(int argc, char **argv)
 			return PL_EXIT_OK;
 		}
 		return pl_usage_error(NULL, "a command is required (status, scale, upgrade, suspend, "
-				      "resume, validate, backup, backups, restore, version, "
+				      "resume, validate, backup, backups, restore, install, version, "
 				      "completion)");
 	}
 	const char *cmd = argv[ci];
@@ -122,6 +122,8 @@ int main(int argc, char **argv)
 		rc = backups_main(nrest, rest);
 	else if (strcmp(cmd, "restore") == 0)
 		rc = restore_main(nrest, rest);
+	else if (strcmp(cmd, "install") == 0)
+		rc = install_main(nrest, rest);
 	else if (strcmp(cmd, "version") == 0)
 		rc = version_main(nrest, rest);
 	else if (strcmp(cmd, "completion") == 0)

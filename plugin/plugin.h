@@ -268,6 +268,21 @@ int suspend_parse(int argc, char **argv, bool resume, struct suspend_opts *o, bo
 int suspend_main(int argc, char **argv);
 int resume_main(int argc, char **argv);
 
+/* install generate [--image REF]: the operator (manifests/, compiled in) and the
+ * webhook's certificates as one YAML stream on stdout (install.c). */
+struct install_opts {
+	struct pl_global g;
+	const char *image; /* NULL: the operator's image at this build's version */
+};
+size_t install_flags(struct install_opts *o, struct pl_flag *out, size_t max);
+int install_parse(int argc, char **argv, struct install_opts *o, bool *help, struct eo_err *err);
+/* The manifests text with every operator image line set to image and the
+ * controller's --operator-image=image added to its args; appends to out.
+ * Returns the number of images replaced, -1 out of memory. */
+int install_render(const char *text, size_t len, const char *image, struct eo_buf *out,
+		   bool *operator_arg);
+int install_main(int argc, char **argv);
+
 /* For a command without flags of its own (version, completion): parse argv
  * against the global flags into p. Returns -1 when the command goes on with
  * p.pos, else the exit code it is done with: --help printed (PL_EXIT_OK) or

@@ -1,6 +1,7 @@
 /*
  * version.c — `kubectl etcd version`: the plugin's own version, from a
- * static string (version.h), without contacting anything.
+ * string compiled in (version.h: the build's one version), without contacting
+ * anything.
  */
 #include "plugin.h"
 #include "version.h"

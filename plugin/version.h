@@ -1,8 +1,11 @@
-/* version.h — the plugin's version, one static string (also in the krew
- * manifest template and the User-Agent). */
+/* version.h — the plugin's version: the build's one version (EO_VERSION, from
+ * git through the Makefile's generated eo_version.h), also in the krew
+ * manifest (make-release.sh asks the built binary) and the User-Agent. */
 #ifndef PL_VERSION_H
 #define PL_VERSION_H
 
-#define PL_VERSION "0.1.0"
+#include "eo_version.h"
+
+#define PL_VERSION EO_VERSION
 
 #endif

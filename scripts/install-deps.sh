@@ -10,7 +10,10 @@ build-essential pkg-config clang libclang-rt-14-dev
 libcurl4-openssl-dev libjson-c-dev libmicrohttpd-dev libssl-dev libyaml-dev libcmocka-dev
 python3 util-linux procps iproute2 ca-certificates openssl curl
 valgrind
+umoci
 "
+# umoci: test/integration/test_image.py reads the image `make image` writes
+# (scripts/image.py) with it, an OCI tool independent of the writer.
 # Only the benchmarks need these (the Go peer webhook and the load generator).
 BENCH_PACKAGES="golang-go wrk"
 

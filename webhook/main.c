@@ -19,8 +19,8 @@
 
 #include "log.h"
 #include "server.h"
+#include "eo_version.h"
 
-#define VERSION "0.1.0"
 
 static void usage(FILE *out)
 {
@@ -147,7 +147,7 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
-		case O_VERSION: printf("etcd-webhook %s\n", VERSION); return 0;
+		case O_VERSION: printf("etcd-webhook %s\n", EO_VERSION); return 0;
 		case 'h':
 		case O_HELP: usage(stdout); return 0;
 		default:

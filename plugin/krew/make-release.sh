@@ -15,8 +15,9 @@ build=${1:-${EO_BUILD:-$root/build}}
 base=${2:-https://github.com/etcd-k8s-operator/etcd-operator/releases/download}
 dist=${DIST:-$build/krew}
 [ -x "$build/kubectl-etcd" ] || { echo "make-release: $build/kubectl-etcd not built (make)" >&2; exit 1; }
-version=$(sed -n 's/^#define PL_VERSION "\(.*\)"$/\1/p' "$root/plugin/version.h")
-[ -n "$version" ] || { echo "make-release: no PL_VERSION in plugin/version.h" >&2; exit 1; }
+# the version the binary itself reports (EO_VERSION, from git via the Makefile)
+version=$("$build/kubectl-etcd" version | awk '{print $3}')
+[ -n "$version" ] || { echo "make-release: $build/kubectl-etcd version printed no version" >&2; exit 1; }
 archive=kubectl-etcd_linux_amd64.tar.gz
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
