@@ -55,6 +55,9 @@ struct policy_request {
 	bool dry_run;
 };
 
+/* The etcd minor versions (3.x) a cluster may be set to. */
+#define POLICY_MIN_MINOR 5
+#define POLICY_MAX_MINOR 7
 #define POLICY_WARNING_MAX 120
 #define POLICY_MAX_WARNINGS 4
 

@@ -102,16 +102,7 @@ static void check_version(struct policy_decision *d, const struct etcd_cluster *
 	if (o && o->status.phase == EC_UPGRADING && ec_version_parse(o->status.version, &rv) == 0 &&
 	    ec_version_cmp(&rv, &nv) == 0)
 		return;
-	if (nv.major != 3 || nv.minor < 4 || nv.minor > 6) {
-		policy_refuse(d,
-			      "spec.version: %s is not a version this operator runs: it knows "
-			      "3.4.x, 3.5.x and 3.6.x. Pick one of those, such as %s",
-			      n->spec.version, EC_DEFAULT_VERSION);
-		return;
-	}
-	if (!o)
-		return;
-	if (old_ok && ec_version_cmp(&nv, &ov) < 0) {
+	if (o && old_ok && ec_version_cmp(&nv, &ov) < 0) {
 		policy_refuse(d,
 			      "spec.version: cannot go from %s down to %s: etcd does not downgrade "
 			      "a running cluster (its data format only moves forward). Keep %s, or "
@@ -119,6 +110,17 @@ static void check_version(struct policy_decision *d, const struct etcd_cluster *
 			      o->spec.version, n->spec.version, o->spec.version, n->spec.version);
 		return;
 	}
+	/* DESIGN §3: 3.5 or newer — the releases this project runs its tests on.
+	 * (A cluster already on 3.4 keeps it and may move on to 3.5.) */
+	if (nv.major != 3 || nv.minor < POLICY_MIN_MINOR || nv.minor > POLICY_MAX_MINOR) {
+		policy_refuse(d,
+			      "spec.version: %s is not a version this operator runs: it runs "
+			      "3.5.x, 3.6.x and 3.7.x. Pick one of those, such as %s",
+			      n->spec.version, EC_DEFAULT_VERSION);
+		return;
+	}
+	if (!o)
+		return;
 	if (old_ok && (nv.major != ov.major || nv.minor > ov.minor + 1)) {
 		policy_refuse(d,
 			      "spec.version: cannot go from %s to %s in one change: etcd upgrades "

@@ -125,7 +125,7 @@ static void test_update_against_old(void **state)
 	assert_non_null(strstr(out.data, "default/audit: refused: spec.clusterDomain"));
 	/* the same name in another namespace is a CREATE */
 	assert_int_equal(run(EC("orders", "  namespace: other\nspec:\n  replicas: 1\n  version: "
-				"\"3.4.30\"\n"), olds, nold, NULL), 0);
+				"\"3.5.9\"\n"), olds, nold, NULL), 0);
 	assert_int_equal(n.ok, 1);
 	/* unchanged: OK and silent */
 	assert_int_equal(run(EC("audit", "spec:\n  replicas: 5\n  version: \"3.5.17\"\n"), olds, nold,

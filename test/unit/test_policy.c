@@ -497,9 +497,11 @@ static void test_versions(void **state)
 		{"3.5.17", "3.5", "is not an etcd version"},
 		{"3.5.17", "latest", "is not an etcd version"},
 		{"3.5.17", "3.5.-1", "is not an etcd version"},
-		{"3.5.17", "3.7.0", "knows 3.4.x, 3.5.x and 3.6.x"},
-		{"3.5.17", "4.0.0", "knows 3.4.x"},
-		{"3.5.17", "3.3.0", "knows 3.4.x"},
+		{"3.5.17", "3.7.0", "Upgrade to 3.6.x first"},
+		{"3.6.16", "3.7.4", NULL},
+		{"3.7.4", "3.8.0", "runs 3.5.x, 3.6.x and 3.7.x"},
+		{"3.5.17", "4.0.0", "runs 3.5.x"},
+		{"3.4.23", "3.4.30", "runs 3.5.x"}, /* a cluster on 3.4 may only move on to 3.5 */
 		{"3.5.17", "3.4.23", "cannot go from 3.5.17 down to 3.4.23"},
 		{"3.5.17", "3.5.16", "down to"},
 		{"3.4.23", "3.6.0", "Upgrade to 3.5.x first"},
@@ -520,10 +522,20 @@ static void test_versions(void **state)
 					 d.reason, cases[i].needle);
 		}
 	}
-	/* CREATE with an unknown version */
-	struct etcd_cluster n = settled(1);
-	strcpy(n.spec.version, "3.9.1");
-	assert_false(run_validate(POLICY_CREATE, NULL, &n).allowed);
+	/* CREATE: 3.5, 3.6 and 3.7 (DESIGN §3: 3.5.x or newer), nothing older or unknown */
+	static const struct {
+		const char *version;
+		bool allowed;
+	} creates[] = {{"3.9.1", false}, {"3.4.23", false}, {"3.3.0", false},
+		       {"3.5.0", true},  {"3.6.16", true}, {"3.7.4", true}};
+	for (size_t i = 0; i < EO_ARRAY_LEN(creates); i++) {
+		struct etcd_cluster n = settled(1);
+		strcpy(n.spec.version, creates[i].version);
+		struct policy_decision d = run_validate(POLICY_CREATE, NULL, &n);
+		if (d.allowed != creates[i].allowed)
+			fail_msg("create on %s: %s (%s)", creates[i].version,
+				 d.allowed ? "allowed" : "refused", d.reason);
+	}
 }
 
 static void test_version_while_scaling(void **state)
