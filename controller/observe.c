@@ -386,7 +386,7 @@ int obs_gather_tls(struct ctl *c, json_object *ec_obj, const struct etcd_cluster
 	if (kube_list(c->kc, &KUBE_PVCS, ec->namespace, NULL, &pvcs, err) != 0)
 		goto fail;
 	observe_pvcs(o, pvcs, ec);
-	json_object_put(pvcs);
+	o->pvcs = pvcs; /* kept for the volume size (volumes.c) */
 	observe_etcd(c, o, ec);
 	return 0;
 fail:
@@ -401,5 +401,6 @@ void obs_free(struct observation *o)
 	json_object_put(o->sts);
 	json_object_put(o->pdb);
 	json_object_put(o->pods);
+	json_object_put(o->pvcs);
 	memset(o, 0, sizeof(*o));
 }

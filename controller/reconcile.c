@@ -27,6 +27,7 @@
 #include "observe.h"
 #include "resources.h"
 #include "tls.h"
+#include "volumes.h"
 
 static bool acting(enum sc_kind k)
 {
@@ -598,6 +599,9 @@ int rec_reconcile(struct ctl *c, const char *key, int64_t *requeue_ms, struct eo
 		tls_state_clear(&ts);
 		return 0;
 	}
+	/* The claims follow spec.storage.size upward (its condition is recorded
+	 * with the rest; a claim patched twice asks the same). */
+	vol_sync(c, o.ec, &ec, o.pvcs, &st, o.s.now_rfc3339);
 	/* 1. Record (a 409 ends the pass before anything is changed). */
 	if (publish(c, &o, &st, err) != 0)
 		goto fail;

@@ -14,6 +14,7 @@
 
 #include "../../controller/member_init.h"
 #include "../../controller/resources.h"
+#include "../../controller/volumes.h"
 #include "json.h"
 #include "policy.h"
 #include "scaling.h"
@@ -282,6 +283,39 @@ static void test_init_step_writes_extra_args(void **state)
 	unsetenv("POD_IP");
 }
 
+static void test_volumes_observed(void **state)
+{
+	struct etcd_cluster c = cluster("{\"storage\":{\"size\":\"2Gi\",\"storageClassName\":\"standard\"}}");
+	const char *list =
+		"{\"items\":["
+		"{\"metadata\":{\"name\":\"data-demo-0\"},\"spec\":{\"storageClassName\":\"standard\","
+		"\"resources\":{\"requests\":{\"storage\":\"1Gi\"}}},\"status\":{\"capacity\":{\"storage\":\"1Gi\"}}},"
+		"{\"metadata\":{\"name\":\"data-demo-1\"},\"spec\":{\"storageClassName\":\"standard\","
+		"\"resources\":{\"requests\":{\"storage\":\"2Gi\"}}},\"status\":{\"capacity\":{\"storage\":\"1Gi\"}}},"
+		"{\"metadata\":{\"name\":\"data-demo-2\"},\"spec\":{\"resources\":{\"requests\":"
+		"{\"storage\":\"2048Mi\"}}},\"status\":{\"capacity\":{\"storage\":\"2Gi\"}}},"
+		"{\"metadata\":{\"name\":\"data-demo-3\",\"deletionTimestamp\":\"x\"},\"spec\":{\"resources\":"
+		"{\"requests\":{\"storage\":\"1Gi\"}}}},"
+		"{\"metadata\":{\"name\":\"data-other-0\"},\"spec\":{\"resources\":{\"requests\":"
+		"{\"storage\":\"1Gi\"}}}}]}";
+	struct eo_err err;
+	json_object *l = json_parse(list, strlen(list), &err);
+	assert_non_null(l);
+	struct vol_state v;
+	vol_observe(l, &c, &v);
+	assert_int_equal(v.claims, 3);
+	assert_int_equal(v.small, 1);
+	assert_string_equal(v.small_names[0], "data-demo-0");
+	assert_string_equal(v.cls, "standard");
+	assert_string_equal(v.have, "1Gi");
+	assert_int_equal(v.lagging, 1);
+	assert_string_equal(v.first_lagging, "data-demo-1");
+	json_object_put(l);
+	json_object *p = vol_resize_patch("2Gi");
+	assert_string_equal(json_compact(p), "{\"spec\":{\"resources\":{\"requests\":{\"storage\":\"2Gi\"}}}}");
+	json_object_put(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -291,6 +325,7 @@ int main(void)
 		cmocka_unit_test(test_template),
 		cmocka_unit_test(test_sync_template),
 		cmocka_unit_test(test_init_step_writes_extra_args),
+		cmocka_unit_test(test_volumes_observed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
