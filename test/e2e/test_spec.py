@@ -55,7 +55,8 @@ class SpecKnobs(unittest.TestCase):
     def test_1_knobs_on_the_pod(self):
         cb = self.cb
         cb.create("knobs", 1, storage={"size": "1Gi"}, pod=POD,
-                  etcd={"extraArgs": {"snapshot-count": 5000, "max-request-bytes": "2097152"}})
+                  etcd={"extraArgs": {"snapshot-count": 5000, "max-request-bytes": "2097152",
+                                      "log-level": "warn"}})
         cb.wait_settled("knobs", 1, timeout=120)
         p = self.pod()
         spec, md = p["spec"], p["metadata"]
@@ -74,6 +75,9 @@ class SpecKnobs(unittest.TestCase):
                          [0]["podAffinityTerm"]["topologyKey"], "kubernetes.io/hostname")
         self.assertEqual(spec["securityContext"]["fsGroup"], 65532)
         self.assertEqual(spec["securityContext"]["runAsUser"], 65532)
+        # etcd read the flags: with log-level warn it logs no info line
+        log = cb.bed.kubectl("logs", "knobs-0", "-c", "etcd").stdout
+        self.assertNotIn('"level":"info"', log)
         init = [k for k in spec["initContainers"] if k["name"] == "member-init"][0]
         self.assertIn("--etcd-arg=snapshot-count=5000", init["args"])
         self.assertIn("--etcd-arg=max-request-bytes=2097152", init["args"])
@@ -100,6 +104,14 @@ class SpecKnobs(unittest.TestCase):
                                               (e.get("status") or {}).get("conditions") or []),
                        "the VolumeResize condition", 30)
         self.assertIn("ExpandingVolumes", cb.reasons("knobs"))
+        # the bed's provisioner grows it online (as a CSI resizer and the
+        # kubelet would): then the condition says done
+        cb.wait_status("knobs", lambda e: any(c["type"] == "VolumeResize" and c["status"] == "True"
+                                              for c in (e.get("status") or {}).get("conditions") or []),
+                       "VolumeResize=True", 60)
+        self.assertEqual(cb.bed.get("persistentvolumeclaims", "data-knobs-0")["status"]["capacity"]
+                         ["storage"], "2Gi")
+        self.assertIn("VolumesExpanded", cb.reasons("knobs"))
 
     def test_4_knob_change_rolls(self):
         cb = self.cb
