@@ -53,7 +53,9 @@
 #define EC_MAX_IMAGE_LEN 255
 
 #define EC_MAX_MEMBERS 16
-#define EC_MAX_CONDITIONS 6
+/* Available, Progressing, Degraded, TLSReady, BackupStale, VolumeResize, and
+ * room for two more: a condition past the end is dropped, silently. */
+#define EC_MAX_CONDITIONS 8
 
 enum ec_phase { EC_PHASE_UNSET, EC_CREATING, EC_RUNNING, EC_SCALING, EC_DEGRADED, EC_FAILED,
 		EC_UPGRADING, EC_SUSPENDED };
