@@ -106,6 +106,27 @@ static int set_endpoints(struct mi_config *cfg, const char *v, struct eo_err *er
 	return 0;
 }
 
+/* --etcd-arg=name=value: one of spec.etcd.extraArgs */
+static int set_extra(struct mi_config *cfg, const char *v, struct eo_err *err)
+{
+	const char *eq = strchr(v, '=');
+	if (cfg->nextra >= EC_MAX_EXTRA_ARGS)
+		return eo_err_set(err, EO_EINVAL, "member-init: more than %d --etcd-arg",
+				  EC_MAX_EXTRA_ARGS);
+	struct ec_extra_arg *a = &cfg->extra[cfg->nextra];
+	size_t n = eq ? (size_t)(eq - v) : 0;
+	if (!eq || n == 0 || n >= sizeof(a->name) ||
+	    eo_strlcpy(a->value, eq + 1, sizeof(a->value)) != 0)
+		return eo_err_set(err, EO_EINVAL, "member-init: --etcd-arg: name=value, not \"%.60s\"", v);
+	memcpy(a->name, v, n);
+	a->name[n] = '\0';
+	char why[160];
+	if (!cluster_extra_arg_ok(a, why, sizeof(why)))
+		return eo_err_set(err, EO_EINVAL, "member-init: --etcd-arg %s: %s", a->name, why);
+	cfg->nextra++;
+	return 0;
+}
+
 static int parse_flag(struct mi_config *cfg, const char *name, const char *v, struct eo_err *err)
 {
 	static const struct {
@@ -150,6 +171,8 @@ static int parse_flag(struct mi_config *cfg, const char *name, const char *v, st
 				       ints[i].max, err);
 	if (strcmp(name, "--endpoints") == 0)
 		return set_endpoints(cfg, v, err);
+	if (strcmp(name, "--etcd-arg") == 0)
+		return set_extra(cfg, v, err);
 	if (strcmp(name, "--bootstrap") == 0) {
 		if (strcmp(v, "true") != 0 && strcmp(v, "false") != 0)
 			return eo_err_set(err, EO_EINVAL, "member-init: --bootstrap: true or false, not \"%.40s\"", v);
@@ -613,6 +636,11 @@ int mi_render_config(const struct mi_config *cfg, const struct mi_decision *d, s
 		cfg->election_ms);
 	if (rc == 0)
 		rc = render_tls(cfg, out);
+	/* spec.etcd.extraArgs last: plain scalars, so YAML types them as etcd's
+	 * flags would (numbers, true/false); the charset allows no other YAML */
+	for (int i = 0; rc == 0 && i < cfg->nextra; i++)
+		rc = eo_buf_printf(out, cfg->extra[i].value[0] ? "%s: %s\n" : "%s: ''\n",
+				   cfg->extra[i].name, cfg->extra[i].value);
 	if (rc != 0)
 		return eo_err_set(err, EO_ENOMEM, "member-init: out of memory writing the configuration");
 	return 0;

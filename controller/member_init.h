@@ -50,6 +50,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cluster.h"
 #include "eo.h"
 #include "etcd.h"
 
@@ -101,6 +102,11 @@ struct mi_config {
 	char peer_tls_dir[256];   /* --peer-tls-dir */
 	char client_tls_dir[256]; /* --client-tls-dir */
 	char peer_allowed_cn[96]; /* --peer-allowed-cn */
+	/* --etcd-arg=name=value (repeated): spec.etcd.extraArgs, appended to
+	 * etcd's configuration file as "name: value" (checked by the shared
+	 * policy at admission, and again here: cluster_extra_arg_ok) */
+	struct ec_extra_arg extra[EC_MAX_EXTRA_ARGS];
+	int nextra;
 };
 
 /* Parse the subcommand's arguments (argv[0] is "member-init") and the Pod's

@@ -93,6 +93,8 @@ void obs_pod(json_object *pod, struct sc_pod *out)
 	eo_strlcpy(out->revision, json_opt_str(pod, "metadata.annotations[" SC_ANN_REVISION "]", ""),
 		   sizeof(out->revision));
 	eo_strlcpy(out->image, res_pod_image(pod), sizeof(out->image));
+	eo_strlcpy(out->pod_spec, json_opt_str(pod, "metadata.annotations[" EC_ANN_POD_SPEC "]", ""),
+		   sizeof(out->pod_spec));
 	out->created_ms = obs_time_ms(json_opt_str(pod, "metadata.creationTimestamp", ""));
 	json_object *ready = condition(pod, "Ready");
 	out->ready = ready && strcmp(json_opt_str(ready, "status", ""), "True") == 0;
@@ -371,6 +373,9 @@ int obs_gather_tls(struct ctl *c, json_object *ec_obj, const struct etcd_cluster
 		s->sts_current = json_opt_int(o->sts, "status.observedGeneration", -1) ==
 				 json_opt_int(o->sts, "metadata.generation", -2);
 		eo_strlcpy(s->sts_image, res_sts_image(o->sts), sizeof(s->sts_image));
+		eo_strlcpy(s->sts_pod_spec, json_opt_str(o->sts, "spec.template.metadata.annotations["
+							       EC_ANN_POD_SPEC "]", ""),
+			   sizeof(s->sts_pod_spec));
 	}
 	if (o->pdb) {
 		s->pdb = true;
@@ -388,7 +393,7 @@ int obs_gather_tls(struct ctl *c, json_object *ec_obj, const struct etcd_cluster
 	if (kube_list(c->kc, &KUBE_PVCS, ec->namespace, NULL, &pvcs, err) != 0)
 		goto fail;
 	observe_pvcs(o, pvcs, ec);
-	json_object_put(pvcs);
+	o->pvcs = pvcs; /* kept for the volume size (volumes.c) */
 	observe_etcd(c, o, ec);
 	return 0;
 fail:
@@ -403,5 +408,6 @@ void obs_free(struct observation *o)
 	json_object_put(o->sts);
 	json_object_put(o->pdb);
 	json_object_put(o->pods);
+	json_object_put(o->pvcs);
 	memset(o, 0, sizeof(*o));
 }

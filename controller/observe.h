@@ -18,6 +18,7 @@ struct observation {
 	json_object *sts;  /* owned, or NULL when missing */
 	json_object *pdb;  /* owned, or NULL */
 	json_object *pods; /* the Pod list (owned), or NULL */
+	json_object *pvcs; /* the namespace's claim list (owned), or NULL */
 	json_object *pod[SC_MAX_ORDINALS]; /* borrowed from pods, by ordinal */
 	bool voter_label[SC_MAX_ORDINALS]; /* the Pod carries the voter label */
 	/* Where etcd answers: the leader's client URL and every healthy voter's

@@ -27,6 +27,7 @@
 #include "observe.h"
 #include "resources.h"
 #include "tls.h"
+#include "volumes.h"
 
 static bool acting(enum sc_kind k)
 {
@@ -293,9 +294,14 @@ static void sync_owned(struct ctl *c, const struct observation *o, const struct 
 	char image[300];
 	cluster_etcd_image(ec, image, sizeof(image));
 	json_object *sts = NULL;
-	if (o->sts && strcmp(res_sts_image(o->sts), image) != 0 &&
+	char pod_spec[24];
+	cluster_pod_revision(ec, pod_spec, sizeof(pod_spec));
+	if (o->sts && (strcmp(res_sts_image(o->sts), image) != 0 ||
+		       strcmp(o->s.sts_pod_spec, pod_spec) != 0) &&
 	    json_object_deep_copy(o->sts, &sts, NULL) == 0) {
-		res_sts_set_image(sts, image);
+		/* spec.pod / extraArgs: the whole template again (image included) */
+		if (!res_sts_sync_template(sts, ec, &c->res))
+			res_sts_set_image(sts, image);
 		if (kube_update(c->kc, &KUBE_STATEFULSETS, ec->namespace, ec->name, NULL, sts, NULL,
 				&err) != 0)
 			log_warn("StatefulSet template not updated", "cluster=%s/%s error=%s",
@@ -607,6 +613,9 @@ int rec_reconcile(struct ctl *c, const char *key, int64_t *requeue_ms, struct eo
 		tls_state_clear(&ts);
 		return 0;
 	}
+	/* The claims follow spec.storage.size upward (its condition is recorded
+	 * with the rest; a claim patched twice asks the same). */
+	vol_sync(c, o.ec, &ec, o.pvcs, &st, o.s.now_rfc3339);
 	/* 1. Record (a 409 ends the pass before anything is changed). */
 	if (publish(c, &o, &st, err) != 0)
 		goto fail;

@@ -428,7 +428,9 @@ static json_object *init_container(const struct etcd_cluster *c, const struct re
 	json_object_object_add(k, "image", str(opts->operator_image));
 	json_object_object_add(k, "imagePullPolicy", str("IfNotPresent"));
 	json_object_object_add(k, "command", strv(cmd));
-	json_object_object_add(k, "args", strv(args));
+	json_object *argv = strv(args);
+	res_extra_args(c, argv);
+	json_object_object_add(k, "args", argv);
 	json_object *env = pod_env();
 	json_object_array_add(env, env_field(RES_ENV_BOOTSTRAP,
 					     "metadata.annotations['" RES_ANN_BOOTSTRAP "']"));
@@ -576,8 +578,10 @@ json_object *res_statefulset(const struct etcd_cluster *c, int replicas, bool bo
 	json_object_array_add(inits, init_container(c, &opts));
 	json_object_object_add(pod, "initContainers", inits);
 	json_object *ctrs = json_object_new_array();
-	json_object_array_add(ctrs, etcd_container(c, &opts));
+	json_object *etcd = etcd_container(c, &opts);
+	json_object_array_add(ctrs, etcd);
 	json_object_object_add(pod, "containers", ctrs);
+	res_pod_knobs(c, tmeta, pod, etcd);
 	json_object *vols = json_object_new_array();
 	json_object *cfg = json_object_new_object();
 	json_object_object_add(cfg, "name", str("config"));

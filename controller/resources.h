@@ -31,6 +31,8 @@
  * again without data (a node's local disk lost, and no peer answering yet). */
 #define RES_ENV_BOOTSTRAP "EC_BOOTSTRAP"
 #define RES_ANN_BOOTSTRAP "etcd.k8s-operator.io/bootstrap"
+/* The init step's flag carrying one spec.etcd.extraArgs entry: name=value. */
+#define RES_ARG_ETCD "--etcd-arg="
 #define RES_INIT_CONTAINER "member-init"
 #define RES_ETCD_CONTAINER "etcd"
 
@@ -126,6 +128,19 @@ json_object *res_pod_bootstrap_off_patch(void);
  * image reaches members only as their Pods are made again: one at a time by
  * the roll (sc_roll), which compares each Pod's image (res_pod_image). */
 const char *res_sts_image(json_object *sts);
+/* resources_pod.c, for res_statefulset: spec.etcd.extraArgs as the init
+ * step's RES_ARG_ETCD flags, appended to argv; spec.pod laid over the
+ * template's metadata, Pod spec and etcd container (in place), with the
+ * EC_ANN_POD_SPEC hash when anything is asked. */
+void res_extra_args(const struct etcd_cluster *c, json_object *argv);
+void res_pod_knobs(const struct etcd_cluster *c, json_object *tmeta, json_object *pod,
+		   json_object *etcd);
+/* Bring an observed StatefulSet's Pod template (in place) to what spec.pod
+ * and spec.etcd.extraArgs ask, when its EC_ANN_POD_SPEC differs: the whole
+ * template made again, its bootstrap permission and rotation revision kept.
+ * Returns true when it changed. Running Pods are the roll's (sc_roll). */
+bool res_sts_sync_template(json_object *sts, const struct etcd_cluster *c,
+			   const struct res_opts *opts);
 const char *res_pod_image(json_object *pod);
 bool res_sts_set_image(json_object *sts, const char *image);
 

@@ -225,7 +225,7 @@ reply:
 static void decide(enum review_endpoint ep, json_object *req, const char *api_version,
 		   const char *uid, struct review_result *out)
 {
-	/* Two parsed EtcdClusters are ~22 KiB: per thread, neither on the
+	/* Two parsed EtcdClusters are ~64 KiB (spec.pod is kept as text): per thread, neither on the
 	 * handler's stack nor allocated per review (a malloc that size makes
 	 * glibc consolidate its small-chunk bins every time). */
 	static __thread struct etcd_cluster objs[2];

@@ -321,6 +321,8 @@ int cluster_parse(json_object *obj, struct etcd_cluster *out, struct eo_err *err
 			return eo_err_set(err, EO_EPARSE, "spec.bootstrap.restore.backupName: required "
 					  "(the EtcdBackup to restore from)");
 	}
+	if (cluster_parse_pod(obj, &s->pod, err) != 0)
+		return -1;
 	if (!s->version[0])
 		eo_strlcpy(s->version, EC_DEFAULT_VERSION, sizeof(s->version));
 	if (!s->cluster_domain[0])

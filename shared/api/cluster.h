@@ -53,7 +53,9 @@
 #define EC_MAX_IMAGE_LEN 255
 
 #define EC_MAX_MEMBERS 16
-#define EC_MAX_CONDITIONS 6
+/* Available, Progressing, Degraded, TLSReady, BackupStale, VolumeResize, and
+ * room for two more: a condition past the end is dropped, silently. */
+#define EC_MAX_CONDITIONS 8
 
 enum ec_phase { EC_PHASE_UNSET, EC_CREATING, EC_RUNNING, EC_SCALING, EC_DEGRADED, EC_FAILED,
 		EC_UPGRADING, EC_SUSPENDED };
@@ -132,6 +134,35 @@ const char *ec_tls_mode_name(enum ec_tls_mode m); /* "" for OFF, "Auto", "Secret
 #define EC_TLS_SERVER_SUFFIX "-server-tls"
 #define EC_TLS_CLIENT_SUFFIX "-client-tls"
 
+/*
+ * spec.pod — the member Pods' knobs: resources (the etcd container's),
+ * nodeSelector, tolerations, affinity (replaces the default anti-affinity),
+ * priorityClassName, labels and annotations (added to the Pods; the
+ * operator's own win, and a key it owns is refused at admission) — kept as
+ * the compact JSON that was written ("" when absent): the template builder
+ * applies it, the pure code needs only its keys and its hash.
+ * spec.etcd.extraArgs — more etcd flags, {name: value} without the leading
+ * dashes; written into etcd's configuration file by the init step (etcd
+ * ignores command-line flags when it reads one).
+ */
+#define EC_MAX_POD_JSON 8192
+#define EC_MAX_EXTRA_ARGS 24
+/* The Pod annotation carrying cluster_pod_revision(): a Pod whose value
+ * differs from the cluster's is made again by the roll (sc_roll). */
+#define EC_ANN_POD_SPEC "etcd.k8s-operator.io/pod-spec"
+struct ec_extra_arg {
+	char name[64];
+	char value[256];
+};
+struct ec_pod {
+	char json[EC_MAX_POD_JSON];
+	/* the first label or annotation key of spec.pod the operator owns
+	 * (cluster_pod_key_owned), as its path; "" when none */
+	char owned_key[320];
+	struct ec_extra_arg extra_args[EC_MAX_EXTRA_ARGS];
+	int nextra_args;
+};
+
 struct ec_spec {
 	int64_t replicas; /* as sent: may be anything a client wrote (10^9, -1) */
 	bool replicas_set;
@@ -149,6 +180,8 @@ struct ec_spec {
 	bool restore_set;
 	char restore_backup[254];
 	char restore_key[512];
+	/* spec.pod and spec.etcd.extraArgs (cluster_pod.c) */
+	struct ec_pod pod;
 };
 
 /* Each certificate's notAfter (RFC 3339) as the controller last saw it:
@@ -211,6 +244,29 @@ const struct ec_condition *cluster_condition(const struct ec_status *st, const c
 
 /* The image etcd runs: spec.image, else EC_ETCD_IMAGE_REPO ":v" version. */
 void cluster_etcd_image(const struct etcd_cluster *c, char *out, size_t size);
+
+/* spec.pod and spec.etcd.extraArgs of obj into out (cluster_parse calls it):
+ * a wrong type is an error naming its path; so is a spec.pod over
+ * EC_MAX_POD_JSON bytes or more than EC_MAX_EXTRA_ARGS flags. */
+int cluster_parse_pod(json_object *obj, struct ec_pod *out, struct eo_err *err);
+/* Whether a Pod label or annotation key is the operator's (or the
+ * StatefulSet controller's): the etcd.k8s-operator.io/ prefix,
+ * app.kubernetes.io/name and /managed-by, controller-revision-hash,
+ * statefulset.kubernetes.io/pod-name, apps.kubernetes.io/pod-index. */
+bool cluster_pod_key_owned(const char *key);
+/* What the member Pods are made with beyond the image: a 16-hex-digit hash
+ * of spec.pod and spec.etcd.extraArgs, "" when both are absent (so Pods of a
+ * cluster that never set them need no roll). out has at least 17 bytes. */
+void cluster_pod_revision(const struct etcd_cluster *c, char *out, size_t size);
+/* A Kubernetes quantity ("1Gi", "500Mi", "1.5G", "2e9", "1000") in bytes;
+ * -1 when it is not one. */
+int cluster_quantity_bytes(const char *s, double *out);
+/* Whether one spec.etcd.extraArgs entry may be written into etcd's
+ * configuration: a flag the operator does not own (name, data-dir, the
+ * URLs, initial-cluster*, TLS files, discovery, …), a name of [a-z0-9-]
+ * and a value that YAML reads as a plain scalar ([A-Za-z0-9._:/,=+@%-],
+ * no indicator first). When not, why (a sentence) goes to why. */
+bool cluster_extra_arg_ok(const struct ec_extra_arg *a, char *why, size_t size);
 
 /* Quorum arithmetic. */
 static inline int ec_quorum(int voters) { return voters / 2 + 1; }

@@ -73,6 +73,7 @@ struct sc_pod {
 	char revision[24];         /* its annotation SC_ANN_REVISION: what it was made to run
 				      with that a running member cannot take in (sc_roll) */
 	char image[256];           /* its etcd container's image */
+	char pod_spec[24];         /* its annotation EC_ANN_POD_SPEC (spec.pod, extraArgs) */
 	int64_t created_ms;        /* metadata.creationTimestamp, wall ms; 0: unknown */
 	char waiting_reason[64];   /* a container's waiting reason: ErrImagePull, CrashLoopBackOff */
 	char waiting_message[160];
@@ -93,6 +94,7 @@ struct sc_observed {
 	bool sts_bootstrap; /* its template still allows ordinal 0 to bootstrap */
 	char sts_revision[24]; /* its template's SC_ANN_REVISION */
 	char sts_image[256];   /* its template's etcd image */
+	char sts_pod_spec[24]; /* its template's EC_ANN_POD_SPEC */
 	bool sts_current;      /* the StatefulSet controller has seen its latest spec */
 	struct sc_pod pods[SC_MAX_ORDINALS];
 	bool pvcs[SC_MAX_ORDINALS];            /* claim data-<name>-<k> exists */

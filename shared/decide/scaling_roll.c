@@ -1,8 +1,9 @@
 /*
  * scaling_roll.c — a roll: every member's Pod made again, one at a time, on
  * its own data, so that it starts with what a running etcd cannot take in:
- * a new etcd image (a version upgrade), or a trust bundle with a new CA
- * (etcd reads the CAs it trusts only at start).
+ * a new etcd image (a version upgrade), a trust bundle with a new CA
+ * (etcd reads the CAs it trusts only at start), or new Pod knobs or etcd
+ * flags (spec.pod, spec.etcd.extraArgs: their hash, EC_ANN_POD_SPEC).
  *
  * The one idea: the roll is derived from what is observed, like the rest of
  * the protocol. The StatefulSet's template carries the wanted image (and,
@@ -28,7 +29,9 @@
 
 static bool stale(const struct sc_observed *o, int k, const char *image, const char *want)
 {
-	return strcmp(o->pods[k].image, image) != 0 ||
+	char pod_spec[24];
+	cluster_pod_revision(&o->ec, pod_spec, sizeof(pod_spec));
+	return strcmp(o->pods[k].image, image) != 0 || strcmp(o->pods[k].pod_spec, pod_spec) != 0 ||
 	       (want[0] && strcmp(o->pods[k].revision, want) != 0);
 }
 
@@ -45,6 +48,8 @@ int sc_roll(const struct sc_observed *o, const char *want, struct sc_action *a)
 		want = "";
 	char image[256];
 	cluster_etcd_image(&o->ec, image, sizeof(image)); /* what spec asks for, template or not */
+	char pod_spec[24];
+	cluster_pod_revision(&o->ec, pod_spec, sizeof(pod_spec));
 	int n = sc_desired(o), left = 0, missing = 0;
 	bool upgrading = false;
 	for (int k = 0; k < n; k++)
@@ -62,7 +67,8 @@ int sc_roll(const struct sc_observed *o, const char *want, struct sc_action *a)
 	 * down with nothing pending is the roll's to judge. */
 	bool take = a->kind == SC_NONE || (upgrading && a->staging) || (left && a->settled_wait);
 	if (!take || !o->statefulset || !o->sts_current ||
-	    strcmp(o->sts_image, image) != 0 || (want[0] && strcmp(o->sts_revision, want) != 0))
+	    strcmp(o->sts_image, image) != 0 || strcmp(o->sts_pod_spec, pod_spec) != 0 ||
+	    (want[0] && strcmp(o->sts_revision, want) != 0))
 		return -1; /* something else first, or the template is not there yet */
 	if (a->kind != SC_NONE) {
 		a->kind = SC_NONE;

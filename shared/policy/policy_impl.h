@@ -40,4 +40,9 @@ void policy_refuse(struct policy_decision *d, const char *fmt, ...)
  * "status.phase is Degraded", "2 of 3 members are ready" … */
 void policy_unsettled_why(const struct etcd_cluster *c, char *out, size_t size);
 
+/* spec.pod, spec.etcd.extraArgs and spec.storage.size (policy_spec.c); o is
+ * NULL on CREATE. */
+void policy_check_spec(struct policy_decision *d, const struct etcd_cluster *o,
+		       const struct etcd_cluster *n);
+
 #endif

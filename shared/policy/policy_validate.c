@@ -636,6 +636,8 @@ void policy_validate(const struct policy_request *req, struct policy_decision *d
 		check_names(d, o, n);
 	if (d->allowed)
 		check_tls(d, o, n);
+	if (d->allowed)
+		policy_check_spec(d, o, n);
 	if (!d->allowed)
 		return;
 

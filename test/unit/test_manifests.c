@@ -254,6 +254,8 @@ static const struct grant controller_calls[] = {
 	{"", "persistentvolumeclaims", "list"}, /* observe.c, main.c informer */
 	{"", "persistentvolumeclaims", "watch"},
 	{"", "persistentvolumeclaims", "delete"}, /* reconcile.c: SC_DELETE_PVC */
+	{"", "persistentvolumeclaims", "patch"},  /* volumes.c: expanded to spec.storage.size */
+	{"storage.k8s.io", "storageclasses", "get"}, /* volumes.c: allowVolumeExpansion */
 	{"", "events", "create"},               /* events.c: ev_emit */
 	{"", "secrets", "get"},                 /* backup_ctl.c: the S3 credentials; tls.c */
 	{"", "secrets", "create"},              /* tls.c: mode Auto's CA and certificates */

@@ -307,6 +307,38 @@ static void test_suspend_stops_one_pod_at_a_time_then_resumes_all(void **state)
 	assert_false(sc_suspension(&o, &a));
 }
 
+/* spec.pod / extraArgs: the Pods whose pod-spec hash is not the spec's roll,
+ * as an image change does (followers first, not as an upgrade), and only once
+ * the template carries the hash. */
+static void test_pod_knobs_roll(void **state)
+{
+	struct sc_observed o;
+	struct sc_action a;
+	settled(3, "", &o, &a);
+	assert_int_equal(sc_roll(&o, "", &a), 0);
+	strcpy(o.ec.spec.pod.json, "{\"nodeSelector\":{\"disk\":\"ssd\"}}");
+	char want[24];
+	cluster_pod_revision(&o.ec, want, sizeof(want));
+	assert_int_equal(sc_roll(&o, "", &a), -1); /* the template first */
+	assert_int_equal(a.kind, SC_NONE);
+	strcpy(o.sts_pod_spec, want);
+	int lead = leader_ordinal(&o);
+	assert_int_equal(sc_roll(&o, "", &a), 3);
+	assert_int_equal(a.kind, SC_RESTART_POD);
+	assert_int_not_equal(a.ordinal, lead);
+	assert_int_equal(a.phase, EC_RUNNING);
+	assert_string_equal(a.event_reason, "RestartingMember");
+	for (int k = 0; k < 3; k++)
+		strcpy(o.pods[k].pod_spec, want);
+	sc_decide(&o, &a); /* the next pass */
+	assert_int_equal(sc_roll(&o, "", &a), 0);
+	/* extraArgs count too */
+	strcpy(o.ec.spec.pod.extra_args[0].name, "log-level");
+	strcpy(o.ec.spec.pod.extra_args[0].value, "warn");
+	o.ec.spec.pod.nextra_args = 1;
+	assert_int_equal(sc_roll(&o, "", &a), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -320,6 +352,7 @@ int main(void)
 		cmocka_unit_test(test_an_upgrade_rolls_followers_first_as_upgrading),
 		cmocka_unit_test(test_a_pod_made_again_that_never_gets_ready_stops_the_upgrade),
 		cmocka_unit_test(test_suspend_stops_one_pod_at_a_time_then_resumes_all),
+		cmocka_unit_test(test_pod_knobs_roll),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,7 +11,8 @@ the claim through claimRef; the PV controller binds the two. A released PV
 running container uses it, and then the PV object is deleted. A new claim of
 the same name — a StatefulSet scaling up again after the operator deleted a
 removed member's PVC — has a new uid, so a new empty directory: it never sees
-a removed member's data.
+a removed member's data. A bound claim that asks for more (the class allows
+expansion) is grown at once, PV and claim status, as an online resize is.
 """
 import base64
 import logging
@@ -75,7 +76,10 @@ class Volumes:
     # ---- provisioner -----------------------------------------------------
     def on_pvc(self, etype, pvc):
         md, spec = pvc["metadata"], pvc.get("spec") or {}
-        if etype == "DELETED" or md.get("deletionTimestamp") or spec.get("volumeName"):
+        if etype == "DELETED" or md.get("deletionTimestamp"):
+            return
+        if spec.get("volumeName"):
+            self._expand(pvc)
             return
         cls = spec.get("storageClassName")
         if cls not in (None, STORAGE_CLASS):
@@ -101,6 +105,27 @@ class Volumes:
         except Exception as e:
             if getattr(e, "code", 0) != 409:
                 log.warning("provisioning %s/%s: %s", md.get("namespace"), md["name"], e)
+
+    def _expand(self, pvc):
+        """Online expansion as the external resizer and the kubelet do it: a
+        bound claim of ours asking more than its status.capacity has its PV's
+        capacity and then its own status.capacity raised (a directory has no
+        size to grow). Kubernetes itself refuses a shrink."""
+        md, spec = pvc["metadata"], pvc.get("spec") or {}
+        want = ((spec.get("resources") or {}).get("requests") or {}).get("storage")
+        have = ((pvc.get("status") or {}).get("capacity") or {}).get("storage")
+        if (pvc.get("status") or {}).get("phase") != "Bound" or not want or not have or want == have:
+            return
+        if spec.get("storageClassName") not in (None, STORAGE_CLASS):
+            return
+        try:
+            self.store.patch("persistentvolumes", None, spec["volumeName"],
+                             {"spec": {"capacity": {"storage": want}}})
+            self.store.patch("persistentvolumeclaims", md.get("namespace", "default"), md["name"],
+                             {"status": {"capacity": {"storage": want}}}, subresource="status")
+            log.info("expanded %s/%s to %s", md.get("namespace"), md["name"], want)
+        except Exception as e:
+            log.warning("expanding %s/%s: %s", md.get("namespace"), md["name"], e)
 
     def on_pv(self, etype, pv):
         """Delete a released volume of ours once nothing uses it."""
