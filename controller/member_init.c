@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "scaling.h"
 
 static const char *const verdict_names[] = {"StartNew", "StartExisting", "StartOnData", "Wipe",
@@ -77,17 +78,6 @@ static int set_str(char *dst, size_t size, const char *flag, const char *v, stru
 	return 0;
 }
 
-static int set_int(int *dst, const char *flag, const char *v, int min, int max, struct eo_err *err)
-{
-	char *end;
-	long n = v ? strtol(v, &end, 10) : 0;
-	if (!v || !*v || *end || n < min || n > max)
-		return eo_err_set(err, EO_EINVAL, "member-init: %s: \"%.40s\" is not a number in %d..%d",
-				  flag, v ? v : "", min, max);
-	*dst = (int)n;
-	return 0;
-}
-
 static int set_endpoints(struct mi_config *cfg, const char *v, struct eo_err *err)
 {
 	char buf[4096];
@@ -127,60 +117,92 @@ static int set_extra(struct mi_config *cfg, const char *v, struct eo_err *err)
 	return 0;
 }
 
-static int parse_flag(struct mi_config *cfg, const char *name, const char *v, struct eo_err *err)
+/* Where each string flag lands in the configuration. */
+#define MI_STR(flag, field) {flag, offsetof(struct mi_config, field), sizeof(((struct mi_config *)0)->field)}
+static const struct {
+	const char *flag;
+	size_t off, size;
+} mi_strs[] = {
+	MI_STR("pod-name", pod_name),
+	MI_STR("namespace", namespace),
+	MI_STR("listen-ip", listen_ip),
+	MI_STR("cluster-name", cluster_name),
+	MI_STR("cluster-domain", cluster_domain),
+	MI_STR("data-dir", data_dir),
+	MI_STR("config-file", config_file),
+	MI_STR("member-id-file", id_file),
+	MI_STR("install-guard", install_guard),
+	MI_STR("peer-url", peer_url),
+	MI_STR("client-url", client_url),
+	MI_STR("token", token),
+	MI_STR("peer-tls-dir", peer_tls_dir),
+	MI_STR("client-tls-dir", client_tls_dir),
+	MI_STR("peer-allowed-cn", peer_allowed_cn),
+};
+#define MI_NSTRS EO_ARRAY_LEN(mi_strs)
+
+/* The integer flags, read as int64 by the command-line layer, then narrowed. */
+struct mi_ints {
+	int64_t heartbeat_ms, election_ms, wait_s, retry_ms, ask_timeout_ms, data_rounds,
+		bootstrap_rounds;
+};
+
+/*
+ * Parse argv (the words after "member-init") with the one command-line
+ * layer (cli.h), then check each value: every string here ends up in etcd's
+ * configuration file, so only what a name or URL may hold is let through.
+ */
+static int parse_flags(int argc, char **argv, struct mi_config *cfg, struct eo_err *err)
 {
-	static const struct {
-		const char *flag;
-		size_t off, size;
-	} strs[] = {
-		{"--pod-name", offsetof(struct mi_config, pod_name), sizeof(((struct mi_config *)0)->pod_name)},
-		{"--namespace", offsetof(struct mi_config, namespace), sizeof(((struct mi_config *)0)->namespace)},
-		{"--listen-ip", offsetof(struct mi_config, listen_ip), sizeof(((struct mi_config *)0)->listen_ip)},
-		{"--cluster-name", offsetof(struct mi_config, cluster_name), sizeof(((struct mi_config *)0)->cluster_name)},
-		{"--cluster-domain", offsetof(struct mi_config, cluster_domain), sizeof(((struct mi_config *)0)->cluster_domain)},
-		{"--data-dir", offsetof(struct mi_config, data_dir), sizeof(((struct mi_config *)0)->data_dir)},
-		{"--config-file", offsetof(struct mi_config, config_file), sizeof(((struct mi_config *)0)->config_file)},
-		{"--member-id-file", offsetof(struct mi_config, id_file), sizeof(((struct mi_config *)0)->id_file)},
-		{"--install-guard", offsetof(struct mi_config, install_guard), sizeof(((struct mi_config *)0)->install_guard)},
-		{"--peer-url", offsetof(struct mi_config, peer_url), sizeof(((struct mi_config *)0)->peer_url)},
-		{"--client-url", offsetof(struct mi_config, client_url), sizeof(((struct mi_config *)0)->client_url)},
-		{"--token", offsetof(struct mi_config, token), sizeof(((struct mi_config *)0)->token)},
-		{"--peer-tls-dir", offsetof(struct mi_config, peer_tls_dir), sizeof(((struct mi_config *)0)->peer_tls_dir)},
-		{"--client-tls-dir", offsetof(struct mi_config, client_tls_dir), sizeof(((struct mi_config *)0)->client_tls_dir)},
-		{"--peer-allowed-cn", offsetof(struct mi_config, peer_allowed_cn), sizeof(((struct mi_config *)0)->peer_allowed_cn)},
+	const char *strs[MI_NSTRS] = {0};
+	const char *endpoints = NULL;
+	struct cli_strlist extra = {0};
+	struct mi_ints n = {cfg->heartbeat_ms, cfg->election_ms, cfg->wait_s, cfg->retry_ms,
+			    cfg->ask_timeout_ms, cfg->data_rounds, cfg->bootstrap_rounds};
+	struct cli_flag flags[CLI_MAX_FLAGS];
+	size_t nf = 0;
+	for (size_t i = 0; i < MI_NSTRS; i++)
+		flags[nf++] = (struct cli_flag){.name = mi_strs[i].flag, .type = CLI_STR, .dest = &strs[i]};
+	const struct cli_flag more[] = {
+		CLI_RANGE("heartbeat-ms", CLI_INT, &n.heartbeat_ms, 10, 10000, "N", ""),
+		CLI_RANGE("election-ms", CLI_INT, &n.election_ms, 50, 100000, "N", ""),
+		CLI_RANGE("wait-seconds", CLI_INT, &n.wait_s, 1, 86400, "N", ""),
+		CLI_RANGE("retry-ms", CLI_INT, &n.retry_ms, 10, 60000, "N", ""),
+		CLI_RANGE("ask-timeout-ms", CLI_INT, &n.ask_timeout_ms, 100, 60000, "N", ""),
+		CLI_RANGE("data-rounds", CLI_INT, &n.data_rounds, 0, 1000, "N", ""),
+		CLI_RANGE("bootstrap-rounds", CLI_INT, &n.bootstrap_rounds, 1, 1000, "N", ""),
+		CLI_FLAG("endpoints", 0, CLI_STR, &endpoints, "URLS", ""),
+		CLI_FLAG("etcd-arg", 0, CLI_STRLIST, &extra, "NAME=VALUE", ""),
+		CLI_FLAG("bootstrap", 0, CLI_BOOL, &cfg->bootstrap, NULL, ""),
 	};
-	static const struct {
-		const char *flag;
-		size_t off;
-		int min, max;
-	} ints[] = {
-		{"--heartbeat-ms", offsetof(struct mi_config, heartbeat_ms), 10, 10000},
-		{"--election-ms", offsetof(struct mi_config, election_ms), 50, 100000},
-		{"--wait-seconds", offsetof(struct mi_config, wait_s), 1, 86400},
-		{"--retry-ms", offsetof(struct mi_config, retry_ms), 10, 60000},
-		{"--ask-timeout-ms", offsetof(struct mi_config, ask_timeout_ms), 100, 60000},
-		{"--data-rounds", offsetof(struct mi_config, data_rounds), 0, 1000},
-		{"--bootstrap-rounds", offsetof(struct mi_config, bootstrap_rounds), 1, 1000},
-	};
-	for (size_t i = 0; i < EO_ARRAY_LEN(strs); i++)
-		if (strcmp(name, strs[i].flag) == 0)
-			return set_str((char *)cfg + strs[i].off, strs[i].size, name, v, err);
-	for (size_t i = 0; i < EO_ARRAY_LEN(ints); i++)
-		if (strcmp(name, ints[i].flag) == 0)
-			return set_int((int *)((char *)cfg + ints[i].off), name, v, ints[i].min,
-				       ints[i].max, err);
-	if (strcmp(name, "--endpoints") == 0)
-		return set_endpoints(cfg, v, err);
-	if (strcmp(name, "--etcd-arg") == 0)
-		return set_extra(cfg, v, err);
-	if (strcmp(name, "--bootstrap") == 0) {
-		if (strcmp(v, "true") != 0 && strcmp(v, "false") != 0)
-			return eo_err_set(err, EO_EINVAL, "member-init: --bootstrap: true or false, not \"%.40s\"", v);
-		cfg->bootstrap = strcmp(v, "true") == 0;
-		return 0;
+	memcpy(flags + nf, more, sizeof(more));
+	nf += EO_ARRAY_LEN(more);
+	struct cli_parsed p;
+	if (cli_parse(argc, argv, flags, nf, &p, err) != 0) {
+		eo_err_prefix(err, "member-init: ");
+		return -1;
 	}
-	return eo_err_set(err, EO_EINVAL, "member-init: unknown flag %.60s (see etcd-controller member-init --help)",
-			  name);
+	if (p.npos > 0)
+		return eo_err_set(err, EO_EINVAL, "member-init: unexpected argument \"%.60s\"", p.pos[0]);
+	for (size_t i = 0; i < MI_NSTRS; i++) {
+		char shown[64];
+		snprintf(shown, sizeof(shown), "--%s", mi_strs[i].flag);
+		if (strs[i] && set_str((char *)cfg + mi_strs[i].off, mi_strs[i].size, shown, strs[i], err) != 0)
+			return -1;
+	}
+	cfg->heartbeat_ms = (int)n.heartbeat_ms;
+	cfg->election_ms = (int)n.election_ms;
+	cfg->wait_s = (int)n.wait_s;
+	cfg->retry_ms = (int)n.retry_ms;
+	cfg->ask_timeout_ms = (int)n.ask_timeout_ms;
+	cfg->data_rounds = (int)n.data_rounds;
+	cfg->bootstrap_rounds = (int)n.bootstrap_rounds;
+	if (endpoints && set_endpoints(cfg, endpoints, err) != 0)
+		return -1;
+	for (int i = 0; i < extra.n; i++)
+		if (set_extra(cfg, extra.v[i], err) != 0)
+			return -1;
+	return 0;
 }
 
 static int from_env(char *dst, size_t size, const char *env, const char *flag, struct eo_err *err)
@@ -194,8 +216,8 @@ static int from_env(char *dst, size_t size, const char *env, const char *flag, s
 int mi_config_parse(int argc, char **argv, struct mi_config *cfg, struct eo_err *err)
 {
 	memset(cfg, 0, sizeof(*cfg));
-	cfg->heartbeat_ms = 100;
-	cfg->election_ms = 1000;
+	cfg->heartbeat_ms = EC_HEARTBEAT_MS;
+	cfg->election_ms = EC_ELECTION_MS;
 	cfg->wait_s = 300;
 	cfg->retry_ms = 2000;
 	cfg->ask_timeout_ms = 1500;
@@ -205,27 +227,8 @@ int mi_config_parse(int argc, char **argv, struct mi_config *cfg, struct eo_err 
 	cfg->bootstrap = b && strcmp(b, "true") == 0;
 	eo_strlcpy(cfg->cluster_domain, "cluster.local", sizeof(cfg->cluster_domain));
 
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (strncmp(a, "--", 2) != 0)
-			return eo_err_set(err, EO_EINVAL, "member-init: unexpected argument \"%.60s\"", a);
-		char name[64];
-		const char *eq = strchr(a, '='), *v;
-		if (eq) {
-			size_t n = (size_t)(eq - a);
-			if (n >= sizeof(name))
-				return eo_err_set(err, EO_EINVAL, "member-init: unknown flag %.60s", a);
-			memcpy(name, a, n);
-			name[n] = '\0';
-			v = eq + 1;
-		} else {
-			if (eo_strlcpy(name, a, sizeof(name)) != 0 || i + 1 >= argc)
-				return eo_err_set(err, EO_EINVAL, "member-init: %.60s needs a value", a);
-			v = argv[++i];
-		}
-		if (parse_flag(cfg, name, v, err) != 0)
-			return -1;
-	}
+	if (parse_flags(argc - 1, argv + 1, cfg, err) != 0)
+		return -1;
 	if (from_env(cfg->pod_name, sizeof(cfg->pod_name), "POD_NAME", "POD_NAME", err) != 0 ||
 	    from_env(cfg->namespace, sizeof(cfg->namespace), "POD_NAMESPACE", "POD_NAMESPACE", err) != 0 ||
 	    from_env(cfg->listen_ip, sizeof(cfg->listen_ip), "POD_IP", "POD_IP", err) != 0)
@@ -256,10 +259,11 @@ int mi_config_parse(int argc, char **argv, struct mi_config *cfg, struct eo_err 
 				  "member-init: Pod name \"%s\" is not \"%s<ordinal>\": is this Pod from "
 				  "the StatefulSet of EtcdCluster %s?",
 				  cfg->pod_name, prefix, cfg->cluster_name);
-	if (cfg->election_ms < 5 * cfg->heartbeat_ms)
-		return eo_err_set(err, EO_EINVAL,
-				  "member-init: --election-ms %d must be at least 5 × --heartbeat-ms (%d)",
-				  cfg->election_ms, cfg->heartbeat_ms);
+	if (ec_timing_check(cfg->heartbeat_ms, cfg->election_ms, "--heartbeat-ms", "--election-ms",
+			    err) != 0) {
+		eo_err_prefix(err, "member-init: ");
+		return -1;
+	}
 	if (!cfg->id_file[0] &&
 	    mi_default_id_file(cfg->data_dir, cfg->id_file, sizeof(cfg->id_file), err) != 0)
 		return -1;

@@ -539,9 +539,9 @@ json_object *res_statefulset(const struct etcd_cluster *c, int replicas, bool bo
 	if (!opts.operator_image || !*opts.operator_image)
 		opts.operator_image = EC_OPERATOR_IMAGE;
 	if (opts.heartbeat_ms <= 0)
-		opts.heartbeat_ms = 100;
+		opts.heartbeat_ms = EC_HEARTBEAT_MS;
 	if (opts.election_ms <= 0)
-		opts.election_ms = 1000;
+		opts.election_ms = EC_ELECTION_MS;
 	if (opts.init_wait_s <= 0)
 		opts.init_wait_s = 300;
 	if (opts.probe_period_s <= 0)

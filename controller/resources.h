@@ -80,8 +80,8 @@
 
 struct res_opts {
 	const char *operator_image; /* NULL → EC_OPERATOR_IMAGE */
-	int heartbeat_ms;           /* etcd --heartbeat-interval; 0 → 100 */
-	int election_ms;            /* etcd --election-timeout; 0 → 1000 */
+	int heartbeat_ms;           /* etcd --heartbeat-interval; 0 → EC_HEARTBEAT_MS */
+	int election_ms;            /* etcd --election-timeout; 0 → EC_ELECTION_MS */
 	int init_wait_s;            /* how long the init step waits to be added; 0 → 300 */
 	int probe_period_s;         /* readiness probe period; 0 → 2 */
 	/* the controller's namespace, for the NetworkPolicy; NULL or "" →

@@ -9,162 +9,101 @@
  * --cert-check-interval); it never stops the server, whose default action
  * would be to die mid-request.
  */
-#include <errno.h>
-#include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
+#include "eo_version.h"
 #include "log.h"
 #include "server.h"
-#include "eo_version.h"
 
+struct opts {
+	const char *cert, *key, *bind, *log_level;
+	int64_t port, threads, max_body, interval_ms, timeout_s, max_conn, max_conn_ip;
+	bool version;
+};
 
-static void usage(FILE *out)
+static size_t webhook_flags(struct opts *o, struct cli_flag *out)
 {
-	fprintf(out,
-		"Usage: etcd-webhook --tls-cert-file FILE --tls-private-key-file FILE [flags]\n"
-		"\n"
-		"Admission webhook for EtcdCluster (etcd.k8s-operator.io/v1alpha1): stages\n"
-		"jumps of more than one member, refuses changes that could cost quorum.\n"
-		"\n"
-		"  --tls-cert-file FILE         PEM certificate (chain: leaf first); reloaded when it changes\n"
-		"  --tls-private-key-file FILE  PEM private key matching it\n"
-		"  --secure-port N              HTTPS port (default 9443)\n"
-		"  --bind-address IP            address to listen on (default 0.0.0.0; :: for IPv6)\n"
-		"  --threads N                  worker threads (default: the CPUs this process may use)\n"
-		"  --max-body-bytes N           largest request body accepted (default %u)\n"
-		"  --cert-check-interval MS     how often the certificate files are looked at (default 1000)\n"
-		"  --connection-timeout S       close a connection silent this long: no TLS hello, no\n"
-		"                               request, or idle between requests (default 30)\n"
-		"  --max-connections N          connections open at once, all clients (default %u)\n"
-		"  --max-connections-per-ip N   connections open at once from one address (default %u)\n"
-		"  --log-level L                debug, info, warn or error (default info)\n"
-		"  --version, --help\n"
-		"\n"
-		"Endpoints: POST /mutate, POST /validate (AdmissionReview admission.k8s.io/v1),\n"
-		"GET /healthz, /readyz, /metrics (Prometheus text), all on the HTTPS port.\n"
-		"TLS 1.3, and 1.2 with ECDHE and AES-GCM or ChaCha20-Poly1305 only.\n"
-		"SIGTERM: finish requests in flight, exit 0. SIGHUP: reload the certificate\n"
-		"files now (nothing else; the server keeps serving).\n",
-		WHSRV_MAX_BODY, WHSRV_MAX_CONNECTIONS, WHSRV_MAX_CONNECTIONS_PER_IP);
+	const struct cli_flag all[] = {
+		CLI_FLAG("tls-cert-file", 0, CLI_STR, &o->cert, "FILE", "PEM certificate (chain: leaf first); reloaded when it changes"),
+		CLI_FLAG("tls-private-key-file", 0, CLI_STR, &o->key, "FILE", "PEM private key matching it"),
+		CLI_RANGE("secure-port", CLI_INT, &o->port, 0, 65535, "N", "HTTPS port (default 9443)"),
+		CLI_FLAG("bind-address", 0, CLI_STR, &o->bind, "IP", "address to listen on (default 0.0.0.0; :: for IPv6)"),
+		CLI_RANGE("threads", CLI_INT, &o->threads, 0, 256, "N", "worker threads (default: the CPUs this process may use)"),
+		CLI_RANGE("max-body-bytes", CLI_INT, &o->max_body, 0, 1L << 30, "N", "largest request body accepted (default 3 MiB)"),
+		CLI_RANGE("cert-check-interval", CLI_INT, &o->interval_ms, 0, 3600000, "MS", "how often the certificate files are looked at (default 1000)"),
+		CLI_RANGE("connection-timeout", CLI_INT, &o->timeout_s, 1, 3600, "S", "close a connection silent this long: no TLS hello, no request, or idle (default 30)"),
+		CLI_RANGE("max-connections", CLI_INT, &o->max_conn, 1, 65536, "N", "connections open at once, all clients (default 4096)"),
+		CLI_RANGE("max-connections-per-ip", CLI_INT, &o->max_conn_ip, 1, 65536, "N", "connections open at once from one address (default 256)"),
+		CLI_FLAG("log-level", 0, CLI_STR, &o->log_level, "L", "debug, info, warn or error (default info)"),
+		CLI_FLAG("version", 0, CLI_BOOL, &o->version, NULL, "print the version and exit"),
+	};
+	memcpy(out, all, sizeof(all));
+	return EO_ARRAY_LEN(all);
 }
 
-static int parse_uint(const char *flag, const char *v, unsigned long max, unsigned long *out)
+static void usage(FILE *out, const struct cli_flag *flags, size_t n)
 {
-	char *end;
-	errno = 0;
-	unsigned long n = strtoul(v, &end, 10);
-	if (!*v || *end || errno || n > max || v[0] == '-') {
-		fprintf(stderr, "etcd-webhook: %s %s: expected a whole number up to %lu\n", flag, v,
-			max);
-		return -1;
-	}
-	*out = n;
-	return 0;
+	fputs("Usage: etcd-webhook --tls-cert-file FILE --tls-private-key-file FILE [flags]\n"
+	      "\n"
+	      "Admission webhook for EtcdCluster (etcd.k8s-operator.io/v1alpha1): stages\n"
+	      "jumps of more than one member, refuses changes that could cost quorum.\n"
+	      "\n",
+	      out);
+	cli_flags_help(out, flags, n);
+	fputs("\n"
+	      "Endpoints: POST /mutate, POST /validate (AdmissionReview admission.k8s.io/v1),\n"
+	      "GET /healthz, /readyz, /metrics (Prometheus text), all on the HTTPS port.\n"
+	      "TLS 1.3, and 1.2 with ECDHE and AES-GCM or ChaCha20-Poly1305 only.\n"
+	      "SIGTERM: finish requests in flight, exit 0. SIGHUP: reload the certificate\n"
+	      "files now (nothing else; the server keeps serving).\n",
+	      out);
 }
 
 int main(int argc, char **argv)
 {
-	enum { O_CERT = 1, O_KEY, O_PORT, O_BIND, O_THREADS, O_MAXBODY, O_INTERVAL, O_LOG, O_VERSION, O_HELP,
-	       O_TIMEOUT, O_MAXCONN, O_MAXCONN_IP };
-	static const struct option opts[] = {
-		{"tls-cert-file", required_argument, NULL, O_CERT},
-		{"tls-private-key-file", required_argument, NULL, O_KEY},
-		{"secure-port", required_argument, NULL, O_PORT},
-		{"bind-address", required_argument, NULL, O_BIND},
-		{"threads", required_argument, NULL, O_THREADS},
-		{"max-body-bytes", required_argument, NULL, O_MAXBODY},
-		{"cert-check-interval", required_argument, NULL, O_INTERVAL},
-		{"connection-timeout", required_argument, NULL, O_TIMEOUT},
-		{"max-connections", required_argument, NULL, O_MAXCONN},
-		{"max-connections-per-ip", required_argument, NULL, O_MAXCONN_IP},
-		{"log-level", required_argument, NULL, O_LOG},
-		{"version", no_argument, NULL, O_VERSION},
-		{"help", no_argument, NULL, O_HELP},
-		{NULL, 0, NULL, 0},
-	};
-	struct whsrv_config cfg = {.port = 9443, .bind_address = "0.0.0.0"};
-	int level = EO_LOG_INFO;
-	unsigned long n;
-	int c;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case O_CERT: cfg.cert_file = optarg; break;
-		case O_KEY: cfg.key_file = optarg; break;
-		case O_BIND: cfg.bind_address = optarg; break;
-		case O_PORT:
-			if (parse_uint("--secure-port", optarg, 65535, &n) != 0)
-				return 2;
-			cfg.port = (uint16_t)n;
-			break;
-		case O_THREADS:
-			if (parse_uint("--threads", optarg, 256, &n) != 0)
-				return 2;
-			cfg.threads = (unsigned)n;
-			break;
-		case O_MAXBODY:
-			if (parse_uint("--max-body-bytes", optarg, 1ul << 30, &n) != 0)
-				return 2;
-			cfg.max_body = n;
-			break;
-		case O_INTERVAL:
-			if (parse_uint("--cert-check-interval", optarg, 3600000, &n) != 0)
-				return 2;
-			cfg.reload_interval_ms = (int)n;
-			break;
-		case O_TIMEOUT:
-			if (parse_uint("--connection-timeout", optarg, 3600, &n) != 0 || n == 0) {
-				if (n == 0)
-					fprintf(stderr, "etcd-webhook: --connection-timeout 0: a silent "
-							"connection must be closed some time (1..3600)\n");
-				return 2;
-			}
-			cfg.connection_timeout_s = (unsigned)n;
-			break;
-		case O_MAXCONN:
-		case O_MAXCONN_IP:
-			if (parse_uint(c == O_MAXCONN ? "--max-connections" : "--max-connections-per-ip",
-				       optarg, 65536, &n) != 0)
-				return 2;
-			if (n == 0) {
-				fprintf(stderr, "etcd-webhook: %s 0: at least 1\n",
-					c == O_MAXCONN ? "--max-connections" : "--max-connections-per-ip");
-				return 2;
-			}
-			if (c == O_MAXCONN)
-				cfg.max_connections = (unsigned)n;
-			else
-				cfg.max_connections_per_ip = (unsigned)n;
-			break;
-		case O_LOG:
-			if ((level = log_level_parse(optarg)) < 0) {
-				fprintf(stderr, "etcd-webhook: --log-level %s: expected debug, info, "
-						"warn or error\n", optarg);
-				return 2;
-			}
-			break;
-		case O_VERSION: printf("etcd-webhook %s\n", EO_VERSION); return 0;
-		case 'h':
-		case O_HELP: usage(stdout); return 0;
-		default:
-			fprintf(stderr, "etcd-webhook: unknown flag or missing value: %s (see --help)\n",
-				argv[optind - 1]);
-			return 2;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "etcd-webhook: unexpected argument %s (see --help)\n", argv[optind]);
+	struct opts o = {.port = 9443, .bind = "0.0.0.0", .log_level = "info"};
+	struct cli_flag flags[CLI_MAX_FLAGS];
+	size_t n = webhook_flags(&o, flags);
+	struct cli_parsed p;
+	struct eo_err perr = {0};
+	if (cli_parse(argc - 1, argv + 1, flags, n, &p, &perr) != 0) {
+		fprintf(stderr, "etcd-webhook: %s (see --help)\n", perr.msg);
 		return 2;
 	}
-	if (!cfg.cert_file || !cfg.key_file) {
+	if (p.help) {
+		usage(stdout, flags, n);
+		return 0;
+	}
+	if (o.version) {
+		printf("etcd-webhook %s\n", EO_VERSION);
+		return 0;
+	}
+	if (p.npos > 0) {
+		fprintf(stderr, "etcd-webhook: unexpected argument %s (see --help)\n", p.pos[0]);
+		return 2;
+	}
+	if (!o.cert || !o.key) {
 		fprintf(stderr, "etcd-webhook: --tls-cert-file and --tls-private-key-file are "
 				"required (see --help)\n");
 		return 2;
 	}
+	int level = log_level_parse(o.log_level);
+	if (level < 0) {
+		fprintf(stderr, "etcd-webhook: --log-level %s: expected debug, info, warn or error\n",
+			o.log_level);
+		return 2;
+	}
+	struct whsrv_config cfg = {.cert_file = o.cert, .key_file = o.key, .bind_address = o.bind,
+				   .port = (uint16_t)o.port, .threads = (unsigned)o.threads,
+				   .max_body = (size_t)o.max_body, .reload_interval_ms = (int)o.interval_ms,
+				   .connection_timeout_s = (unsigned)o.timeout_s,
+				   .max_connections = (unsigned)o.max_conn,
+				   .max_connections_per_ip = (unsigned)o.max_conn_ip};
 	log_init("webhook", (enum eo_log_level)level);
 
 	/* Signals go to this thread only: block them before any thread starts. */

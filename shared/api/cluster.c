@@ -430,6 +430,18 @@ void cluster_set_condition(struct ec_status *st, const char *type, const char *s
 	eo_strlcpy(c->message, message, sizeof(c->message));
 }
 
+int ec_timing_check(int64_t heartbeat_ms, int64_t election_ms, const char *heartbeat_flag,
+		    const char *election_flag, struct eo_err *err)
+{
+	if (election_ms >= EC_ELECTION_HEARTBEATS * heartbeat_ms)
+		return 0;
+	return eo_err_set(err, EO_EINVAL,
+			  "%s %lld must be at least %d × %s (%lld): a member must miss several "
+			  "heartbeats before it calls an election",
+			  election_flag, (long long)election_ms, EC_ELECTION_HEARTBEATS,
+			  heartbeat_flag, (long long)heartbeat_ms);
+}
+
 void cluster_etcd_image(const struct etcd_cluster *c, char *out, size_t size)
 {
 	if (c->spec.image[0])

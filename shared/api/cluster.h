@@ -37,6 +37,11 @@
 #define EC_ETCD_IMAGE_REPO "gcr.io/etcd-development/etcd"
 /* This project's image: the three binaries, the member init step among them. */
 #define EC_OPERATOR_IMAGE "ghcr.io/etcd-k8s-operator/etcd-operator:0.1.0"
+/* etcd's raft timing in new Pods (etcd's own defaults), and its tuning
+ * guide's rule that an election lasts at least 5 heartbeats. */
+#define EC_HEARTBEAT_MS 100
+#define EC_ELECTION_MS 1000
+#define EC_ELECTION_HEARTBEATS 5
 /* Labels on everything the controller owns. */
 #define EC_LABEL_CLUSTER "etcd.k8s-operator.io/cluster"
 #define EC_LABEL_APP "app.kubernetes.io/name"
@@ -244,6 +249,10 @@ const struct ec_condition *cluster_condition(const struct ec_status *st, const c
 
 /* The image etcd runs: spec.image, else EC_ETCD_IMAGE_REPO ":v" version. */
 void cluster_etcd_image(const struct etcd_cluster *c, char *out, size_t size);
+/* 0 when an election of election_ms lasts at least EC_ELECTION_HEARTBEATS
+ * heartbeats of heartbeat_ms; else -1 and err names the flags as given. */
+int ec_timing_check(int64_t heartbeat_ms, int64_t election_ms, const char *heartbeat_flag,
+		    const char *election_flag, struct eo_err *err);
 
 /* spec.pod and spec.etcd.extraArgs of obj into out (cluster_parse calls it):
  * a wrong type is an error naming its path; so is a spec.pod over

@@ -60,17 +60,6 @@ int64_t sc_started_ms(const struct ec_scaling *s)
 	return t * 1000;
 }
 
-void sc_fmt_dur(int64_t ms, char *out, size_t size)
-{
-	int64_t s = ms / 1000;
-	if (s >= 60)
-		snprintf(out, size, "%lldm%llds", (long long)(s / 60), (long long)(s % 60));
-	else if (ms >= 1000 || ms == 0)
-		snprintf(out, size, "%llds", (long long)s);
-	else
-		snprintf(out, size, "%lldms", (long long)ms);
-}
-
 const char *sc_name_of(const struct sc_observed *o, int k, char *buf, size_t size)
 {
 	snprintf(buf, size, "%s-%d", o->ec.name, k);

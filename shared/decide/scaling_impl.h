@@ -8,6 +8,7 @@
 #ifndef EO_SCALING_IMPL_H
 #define EO_SCALING_IMPL_H
 
+#include "duration.h"
 #include "scaling.h"
 
 /* Counts derived once from the member list. */
@@ -36,7 +37,6 @@ void sc_build_view(const struct sc_observed *o, struct sc_view *v);
 /* Helpers that fill the action (scaling.c). */
 int sc_desired(const struct sc_observed *o);          /* spec.replicas, clamped */
 int64_t sc_started_ms(const struct ec_scaling *s);    /* the record's start, -1 */
-void sc_fmt_dur(int64_t ms, char *out, size_t size);  /* "1m5s", "30s", "500ms" */
 const char *sc_name_of(const struct sc_observed *o, int k, char *buf, size_t size);
 /* Record step in a->scaling (the start time kept for the same step). */
 void sc_set_step(struct sc_action *a, const struct sc_observed *o, const char *step, int from,

@@ -28,7 +28,7 @@ static void learner_timed_out(const struct sc_observed *o, const struct sc_view 
 	char nb[300], trouble[300], dur[32];
 	sc_name_of(o, l->ordinal, nb, sizeof(nb));
 	sc_pod_trouble(o, l->ordinal, trouble, sizeof(trouble));
-	sc_fmt_dur(o->step_timeout_ms, dur, sizeof(dur));
+	dur_text(o->step_timeout_ms, dur, sizeof(dur));
 	a->kind = SC_ROLLBACK;
 	sc_set_step(a, o, EC_STEP_ROLLBACK, v->voters, v->voters + 1, l->id);
 	sc_progressing(a, "False", "StepTimedOut",

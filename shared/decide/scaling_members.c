@@ -174,7 +174,7 @@ static bool rollback_hold(const struct sc_observed *o, int D, int n, struct sc_a
 		return false;
 	char dur[32], what[256];
 	int64_t left = t >= 0 ? backoff - (o->now_ms - t) : backoff;
-	sc_fmt_dur(left, dur, sizeof(dur));
+	dur_text(left, dur, sizeof(dur));
 	snprintf(what, sizeof(what), "rolled back %d → %d; retrying in %s or when the spec changes",
 		 rec->from, rec->to, dur);
 	a->kind = SC_WAIT;

@@ -87,7 +87,7 @@ int sc_roll(const struct sc_observed *o, const char *want, struct sc_action *a)
 			continue;
 		char trouble[300];
 		sc_pod_trouble(o, k, trouble, sizeof(trouble));
-		sc_fmt_dur(o->now_ms - p->created_ms, dur, sizeof(dur));
+		dur_text(o->now_ms - p->created_ms, dur, sizeof(dur));
 		a->kind = SC_WAIT;
 		a->requeue_ms = SC_RQ_DEGRADED;
 		/* the way out first: the message is cut at 255 bytes */
