@@ -163,6 +163,10 @@ struct status_opts {
 size_t status_flags(struct status_opts *o, struct pl_flag *out, size_t max);
 int status_parse(int argc, char **argv, struct status_opts *o, bool *help, struct eo_err *err);
 int status_main(int argc, char **argv);
+/* The Events (an array) about this very object: involvedObject.uid equal to
+ * obj's metadata.uid, not merely its name — a deleted and re-created cluster
+ * is another object. Pure; a new array the caller puts. */
+json_object *status_events_of(json_object *events, json_object *obj);
 
 struct scale_opts {
 	struct pl_global g;

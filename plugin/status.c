@@ -6,7 +6,10 @@
  *
  * The one idea: read, don't probe. Everything shown comes from the
  * EtcdCluster objects (what the controller publishes in .status) and the
- * Events recorded about them, fetched with one request each; `--watch`
+ * Events recorded about them, fetched with one request each (the Events
+ * fetched by name, in parallel with the object, and kept only when their
+ * involvedObject.uid is the object's: a deleted and re-created cluster of
+ * the same name is another object, and its predecessor's Events are not its); `--watch`
  * follows the same objects through an informer (list, then watch, resuming
  * and relisting as needed), so the view survives API server restarts and
  * expired watches without the plugin knowing about them. Nothing the server
@@ -144,6 +147,19 @@ static json_object *fetch_events(const struct view *v, const char *name, char *n
 	return mine;
 }
 
+json_object *status_events_of(json_object *events, json_object *obj)
+{
+	const char *uid = json_opt_str(obj, "metadata.uid", "");
+	json_object *mine = json_object_new_array();
+	size_t n = json_object_is_type(events, json_type_array) ? json_object_array_length(events) : 0;
+	for (size_t i = 0; i < n; i++) {
+		json_object *e = json_object_array_get_idx(events, i);
+		if (strcmp(json_opt_str(e, "involvedObject.uid", ""), uid) == 0)
+			json_object_array_add(mine, json_object_get(e));
+	}
+	return mine;
+}
+
 static void clear_screen(const struct view *v)
 {
 	if (v->renders == 0)
@@ -224,9 +240,11 @@ static int show_one(struct view *v, json_object *obj, struct prefetch *pf)
 	} else {
 		events = fetch_events(v, v->o->name, note, sizeof(note));
 	}
-	struct eo_buf b = {0};
-	int rc = render_cluster_detail(obj, events, note[0] ? note : NULL, now_s(), v->color, &b);
+	json_object *mine = events ? status_events_of(events, obj) : NULL;
 	json_object_put(events);
+	struct eo_buf b = {0};
+	int rc = render_cluster_detail(obj, mine, note[0] ? note : NULL, now_s(), v->color, &b);
+	json_object_put(mine);
 	return show_rendered(v, &b, rc);
 }
 
