@@ -26,6 +26,50 @@ const struct pl_command pl_commands[] = {
 	 "  kubectl etcd status\n"
 	 "  kubectl etcd status demo --watch\n"
 	 "  kubectl etcd status demo -n team-a -o yaml\n"},
+	{"members", "List a cluster's members live from etcd: id, URLs, role, raft term and index, DB size",
+	 "Usage:\n"
+	 "  kubectl etcd members NAME [-n NS] [-o wide|name|json|yaml]\n"
+	 "\n"
+	 "Asks etcd itself, not the controller: the member list from any member that\n"
+	 "answers, then each started member's status (raft term and index, DB size in\n"
+	 "use and allocated, version, alarms), through the API server's pods proxy\n"
+	 "(needs get/create on pods/proxy). -o wide adds every URL, the applied index\n"
+	 "and the errors each member reports.\n"
+	 "\n"
+	 "With client TLS on (spec.security.tls.client) the API server's proxy cannot\n"
+	 "present the client certificate etcd asks for: the command says so and shows\n"
+	 "the members as the controller last published them in status.\n"
+	 "\n"
+	 "Examples:\n"
+	 "  kubectl etcd members demo\n"
+	 "  kubectl etcd members demo -o wide\n"
+	 "  kubectl etcd members demo -n team-a -o json\n"},
+	{"health", "Check each member's health as etcd reports it; exit 1 unless all are healthy",
+	 "Usage:\n"
+	 "  kubectl etcd health NAME [-n NS] [-o json|yaml]\n"
+	 "\n"
+	 "GET /health on every member (true only with a leader, no alarm and a quorum\n"
+	 "read), through the API server's pods proxy; the reason is etcd's, or the API\n"
+	 "server's when the member's Pod cannot be reached. With client TLS on the\n"
+	 "question goes to etcd's plain-HTTP metrics port, as the kubelet's probe does.\n"
+	 "A member added but not yet started counts as unhealthy.\n"
+	 "\n"
+	 "Exit status: 0 every member healthy, 1 otherwise (or no member), 2 usage.\n"
+	 "\n"
+	 "Examples:\n"
+	 "  kubectl etcd health demo\n"
+	 "  kubectl etcd health demo -o json\n"},
+	{"alarm", "List the alarms etcd has raised (NOSPACE, CORRUPT)",
+	 "Usage:\n"
+	 "  kubectl etcd alarm list NAME [-n NS] [-o json|yaml]\n"
+	 "\n"
+	 "The alarms are cluster-wide: one member that answers (through the API\n"
+	 "server's pods proxy) lists them, each with the member that raised it.\n"
+	 "NOSPACE means the backend quota is full and etcd refuses writes. Read-only.\n"
+	 "With client TLS on the alarms cannot be read this way, and the command says so.\n"
+	 "\n"
+	 "Example:\n"
+	 "  kubectl etcd alarm list demo\n"},
 	{"scale", "Scale a cluster one member at a time, showing each step live",
 	 "Usage:\n"
 	 "  kubectl etcd scale NAME --replicas N [--yes] [--dry-run[=server]]\n"
@@ -184,11 +228,18 @@ size_t pl_command_flags(const char *name, struct pl_flag *out, size_t max)
 	static struct restore_opts rs;
 	static struct upgrade_opts up;
 	static struct suspend_opts su;
+	static struct live_opts lv;
 	static struct pl_global g;
 	if (!name)
 		return 0;
 	if (strcmp(name, "status") == 0)
 		return status_flags(&st, out, max);
+	if (strcmp(name, "members") == 0)
+		return members_flags(&lv, out, max);
+	if (strcmp(name, "health") == 0)
+		return health_flags(&lv, out, max);
+	if (strcmp(name, "alarm") == 0)
+		return alarm_flags(&lv, out, max);
 	if (strcmp(name, "scale") == 0)
 		return scale_flags(&sc, out, max);
 	if (strcmp(name, "upgrade") == 0)

@@ -272,6 +272,28 @@ int suspend_parse(int argc, char **argv, bool resume, struct suspend_opts *o, bo
 int suspend_main(int argc, char **argv);
 int resume_main(int argc, char **argv);
 
+/* members NAME, health NAME, alarm list NAME: live reads of etcd through
+ * the API server (live.h). */
+struct live_opts {
+	struct pl_global g;
+	const char *output; /* members: NULL, wide, name, json, yaml; health: NULL, json, yaml */
+	const char *name;
+};
+size_t members_flags(struct live_opts *o, struct pl_flag *out, size_t max);
+size_t health_flags(struct live_opts *o, struct pl_flag *out, size_t max);
+size_t alarm_flags(struct live_opts *o, struct pl_flag *out, size_t max);
+int members_main(int argc, char **argv);
+int health_main(int argc, char **argv);
+int alarm_main(int argc, char **argv);
+/* The words after members/health/alarm: one NAME, -o among formats
+ * (NULL-terminated). -1 when the command is done: *rc is the exit code
+ * (--help printed, or a usage error reported). */
+int live_parse(const char *cmd, int argc, char **argv, struct live_opts *o,
+	       size_t (*flags_of)(struct live_opts *, struct pl_flag *, size_t),
+	       const char *const *formats, int *rc);
+/* -o json or yaml of a document (a new line after JSON); 0 or the exit code. */
+int pl_print_doc(json_object *obj, const char *output);
+
 /* For a command without flags of its own (version, completion): parse argv
  * against the global flags into p. Returns -1 when the command goes on with
  * p.pos, else the exit code it is done with: --help printed (PL_EXIT_OK) or

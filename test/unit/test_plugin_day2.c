@@ -6,10 +6,12 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
+#include "../../plugin/live.h"
 #include "../../plugin/plugin.h"
 #include "json.h"
 
@@ -38,10 +40,160 @@ static void test_events_matched_by_uid(void **state)
 	json_object_put(obj);
 }
 
+static void test_proxy_path(void **state)
+{
+	(void)state;
+	char *p = live_proxy_path("team-a", "demo-0", 2379, "/v3/maintenance/status");
+	assert_string_equal(p, "/api/v1/namespaces/team-a/pods/demo-0:2379/proxy/v3/maintenance/status");
+	free(p);
+}
+
+static void test_health_verdicts(void **state)
+{
+	(void)state;
+	char why[300];
+	const char ok[] = "{\"health\":\"true\",\"reason\":\"\"}";
+	assert_true(live_health_verdict(200, ok, strlen(ok), NULL, why, sizeof(why)));
+	const char bad[] = "{\"health\":\"false\",\"reason\":\"RAFT NO LEADER\"}";
+	assert_false(live_health_verdict(503, bad, strlen(bad), NULL, why, sizeof(why)));
+	assert_non_null(strstr(why, "RAFT NO LEADER"));
+	/* the API server's own answer: the Pod is not there */
+	const char st[] = "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"status\":\"Failure\","
+			  "\"message\":\"error trying to reach service: dial tcp 10.0.0.3:2379: connect: connection refused\","
+			  "\"code\":503}";
+	assert_false(live_health_verdict(503, st, strlen(st), NULL, why, sizeof(why)));
+	assert_non_null(strstr(why, "unreachable through the API server"));
+	assert_non_null(strstr(why, "connection refused"));
+	assert_false(live_health_verdict(0, "", 0, "timed out", why, sizeof(why)));
+	assert_non_null(strstr(why, "timed out"));
+}
+
+static void test_alarms_parsed(void **state)
+{
+	(void)state;
+	struct etcd_alarms al;
+	struct eo_err err;
+	const char none[] = "{\"header\":{\"cluster_id\":\"1\",\"member_id\":\"2\"}}";
+	assert_int_equal(etcd_parse_alarms(none, strlen(none), &al, &err), 0);
+	assert_int_equal(al.n, 0);
+	const char two[] = "{\"header\":{},\"alarms\":[{\"memberID\":\"10276657743932975437\",\"alarm\":\"NOSPACE\"},"
+			   "{\"memberID\":\"7\",\"alarm\":\"CORRUPT\"}]}";
+	assert_int_equal(etcd_parse_alarms(two, strlen(two), &al, &err), 0);
+	assert_int_equal(al.n, 2);
+	assert_true(al.a[0].member_id == 10276657743932975437ULL);
+	assert_string_equal(al.a[0].alarm, "NOSPACE");
+	assert_string_equal(al.a[1].alarm, "CORRUPT");
+	const char badid[] = "{\"alarms\":[{\"memberID\":\"x\",\"alarm\":\"NOSPACE\"}]}";
+	assert_int_equal(etcd_parse_alarms(badid, strlen(badid), &al, &err), -1);
+	assert_non_null(strstr(err.msg, "alarms[0]"));
+}
+
+/* Three members: the list from one, statuses from two; the third did not
+ * answer and says why. */
+static void make_view(struct live_view *v)
+{
+	struct etcd_members ms;
+	memset(&ms, 0, sizeof(ms));
+	ms.n = 3;
+	for (int i = 0; i < 3; i++) {
+		ms.m[i].id = 100 + (uint64_t)i;
+		snprintf(ms.m[i].name, sizeof(ms.m[i].name), "demo-%d", i);
+		snprintf(ms.m[i].peer_urls[0], 256, "http://demo-%d.demo-peer:2380", i);
+		ms.m[i].npeer = 1;
+		snprintf(ms.m[i].client_urls[0], 256, "http://demo-%d.demo-peer:2379", i);
+		ms.m[i].nclient = 1;
+	}
+	static struct etcd_status s0, s1;
+	memset(&s0, 0, sizeof(s0));
+	s0.member_id = 100;
+	s0.leader = 101;
+	s0.raft_term = 4;
+	s0.raft_index = 812;
+	s0.raft_applied_index = 812;
+	s0.db_size = 2097152;
+	s0.db_size_in_use = 1048576;
+	snprintf(s0.version, sizeof(s0.version), "3.6.5");
+	s1 = s0;
+	s1.member_id = 101;
+	snprintf(s1.errors, sizeof(s1.errors), "NOSPACE");
+	const struct etcd_status *st[3] = {&s0, &s1, NULL};
+	const char *why[3] = {NULL, NULL, "error trying to reach service: connection refused"};
+	live_view_build(&ms, st, why, "demo-0", v);
+}
+
+static void test_live_view_roles_and_table(void **state)
+{
+	(void)state;
+	struct live_view v;
+	make_view(&v);
+	assert_int_equal(v.leader, 101);
+	assert_string_equal(live_role(&v, &v.m[0]), "follower");
+	assert_string_equal(live_role(&v, &v.m[1]), "leader");
+	struct eo_buf b = {0};
+	assert_int_equal(live_render_members(&v, false, false, &b), 0);
+	assert_non_null(strstr(b.data, "ID"));
+	assert_non_null(strstr(b.data, "IN USE"));
+	assert_non_null(strstr(b.data, "2.0 MiB"));
+	assert_non_null(strstr(b.data, "1.0 MiB"));
+	assert_non_null(strstr(b.data, "demo-2: no status: error trying to reach service"));
+	assert_non_null(strstr(b.data, "demo-1: NOSPACE"));
+	assert_null(strstr(b.data, "APPLIED"));
+	eo_buf_free(&b);
+	assert_int_equal(live_render_members(&v, true, false, &b), 0);
+	assert_non_null(strstr(b.data, "APPLIED"));
+	eo_buf_free(&b);
+	json_object *j = live_members_json(&v, "default", "demo");
+	assert_string_equal(json_opt_str(j, "source", ""), "etcd");
+	assert_string_equal(json_opt_str(j, "leader", ""), "101");
+	json_object *ms = json_at(j, "members");
+	assert_int_equal(json_object_array_length(ms), 3);
+	json_object *m1 = json_object_array_get_idx(ms, 1);
+	assert_true(json_opt_bool(m1, "isLeader", false));
+	assert_string_equal(json_opt_str(m1, "raftTerm", ""), "4");
+	assert_int_equal(json_opt_int(m1, "dbSizeInUse", 0), 1048576);
+	assert_non_null(strstr(json_opt_str(json_object_array_get_idx(ms, 2), "error", ""), "refused"));
+	json_object_put(j);
+}
+
+/* Client TLS: the controller's published members, said to be that. */
+static void test_view_from_status(void **state)
+{
+	(void)state;
+	struct etcd_cluster c;
+	memset(&c, 0, sizeof(c));
+	c.status.nmembers = 2;
+	snprintf(c.status.members[0].name, 64, "demo-0");
+	snprintf(c.status.members[0].id, 24, "100");
+	c.status.members[0].leader = true;
+	c.status.members[0].db_size = 20480;
+	snprintf(c.status.members[1].name, 64, "demo-1");
+	snprintf(c.status.members[1].id, 24, "101");
+	c.status.members[1].learner = true;
+	struct live_view v;
+	live_view_from_status(&c, &v);
+	assert_true(v.from_status);
+	assert_int_equal(v.n, 2);
+	assert_string_equal(live_role(&v, &v.m[0]), "leader");
+	assert_string_equal(live_role(&v, &v.m[1]), "learner");
+	json_object *j = live_members_json(&v, "default", "demo");
+	assert_string_equal(json_opt_str(j, "source", ""), "status");
+	assert_null(json_at(json_object_array_get_idx(json_at(j, "members"), 0), "raftTerm"));
+	json_object_put(j);
+	struct eo_buf b = {0};
+	assert_int_equal(live_render_members(&v, false, false, &b), 0);
+	assert_non_null(strstr(b.data, "20 KiB"));
+	eo_buf_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_events_matched_by_uid),
+		cmocka_unit_test(test_proxy_path),
+		cmocka_unit_test(test_health_verdicts),
+		cmocka_unit_test(test_alarms_parsed),
+		cmocka_unit_test(test_live_view_roles_and_table),
+		cmocka_unit_test(test_view_from_status),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
