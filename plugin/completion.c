@@ -162,10 +162,10 @@ static int flag_value(const char *cmd, const struct pl_flag *f, const char *pref
 		      bool descriptions)
 {
 	if (strcmp(f->name, "output") == 0) {
-		if (strcmp(cmd, "members") == 0) {
-			candidate("wide", "more columns: every URL, applied index, errors", prefix,
+		if (strcmp(cmd, "members") == 0 || strcmp(cmd, "status") == 0) {
+			candidate("wide", "more columns", prefix,
 				  descriptions);
-			candidate("name", "member/NAME, one a line", prefix, descriptions);
+			candidate("name", "TYPE/NAME, one a line", prefix, descriptions);
 		}
 		candidate("json", "the object as JSON", prefix, descriptions);
 		candidate("yaml", "the object as YAML", prefix, descriptions);

@@ -14,13 +14,16 @@
 const struct pl_command pl_commands[] = {
 	{"status", "Show etcd clusters, or one cluster's members, conditions and step in flight",
 	 "Usage:\n"
-	 "  kubectl etcd status [NAME] [-n NS | -A] [-o json|yaml] [--watch]\n"
+	 "  kubectl etcd status [NAME] [-n NS | -A] [-o json|yaml|wide|name] [--watch]\n"
 	 "\n"
 	 "Without NAME: a table of the EtcdClusters in the namespace (every namespace\n"
 	 "with -A). With NAME: its phase, size and target, cluster ID, leader, members\n"
 	 "(role, health, DB size, raft index), conditions, the step in flight and the\n"
 	 "recent Events. Everything comes from what the controller publishes in\n"
-	 "status: this needs get/list/watch on etcdclusters and events only.\n"
+	 "status: this needs get/list/watch on etcdclusters and events only. -o wide\n"
+	 "adds the leader, the Available and Degraded conditions and client TLS; -o\n"
+	 "name prints etcdcluster.etcd.k8s-operator.io/NAME. For etcd's own view of\n"
+	 "the members see 'kubectl etcd members'.\n"
 	 "\n"
 	 "Examples:\n"
 	 "  kubectl etcd status\n"

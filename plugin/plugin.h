@@ -156,7 +156,7 @@ int pl_api_fail(const struct eo_err *err, const char *name, const char *ns);
  * tests), and its entry point returning an exit code. */
 struct status_opts {
 	struct pl_global g;
-	const char *output; /* NULL, "json" or "yaml" */
+	const char *output; /* NULL, "json", "yaml", "wide" or "name" */
 	bool watch;
 	const char *name;   /* NULL: all clusters */
 };

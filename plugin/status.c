@@ -32,7 +32,7 @@
 size_t status_flags(struct status_opts *o, struct pl_flag *out, size_t max)
 {
 	const struct pl_flag own[] = {
-		PL_FLAG("output", 'o', PL_STR, &o->output, "FORMAT", "json or yaml: the objects as the API server has them"),
+		PL_FLAG("output", 'o', PL_STR, &o->output, "FORMAT", "json or yaml (the objects as the API server has them), wide or name"),
 		PL_FLAG("watch", 'w', PL_BOOL, &o->watch, NULL, "keep watching: show the view again after every change (Ctrl-C ends)"),
 	};
 	return pl_own_then_global_flags(own, EO_ARRAY_LEN(own), &o->g, out, max);
@@ -54,10 +54,15 @@ int status_parse(int argc, char **argv, struct status_opts *o, bool *help, struc
 		return eo_err_set(err, EO_EINVAL, "status takes at most one cluster NAME, got %d "
 				  "arguments", p.npos);
 	o->name = p.npos ? p.pos[0] : NULL;
-	if (o->output && strcmp(o->output, "json") != 0 && strcmp(o->output, "yaml") != 0)
+	if (o->output && strncmp(o->output, "jsonpath", 8) == 0)
 		return eo_err_set(err, EO_EINVAL,
-				  "unknown output format \"%s\": use -o json or -o yaml (or no -o for "
-				  "the readable view)", o->output);
+				  "-o %s is not supported: use kubectl's own, kubectl get etcdcluster "
+				  "-o %s, or -o json with jq", o->output, o->output);
+	if (o->output && strcmp(o->output, "json") != 0 && strcmp(o->output, "yaml") != 0 &&
+	    strcmp(o->output, "wide") != 0 && strcmp(o->output, "name") != 0)
+		return eo_err_set(err, EO_EINVAL,
+				  "unknown output format \"%s\": use -o json, yaml, wide or name (or no "
+				  "-o for the readable view)", o->output);
 	if (o->name && o->g.all_namespaces)
 		return eo_err_set(err, EO_EINVAL,
 				  "a cluster NAME cannot be looked up across all namespaces: drop "
@@ -225,11 +230,28 @@ static int show_rendered(struct view *v, struct eo_buf *b, int rc)
 	return rc == 0 ? 0 : pl_fail("out of memory");
 }
 
+/* -o json or yaml: the objects themselves. */
+static bool doc_output(const struct status_opts *o)
+{
+	return o->output && (!strcmp(o->output, "json") || !strcmp(o->output, "yaml"));
+}
+
+static int show_list(struct view *v, json_object *list);
+
 /* pf: events fetched already (NULL: fetch them now). */
 static int show_one(struct view *v, json_object *obj, struct prefetch *pf)
 {
-	if (v->o->output)
+	if (doc_output(v->o))
 		return show_doc(v, obj);
+	if (v->o->output) { /* wide or name: the table's one row, as kubectl get NAME */
+		json_object *list = json_object_new_object();
+		json_object *items = json_object_new_array();
+		json_object_array_add(items, json_object_get(obj));
+		json_object_object_add(list, "items", items);
+		int rc = show_list(v, list);
+		json_object_put(list);
+		return rc;
+	}
 	char note[300] = "";
 	json_object *events;
 	if (pf && pf->v) {
@@ -250,10 +272,13 @@ static int show_one(struct view *v, json_object *obj, struct prefetch *pf)
 
 static int show_list(struct view *v, json_object *list)
 {
-	if (v->o->output)
+	if (doc_output(v->o))
 		return show_doc(v, list);
 	struct eo_buf b = {0};
-	int rc = render_cluster_table(list, v->o->g.all_namespaces, v->ns, now_s(), v->color, &b);
+	int rc = v->o->output && !strcmp(v->o->output, "name")
+			 ? render_cluster_names(list, &b)
+			 : render_cluster_table_ex(list, v->o->g.all_namespaces,
+						   v->o->output != NULL, v->ns, now_s(), v->color, &b);
 	return show_rendered(v, &b, rc);
 }
 

@@ -146,6 +146,35 @@ class Day2Reads(unittest.TestCase):
         self.assertIn("FreshOfThisOne", r.stdout)
         self.assertNotIn("StalePredecessor", r.stdout)
 
+    def test_status_wide_and_name(self):
+        r = self.etcd("status", "-o", "wide")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        hdr = r.stdout.splitlines()[0]
+        for h in ("NAME", "PHASE", "LEADER", "AVAILABLE", "DEGRADED", "CLIENT TLS"):
+            self.assertIn(h, hdr)
+        leader = self.bed.get("etcdclusters", "demo")["status"]["leader"]
+        self.assertIn(leader, r.stdout)
+        r = self.etcd("status", "demo", "-o", "wide")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(len(r.stdout.splitlines()), 2, r.stdout)
+        r = self.etcd("status", "-o", "name")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, "etcdcluster.etcd.k8s-operator.io/demo\n")
+        r = self.etcd("status", "-o", "jsonpath={.items[0].metadata.name}")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("not supported", r.stderr)
+
+    def test_zz_suspended_is_unhealthy(self):
+        """Last: every member stopped; health says why and exits 1, members too."""
+        r = self.etcd("suspend", "demo", "--yes", "--wait", "--timeout", "3m", timeout=240)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        r = self.etcd("health", "demo")
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertNotIn("3 of 3", r.stdout)
+        r = self.etcd("members", "demo")
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("no member", r.stderr)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -13,6 +13,7 @@
 
 #include "../../plugin/live.h"
 #include "../../plugin/plugin.h"
+#include "../../plugin/render.h"
 #include "json.h"
 
 static json_object *parse(const char *s)
@@ -185,6 +186,33 @@ static void test_view_from_status(void **state)
 	eo_buf_free(&b);
 }
 
+/* status -o wide adds the leader and the conditions; -o name is TYPE/NAME. */
+static void test_status_wide_and_name(void **state)
+{
+	(void)state;
+	json_object *list = parse(
+		"{\"items\":[{\"metadata\":{\"name\":\"demo\",\"namespace\":\"default\","
+		"\"creationTimestamp\":\"2026-11-29T05:55:00Z\"},\"spec\":{\"replicas\":3,\"version\":\"3.6.5\"},"
+		"\"status\":{\"phase\":\"Running\",\"replicas\":3,\"readyReplicas\":2,\"leader\":\"demo-1\","
+		"\"conditions\":[{\"type\":\"Available\",\"status\":\"True\"},{\"type\":\"Degraded\",\"status\":\"True\"}]}}]}");
+	struct eo_buf b = {0};
+	assert_int_equal(render_cluster_table_ex(list, false, true, "default", 1795932000, false, &b), 0);
+	const char *hdr = b.data;
+	assert_true(strncmp(hdr, "NAME", 4) == 0);
+	assert_non_null(strstr(hdr, "LEADER"));
+	assert_non_null(strstr(hdr, "DEGRADED"));
+	assert_non_null(strstr(hdr, "demo-1"));
+	assert_non_null(strstr(hdr, "off"));
+	eo_buf_free(&b);
+	assert_int_equal(render_cluster_table_ex(list, false, false, "default", 1795932000, false, &b), 0);
+	assert_null(strstr(b.data, "LEADER"));
+	eo_buf_free(&b);
+	assert_int_equal(render_cluster_names(list, &b), 0);
+	assert_string_equal(b.data, "etcdcluster.etcd.k8s-operator.io/demo\n");
+	eo_buf_free(&b);
+	json_object_put(list);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -194,6 +222,7 @@ int main(void)
 		cmocka_unit_test(test_alarms_parsed),
 		cmocka_unit_test(test_live_view_roles_and_table),
 		cmocka_unit_test(test_view_from_status),
+		cmocka_unit_test(test_status_wide_and_name),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
