@@ -99,7 +99,9 @@ int alarm_main(int argc, char **argv)
 	}
 	if (!responder) {
 		rc = pl_fail("no member of \"%s\" answered through the API server's pods proxy "
-			     "(needs create on pods/proxy): %s", o.name, err.msg);
+			     "(needs get/create on pods/proxy; where NetworkPolicies are enforced, the "
+			     "API server must be let in to port 2379: docs/plugin.md): %s",
+			     o.name, err.msg);
 		goto out;
 	}
 	if (o.output) {

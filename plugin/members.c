@@ -117,7 +117,9 @@ int members_main(int argc, char **argv)
 		live_view_from_status(c, v);
 	} else if (live_gather(kc, ns, c, v, &err) != 0) {
 		rc = pl_fail("no member of \"%s\" answered through the API server's pods proxy "
-			     "(needs get/create on pods/proxy): %s", o.name, err.msg);
+			     "(needs get/create on pods/proxy; where NetworkPolicies are enforced, the "
+			     "API server must be let in to port 2379: docs/plugin.md): %s",
+			     o.name, err.msg);
 		goto out;
 	}
 	if (o.output && (!strcmp(o.output, "json") || !strcmp(o.output, "yaml"))) {
