@@ -99,6 +99,20 @@ $(foreach d,$(PROG_DIRS),$(eval $(call prog_rules,$(d))))
 $(GUARD): $(call obj,$(GUARD_SRCS))
 	$(CC) $(ALL_LDFLAGS) $(GUARD_STATIC) -o $@ $^
 
+# The commit kubectl-etcd was built from (`kubectl etcd version`): a header
+# rewritten only when the commit changes, so an unchanged tree rebuilds
+# nothing; "unknown" outside git (the image build).
+COMMIT_H := $(BUILD)/gen/pl_commit.h
+$(COMMIT_H): FORCE
+	@mkdir -p $(dir $@)
+	@c=$$(git describe --always --dirty 2>/dev/null || echo unknown); \
+	 printf '#define PL_COMMIT "%s"\n' "$$c" > $@.tmp; \
+	 if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+$(BUILD)/obj/plugin/version.o: $(COMMIT_H)
+$(BUILD)/obj/plugin/version.o: ALL_CFLAGS += -I$(BUILD)/gen
+.PHONY: FORCE
+FORCE:
+
 TEST_LINK = $(PROG_LIBS) $(LIB)
 
 $(BUILD)/test/unit/%: $(BUILD)/obj/test/unit/%.o $(call obj,$(HELPER_SRCS)) $(TEST_LINK)

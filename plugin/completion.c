@@ -209,7 +209,7 @@ int complete_main(int argc, char **argv, bool descriptions)
 		printf(":%d\n", directive);
 		return PL_EXIT_OK;
 	}
-	const char *cmd = argc > 1 ? argv[0] : "version"; /* lone "-…": the global flags */
+	const char *cmd = argc > 1 ? argv[0] : "completion"; /* lone "-…": the global flags */
 	struct pl_flag flags[PL_MAX_FLAGS];
 	size_t n = pl_command_flags(cmd, flags, PL_MAX_FLAGS);
 	if (n == 0) {

@@ -198,7 +198,16 @@ const struct pl_command pl_commands[] = {
 	 "\n"
 	 "Example:\n"
 	 "  kubectl etcd restore demo-copy --from-backup demo-nightly --replicas 3 --wait\n"},
-	{"version", "Print the plugin's version", "Usage:\n  kubectl etcd version\n"},
+	{"version", "Print the plugin's version, and the operator's in the cluster",
+	 "Usage:\n"
+	 "  kubectl etcd version [--client] [-o json|yaml] [--operator-namespace NS]\n"
+	 "\n"
+	 "The plugin's version and the commit it was built from, then, when the\n"
+	 "cluster can be reached, the controller's and the webhook's: the image (its\n"
+	 "tag is the version) and ready replicas of the Deployments etcd-controller\n"
+	 "and etcd-webhook in etcd-operator-system (needs get on deployments there).\n"
+	 "When they cannot be read the reason is shown and the exit status stays 0;\n"
+	 "--client contacts nothing.\n"},
 	{"completion", "Print a bash or zsh completion script",
 	 "Usage:\n"
 	 "  kubectl etcd completion bash|zsh\n"
@@ -237,6 +246,8 @@ size_t pl_command_flags(const char *name, struct pl_flag *out, size_t max)
 		return 0;
 	if (strcmp(name, "status") == 0)
 		return status_flags(&st, out, max);
+	if (strcmp(name, "version") == 0)
+		return version_flags(&g, out, max);
 	if (strcmp(name, "members") == 0)
 		return members_flags(&lv, out, max);
 	if (strcmp(name, "health") == 0)
@@ -276,7 +287,7 @@ void pl_help(FILE *out, const char *cmd)
 		fputs("\nkubectl's global flags go after the command (kubectl refuses them before\n"
 		      "the plugin's name):\n", out);
 		struct pl_flag flags[PL_MAX_FLAGS];
-		size_t n = pl_command_flags("version", flags, PL_MAX_FLAGS);
+		size_t n = pl_command_flags("completion", flags, PL_MAX_FLAGS);
 		pl_flags_help(out, flags, n);
 		fputs("\nExit status: 0 ok, 1 failed/refused/timed out/not found, 2 usage, "
 		      "130 interrupted.\n"

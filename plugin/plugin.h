@@ -300,6 +300,12 @@ int pl_print_doc(json_object *obj, const char *output);
  * a usage error reported (PL_EXIT_USAGE). */
 int pl_parse_global_only(const char *cmd, int argc, char **argv, struct pl_parsed *p);
 int version_main(int argc, char **argv);
+/* version's flag table (--client, -o, --operator-namespace, then the global
+ * ones), for help and completion. */
+size_t version_flags(struct pl_global *scratch, struct pl_flag *out, size_t max);
+/* What `version` shows of one operator Deployment: {image, version (the
+ * image's tag or digest), replicas, readyReplicas}. Pure; new reference. */
+json_object *version_component(json_object *deploy);
 int completion_main(int argc, char **argv);
 /* The hidden `__complete` command (cobra's protocol): candidates, one a line
  * ("word\tdescription" when descriptions), then ":<directive>". */

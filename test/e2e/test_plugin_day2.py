@@ -164,6 +164,27 @@ class Day2Reads(unittest.TestCase):
         self.assertEqual(r.returncode, 2)
         self.assertIn("not supported", r.stderr)
 
+    def test_version_reads_the_operators_deployments(self):
+        # a Deployment of no replicas stands for the controller's (no Pod is run)
+        self.bed.kubectl("apply", "-f", "-", input=json.dumps({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "etcd-controller", "namespace": "etcd-operator-system"},
+            "spec": {"replicas": 0, "selector": {"matchLabels": {"app": "c"}},
+                     "template": {"metadata": {"labels": {"app": "c"}},
+                                  "spec": {"containers": [{"name": "controller",
+                                                           "image": "registry.example/etcd-operator:9.9.9"}]}}}}))
+        r = self.etcd("version")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        lines = r.stdout.splitlines()
+        self.assertRegex(lines[0], r"^kubectl-etcd version 0\.1\.0 \(commit [0-9a-z-]+\)$")
+        self.assertIn("controller  9.9.9 (image registry.example/etcd-operator:9.9.9, 0/0 ready", r.stdout)
+        self.assertIn("webhook     unknown: no Deployment etcd-operator-system/etcd-webhook", r.stdout)
+        doc = json.loads(self.etcd("version", "-o", "json").stdout)
+        self.assertEqual(doc["controller"]["version"], "9.9.9")
+        self.assertIn("error", doc["webhook"])
+        r = self.etcd("version", "--client")
+        self.assertEqual(len(r.stdout.splitlines()), 1)
+
     def test_zz_suspended_is_unhealthy(self):
         """Last: every member stopped; health says why and exits 1, members too."""
         r = self.etcd("suspend", "demo", "--yes", "--wait", "--timeout", "3m", timeout=240)

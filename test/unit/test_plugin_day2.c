@@ -213,6 +213,35 @@ static void test_status_wide_and_name(void **state)
 	json_object_put(list);
 }
 
+/* version: the image's tag names the operator's version; a registry port
+ * is not a tag; a digest is shown as it is. */
+static void test_version_component(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *image, *version;
+	} cases[] = {
+		{"ghcr.io/etcd-k8s-operator/etcd-operator:0.1.0", "0.1.0"},
+		{"registry:5000/etcd-operator", "latest"},
+		{"registry:5000/etcd-operator:0.2.0", "0.2.0"},
+		{"ghcr.io/x/etcd-operator@sha256:abc", "sha256:abc"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char text[400];
+		snprintf(text, sizeof(text),
+			 "{\"spec\":{\"replicas\":2,\"template\":{\"spec\":{\"containers\":[{\"image\":\"%s\"}]}}},"
+			 "\"status\":{\"readyReplicas\":1}}", cases[i].image);
+		json_object *d = parse(text);
+		json_object *c = version_component(d);
+		assert_string_equal(json_opt_str(c, "version", ""), cases[i].version);
+		assert_string_equal(json_opt_str(c, "image", ""), cases[i].image);
+		assert_int_equal(json_opt_int(c, "replicas", 0), 2);
+		assert_int_equal(json_opt_int(c, "readyReplicas", 0), 1);
+		json_object_put(c);
+		json_object_put(d);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -223,6 +252,7 @@ int main(void)
 		cmocka_unit_test(test_live_view_roles_and_table),
 		cmocka_unit_test(test_view_from_status),
 		cmocka_unit_test(test_status_wide_and_name),
+		cmocka_unit_test(test_version_component),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
