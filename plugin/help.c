@@ -144,10 +144,15 @@ const struct pl_command pl_commands[] = {
 	 "  kubectl etcd resume demo --wait\n"},
 	{"validate", "Check EtcdCluster files against the admission rules, offline (for CI)",
 	 "Usage:\n"
-	 "  kubectl etcd validate -f FILE [-f FILE...] [--old FILE...] [-n NS]\n"
+	 "  kubectl etcd validate -f FILE|DIR [-f ...] [-R] [--old FILE...] [-n NS]\n"
 	 "\n"
 	 "Runs the webhook's rules on YAML or JSON files (several documents per file,\n"
-	 "'-' for stdin) without a cluster: nothing is contacted, no kubeconfig read.\n"
+	 "'-' for stdin; a directory: its .yaml, .yml and .json files, -R below it too)\n"
+	 "without a cluster: nothing is contacted, no kubeconfig read. First, as the\n"
+	 "API server's strict field validation does, each EtcdCluster is checked\n"
+	 "against the schema of the CRD built into the plugin: unknown fields are\n"
+	 "refused (strict decoding error: unknown field \"spec.replica\"), then types,\n"
+	 "bounds and patterns.\n\n"
 	 "Each EtcdCluster is judged as a CREATE, or with --old as an UPDATE of the\n"
 	 "object of the same namespace/name there (an old object without status\n"
 	 "stands for a healthy cluster settled at its spec). Other documents are\n"

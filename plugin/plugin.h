@@ -183,6 +183,7 @@ int scale_main(int argc, char **argv);
 struct validate_opts {
 	struct pl_global g;
 	struct pl_strlist files, old;
+	bool recursive; /* -R: directories of -f with their subdirectories */
 };
 size_t validate_flags(struct validate_opts *o, struct pl_flag *out, size_t max);
 int validate_parse(int argc, char **argv, struct validate_opts *o, bool *help, struct eo_err *err);
@@ -198,6 +199,16 @@ struct validate_counts {
 int validate_source(const char *source, const char *buf, size_t len, json_object *const *olds,
 		    size_t nold, const char *ns, struct eo_buf *out, struct validate_counts *n,
 		    struct eo_err *err);
+/* The files a -f names, as kubectl reads them: a file as it is; a
+ * directory's *.yaml, *.yml and *.json in name order (-R: its subdirectories
+ * too). *out: malloc'd paths, free each and the array. 0, or -1 with err. */
+int validate_expand(const char *path, bool recursive, char ***out, size_t *n, struct eo_err *err);
+/* validate first checks each EtcdCluster against the openAPIV3Schema of the
+ * CRD built into the plugin (manifests/crd, crdschema.h): unknown fields as
+ * strict field validation refuses them, then types and bounds. Whether the
+ * build had the CRD; and the parsed CRD freed (parsed again when needed). */
+bool validate_has_schema(void);
+void validate_schema_free(void);
 
 /* backup NAME: a one-time (or --schedule) EtcdBackup of cluster NAME. */
 struct backup_opts {

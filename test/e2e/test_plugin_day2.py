@@ -8,7 +8,9 @@ cluster), and `status NAME` showing only the Events of this very cluster
 """
 import json
 import os
+import shutil
 import sys
+import tempfile
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -184,6 +186,29 @@ class Day2Reads(unittest.TestCase):
         self.assertIn("error", doc["webhook"])
         r = self.etcd("version", "--client")
         self.assertEqual(len(r.stdout.splitlines()), 1)
+
+    def test_validate_agrees_with_the_api_server(self):
+        """A typo'd field: validate refuses it as strict field validation does,
+        and the real API server refuses the same file with the same words."""
+        d = tempfile.mkdtemp(prefix="validate-dir-")
+        try:
+            bad = os.path.join(d, "a-typo.yaml")
+            with open(bad, "w") as f:
+                f.write("apiVersion: etcd.k8s-operator.io/v1alpha1\nkind: EtcdCluster\n"
+                        "metadata: {name: typo}\nspec:\n  replica: 3\n  storage: {sise: 5Gi}\n")
+            with open(os.path.join(d, "b-ns.yaml"), "w") as f:
+                f.write("apiVersion: v1\nkind: Namespace\nmetadata: {name: team-x}\n")
+            r = self.etcd("validate", "-f", d)
+            self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+            self.assertIn('a-typo.yaml:1: default/typo: refused: strict decoding error: '
+                          'unknown field "spec.replica", unknown field "spec.storage.sise"', r.stdout)
+            self.assertIn("b-ns.yaml:1: skipped Namespace team-x (not an EtcdCluster)", r.stdout)
+            k = self.bed.kubectl("apply", "-f", bad, check=False)
+            self.assertNotEqual(k.returncode, 0, k.stdout)
+            self.assertIn('unknown field "spec.replica"', k.stderr)
+            self.assertIn('unknown field "spec.storage.sise"', k.stderr)
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
 
     def test_zz_suspended_is_unhealthy(self):
         """Last: every member stopped; health says why and exits 1, members too."""

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -242,6 +244,85 @@ static void test_version_component(void **state)
 	}
 }
 
+/* validate: unknown fields refused in strict field validation's words
+ * (before the admission rules); cluster-scoped objects named without a
+ * namespace. */
+static void test_validate_strict_and_scope(void **state)
+{
+	(void)state;
+	const char text[] =
+		"apiVersion: etcd.k8s-operator.io/v1alpha1\nkind: EtcdCluster\nmetadata: {name: demo}\n"
+		"spec: {replica: 3, storage: {sise: 5Gi}}\n---\n"
+		"apiVersion: v1\nkind: Namespace\nmetadata: {name: team-a}\n---\n"
+		"apiVersion: etcd.k8s-operator.io/v1alpha1\nkind: EtcdCluster\nmetadata: {name: v}\n"
+		"spec: {replicas: 1, version: \"3.6.16\", image: \"bad image\"}\n";
+	struct eo_buf out = {0};
+	struct validate_counts n = {0};
+	struct eo_err err;
+	assert_int_equal(validate_source("f.yaml", text, strlen(text), NULL, 0, NULL, &out, &n, &err), 0);
+	assert_non_null(strstr(out.data, "f.yaml:1: default/demo: refused: strict decoding error: "
+					 "unknown field \"spec.replica\", unknown field \"spec.storage.sise\""));
+	assert_non_null(strstr(out.data, "skipped Namespace team-a (not an EtcdCluster)"));
+	/* where the admission rules refuse too, their words come first (the
+	 * mutating webhook runs before the schema's checks) */
+	assert_non_null(strstr(out.data, "default/v: refused: spec.image: \"bad image\" is not an image"));
+	assert_int_equal(n.refused, 2);
+	assert_int_equal(n.skipped, 1);
+	eo_buf_free(&out);
+	validate_schema_free();
+}
+
+static void test_validate_expand_dir(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/pl-day2-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char p[256];
+	const char *files[] = {"b.yaml", "a.yml", "c.json", "README.md", ".hidden.yaml", "sub/d.yaml"};
+	snprintf(p, sizeof(p), "%s/sub", dir);
+	assert_int_equal(mkdir(p, 0700), 0);
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(p, sizeof(p), "%s/%s", dir, files[i]);
+		FILE *f = fopen(p, "w");
+		assert_non_null(f);
+		fclose(f);
+	}
+	char **v = NULL;
+	size_t n = 0;
+	struct eo_err err;
+	assert_int_equal(validate_expand(dir, false, &v, &n, &err), 0);
+	assert_int_equal(n, 3);
+	assert_non_null(strstr(v[0], "/a.yml"));
+	assert_non_null(strstr(v[1], "/b.yaml"));
+	assert_non_null(strstr(v[2], "/c.json"));
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+	assert_int_equal(validate_expand(dir, true, &v, &n, &err), 0);
+	assert_int_equal(n, 4);
+	assert_non_null(strstr(v[3], "/sub/d.yaml"));
+	for (size_t i = 0; i < n; i++) {
+		unlink(v[i]);
+		free(v[i]);
+	}
+	free(v);
+	snprintf(p, sizeof(p), "%s/README.md", dir);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/.hidden.yaml", dir);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/sub", dir);
+	rmdir(p);
+	assert_int_equal(validate_expand(dir, false, &v, &n, &err), -1);
+	assert_non_null(strstr(err.msg, "no .yaml, .yml or .json files"));
+	rmdir(dir);
+	/* a plain path is itself (even one that does not exist: read later) */
+	assert_int_equal(validate_expand("-", false, &v, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0], "-");
+	free(v[0]);
+	free(v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -253,6 +334,8 @@ int main(void)
 		cmocka_unit_test(test_view_from_status),
 		cmocka_unit_test(test_status_wide_and_name),
 		cmocka_unit_test(test_version_component),
+		cmocka_unit_test(test_validate_strict_and_scope),
+		cmocka_unit_test(test_validate_expand_dir),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
