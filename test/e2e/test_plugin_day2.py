@@ -210,6 +210,30 @@ class Day2Reads(unittest.TestCase):
         finally:
             shutil.rmtree(d, ignore_errors=True)
 
+    def test_y_client_tls(self):
+        """Client TLS: members says the live view is unavailable and why, and
+        shows the published members; alarm list refuses; health is still live,
+        through etcd's plain metrics port."""
+        self.bed.kubectl("apply", "-f", "-", input=cluster(
+            "sec", 1, security={"tls": {"peer": {"mode": "Auto"}, "client": {"mode": "Auto"}}}))
+
+        def settled():
+            st = self.bed.get("etcdclusters", "sec").get("status") or {}
+            return st.get("phase") == "Running" and st.get("readyReplicas") == 1
+        self.bed.wait_for(settled, 180, "sec running", interval=0.5)
+        r = self.etcd("members", "sec")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("live view of \"sec\" is unavailable: client TLS is on", r.stderr)
+        self.assertIn("sec-0", r.stdout)
+        self.assertEqual(json.loads(self.etcd("members", "sec", "-o", "json").stdout)["source"], "status")
+        r = self.etcd("alarm", "list", "sec")
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("client TLS is on", r.stderr)
+        r = self.etcd("health", "sec")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("1 of 1 members healthy", r.stdout)
+        self.assertIn("metrics port", r.stdout)
+
     def test_zz_suspended_is_unhealthy(self):
         """Last: every member stopped; health says why and exits 1, members too."""
         r = self.etcd("suspend", "demo", "--yes", "--wait", "--timeout", "3m", timeout=240)
