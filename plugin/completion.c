@@ -166,6 +166,8 @@ static int flag_value(const char *cmd, const struct pl_flag *f, const char *pref
 			candidate("wide", "more columns", prefix,
 				  descriptions);
 			candidate("name", "TYPE/NAME, one a line", prefix, descriptions);
+			candidate("jsonpath=", "a JSONPath template: .field, ['field'], [N], [*]", prefix,
+				  descriptions);
 		}
 		candidate("json", "the object as JSON", prefix, descriptions);
 		candidate("yaml", "the object as YAML", prefix, descriptions);

@@ -14,7 +14,7 @@
 const struct pl_command pl_commands[] = {
 	{"status", "Show etcd clusters, or one cluster's members, conditions and step in flight",
 	 "Usage:\n"
-	 "  kubectl etcd status [NAME] [-n NS | -A] [-o json|yaml|wide|name] [--watch]\n"
+	 "  kubectl etcd status [NAME] [-n NS | -A] [-o json|yaml|wide|name|jsonpath=T] [--watch]\n"
 	 "\n"
 	 "Without NAME: a table of the EtcdClusters in the namespace (every namespace\n"
 	 "with -A). With NAME: its phase, size and target, cluster ID, leader, members\n"
@@ -22,16 +22,18 @@ const struct pl_command pl_commands[] = {
 	 "recent Events. Everything comes from what the controller publishes in\n"
 	 "status: this needs get/list/watch on etcdclusters and events only. -o wide\n"
 	 "adds the leader, the Available and Degraded conditions and client TLS; -o\n"
-	 "name prints etcdcluster.etcd.k8s-operator.io/NAME. For etcd's own view of\n"
-	 "the members see 'kubectl etcd members'.\n"
+	 "name prints etcdcluster.etcd.k8s-operator.io/NAME; -o jsonpath=T takes the\n"
+	 "paths scripts use (.field, ['field'], [N], [*], {\"\\n\"}), not range or\n"
+	 "filters. For etcd's own view of the members see 'kubectl etcd members'.\n"
 	 "\n"
 	 "Examples:\n"
 	 "  kubectl etcd status\n"
 	 "  kubectl etcd status demo --watch\n"
-	 "  kubectl etcd status demo -n team-a -o yaml\n"},
+	 "  kubectl etcd status demo -n team-a -o yaml\n"
+	 "  kubectl etcd status demo -o jsonpath='{.status.phase}'\n"},
 	{"members", "List a cluster's members live from etcd: id, URLs, role, raft term and index, DB size",
 	 "Usage:\n"
-	 "  kubectl etcd members NAME [-n NS] [-o wide|name|json|yaml]\n"
+	 "  kubectl etcd members NAME [-n NS] [-o wide|name|json|yaml|jsonpath=T]\n"
 	 "\n"
 	 "Asks etcd itself, not the controller: the member list from any member that\n"
 	 "answers, then each started member's status (raft term and index, DB size in\n"

@@ -24,7 +24,7 @@ size_t members_flags(struct live_opts *o, struct pl_flag *out, size_t max)
 {
 	const struct pl_flag own[] = {
 		PL_FLAG("output", 'o', PL_STR, &o->output, "FORMAT",
-			"wide (all URLs, applied index, errors), name, json or yaml"),
+			"wide (all URLs, applied index, errors), name, json, yaml or jsonpath=TEMPLATE"),
 	};
 	return pl_own_then_global_flags(own, EO_ARRAY_LEN(own), &o->g, out, max);
 }
@@ -74,8 +74,18 @@ int live_parse(const char *cmd, int argc, char **argv, struct live_opts *o,
 	o->name = p.pos[0];
 	if (o->output) {
 		bool ok = false;
-		for (int i = 0; formats && formats[i]; i++)
-			ok = ok || strcmp(o->output, formats[i]) == 0;
+		for (int i = 0; formats && formats[i]; i++) {
+			/* "jsonpath" among the formats: -o jsonpath=TEMPLATE */
+			bool jp = !strcmp(formats[i], "jsonpath");
+			ok = ok || (!jp && strcmp(o->output, formats[i]) == 0);
+			if (!ok && jp && !strncmp(o->output, "jsonpath", 8)) {
+				if (pl_output_jsonpath(o->output, &o->jsonpath, &err) != 0) {
+					*rc = pl_usage_error(cmd, "%s", err.msg);
+					return -1;
+				}
+				ok = true;
+			}
+		}
 		if (!ok) {
 			*rc = pl_usage_error(cmd, "unknown output format \"%s\"", o->output);
 			return -1;
@@ -91,7 +101,7 @@ int live_parse(const char *cmd, int argc, char **argv, struct live_opts *o,
 
 int members_main(int argc, char **argv)
 {
-	static const char *const formats[] = {"wide", "name", "json", "yaml", NULL};
+	static const char *const formats[] = {"wide", "name", "json", "yaml", "jsonpath", NULL};
 	struct live_opts o;
 	int rc = PL_EXIT_OK;
 	if (live_parse("members", argc, argv, &o, members_flags, formats, &rc) != 0)
@@ -122,7 +132,16 @@ int members_main(int argc, char **argv)
 			     o.name, err.msg);
 		goto out;
 	}
-	if (o.output && (!strcmp(o.output, "json") || !strcmp(o.output, "yaml"))) {
+	if (o.jsonpath) {
+		json_object *doc = live_members_json(v, ns, o.name);
+		struct eo_buf b = {0};
+		if (pl_jsonpath(o.jsonpath, doc, &b, &err) != 0)
+			rc = pl_fail("%s", err.msg);
+		else if (b.data)
+			fwrite(b.data, 1, b.len, stdout);
+		eo_buf_free(&b);
+		json_object_put(doc);
+	} else if (o.output && (!strcmp(o.output, "json") || !strcmp(o.output, "yaml"))) {
 		json_object *doc = live_members_json(v, ns, o.name);
 		rc = pl_print_doc(doc, o.output);
 		json_object_put(doc);

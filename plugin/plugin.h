@@ -156,7 +156,8 @@ int pl_api_fail(const struct eo_err *err, const char *name, const char *ns);
  * tests), and its entry point returning an exit code. */
 struct status_opts {
 	struct pl_global g;
-	const char *output; /* NULL, "json", "yaml", "wide" or "name" */
+	const char *output; /* NULL, "json", "yaml", "wide", "name" or "jsonpath=…" */
+	const char *jsonpath; /* the template of -o jsonpath=…, else NULL */
 	bool watch;
 	const char *name;   /* NULL: all clusters */
 };
@@ -283,11 +284,20 @@ int suspend_parse(int argc, char **argv, bool resume, struct suspend_opts *o, bo
 int suspend_main(int argc, char **argv);
 int resume_main(int argc, char **argv);
 
+/* -o jsonpath=TEMPLATE (jsonpath.c, pure): the subset of kubectl's JSONPath
+ * scripts use (.field, ['field'], [N], [*], quoted text); what it does not
+ * cover is refused by name. Appends the result to out. */
+int pl_jsonpath(const char *tmpl, json_object *root, struct eo_buf *out, struct eo_err *err);
+/* output "jsonpath=T": *tmpl = T, checked; another output: *tmpl NULL, 0;
+ * "jsonpath" without a template or T unreadable: -1 with err. */
+int pl_output_jsonpath(const char *output, const char **tmpl, struct eo_err *err);
+
 /* members NAME, health NAME, alarm list NAME: live reads of etcd through
  * the API server (live.h). */
 struct live_opts {
 	struct pl_global g;
-	const char *output; /* members: NULL, wide, name, json, yaml; health: NULL, json, yaml */
+	const char *output; /* members: NULL, wide, name, json, yaml, jsonpath=…; health: NULL, json, yaml */
+	const char *jsonpath; /* members' -o jsonpath=… template */
 	const char *name;
 };
 size_t members_flags(struct live_opts *o, struct pl_flag *out, size_t max);

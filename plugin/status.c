@@ -32,7 +32,7 @@
 size_t status_flags(struct status_opts *o, struct pl_flag *out, size_t max)
 {
 	const struct pl_flag own[] = {
-		PL_FLAG("output", 'o', PL_STR, &o->output, "FORMAT", "json or yaml (the objects as the API server has them), wide or name"),
+		PL_FLAG("output", 'o', PL_STR, &o->output, "FORMAT", "json or yaml (the objects as the API server has them), wide, name or jsonpath=TEMPLATE"),
 		PL_FLAG("watch", 'w', PL_BOOL, &o->watch, NULL, "keep watching: show the view again after every change (Ctrl-C ends)"),
 	};
 	return pl_own_then_global_flags(own, EO_ARRAY_LEN(own), &o->g, out, max);
@@ -54,15 +54,14 @@ int status_parse(int argc, char **argv, struct status_opts *o, bool *help, struc
 		return eo_err_set(err, EO_EINVAL, "status takes at most one cluster NAME, got %d "
 				  "arguments", p.npos);
 	o->name = p.npos ? p.pos[0] : NULL;
-	if (o->output && strncmp(o->output, "jsonpath", 8) == 0)
+	if (pl_output_jsonpath(o->output, &o->jsonpath, err) != 0)
+		return -1;
+	if (o->output && !o->jsonpath && strcmp(o->output, "json") != 0 &&
+	    strcmp(o->output, "yaml") != 0 && strcmp(o->output, "wide") != 0 &&
+	    strcmp(o->output, "name") != 0)
 		return eo_err_set(err, EO_EINVAL,
-				  "-o %s is not supported: use kubectl's own, kubectl get etcdcluster "
-				  "-o %s, or -o json with jq", o->output, o->output);
-	if (o->output && strcmp(o->output, "json") != 0 && strcmp(o->output, "yaml") != 0 &&
-	    strcmp(o->output, "wide") != 0 && strcmp(o->output, "name") != 0)
-		return eo_err_set(err, EO_EINVAL,
-				  "unknown output format \"%s\": use -o json, yaml, wide or name (or no "
-				  "-o for the readable view)", o->output);
+				  "unknown output format \"%s\": use -o json, yaml, wide, name or "
+				  "jsonpath=… (or no -o for the readable view)", o->output);
 	if (o->name && o->g.all_namespaces)
 		return eo_err_set(err, EO_EINVAL,
 				  "a cluster NAME cannot be looked up across all namespaces: drop "
@@ -86,6 +85,14 @@ static int64_t now_s(void)
 static int print_doc(const struct view *v, json_object *obj)
 {
 	struct eo_buf b = {0};
+	if (v->o->jsonpath) {
+		struct eo_err err;
+		int rc = pl_jsonpath(v->o->jsonpath, obj, &b, &err);
+		if (rc == 0 && b.data)
+			fwrite(b.data, 1, b.len, stdout);
+		eo_buf_free(&b);
+		return rc == 0 ? 0 : pl_fail("%s", err.msg);
+	}
 	if (strcmp(v->o->output, "json") == 0) {
 		/* json-c escapes C0 controls but writes DEL, C1 and bad UTF-8 raw. */
 		const char *text = json_object_to_json_string_ext(
@@ -233,7 +240,7 @@ static int show_rendered(struct view *v, struct eo_buf *b, int rc)
 /* -o json or yaml: the objects themselves. */
 static bool doc_output(const struct status_opts *o)
 {
-	return o->output && (!strcmp(o->output, "json") || !strcmp(o->output, "yaml"));
+	return o->output && (o->jsonpath || !strcmp(o->output, "json") || !strcmp(o->output, "yaml"));
 }
 
 static int show_list(struct view *v, json_object *list);

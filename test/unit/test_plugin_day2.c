@@ -323,6 +323,42 @@ static void test_validate_expand_dir(void **state)
 	free(v);
 }
 
+static void expect_jp(json_object *root, const char *tmpl, const char *want)
+{
+	struct eo_buf b = {0};
+	struct eo_err err;
+	assert_int_equal(pl_jsonpath(tmpl, root, &b, &err), 0);
+	assert_string_equal(b.data ? b.data : "", want);
+	eo_buf_free(&b);
+}
+
+static void test_jsonpath_subset(void **state)
+{
+	(void)state;
+	json_object *l = parse("{\"items\":[{\"metadata\":{\"name\":\"a\",\"labels\":{\"app.k/x\":\"v\"}},"
+			       "\"spec\":{\"replicas\":3,\"suspended\":true}},"
+			       "{\"metadata\":{\"name\":\"b\"},\"spec\":{\"replicas\":1}}]}");
+	expect_jp(l, "{.items[*].metadata.name}", "a b");
+	expect_jp(l, "{$.items[0].spec.replicas}", "3");
+	expect_jp(l, "{.items[-1].metadata.name}", "b");
+	expect_jp(l, "{.items[0].metadata.labels['app.k/x']}", "v");
+	expect_jp(l, "{.items[0].spec.suspended}", "true");
+	expect_jp(l, "{.items[1].spec}", "{\"replicas\":1}");
+	expect_jp(l, "n={.items[0].metadata.name}{\"\\n\"}", "n=a\n");
+	expect_jp(l, "{.items[5].metadata.name}{.nosuch}", ""); /* missing keys: nothing */
+	struct eo_buf b = {0};
+	struct eo_err err;
+	assert_int_equal(pl_jsonpath("{.items[?(@.x)]}", l, &b, &err), -1);
+	assert_non_null(strstr(err.msg, "filter"));
+	assert_int_equal(pl_jsonpath("{..name}", l, &b, &err), -1);
+	assert_non_null(strstr(err.msg, "recursive descent"));
+	assert_int_equal(pl_jsonpath("{.items[0:1]}", l, &b, &err), -1);
+	assert_int_equal(pl_jsonpath("{.items", l, &b, &err), -1);
+	assert_non_null(strstr(err.msg, "unclosed"));
+	eo_buf_free(&b);
+	json_object_put(l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -336,6 +372,7 @@ int main(void)
 		cmocka_unit_test(test_version_component),
 		cmocka_unit_test(test_validate_strict_and_scope),
 		cmocka_unit_test(test_validate_expand_dir),
+		cmocka_unit_test(test_jsonpath_subset),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
