@@ -158,9 +158,17 @@ static void complete_clusters(const char *cmd, int argc, char **argv, const char
 	kube_client_free(kc);
 }
 
-static int flag_value(const struct pl_flag *f, const char *prefix, bool descriptions)
+static int flag_value(const char *cmd, const struct pl_flag *f, const char *prefix,
+		      bool descriptions)
 {
 	if (strcmp(f->name, "output") == 0) {
+		if (strcmp(cmd, "members") == 0 || strcmp(cmd, "status") == 0) {
+			candidate("wide", "more columns", prefix,
+				  descriptions);
+			candidate("name", "TYPE/NAME, one a line", prefix, descriptions);
+			candidate("jsonpath=", "a JSONPath template: .field, ['field'], [N], [*]", prefix,
+				  descriptions);
+		}
 		candidate("json", "the object as JSON", prefix, descriptions);
 		candidate("yaml", "the object as YAML", prefix, descriptions);
 	} else if (strcmp(f->name, "replicas") == 0) {
@@ -203,7 +211,7 @@ int complete_main(int argc, char **argv, bool descriptions)
 		printf(":%d\n", directive);
 		return PL_EXIT_OK;
 	}
-	const char *cmd = argc > 1 ? argv[0] : "version"; /* lone "-…": the global flags */
+	const char *cmd = argc > 1 ? argv[0] : "completion"; /* lone "-…": the global flags */
 	struct pl_flag flags[PL_MAX_FLAGS];
 	size_t n = pl_command_flags(cmd, flags, PL_MAX_FLAGS);
 	if (n == 0) {
@@ -215,7 +223,7 @@ int complete_main(int argc, char **argv, bool descriptions)
 	bool prev_wants_value = pf && pl_flag_takes_value(pf) && !strchr(prev, '=') &&
 				!(prev[0] == '-' && prev[1] != '-' && prev[2]);
 	if (prev_wants_value) {
-		directive = flag_value(pf, cur, descriptions);
+		directive = flag_value(cmd, pf, cur, descriptions);
 	} else if (cur[0] == '-') {
 		for (size_t i = 0; i < n; i++) {
 			if (flags[i].hidden)
@@ -228,7 +236,12 @@ int complete_main(int argc, char **argv, bool descriptions)
 				candidate(w, flags[i].help, cur, descriptions);
 			}
 		}
+	} else if (strcmp(cmd, "alarm") == 0 && argc == 2) {
+		candidate("list", "the alarms etcd has raised", cur, descriptions);
+	} else if (strcmp(cmd, "alarm") == 0 && argc > 2 && strcmp(argv[1], "list") == 0) {
+		complete_clusters(cmd, argc - 3, argv + 2, cur, descriptions);
 	} else if (strcmp(cmd, "status") == 0 || strcmp(cmd, "scale") == 0 ||
+		   strcmp(cmd, "members") == 0 || strcmp(cmd, "health") == 0 ||
 		   strcmp(cmd, "upgrade") == 0 || strcmp(cmd, "suspend") == 0 ||
 		   strcmp(cmd, "resume") == 0 || strcmp(cmd, "backup") == 0 ||
 		   strcmp(cmd, "backups") == 0) {

@@ -14,18 +14,67 @@
 const struct pl_command pl_commands[] = {
 	{"status", "Show etcd clusters, or one cluster's members, conditions and step in flight",
 	 "Usage:\n"
-	 "  kubectl etcd status [NAME] [-n NS | -A] [-o json|yaml] [--watch]\n"
+	 "  kubectl etcd status [NAME] [-n NS | -A] [-o json|yaml|wide|name|jsonpath=T] [--watch]\n"
 	 "\n"
 	 "Without NAME: a table of the EtcdClusters in the namespace (every namespace\n"
 	 "with -A). With NAME: its phase, size and target, cluster ID, leader, members\n"
 	 "(role, health, DB size, raft index), conditions, the step in flight and the\n"
 	 "recent Events. Everything comes from what the controller publishes in\n"
-	 "status: this needs get/list/watch on etcdclusters and events only.\n"
+	 "status: this needs get/list/watch on etcdclusters and events only. -o wide\n"
+	 "adds the leader, the Available and Degraded conditions and client TLS; -o\n"
+	 "name prints etcdcluster.etcd.k8s-operator.io/NAME; -o jsonpath=T takes the\n"
+	 "paths scripts use (.field, ['field'], [N], [*], {\"\\n\"}), not range or\n"
+	 "filters. For etcd's own view of the members see 'kubectl etcd members'.\n"
 	 "\n"
 	 "Examples:\n"
 	 "  kubectl etcd status\n"
 	 "  kubectl etcd status demo --watch\n"
-	 "  kubectl etcd status demo -n team-a -o yaml\n"},
+	 "  kubectl etcd status demo -n team-a -o yaml\n"
+	 "  kubectl etcd status demo -o jsonpath='{.status.phase}'\n"},
+	{"members", "List a cluster's members live from etcd: id, URLs, role, raft term and index, DB size",
+	 "Usage:\n"
+	 "  kubectl etcd members NAME [-n NS] [-o wide|name|json|yaml|jsonpath=T]\n"
+	 "\n"
+	 "Asks etcd itself, not the controller: the member list from any member that\n"
+	 "answers, then each started member's status (raft term and index, DB size in\n"
+	 "use and allocated, version, alarms), through the API server's pods proxy\n"
+	 "(needs get/create on pods/proxy). -o wide adds every URL, the applied index\n"
+	 "and the errors each member reports.\n"
+	 "\n"
+	 "With client TLS on (spec.security.tls.client) the API server's proxy cannot\n"
+	 "present the client certificate etcd asks for: the command says so and shows\n"
+	 "the members as the controller last published them in status.\n"
+	 "\n"
+	 "Examples:\n"
+	 "  kubectl etcd members demo\n"
+	 "  kubectl etcd members demo -o wide\n"
+	 "  kubectl etcd members demo -n team-a -o json\n"},
+	{"health", "Check each member's health as etcd reports it; exit 1 unless all are healthy",
+	 "Usage:\n"
+	 "  kubectl etcd health NAME [-n NS] [-o json|yaml]\n"
+	 "\n"
+	 "GET /health on every member (true only with a leader, no alarm and a quorum\n"
+	 "read), through the API server's pods proxy; the reason is etcd's, or the API\n"
+	 "server's when the member's Pod cannot be reached. With client TLS on the\n"
+	 "question goes to etcd's plain-HTTP metrics port, as the kubelet's probe does.\n"
+	 "A member added but not yet started counts as unhealthy.\n"
+	 "\n"
+	 "Exit status: 0 every member healthy, 1 otherwise (or no member), 2 usage.\n"
+	 "\n"
+	 "Examples:\n"
+	 "  kubectl etcd health demo\n"
+	 "  kubectl etcd health demo -o json\n"},
+	{"alarm", "List the alarms etcd has raised (NOSPACE, CORRUPT)",
+	 "Usage:\n"
+	 "  kubectl etcd alarm list NAME [-n NS] [-o json|yaml]\n"
+	 "\n"
+	 "The alarms are cluster-wide: one member that answers (through the API\n"
+	 "server's pods proxy) lists them, each with the member that raised it.\n"
+	 "NOSPACE means the backend quota is full and etcd refuses writes. Read-only.\n"
+	 "With client TLS on the alarms cannot be read this way, and the command says so.\n"
+	 "\n"
+	 "Example:\n"
+	 "  kubectl etcd alarm list demo\n"},
 	{"scale", "Scale a cluster one member at a time, showing each step live",
 	 "Usage:\n"
 	 "  kubectl etcd scale NAME --replicas N [--yes] [--dry-run[=server]]\n"
@@ -97,10 +146,15 @@ const struct pl_command pl_commands[] = {
 	 "  kubectl etcd resume demo --wait\n"},
 	{"validate", "Check EtcdCluster files against the admission rules, offline (for CI)",
 	 "Usage:\n"
-	 "  kubectl etcd validate -f FILE [-f FILE...] [--old FILE...] [-n NS]\n"
+	 "  kubectl etcd validate -f FILE|DIR [-f ...] [-R] [--old FILE...] [-n NS]\n"
 	 "\n"
 	 "Runs the webhook's rules on YAML or JSON files (several documents per file,\n"
-	 "'-' for stdin) without a cluster: nothing is contacted, no kubeconfig read.\n"
+	 "'-' for stdin; a directory: its .yaml, .yml and .json files, -R below it too)\n"
+	 "without a cluster: nothing is contacted, no kubeconfig read. First, as the\n"
+	 "API server's strict field validation does, each EtcdCluster is checked\n"
+	 "against the schema of the CRD built into the plugin: unknown fields are\n"
+	 "refused (strict decoding error: unknown field \"spec.replica\"), then types,\n"
+	 "bounds and patterns.\n\n"
 	 "Each EtcdCluster is judged as a CREATE, or with --old as an UPDATE of the\n"
 	 "object of the same namespace/name there (an old object without status\n"
 	 "stands for a healthy cluster settled at its spec). Other documents are\n"
@@ -167,7 +221,16 @@ const struct pl_command pl_commands[] = {
 	 "Example:\n"
 	 "  kubectl etcd install generate --image registry.example.com/etcd-operator:0.2.0 \\\n"
 	 "      | kubectl apply -f -\n"},
-	{"version", "Print the plugin's version", "Usage:\n  kubectl etcd version\n"},
+	{"version", "Print the plugin's version, and the operator's in the cluster",
+	 "Usage:\n"
+	 "  kubectl etcd version [--client] [-o json|yaml] [--operator-namespace NS]\n"
+	 "\n"
+	 "The plugin's version and the commit it was built from, then, when the\n"
+	 "cluster can be reached, the controller's and the webhook's: the image (its\n"
+	 "tag is the version) and ready replicas of the Deployments etcd-controller\n"
+	 "and etcd-webhook in etcd-operator-system (needs get on deployments there).\n"
+	 "When they cannot be read the reason is shown and the exit status stays 0;\n"
+	 "--client contacts nothing.\n"},
 	{"completion", "Print a bash or zsh completion script",
 	 "Usage:\n"
 	 "  kubectl etcd completion bash|zsh\n"
@@ -201,11 +264,20 @@ size_t pl_command_flags(const char *name, struct pl_flag *out, size_t max)
 	static struct upgrade_opts up;
 	static struct suspend_opts su;
 	static struct install_opts in;
+	static struct live_opts lv;
 	static struct pl_global g;
 	if (!name)
 		return 0;
 	if (strcmp(name, "status") == 0)
 		return status_flags(&st, out, max);
+	if (strcmp(name, "version") == 0)
+		return version_flags(&g, out, max);
+	if (strcmp(name, "members") == 0)
+		return members_flags(&lv, out, max);
+	if (strcmp(name, "health") == 0)
+		return health_flags(&lv, out, max);
+	if (strcmp(name, "alarm") == 0)
+		return alarm_flags(&lv, out, max);
 	if (strcmp(name, "scale") == 0)
 		return scale_flags(&sc, out, max);
 	if (strcmp(name, "upgrade") == 0)
@@ -241,7 +313,7 @@ void pl_help(FILE *out, const char *cmd)
 		fputs("\nkubectl's global flags go after the command (kubectl refuses them before\n"
 		      "the plugin's name):\n", out);
 		struct pl_flag flags[PL_MAX_FLAGS];
-		size_t n = pl_command_flags("version", flags, PL_MAX_FLAGS);
+		size_t n = pl_command_flags("completion", flags, PL_MAX_FLAGS);
 		pl_flags_help(out, flags, n);
 		fputs("\nExit status: 0 ok, 1 failed/refused/timed out/not found, 2 usage, "
 		      "130 interrupted.\n"

@@ -1,5 +1,5 @@
 /*
- * kubectl-etcd — the kubectl plugin: `kubectl etcd status|scale|upgrade|validate|…`.
+ * kubectl-etcd — the kubectl plugin: `kubectl etcd status|members|health|scale|…`.
  *
  * main only finds the command word and hands it the rest of the arguments;
  * each command parses its own flags plus kubectl's global ones (plugin.h).
@@ -90,8 +90,8 @@ int main(int argc, char **argv)
 			pl_help(stdout, NULL);
 			return PL_EXIT_OK;
 		}
-		return pl_usage_error(NULL, "a command is required (status, scale, upgrade, suspend, "
-				      "resume, validate, backup, backups, restore, install, version, "
+		return pl_usage_error(NULL, "a command is required (status, members, health, alarm, scale, "
+				      "upgrade, suspend, resume, validate, backup, backups, restore, install, version, "
 				      "completion)");
 	}
 	const char *cmd = argv[ci];
@@ -114,6 +114,12 @@ int main(int argc, char **argv)
 		rc = suspend_main(nrest, rest);
 	else if (strcmp(cmd, "resume") == 0)
 		rc = resume_main(nrest, rest);
+	else if (strcmp(cmd, "members") == 0)
+		rc = members_main(nrest, rest);
+	else if (strcmp(cmd, "health") == 0)
+		rc = health_main(nrest, rest);
+	else if (strcmp(cmd, "alarm") == 0)
+		rc = alarm_main(nrest, rest);
 	else if (strcmp(cmd, "validate") == 0)
 		rc = validate_main(nrest, rest);
 	else if (strcmp(cmd, "backup") == 0)

@@ -156,13 +156,18 @@ int pl_api_fail(const struct eo_err *err, const char *name, const char *ns);
  * tests), and its entry point returning an exit code. */
 struct status_opts {
 	struct pl_global g;
-	const char *output; /* NULL, "json" or "yaml" */
+	const char *output; /* NULL, "json", "yaml", "wide", "name" or "jsonpath=…" */
+	const char *jsonpath; /* the template of -o jsonpath=…, else NULL */
 	bool watch;
 	const char *name;   /* NULL: all clusters */
 };
 size_t status_flags(struct status_opts *o, struct pl_flag *out, size_t max);
 int status_parse(int argc, char **argv, struct status_opts *o, bool *help, struct eo_err *err);
 int status_main(int argc, char **argv);
+/* The Events (an array) about this very object: involvedObject.uid equal to
+ * obj's metadata.uid, not merely its name — a deleted and re-created cluster
+ * is another object. Pure; a new array the caller puts. */
+json_object *status_events_of(json_object *events, json_object *obj);
 
 struct scale_opts {
 	struct pl_global g;
@@ -179,6 +184,7 @@ int scale_main(int argc, char **argv);
 struct validate_opts {
 	struct pl_global g;
 	struct pl_strlist files, old;
+	bool recursive; /* -R: directories of -f with their subdirectories */
 };
 size_t validate_flags(struct validate_opts *o, struct pl_flag *out, size_t max);
 int validate_parse(int argc, char **argv, struct validate_opts *o, bool *help, struct eo_err *err);
@@ -194,6 +200,16 @@ struct validate_counts {
 int validate_source(const char *source, const char *buf, size_t len, json_object *const *olds,
 		    size_t nold, const char *ns, struct eo_buf *out, struct validate_counts *n,
 		    struct eo_err *err);
+/* The files a -f names, as kubectl reads them: a file as it is; a
+ * directory's *.yaml, *.yml and *.json in name order (-R: its subdirectories
+ * too). *out: malloc'd paths, free each and the array. 0, or -1 with err. */
+int validate_expand(const char *path, bool recursive, char ***out, size_t *n, struct eo_err *err);
+/* validate first checks each EtcdCluster against the openAPIV3Schema of the
+ * CRD built into the plugin (manifests/crd, crdschema.h): unknown fields as
+ * strict field validation refuses them, then types and bounds. Whether the
+ * build had the CRD; and the parsed CRD freed (parsed again when needed). */
+bool validate_has_schema(void);
+void validate_schema_free(void);
 
 /* backup NAME: a one-time (or --schedule) EtcdBackup of cluster NAME. */
 struct backup_opts {
@@ -283,12 +299,49 @@ int install_render(const char *text, size_t len, const char *image, struct eo_bu
 		   bool *operator_arg);
 int install_main(int argc, char **argv);
 
+/* -o jsonpath=TEMPLATE (jsonpath.c, pure): the subset of kubectl's JSONPath
+ * scripts use (.field, ['field'], [N], [*], quoted text); what it does not
+ * cover is refused by name. Appends the result to out. */
+int pl_jsonpath(const char *tmpl, json_object *root, struct eo_buf *out, struct eo_err *err);
+/* output "jsonpath=T": *tmpl = T, checked; another output: *tmpl NULL, 0;
+ * "jsonpath" without a template or T unreadable: -1 with err. */
+int pl_output_jsonpath(const char *output, const char **tmpl, struct eo_err *err);
+
+/* members NAME, health NAME, alarm list NAME: live reads of etcd through
+ * the API server (live.h). */
+struct live_opts {
+	struct pl_global g;
+	const char *output; /* members: NULL, wide, name, json, yaml, jsonpath=…; health: NULL, json, yaml */
+	const char *jsonpath; /* members' -o jsonpath=… template */
+	const char *name;
+};
+size_t members_flags(struct live_opts *o, struct pl_flag *out, size_t max);
+size_t health_flags(struct live_opts *o, struct pl_flag *out, size_t max);
+size_t alarm_flags(struct live_opts *o, struct pl_flag *out, size_t max);
+int members_main(int argc, char **argv);
+int health_main(int argc, char **argv);
+int alarm_main(int argc, char **argv);
+/* The words after members/health/alarm: one NAME, -o among formats
+ * (NULL-terminated). -1 when the command is done: *rc is the exit code
+ * (--help printed, or a usage error reported). */
+int live_parse(const char *cmd, int argc, char **argv, struct live_opts *o,
+	       size_t (*flags_of)(struct live_opts *, struct pl_flag *, size_t),
+	       const char *const *formats, int *rc);
+/* -o json or yaml of a document (a new line after JSON); 0 or the exit code. */
+int pl_print_doc(json_object *obj, const char *output);
+
 /* For a command without flags of its own (version, completion): parse argv
  * against the global flags into p. Returns -1 when the command goes on with
  * p.pos, else the exit code it is done with: --help printed (PL_EXIT_OK) or
  * a usage error reported (PL_EXIT_USAGE). */
 int pl_parse_global_only(const char *cmd, int argc, char **argv, struct pl_parsed *p);
 int version_main(int argc, char **argv);
+/* version's flag table (--client, -o, --operator-namespace, then the global
+ * ones), for help and completion. */
+size_t version_flags(struct pl_global *scratch, struct pl_flag *out, size_t max);
+/* What `version` shows of one operator Deployment: {image, version (the
+ * image's tag or digest), replicas, readyReplicas}. Pure; new reference. */
+json_object *version_component(json_object *deploy);
 int completion_main(int argc, char **argv);
 /* The hidden `__complete` command (cobra's protocol): candidates, one a line
  * ("word\tdescription" when descriptions), then ":<directive>". */

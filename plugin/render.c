@@ -57,6 +57,19 @@ static int64_t heading_for(const struct etcd_cluster *c)
 int render_cluster_table(json_object *list, bool with_ns, const char *ns, int64_t now,
 			 bool color, struct eo_buf *out)
 {
+	return render_cluster_table_ex(list, with_ns, false, ns, now, color, out);
+}
+
+/* A condition's status ("True", "False", "Unknown"), "-" when not set. */
+static const char *cond_status(const struct etcd_cluster *c, const char *type)
+{
+	const struct ec_condition *k = cluster_condition(&c->status, type);
+	return k && k->status[0] ? k->status : "-";
+}
+
+int render_cluster_table_ex(json_object *list, bool with_ns, bool wide, const char *ns,
+			    int64_t now, bool color, struct eo_buf *out)
+{
 	json_object *items = json_at(list, "items");
 	size_t n = items && json_object_is_type(items, json_type_array)
 			   ? json_object_array_length(items) : 0;
@@ -67,10 +80,13 @@ int render_cluster_table(json_object *list, bool with_ns, const char *ns, int64_
 		return eo_buf_printf(out, "No EtcdClusters found in namespace \"%s\".\n",
 				     term_safe(safe, sizeof(safe), ns));
 	}
-	static const char *const hdr[] = {"NAMESPACE", "NAME",    "REPLICAS", "READY", "LEARNERS",
-					  "PHASE",     "VERSION", "TARGET",   "AGE"};
+	static const char *const hdr[] = {"NAMESPACE", "NAME",    "REPLICAS", "READY",
+					  "LEARNERS",  "PHASE",   "VERSION",  "TARGET",
+					  "AGE",       "LEADER",  "AVAILABLE", "DEGRADED",
+					  "CLIENT TLS"};
 	int off = with_ns ? 0 : 1;
-	struct pl_table *t = pl_table_new(9 - off, hdr + off);
+	int ncols = (wide ? 13 : 9) - off;
+	struct pl_table *t = pl_table_new(ncols, hdr + off);
 	if (!t)
 		return -1;
 	int rc = 0;
@@ -93,9 +109,15 @@ int render_cluster_table(json_object *list, bool with_ns, const char *ns, int64_
 		snprintf(learners, sizeof(learners), "%d", c.status.learners);
 		snprintf(target, sizeof(target), "%lld", (long long)heading_for(&c));
 		pl_age_of(json_opt_str(obj, "metadata.creationTimestamp", ""), now, age, sizeof(age));
+		const char *tls = c.spec.tls_client.mode == EC_TLS_OFF ? "off"
+								       : ec_tls_mode_name(c.spec.tls_client.mode);
 		const char *cells[] = {c.namespace, c.name,       replicas, ready, learners,
-				       phase_text(&c), c.spec.version, target,   age};
-		const char *colors[9] = {0};
+				       phase_text(&c), c.spec.version, target,   age,
+				       c.status.leader[0] ? c.status.leader : "-",
+				       cond_status(&c, "Available"), cond_status(&c, "Degraded"), tls};
+		const char *colors[13] = {0};
+		if (strcmp(cells[11], "True") == 0)
+			colors[11] = PL_RED;
 		colors[5] = phase_color(c.status.phase);
 		if (c.status.ready_replicas < c.status.replicas)
 			colors[3] = PL_RED;
@@ -106,6 +128,20 @@ int render_cluster_table(json_object *list, bool with_ns, const char *ns, int64_
 	if (rc == 0)
 		rc = pl_table_render(t, "", color, out);
 	pl_table_free(t);
+	return rc;
+}
+
+int render_cluster_names(json_object *list, struct eo_buf *out)
+{
+	json_object *items = json_at(list, "items");
+	size_t n = items && json_object_is_type(items, json_type_array)
+			   ? json_object_array_length(items) : 0;
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = eo_buf_printf(out, "etcdcluster.etcd.k8s-operator.io/") |
+		     term_safe_append(out, json_opt_str(json_object_array_get_idx(items, i),
+							"metadata.name", ""), 0) |
+		     eo_buf_append(out, "\n", 1);
 	return rc;
 }
 

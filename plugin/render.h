@@ -54,6 +54,12 @@ size_t pl_text_width(const char *s);
  * NAMESPACE column. "No EtcdClusters found in namespace X." when empty. */
 int render_cluster_table(json_object *list, bool with_ns, const char *ns, int64_t now,
 			 bool color, struct eo_buf *out);
+/* The same; wide (-o wide) adds LEADER, the Available and Degraded
+ * conditions and the client TLS mode, as kubectl's wide adds columns. */
+int render_cluster_table_ex(json_object *list, bool with_ns, bool wide, const char *ns,
+			    int64_t now, bool color, struct eo_buf *out);
+/* -o name: "etcdcluster.etcd.k8s-operator.io/NAME", one a line. */
+int render_cluster_names(json_object *list, struct eo_buf *out);
 /* One cluster: summary, members, conditions, the step in flight and the
  * recent events (events: an EventList or array, may be NULL; events_note: a
  * line shown instead when they could not be read, may be NULL). */

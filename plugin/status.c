@@ -6,7 +6,10 @@
  *
  * The one idea: read, don't probe. Everything shown comes from the
  * EtcdCluster objects (what the controller publishes in .status) and the
- * Events recorded about them, fetched with one request each; `--watch`
+ * Events recorded about them, fetched with one request each (the Events
+ * fetched by name, in parallel with the object, and kept only when their
+ * involvedObject.uid is the object's: a deleted and re-created cluster of
+ * the same name is another object, and its predecessor's Events are not its); `--watch`
  * follows the same objects through an informer (list, then watch, resuming
  * and relisting as needed), so the view survives API server restarts and
  * expired watches without the plugin knowing about them. Nothing the server
@@ -29,7 +32,7 @@
 size_t status_flags(struct status_opts *o, struct pl_flag *out, size_t max)
 {
 	const struct pl_flag own[] = {
-		PL_FLAG("output", 'o', PL_STR, &o->output, "FORMAT", "json or yaml: the objects as the API server has them"),
+		PL_FLAG("output", 'o', PL_STR, &o->output, "FORMAT", "json or yaml (the objects as the API server has them), wide, name or jsonpath=TEMPLATE"),
 		PL_FLAG("watch", 'w', PL_BOOL, &o->watch, NULL, "keep watching: show the view again after every change (Ctrl-C ends)"),
 	};
 	return pl_own_then_global_flags(own, EO_ARRAY_LEN(own), &o->g, out, max);
@@ -51,10 +54,14 @@ int status_parse(int argc, char **argv, struct status_opts *o, bool *help, struc
 		return eo_err_set(err, EO_EINVAL, "status takes at most one cluster NAME, got %d "
 				  "arguments", p.npos);
 	o->name = p.npos ? p.pos[0] : NULL;
-	if (o->output && strcmp(o->output, "json") != 0 && strcmp(o->output, "yaml") != 0)
+	if (pl_output_jsonpath(o->output, &o->jsonpath, err) != 0)
+		return -1;
+	if (o->output && !o->jsonpath && strcmp(o->output, "json") != 0 &&
+	    strcmp(o->output, "yaml") != 0 && strcmp(o->output, "wide") != 0 &&
+	    strcmp(o->output, "name") != 0)
 		return eo_err_set(err, EO_EINVAL,
-				  "unknown output format \"%s\": use -o json or -o yaml (or no -o for "
-				  "the readable view)", o->output);
+				  "unknown output format \"%s\": use -o json, yaml, wide, name or "
+				  "jsonpath=… (or no -o for the readable view)", o->output);
 	if (o->name && o->g.all_namespaces)
 		return eo_err_set(err, EO_EINVAL,
 				  "a cluster NAME cannot be looked up across all namespaces: drop "
@@ -78,6 +85,14 @@ static int64_t now_s(void)
 static int print_doc(const struct view *v, json_object *obj)
 {
 	struct eo_buf b = {0};
+	if (v->o->jsonpath) {
+		struct eo_err err;
+		int rc = pl_jsonpath(v->o->jsonpath, obj, &b, &err);
+		if (rc == 0 && b.data)
+			fwrite(b.data, 1, b.len, stdout);
+		eo_buf_free(&b);
+		return rc == 0 ? 0 : pl_fail("%s", err.msg);
+	}
 	if (strcmp(v->o->output, "json") == 0) {
 		/* json-c escapes C0 controls but writes DEL, C1 and bad UTF-8 raw. */
 		const char *text = json_object_to_json_string_ext(
@@ -141,6 +156,19 @@ static json_object *fetch_events(const struct view *v, const char *name, char *n
 			json_object_array_add(mine, json_object_get(e));
 	}
 	json_object_put(out);
+	return mine;
+}
+
+json_object *status_events_of(json_object *events, json_object *obj)
+{
+	const char *uid = json_opt_str(obj, "metadata.uid", "");
+	json_object *mine = json_object_new_array();
+	size_t n = json_object_is_type(events, json_type_array) ? json_object_array_length(events) : 0;
+	for (size_t i = 0; i < n; i++) {
+		json_object *e = json_object_array_get_idx(events, i);
+		if (strcmp(json_opt_str(e, "involvedObject.uid", ""), uid) == 0)
+			json_object_array_add(mine, json_object_get(e));
+	}
 	return mine;
 }
 
@@ -209,11 +237,28 @@ static int show_rendered(struct view *v, struct eo_buf *b, int rc)
 	return rc == 0 ? 0 : pl_fail("out of memory");
 }
 
+/* -o json or yaml: the objects themselves. */
+static bool doc_output(const struct status_opts *o)
+{
+	return o->output && (o->jsonpath || !strcmp(o->output, "json") || !strcmp(o->output, "yaml"));
+}
+
+static int show_list(struct view *v, json_object *list);
+
 /* pf: events fetched already (NULL: fetch them now). */
 static int show_one(struct view *v, json_object *obj, struct prefetch *pf)
 {
-	if (v->o->output)
+	if (doc_output(v->o))
 		return show_doc(v, obj);
+	if (v->o->output) { /* wide or name: the table's one row, as kubectl get NAME */
+		json_object *list = json_object_new_object();
+		json_object *items = json_object_new_array();
+		json_object_array_add(items, json_object_get(obj));
+		json_object_object_add(list, "items", items);
+		int rc = show_list(v, list);
+		json_object_put(list);
+		return rc;
+	}
 	char note[300] = "";
 	json_object *events;
 	if (pf && pf->v) {
@@ -224,18 +269,23 @@ static int show_one(struct view *v, json_object *obj, struct prefetch *pf)
 	} else {
 		events = fetch_events(v, v->o->name, note, sizeof(note));
 	}
-	struct eo_buf b = {0};
-	int rc = render_cluster_detail(obj, events, note[0] ? note : NULL, now_s(), v->color, &b);
+	json_object *mine = events ? status_events_of(events, obj) : NULL;
 	json_object_put(events);
+	struct eo_buf b = {0};
+	int rc = render_cluster_detail(obj, mine, note[0] ? note : NULL, now_s(), v->color, &b);
+	json_object_put(mine);
 	return show_rendered(v, &b, rc);
 }
 
 static int show_list(struct view *v, json_object *list)
 {
-	if (v->o->output)
+	if (doc_output(v->o))
 		return show_doc(v, list);
 	struct eo_buf b = {0};
-	int rc = render_cluster_table(list, v->o->g.all_namespaces, v->ns, now_s(), v->color, &b);
+	int rc = v->o->output && !strcmp(v->o->output, "name")
+			 ? render_cluster_names(list, &b)
+			 : render_cluster_table_ex(list, v->o->g.all_namespaces,
+						   v->o->output != NULL, v->ns, now_s(), v->color, &b);
 	return show_rendered(v, &b, rc);
 }
 

@@ -20,21 +20,69 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cluster.h"
+#include "crdschema.h"
 #include "json.h"
 #include "policy.h"
 #include "term.h"
 #include "yamljson.h"
 
-#define MAX_INPUT (16 * 1024 * 1024)
+#define VALIDATE_MAX_INPUT (16 * 1024 * 1024)
+
+/* The CRD this plugin was built with (Makefile: $(BUILD)/gen/pl_crd.h). */
+#if __has_include("pl_crd.h")
+#include "pl_crd.h"
+#else
+static const char PL_CRD_YAML[] = "";
+#endif
+
+/* Its openAPIV3Schema for our version, parsed once; NULL when the build had
+ * no CRD (then only the admission rules are checked). */
+static json_object **crd_docs;
+static size_t crd_ndocs;
+static bool crd_loaded;
+
+static json_object *crd_schema(void)
+{
+	if (!crd_loaded) {
+		crd_loaded = true;
+		struct eo_err err;
+		if (yaml_parse_docs(PL_CRD_YAML, strlen(PL_CRD_YAML), "crd", &crd_docs, &crd_ndocs,
+				    &err) != 0) {
+			crd_docs = NULL;
+			crd_ndocs = 0;
+		}
+	}
+	const char *version = strchr(EC_API_VERSION, '/') + 1;
+	for (size_t i = 0; i < crd_ndocs; i++)
+		if (strcmp(json_opt_str(crd_docs[i], "kind", ""), "CustomResourceDefinition") == 0)
+			return crdschema_of(crd_docs[i], version);
+	return NULL;
+}
+
+void validate_schema_free(void)
+{
+	yaml_docs_free(crd_docs, crd_ndocs);
+	crd_docs = NULL;
+	crd_ndocs = 0;
+	crd_loaded = false;
+}
+
+bool validate_has_schema(void)
+{
+	return crd_schema() != NULL;
+}
 
 size_t validate_flags(struct validate_opts *o, struct pl_flag *out, size_t max)
 {
 	const struct pl_flag own[] = {
 		PL_FLAG("filename", 'f', PL_STRLIST, &o->files, "FILE", "YAML or JSON file of EtcdClusters, '-' for stdin (repeatable)"),
 		PL_FLAG("old", 0, PL_STRLIST, &o->old, "FILE", "the objects as they are now: judge -f as UPDATEs of these (repeatable)"),
+		PL_FLAG("recursive", 'R', PL_BOOL, &o->recursive, NULL, "with a directory for -f, its subdirectories too"),
 	};
 	return pl_own_then_global_flags(own, EO_ARRAY_LEN(own), &o->g, out, max);
 }
@@ -97,6 +145,26 @@ static bool is_list(json_object *doc)
 	       json_object_is_type(items, json_type_array);
 }
 
+/* Kinds with no namespace (kubectl knows from discovery; offline, the
+ * common ones): their skip line names them without a namespace. */
+static bool cluster_scoped(json_object *doc)
+{
+	static const char *const kinds[] = {
+		"Namespace", "Node", "PersistentVolume", "ClusterRole", "ClusterRoleBinding",
+		"CustomResourceDefinition", "StorageClass", "PriorityClass", "RuntimeClass",
+		"IngressClass", "CSIDriver", "CSINode", "VolumeAttachment", "APIService",
+		"MutatingWebhookConfiguration", "ValidatingWebhookConfiguration",
+		"ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding",
+		"CertificateSigningRequest", "ClusterIssuer", "FlowSchema",
+		"PriorityLevelConfiguration",
+	};
+	const char *kind = json_opt_str(doc, "kind", "");
+	for (size_t i = 0; i < EO_ARRAY_LEN(kinds); i++)
+		if (strcmp(kind, kinds[i]) == 0)
+			return true;
+	return false;
+}
+
 static const char *ns_of(json_object *doc, const char *def)
 {
 	const char *ns = json_opt_str(doc, "metadata.namespace", "");
@@ -156,7 +224,12 @@ static void judge(const char *source, json_object *doc, json_object *const *olds
 		return;
 	}
 	if (!is_ours(doc)) {
-		say(out, "%s: skipped %s %s/%s (%s)", where, kind, ns, *name ? name : "?",
+		char what[600];
+		if (cluster_scoped(doc))
+			snprintf(what, sizeof(what), "%s", *name ? name : "?");
+		else
+			snprintf(what, sizeof(what), "%s/%s", ns, *name ? name : "?");
+		say(out, "%s: skipped %s %s (%s)", where, kind, what,
 		    strcmp(kind, EC_KIND) == 0 ? "another group's EtcdCluster, not " EC_API_VERSION
 					       : "not an EtcdCluster");
 		cnt->skipped++;
@@ -169,8 +242,21 @@ static void judge(const char *source, json_object *doc, json_object *const *olds
 		cnt->refused++;
 		return;
 	}
+	/* The API server's order: strict decoding first (unknown fields); the
+	 * schema's other checks come after the mutating webhook, so after the
+	 * admission rules here, whose words the existing refusals keep. */
+	struct crdschema_result sr;
+	crdschema_check(crd_schema(), doc, &sr);
+	if (sr.nunknown) {
+		say(out, "%s: %s/%s: refused: strict decoding error: %s", where, ns, name,
+		    sr.unknown.data);
+		crdschema_result_free(&sr);
+		cnt->refused++;
+		return;
+	}
 	if (cluster_parse(doc, &now, &err) != 0) {
 		say(out, "%s: %s/%s: refused: %s", where, ns, name, err.msg);
+		crdschema_result_free(&sr);
 		cnt->refused++;
 		return;
 	}
@@ -181,6 +267,7 @@ static void judge(const char *source, json_object *doc, json_object *const *olds
 		if (cluster_parse(old, &before, &err) != 0) {
 			say(out, "%s: %s/%s: refused: the old object cannot be read: %s", where, ns,
 			    name, err.msg);
+			crdschema_result_free(&sr);
 			cnt->refused++;
 			return;
 		}
@@ -195,6 +282,11 @@ static void judge(const char *source, json_object *doc, json_object *const *olds
 	}
 	struct policy_decision d;
 	policy_admit(&req, &d, NULL);
+	if (d.allowed && sr.ninvalid) {
+		d.allowed = false;
+		eo_strlcpy(d.reason, sr.invalid.data, sizeof(d.reason));
+	}
+	crdschema_result_free(&sr);
 	if (d.allowed) {
 		say(out, "%s: %s/%s: OK", where, ns, name);
 		cnt->ok++;
@@ -225,14 +317,14 @@ int validate_source(const char *source, const char *buf, size_t len, json_object
 static int read_input(const char *path, char **buf, size_t *len, struct eo_err *err)
 {
 	if (strcmp(path, "-") != 0)
-		return eo_read_file(path, MAX_INPUT, buf, len, err);
-	struct eo_buf b = {.max = MAX_INPUT};
+		return eo_read_file(path, VALIDATE_MAX_INPUT, buf, len, err);
+	struct eo_buf b = {.max = VALIDATE_MAX_INPUT};
 	char chunk[65536];
 	ssize_t k;
 	while ((k = read(STDIN_FILENO, chunk, sizeof(chunk))) > 0)
 		if (eo_buf_append(&b, chunk, (size_t)k) != 0) {
 			eo_buf_free(&b);
-			return eo_err_set(err, EO_EINVAL, "stdin: more than %d bytes", MAX_INPUT);
+			return eo_err_set(err, EO_EINVAL, "stdin: more than %d bytes", VALIDATE_MAX_INPUT);
 		}
 	if (k < 0) {
 		eo_buf_free(&b);
@@ -315,6 +407,107 @@ static int load_olds(const struct validate_opts *opts, struct olds *o)
 	return 0;
 }
 
+static bool manifest_name(const char *name)
+{
+	size_t n = strlen(name);
+	return name[0] != '.' &&
+	       ((n > 5 && !strcmp(name + n - 5, ".yaml")) || (n > 4 && !strcmp(name + n - 4, ".yml")) ||
+		(n > 5 && !strcmp(name + n - 5, ".json")));
+}
+
+static int push(char ***v, size_t *n, size_t *cap, char *s)
+{
+	if (!s)
+		return -1;
+	if (*n == *cap) {
+		size_t c = *cap ? *cap * 2 : 16;
+		char **nv = realloc(*v, c * sizeof(*nv));
+		if (!nv) {
+			free(s);
+			return -1;
+		}
+		*v = nv;
+		*cap = c;
+	}
+	(*v)[(*n)++] = s;
+	return 0;
+}
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int expand_dir(const char *dir, bool recursive, int depth, char ***v, size_t *n, size_t *cap,
+		      struct eo_err *err)
+{
+	if (depth > 32)
+		return eo_err_set(err, EO_EINVAL, "%s: directories nested too deep", dir);
+	DIR *d = opendir(dir);
+	if (!d)
+		return eo_err_set(err, EO_ESYS, "%s: cannot read the directory", dir);
+	char **names = NULL;
+	size_t nn = 0, nc = 0;
+	int rc = 0;
+	struct dirent *e;
+	while (rc == 0 && (e = readdir(d)) != NULL) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		rc = push(&names, &nn, &nc, eo_strdupf("%s%s%s", dir,
+						       dir[strlen(dir) - 1] == '/' ? "" : "/", e->d_name));
+	}
+	closedir(d);
+	if (rc != 0) {
+		eo_err_set(err, EO_ENOMEM, "out of memory");
+	} else if (nn) {
+		qsort(names, nn, sizeof(*names), by_name);
+	}
+	for (size_t i = 0; i < nn; i++) {
+		struct stat st;
+		const char *base = strrchr(names[i], '/') + 1;
+		if (rc == 0 && stat(names[i], &st) == 0) {
+			if (S_ISDIR(st.st_mode)) {
+				if (recursive && base[0] != '.')
+					rc = expand_dir(names[i], recursive, depth + 1, v, n, cap, err);
+			} else if (manifest_name(base)) {
+				rc = push(v, n, cap, names[i]);
+				names[i] = NULL;
+				if (rc != 0)
+					eo_err_set(err, EO_ENOMEM, "out of memory");
+			}
+		}
+		free(names[i]);
+	}
+	free(names);
+	return rc;
+}
+
+int validate_expand(const char *path, bool recursive, char ***out, size_t *n, struct eo_err *err)
+{
+	*out = NULL;
+	*n = 0;
+	size_t cap = 0;
+	struct stat st;
+	if (strcmp(path, "-") != 0 && stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		if (expand_dir(path, recursive, 0, out, n, &cap, err) != 0) {
+			for (size_t i = 0; i < *n; i++)
+				free((*out)[i]);
+			free(*out);
+			*out = NULL;
+			*n = 0;
+			return -1;
+		}
+		if (*n == 0)
+			return eo_err_set(err, EO_EINVAL, "%s: no .yaml, .yml or .json files in the "
+					  "directory%s", path, recursive ? " or below" : " (-R reads "
+					  "its subdirectories too)");
+		return 0;
+	}
+	if (push(out, n, &cap, eo_strdup0(path)) != 0)
+		return eo_err_set(err, EO_ENOMEM, "out of memory");
+	return 0;
+}
+
 int validate_main(int argc, char **argv)
 {
 	struct validate_opts o;
@@ -330,25 +523,40 @@ int validate_main(int argc, char **argv)
 	struct olds olds = {0};
 	int rc = load_olds(&o, &olds);
 	struct validate_counts n = {0};
-	for (int i = 0; rc == 0 && i < o.files.n; i++) {
-		const char *path = o.files.v[i];
-		const char *shown = strcmp(path, "-") == 0 ? "<stdin>" : path;
-		char *buf = NULL;
-		size_t len = 0;
-		if (read_input(path, &buf, &len, &err) != 0) {
-			rc = pl_fail("%s: %s", shown, err.msg);
+	if (rc == 0 && !validate_has_schema())
+		pl_warn("this build of kubectl-etcd carries no CRD schema: unknown fields are not "
+			"checked, only the admission rules");
+	for (int f = 0; rc == 0 && f < o.files.n; f++) {
+		char **paths = NULL;
+		size_t npaths = 0;
+		if (validate_expand(o.files.v[f], o.recursive, &paths, &npaths, &err) != 0) {
+			rc = pl_fail("%s", err.msg);
 			break;
 		}
-		struct eo_buf out = {0};
-		int r = validate_source(shown, buf, len, olds.v, olds.n, o.g.namespace, &out, &n, &err);
-		free(buf);
-		if (out.len)
-			fwrite(out.data, 1, out.len, stdout);
-		eo_buf_free(&out);
-		if (r != 0)
-			rc = pl_fail("%s (not YAML or JSON)", err.msg);
+		for (size_t i = 0; i < npaths; i++) {
+			const char *path = paths[i];
+			const char *shown = strcmp(path, "-") == 0 ? "<stdin>" : path;
+			char *buf = NULL;
+			size_t len = 0;
+			if (rc == 0 && read_input(path, &buf, &len, &err) != 0)
+				rc = pl_fail("%s: %s", shown, err.msg);
+			if (rc == 0) {
+				struct eo_buf out = {0};
+				int r = validate_source(shown, buf, len, olds.v, olds.n, o.g.namespace,
+							&out, &n, &err);
+				if (out.len)
+					fwrite(out.data, 1, out.len, stdout);
+				eo_buf_free(&out);
+				if (r != 0)
+					rc = pl_fail("%s (not YAML or JSON)", err.msg);
+			}
+			free(buf);
+			free(paths[i]);
+		}
+		free(paths);
 	}
 	olds_free(&olds);
+	validate_schema_free();
 	if (rc != 0)
 		return rc;
 	fprintf(stderr, "%d OK, %d refused, %d skipped\n", n.ok, n.refused, n.skipped);

@@ -185,6 +185,17 @@ int etcd_parse_status(const char *body, size_t len, struct etcd_status *out,
  * NULL; count is the answer's count (0 when omitted). val/count may be NULL. */
 int etcd_parse_range(const char *body, size_t len, char **val, size_t *vlen,
 		     int64_t *count, struct eo_err *err);
+/* POST /v3/maintenance/alarm {"action":"GET"}: the alarms raised, by member. */
+struct etcd_alarm {
+	uint64_t member_id;
+	char alarm[16]; /* "NOSPACE", "CORRUPT", as the gateway names them */
+};
+#define ETCD_MAX_ALARMS 32
+struct etcd_alarms {
+	struct etcd_alarm a[ETCD_MAX_ALARMS];
+	int n;
+};
+int etcd_parse_alarms(const char *body, size_t len, struct etcd_alarms *out, struct eo_err *err);
 /* GET /health: 0 for {"health":"true"}. */
 int etcd_parse_health(long http_status, const char *body, size_t len, struct eo_err *err);
 /* Request bodies (malloc'd JSON). Keys may hold any bytes. */

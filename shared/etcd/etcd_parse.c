@@ -548,3 +548,32 @@ int etcd_initial_cluster(const struct etcd_members *ms, uint64_t self_id, const 
 	}
 	return 0;
 }
+
+int etcd_parse_alarms(const char *body, size_t len, struct etcd_alarms *out, struct eo_err *err)
+{
+	memset(out, 0, sizeof(*out));
+	json_object *o = parse_body(body, len, "alarm", err);
+	if (!o)
+		return -1;
+	int rc = 0;
+	json_object *as = json_at(o, "alarms");
+	size_t n = as && json_object_is_type(as, json_type_array) ? json_object_array_length(as) : 0;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		if (out->n == ETCD_MAX_ALARMS) {
+			rc = eo_err_set(err, EO_EPARSE, "alarm answer: more than %d alarms", ETCD_MAX_ALARMS);
+			break;
+		}
+		json_object *a = json_object_array_get_idx(as, i);
+		struct etcd_alarm *x = &out->a[out->n];
+		if (get_u64(a, "memberID", &x->member_id, err) != 0) {
+			eo_err_prefix(err, "alarm answer: alarms[%zu]: ", i);
+			rc = -1;
+			break;
+		}
+		/* The enum by name; NONE (0) is omitted like any zero field. */
+		eo_strlcpy(x->alarm, json_opt_str(a, "alarm", "NONE"), sizeof(x->alarm));
+		out->n++;
+	}
+	json_object_put(o);
+	return rc;
+}

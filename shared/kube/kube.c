@@ -127,3 +127,24 @@ int kube_delete(struct kube_client *kc, const struct kube_res *res, const char *
 	free(path);
 	return rc;
 }
+
+int kube_request_raw(struct kube_client *kc, const char *method, const char *path,
+		     const char *content_type, const char *body, long *status,
+		     struct eo_buf *resp, struct eo_err *err)
+{
+	*status = 0;
+	if (!kc || !method || !path || path[0] != '/')
+		return eo_err_set(err, EO_EINVAL, "kube request: a method and an absolute path are required");
+	struct kube_call call = {
+		.method = method, .path = path, .content_type = content_type, .body = body,
+	};
+	int rc = kube_call_run(kc, &call, err);
+	if (call.status != 0) {
+		*status = call.status;
+		rc = 0;
+		if (call.resp.len && eo_buf_append(resp, call.resp.data, call.resp.len) != 0)
+			rc = eo_err_set(err, EO_ENOMEM, "out of memory");
+	}
+	kube_call_done(&call);
+	return rc;
+}

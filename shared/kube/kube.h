@@ -87,6 +87,13 @@ char *kube_path(const struct kube_res *res, const char *ns, const char *name, co
 int kube_request(struct kube_client *kc, const char *method, const char *path,
 		 const char *content_type, const char *body, json_object **out,
 		 struct eo_err *err);
+/* The same, for answers that need not be JSON or that mean something even
+ * when not 2xx (a proxied etcd's 503 {"health":"false"}): 0 when an HTTP
+ * answer came back, whatever its status (*status, the body appended to
+ * resp); -1 when none did (transport, timeout). Retries as any request. */
+int kube_request_raw(struct kube_client *kc, const char *method, const char *path,
+		     const char *content_type, const char *body, long *status,
+		     struct eo_buf *resp, struct eo_err *err);
 
 /* For get/create/update/patch/delete of a namespaced resource, ns NULL or ""
  * means the client's namespace (create: the object's metadata.namespace

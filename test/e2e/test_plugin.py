@@ -105,7 +105,9 @@ class PluginOnBed(unittest.TestCase):
 
     def test_version(self):
         r = self.ok("version", kubeconfig="/nonexistent")
-        self.assertEqual(r.stdout.strip(), "kubectl-etcd version 0.1.0")
+        # offline: the plugin's line, the commit it was built from, exit 0
+        self.assertRegex(r.stdout.strip(), r"^kubectl-etcd version 0\.1\.0 \(commit [0-9a-z-]+\)$")
+        self.assertIn("not connected", r.stderr)
 
     # ---- status --------------------------------------------------------
     def test_status_table_and_all_namespaces(self):

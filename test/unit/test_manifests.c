@@ -137,7 +137,7 @@ static void test_rbac_has_no_wildcards(void **state)
 			}
 		}
 	}
-	assert_int_equal(roles, 4); /* controller, leader election, two plugin roles */
+	assert_int_equal(roles, 5); /* controller, leader election, three plugin roles */
 }
 
 /* The rule in a role that grants verb on group/resource. */
@@ -193,6 +193,14 @@ static void test_controller_rbac(void **state)
 	assert_true(grants(viewer, EC_GROUP, "etcdbackups", "list"));
 	assert_false(grants(viewer, EC_GROUP, "etcdbackups", "create"));
 	assert_false(grants(scaler, "", "secrets", "get"));
+	/* kubectl etcd members / health / alarm list: etcd through the pods
+	 * proxy; in a role of its own, never in the viewer (aggregated to view) */
+	json_object *live = find("ClusterRole", "etcd-operator-plugin-live");
+	assert_true(grants(live, "", "pods/proxy", "create"));
+	assert_true(grants(live, "", "pods/proxy", "get"));
+	assert_false(grants(viewer, "", "pods/proxy", "get"));
+	assert_false(json_object_object_get_ex(json_at(live, "metadata.labels"),
+					       "rbac.authorization.k8s.io/aggregate-to-view", NULL));
 	/* the webhook needs no API access at all */
 	json_object *sa = find("ServiceAccount", "etcd-webhook");
 	assert_false(json_opt_bool(sa, "automountServiceAccountToken", true));

@@ -186,8 +186,18 @@ static void test_status_parse(void **state)
 	assert_int_equal(STATUS(&o, &err, "--all-namespaces", "--no-color"), 0);
 	assert_true(o.g.all_namespaces);
 	assert_true(o.g.no_color);
-	assert_int_equal(STATUS(&o, &err, "-o", "wide"), -1);
-	assert_non_null(strstr(err.msg, "unknown output format \"wide\""));
+	assert_int_equal(STATUS(&o, &err, "-o", "wide"), 0); /* as kubectl get (issue 14) */
+	assert_string_equal(o.output, "wide");
+	assert_int_equal(STATUS(&o, &err, "-oname"), 0);
+	assert_string_equal(o.output, "name");
+	assert_int_equal(STATUS(&o, &err, "-o", "xml"), -1);
+	assert_non_null(strstr(err.msg, "unknown output format \"xml\""));
+	assert_int_equal(STATUS(&o, &err, "-o", "jsonpath={.status.phase}"), 0);
+	assert_string_equal(o.jsonpath, "{.status.phase}");
+	assert_int_equal(STATUS(&o, &err, "-o", "jsonpath"), -1);
+	assert_non_null(strstr(err.msg, "no template given"));
+	assert_int_equal(STATUS(&o, &err, "-o", "jsonpath={range .items[*]}{.x}{end}"), -1);
+	assert_non_null(strstr(err.msg, "not supported"));
 	assert_int_equal(STATUS(&o, &err, "demo", "-A"), -1);
 	assert_non_null(strstr(err.msg, "all namespaces"));
 	assert_int_equal(STATUS(&o, &err, "a", "b"), -1);
