@@ -21,8 +21,9 @@
 #include <openssl/crypto.h>
 
 #include "certs.h"
+#include "cli.h"
 
-#define MAX_LIST 32
+#define MAX_LIST CLI_MAX_LIST
 #define MAX_STDIN (64u << 20)
 
 enum {
@@ -75,57 +76,47 @@ struct command {
 
 /* ---- parsing ---- */
 
-/* A usage error: exit status 2, and a pointer to the command's help. */
-#define CLI_EUSAGE (-100)
-
+/* A usage error: exit status 2 (EO_EUSAGE), and a pointer to the command's help. */
 static int usage_error(struct eo_err *err, const char *cmd, const char *fmt, const char *arg)
 {
 	char what[160];
 	snprintf(what, sizeof(what), fmt, arg);
-	return eo_err_set(err, CLI_EUSAGE, "%s (see etcd-certs %s --help)", what, cmd);
+	return eo_err_set(err, EO_EUSAGE, "%s (see etcd-certs %s --help)", what, cmd);
 }
 
+/* The command's flags (those in c->flags) through the one command-line layer. */
 static int parse_args(const struct command *c, int argc, char **argv, struct args *a,
 		      struct eo_err *err)
 {
-	for (int i = 0; i < argc; i++) {
-		const char *arg = argv[i], *value = NULL;
-		int f = -1;
-		if (arg[0] == '-' && arg[1] == '-' && arg[2]) {
-			const char *eq = strchr(arg + 2, '=');
-			size_t n = eq ? (size_t)(eq - arg - 2) : strlen(arg + 2);
-			for (int k = 0; k < F_COUNT; k++)
-				if (strlen(flagdefs[k].name) == n && !strncmp(flagdefs[k].name, arg + 2, n))
-					f = k;
-			if (eq)
-				value = eq + 1;
-		} else if (arg[0] == '-' && arg[1] && arg[1] != '-' && !arg[2]) {
-			for (int k = 0; k < F_COUNT; k++)
-				if (flagdefs[k].shrt == arg[1])
-					f = k;
-		} else {
-			return usage_error(err, c->name, "unexpected argument \"%s\"", arg);
-		}
-		if (f < 0 || !(c->flags & B(f)))
-			return usage_error(err, c->name, "unknown flag %s", arg);
-		if (!flagdefs[f].value) {
-			if (value)
-				return usage_error(err, c->name, "%s takes no value", arg);
-			a->set[f] = true;
+	struct cli_flag flags[F_COUNT];
+	struct cli_strlist lists[F_COUNT];
+	memset(lists, 0, sizeof(lists));
+	size_t n = 0;
+	for (int f = 0; f < F_COUNT; f++) {
+		const struct flagdef *d = &flagdefs[f];
+		if (!(c->flags & B(f)) || f == F_HELP)
 			continue;
-		}
-		if (!value) {
-			if (i + 1 >= argc)
-				return usage_error(err, c->name, "%s needs a value", arg);
-			value = argv[++i];
-		}
+		flags[n++] = (struct cli_flag){
+			.name = d->name, .shortc = d->shrt,
+			.type = !d->value ? CLI_BOOL : d->list ? CLI_STRLIST : CLI_STR,
+			.dest = !d->value ? (void *)&a->set[f] : d->list ? (void *)&lists[f] : (void *)&a->val[f]};
+	}
+	struct cli_parsed p;
+	if (cli_parse(argc, argv, flags, n, &p, err) != 0)
+		return usage_error(err, c->name, "%s", err->msg);
+	if (p.npos > 0)
+		return usage_error(err, c->name, "unexpected argument \"%s\"", p.pos[0]);
+	a->set[F_HELP] = p.help;
+	for (int f = 0; f < F_COUNT; f++) {
+		if (!flagdefs[f].value)
+			continue;
 		if (flagdefs[f].list) {
-			if (a->nlist[f] >= MAX_LIST)
-				return usage_error(err, c->name, "too many %s flags", arg);
-			a->list[f][a->nlist[f]++] = value;
+			a->nlist[f] = (size_t)lists[f].n;
+			memcpy(a->list[f], lists[f].v, (size_t)lists[f].n * sizeof(lists[f].v[0]));
+			if (lists[f].n)
+				a->val[f] = lists[f].v[lists[f].n - 1];
 		}
-		a->val[f] = value;
-		a->set[f] = true;
+		a->set[f] = a->val[f] != NULL;
 	}
 	return 0;
 }
@@ -638,7 +629,7 @@ int certs_cli_main(int argc, char **argv, FILE *out, FILE *errf)
 	if (parse_args(c, argc - 2, argv + 2, a, &err) != 0 ||
 	    (!a->set[F_HELP] && c->run(a, out, errf, &err) != 0)) {
 		fprintf(errf, "etcd-certs %s: %s\n", c->name, err.msg);
-		status = err.code == CLI_EUSAGE ? 2 : 1;
+		status = err.code == EO_EUSAGE ? 2 : 1;
 	} else if (a->set[F_HELP]) {
 		fputs(c->usage, out);
 		status = 0;

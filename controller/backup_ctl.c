@@ -338,7 +338,7 @@ static int pick_member(struct bk *b, const struct etcd_backup *eb, struct member
 	memset(mp, 0, sizeof(*mp));
 	json_object *ec = NULL;
 	if (kube_get(b->ctl->kc, &KUBE_ETCDCLUSTERS, eb->namespace, eb->spec.cluster_name, &ec, err) != 0) {
-		if (err->code == 404)
+		if (err->code == EO_HTTP_NOT_FOUND)
 			eo_err_set(err, 404, "EtcdCluster %s/%s does not exist", eb->namespace,
 				   eb->spec.cluster_name);
 		return -1;
@@ -626,7 +626,7 @@ int bk_reconcile(struct bk *b, const char *key, int64_t *requeue_ms, struct eo_e
 		return eo_err_set(err, EO_EINVAL, "bad key \"%.100s\"", key);
 	json_object *obj = NULL;
 	if (kube_get(b->ctl->kc, &KUBE_ETCDBACKUPS, ns, name, &obj, err) != 0) {
-		if (err->code == 404) {
+		if (err->code == EO_HTTP_NOT_FOUND) {
 			eo_err_clear(err);
 			untrack(b, key);
 			return 0;

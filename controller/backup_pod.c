@@ -409,7 +409,7 @@ int rs_gate(struct ctl *c, json_object *ec_obj, const struct etcd_cluster *ec, i
 		json_object_put(sts);
 		return 0;
 	}
-	if (err->code != 404)
+	if (err->code != EO_HTTP_NOT_FOUND)
 		return -1;
 	eo_err_clear(err);
 	if (!atomic_load(&c->leading))
@@ -420,13 +420,13 @@ int rs_gate(struct ctl *c, json_object *ec_obj, const struct etcd_cluster *ec, i
 	snprintf(pod_name, sizeof(pod_name), "%s" RS_POD_SUFFIX, ec->name);
 	json_object *pod = NULL;
 	if (kube_get(c->kc, &KUBE_PODS, ec->namespace, pod_name, &pod, err) != 0) {
-		if (err->code != 404)
+		if (err->code != EO_HTTP_NOT_FOUND)
 			return -1;
 		eo_err_clear(err);
 		json_object *bo = NULL;
 		struct rs_source src;
 		if (kube_get(c->kc, &KUBE_ETCDBACKUPS, ec->namespace, backup, &bo, err) != 0) {
-			if (err->code != 404)
+			if (err->code != EO_HTTP_NOT_FOUND)
 				return -1;
 			snprintf(msg, sizeof(msg), "spec.bootstrap.restore: EtcdBackup %s/%s does not exist; "
 				 "nothing is started until it does", ec->namespace, backup);
@@ -447,13 +447,13 @@ int rs_gate(struct ctl *c, json_object *ec_obj, const struct etcd_cluster *ec, i
 		json_object *claim = rs_claim(ec, &c->res);
 		rc = kube_create(c->kc, &KUBE_PVCS, ec->namespace, claim, NULL, err);
 		json_object_put(claim);
-		if (rc != 0 && err->code != 409)
+		if (rc != 0 && err->code != EO_HTTP_CONFLICT)
 			return -1;
 		eo_err_clear(err);
 		json_object *p = rs_pod(ec, &src, &c->res);
 		rc = kube_create(c->kc, &KUBE_PODS, ec->namespace, p, NULL, err);
 		json_object_put(p);
-		if (rc != 0 && err->code != 409)
+		if (rc != 0 && err->code != EO_HTTP_CONFLICT)
 			return -1;
 		eo_err_clear(err);
 		snprintf(msg, sizeof(msg), "restoring member 0 from EtcdBackup %s, snapshot %s", src.backup,
@@ -471,7 +471,7 @@ int rs_gate(struct ctl *c, json_object *ec_obj, const struct etcd_cluster *ec, i
 		ev_emit(c->kc, ec_obj, false, "Restored", "member 0's data restored from the snapshot "
 			"and checked; starting it", c->identity);
 		if (kube_delete(c->kc, &KUBE_PODS, ec->namespace, pod_name, "Background", err) != 0 &&
-		    err->code != 404) {
+		    err->code != EO_HTTP_NOT_FOUND) {
 			json_object_put(pod);
 			return -1;
 		}

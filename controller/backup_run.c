@@ -398,7 +398,7 @@ int bk_fetch_s3(struct s3_client *s3, const char *key, const char *want_sha256, 
 	eo_strlcpy(want, want_sha256 ? want_sha256 : "", sizeof(want));
 	struct s3_object info;
 	if (s3_head(s3, key, &info, err) != 0) {
-		if (err->code == 404)
+		if (err->code == EO_HTTP_NOT_FOUND)
 			err->code = BK_EBAD_SNAPSHOT;
 		return -1;
 	}
@@ -418,7 +418,7 @@ int bk_fetch_s3(struct s3_client *s3, const char *key, const char *want_sha256, 
 	int rc = s3_get(s3, key, fetch_write, &f, NULL, err);
 	if (rc != 0) {
 		snap_check_free(&f.check);
-		if (err->code == 404)
+		if (err->code == EO_HTTP_NOT_FOUND)
 			err->code = BK_EBAD_SNAPSHOT;
 	} else {
 		rc = fetch_verdict(&f, want, key, err);

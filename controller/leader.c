@@ -101,7 +101,7 @@ static int try_take(struct leader *l, struct eo_err *err)
 	char now[40];
 	micro_now(now);
 	if (kube_get(l->kc, &KUBE_LEASES, l->namespace, l->name, &lease, err) != 0) {
-		if (err->code != 404)
+		if (err->code != EO_HTTP_NOT_FOUND)
 			return -1;
 		json_object *o = json_object_new_object();
 		json_object_object_add(o, "apiVersion", json_object_new_string("coordination.k8s.io/v1"));
@@ -121,7 +121,7 @@ static int try_take(struct leader *l, struct eo_err *err)
 		json_object_put(o);
 		if (rc == 0)
 			return 1;
-		return err->code == 409 ? 0 : -1;
+		return err->code == EO_HTTP_CONFLICT ? 0 : -1;
 	}
 	if (!leader_may_take(&l->seen, lease, l->identity, eo_now_ms())) {
 		json_object_put(lease);
@@ -146,7 +146,7 @@ static int try_take(struct leader *l, struct eo_err *err)
 	json_object_put(lease);
 	if (rc == 0)
 		return 1;
-	return err->code == 409 ? 0 : -1;
+	return err->code == EO_HTTP_CONFLICT ? 0 : -1;
 }
 
 int leader_acquire(struct leader *l, volatile sig_atomic_t *stop, struct eo_err *err)

@@ -143,7 +143,7 @@ static void *worker_main(void *arg)
 		struct eo_err err = {0};
 		if (rec_reconcile(a->ctl, key, &requeue, &err) != 0) {
 			int64_t d = 200;
-			if (err.code == 409)
+			if (err.code == EO_HTTP_CONFLICT)
 				wq_add_after(a->q, key, d);
 			else
 				d = wq_add_rate_limited(a->q, key);

@@ -132,7 +132,7 @@ static int get_opt(struct kube_client *kc, const struct kube_res *res, const cha
 	*out = NULL;
 	if (kube_get(kc, res, ns, name, out, err) == 0)
 		return 0;
-	if (err->code == 404) {
+	if (err->code == EO_HTTP_NOT_FOUND) {
 		eo_err_clear(err);
 		return 0;
 	}

@@ -64,7 +64,7 @@ static int publish(struct ctl *c, struct observation *o, const struct ec_status 
 			     body, &out, err);
 	json_object_put(body);
 	if (rc != 0) {
-		metrics_error(c->metrics, err->code == 409 ? "conflict" : "kube");
+		metrics_error(c->metrics, err->code == EO_HTTP_CONFLICT ? "conflict" : "kube");
 		eo_err_prefix(err, "status of %s/%s: ", o->s.ec.namespace, o->s.ec.name);
 		return -1;
 	}
@@ -130,7 +130,7 @@ static int pinned_patch(struct ctl *c, const struct observation *o, json_object 
 			       json_object_new_string(json_opt_str(o->ec, "metadata.resourceVersion",
 								   ec->resource_version)));
 	int rc = merge_patch(c, &KUBE_ETCDCLUSTERS, ec->namespace, ec->name, patch, err);
-	if (rc != 0 && err->code == 409) {
+	if (rc != 0 && err->code == EO_HTTP_CONFLICT) {
 		log_info("EtcdCluster changed since this pass read it; deciding again", "cluster=%s/%s",
 			 ec->namespace, ec->name);
 		eo_err_clear(err);
@@ -144,7 +144,7 @@ static int create_one(struct ctl *c, const char *ns, const struct kube_res *res,
 {
 	int rc = kube_create(c->kc, res, ns, obj, NULL, err);
 	json_object_put(obj);
-	if (rc != 0 && err->code == 409) { /* made meanwhile: fine */
+	if (rc != 0 && err->code == EO_HTTP_CONFLICT) { /* made meanwhile: fine */
 		eo_err_clear(err);
 		rc = 0;
 	}
@@ -212,7 +212,7 @@ static void sync_network_policy(struct ctl *c, const struct observation *o)
 	char q[300];
 	json_object *have = NULL;
 	if (kube_get(c->kc, &NETWORK_POLICIES, ec->namespace, ec->name, &have, &err) != 0) {
-		if (err.code != 404) {
+		if (err.code != EO_HTTP_NOT_FOUND) {
 			log_warn("NetworkPolicy not read", "cluster=%s/%s error=%s", ec->namespace,
 				 ec->name, log_q(q, sizeof(q), err.msg));
 			return;
@@ -220,7 +220,7 @@ static void sync_network_policy(struct ctl *c, const struct observation *o)
 		eo_err_clear(&err);
 		if (create_one(c, ec->namespace, &NETWORK_POLICIES, res_network_policy(ec, &ro), &err) == 0)
 			log_info("NetworkPolicy created", "cluster=%s/%s", ec->namespace, ec->name);
-		else if (err.code == 404)
+		else if (err.code == EO_HTTP_NOT_FOUND)
 			log_debug("NetworkPolicy not served", "cluster=%s/%s error=%s", ec->namespace,
 				  ec->name, log_q(q, sizeof(q), err.msg));
 		else
@@ -381,7 +381,7 @@ static int bootstrap_off(struct ctl *c, const struct observation *o, struct eo_e
 		char pod[300];
 		snprintf(pod, sizeof(pod), "%s-%d", ec->name, k);
 		if (merge_patch(c, &KUBE_PODS, ec->namespace, pod, res_pod_bootstrap_off_patch(), err) != 0) {
-			if (err->code != 404)
+			if (err->code != EO_HTTP_NOT_FOUND)
 				return -1;
 			eo_err_clear(err);
 		}
@@ -414,7 +414,7 @@ static int act(struct ctl *c, struct observation *o, const struct sc_action *a,
 	case SC_DELETE_PVC:
 		snprintf(name, sizeof(name), "data-%s-%d", ec->name, a->ordinal);
 		rc = kube_delete(c->kc, &KUBE_PVCS, ec->namespace, name, NULL, err);
-		if (rc != 0 && err->code == 404) {
+		if (rc != 0 && err->code == EO_HTTP_NOT_FOUND) {
 			eo_err_clear(err);
 			rc = 0;
 		}
@@ -424,7 +424,7 @@ static int act(struct ctl *c, struct observation *o, const struct sc_action *a,
 		/* The StatefulSet makes it again; its init step runs afresh. */
 		snprintf(name, sizeof(name), "%s-%d", ec->name, a->ordinal);
 		rc = kube_delete(c->kc, &KUBE_PODS, ec->namespace, name, NULL, err);
-		if (rc != 0 && err->code == 404) {
+		if (rc != 0 && err->code == EO_HTTP_NOT_FOUND) {
 			eo_err_clear(err);
 			rc = 0;
 		}
@@ -525,7 +525,7 @@ int rec_reconcile(struct ctl *c, const char *key, int64_t *requeue_ms, struct eo
 		return eo_err_set(err, EO_EINVAL, "bad key \"%.100s\"", key);
 	json_object *ec_obj = NULL;
 	if (kube_get(c->kc, &KUBE_ETCDCLUSTERS, ns, name, &ec_obj, err) != 0) {
-		if (err->code == 404) { /* deleted: its objects go with it (ownerReferences) */
+		if (err->code == EO_HTTP_NOT_FOUND) { /* deleted: its objects go with it (ownerReferences) */
 			eo_err_clear(err);
 			return 0;
 		}

@@ -102,7 +102,7 @@ static int read_secret(struct ctl *c, const char *ns, const char *name, struct s
 	memset(p, 0, sizeof(*p));
 	json_object *s = NULL;
 	if (kube_get(c->kc, &KUBE_SECRETS, ns, name, &s, err) != 0) {
-		if (err->code == 404) {
+		if (err->code == EO_HTTP_NOT_FOUND) {
 			eo_err_clear(err);
 			return 0;
 		}

@@ -17,10 +17,10 @@
 #include "live.h"
 #include "render.h"
 
-size_t alarm_flags(struct live_opts *o, struct pl_flag *out, size_t max)
+size_t alarm_flags(struct live_opts *o, struct cli_flag *out, size_t max)
 {
-	const struct pl_flag own[] = {
-		PL_FLAG("output", 'o', PL_STR, &o->output, "FORMAT", "json or yaml"),
+	const struct cli_flag own[] = {
+		CLI_FLAG("output", 'o', CLI_STR, &o->output, "FORMAT", "json or yaml"),
 	};
 	return pl_own_then_global_flags(own, EO_ARRAY_LEN(own), &o->g, out, max);
 }

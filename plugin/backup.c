@@ -25,19 +25,19 @@
 
 /* ---- flags -------------------------------------------------------------- */
 
-size_t backup_flags(struct backup_opts *o, struct pl_flag *out, size_t max)
+size_t backup_flags(struct backup_opts *o, struct cli_flag *out, size_t max)
 {
-	const struct pl_flag own[] = {
-		PL_FLAG("to", 0, PL_STR, &o->to, "DEST", "s3://BUCKET[/PREFIX], pvc:CLAIM[/PATH], or etcdbackup/NAME (its destination); default: the destination of the cluster's one EtcdBackup"),
-		PL_FLAG("endpoint", 0, PL_STR, &o->endpoint, "URL", "S3 endpoint (https://s3.REGION.amazonaws.com, http://seaweedfs:8333)"),
-		PL_FLAG("region", 0, PL_STR, &o->region, "REGION", "S3 signing region (us-east-1)"),
-		PL_FLAG("credentials-secret", 0, PL_STR, &o->secret, "SECRET", "Secret with accessKeyID and secretAccessKey"),
-		PL_FLAG("path-style", 0, PL_BOOL, &o->path_style, NULL, "endpoint/bucket/key URLs (S3-compatible servers)"),
-		PL_FLAG("name", 0, PL_STR, &o->backup_name, "NAME", "the EtcdBackup's name (default NAME-<UTC time>)"),
-		PL_FLAG("schedule", 0, PL_STR, &o->schedule, "CRON", "make a scheduled EtcdBackup instead (\"0 3 * * *\", @daily; UTC)"),
-		PL_FLAG("keep", 0, PL_INT, &o->keep, "N", "snapshots kept (retention.keep, default 7)"),
-		PL_FLAG("wait", 0, PL_BOOL, &o->wait, NULL, "follow the snapshot (bytes, rate) until it is written"),
-		PL_FLAG("timeout", 0, PL_DURATION, &o->timeout_ms, "DUR", "give up waiting after this (10m)"),
+	const struct cli_flag own[] = {
+		CLI_FLAG("to", 0, CLI_STR, &o->to, "DEST", "s3://BUCKET[/PREFIX], pvc:CLAIM[/PATH], or etcdbackup/NAME (its destination); default: the destination of the cluster's one EtcdBackup"),
+		CLI_FLAG("endpoint", 0, CLI_STR, &o->endpoint, "URL", "S3 endpoint (https://s3.REGION.amazonaws.com, http://seaweedfs:8333)"),
+		CLI_FLAG("region", 0, CLI_STR, &o->region, "REGION", "S3 signing region (us-east-1)"),
+		CLI_FLAG("credentials-secret", 0, CLI_STR, &o->secret, "SECRET", "Secret with accessKeyID and secretAccessKey"),
+		CLI_FLAG("path-style", 0, CLI_BOOL, &o->path_style, NULL, "endpoint/bucket/key URLs (S3-compatible servers)"),
+		CLI_FLAG("name", 0, CLI_STR, &o->backup_name, "NAME", "the EtcdBackup's name (default NAME-<UTC time>)"),
+		CLI_FLAG("schedule", 0, CLI_STR, &o->schedule, "CRON", "make a scheduled EtcdBackup instead (\"0 3 * * *\", @daily; UTC)"),
+		CLI_FLAG("keep", 0, CLI_INT, &o->keep, "N", "snapshots kept (retention.keep, default 7)"),
+		CLI_FLAG("wait", 0, CLI_BOOL, &o->wait, NULL, "follow the snapshot (bytes, rate) until it is written"),
+		CLI_FLAG("timeout", 0, CLI_DURATION, &o->timeout_ms, "DUR", "give up waiting after this (10m)"),
 	};
 	return pl_own_then_global_flags(own, EO_ARRAY_LEN(own), &o->g, out, max);
 }
@@ -84,10 +84,10 @@ int backup_parse_args(int argc, char **argv, struct backup_opts *o, bool *help, 
 	pl_global_init(&o->g);
 	o->keep = -1;
 	o->timeout_ms = 600000;
-	struct pl_flag flags[PL_MAX_FLAGS];
-	size_t n = backup_flags(o, flags, PL_MAX_FLAGS);
-	struct pl_parsed p;
-	if (pl_parse(argc, argv, flags, n, &p, err) != 0)
+	struct cli_flag flags[CLI_MAX_FLAGS];
+	size_t n = backup_flags(o, flags, CLI_MAX_FLAGS);
+	struct cli_parsed p;
+	if (cli_parse(argc, argv, flags, n, &p, err) != 0)
 		return -1;
 	*help = p.help;
 	if (p.help)
@@ -373,10 +373,10 @@ int render_snapshots(json_object *backups, const char *cluster, int64_t now, boo
 	return rc;
 }
 
-size_t backups_flags(struct backups_opts *o, struct pl_flag *out, size_t max)
+size_t backups_flags(struct backups_opts *o, struct cli_flag *out, size_t max)
 {
-	const struct pl_flag own[] = {
-		PL_FLAG("output", 'o', PL_STR, &o->output, "FORMAT", "json: the EtcdBackups as the API server has them"),
+	const struct cli_flag own[] = {
+		CLI_FLAG("output", 'o', CLI_STR, &o->output, "FORMAT", "json: the EtcdBackups as the API server has them"),
 	};
 	return pl_own_then_global_flags(own, EO_ARRAY_LEN(own), &o->g, out, max);
 }
@@ -386,11 +386,11 @@ int backups_main(int argc, char **argv)
 	struct backups_opts o;
 	memset(&o, 0, sizeof(o));
 	pl_global_init(&o.g);
-	struct pl_flag flags[PL_MAX_FLAGS];
-	size_t nf = backups_flags(&o, flags, PL_MAX_FLAGS);
-	struct pl_parsed p;
+	struct cli_flag flags[CLI_MAX_FLAGS];
+	size_t nf = backups_flags(&o, flags, CLI_MAX_FLAGS);
+	struct cli_parsed p;
 	struct eo_err err = {0};
-	if (pl_parse(argc, argv, flags, nf, &p, &err) != 0)
+	if (cli_parse(argc, argv, flags, nf, &p, &err) != 0)
 		return pl_usage_error("backups", "%s", err.msg);
 	if (p.help) {
 		pl_help(stdout, "backups");
@@ -432,16 +432,16 @@ int backups_main(int argc, char **argv)
 
 /* ---- restore ------------------------------------------------------------ */
 
-size_t restore_flags(struct restore_opts *o, struct pl_flag *out, size_t max)
+size_t restore_flags(struct restore_opts *o, struct cli_flag *out, size_t max)
 {
-	const struct pl_flag own[] = {
-		PL_FLAG("from-backup", 0, PL_STR, &o->backup, "BACKUP", "the EtcdBackup to restore from (required)"),
-		PL_FLAG("snapshot", 0, PL_STR, &o->key, "KEY", "one of its snapshots (default: its lastSnapshot)"),
-		PL_FLAG("replicas", 0, PL_INT, &o->replicas, "N", "grow to N voting members after the restore (1)"),
-		PL_FLAG("version", 0, PL_STR, &o->version, "X.Y.Z", "etcd version (default: the backed-up cluster's)"),
-		PL_FLAG("storage-size", 0, PL_STR, &o->storage, "SIZE", "each member's volume (default: the backed-up cluster's)"),
-		PL_FLAG("wait", 0, PL_BOOL, &o->wait, NULL, "wait until the restored cluster is Running (or Failed)"),
-		PL_FLAG("timeout", 0, PL_DURATION, &o->timeout_ms, "DUR", "give up waiting after this (10m)"),
+	const struct cli_flag own[] = {
+		CLI_FLAG("from-backup", 0, CLI_STR, &o->backup, "BACKUP", "the EtcdBackup to restore from (required)"),
+		CLI_FLAG("snapshot", 0, CLI_STR, &o->key, "KEY", "one of its snapshots (default: its lastSnapshot)"),
+		CLI_FLAG("replicas", 0, CLI_INT, &o->replicas, "N", "grow to N voting members after the restore (1)"),
+		CLI_FLAG("version", 0, CLI_STR, &o->version, "X.Y.Z", "etcd version (default: the backed-up cluster's)"),
+		CLI_FLAG("storage-size", 0, CLI_STR, &o->storage, "SIZE", "each member's volume (default: the backed-up cluster's)"),
+		CLI_FLAG("wait", 0, CLI_BOOL, &o->wait, NULL, "wait until the restored cluster is Running (or Failed)"),
+		CLI_FLAG("timeout", 0, CLI_DURATION, &o->timeout_ms, "DUR", "give up waiting after this (10m)"),
 	};
 	return pl_own_then_global_flags(own, EO_ARRAY_LEN(own), &o->g, out, max);
 }
@@ -452,10 +452,10 @@ int restore_parse_args(int argc, char **argv, struct restore_opts *o, bool *help
 	pl_global_init(&o->g);
 	o->replicas = 1;
 	o->timeout_ms = 600000;
-	struct pl_flag flags[PL_MAX_FLAGS];
-	size_t n = restore_flags(o, flags, PL_MAX_FLAGS);
-	struct pl_parsed p;
-	if (pl_parse(argc, argv, flags, n, &p, err) != 0)
+	struct cli_flag flags[CLI_MAX_FLAGS];
+	size_t n = restore_flags(o, flags, CLI_MAX_FLAGS);
+	struct cli_parsed p;
+	if (cli_parse(argc, argv, flags, n, &p, err) != 0)
 		return -1;
 	*help = p.help;
 	if (p.help)

@@ -191,14 +191,14 @@ int pl_usage_error(const char *cmd, const char *fmt, ...)
 	return PL_EXIT_USAGE;
 }
 
-int pl_parse_global_only(const char *cmd, int argc, char **argv, struct pl_parsed *p)
+int pl_parse_global_only(const char *cmd, int argc, char **argv, struct cli_parsed *p)
 {
 	struct pl_global g;
 	pl_global_init(&g);
-	struct pl_flag flags[PL_MAX_FLAGS];
-	size_t n = pl_global_flags(&g, flags, PL_MAX_FLAGS);
+	struct cli_flag flags[CLI_MAX_FLAGS];
+	size_t n = pl_global_flags(&g, flags, CLI_MAX_FLAGS);
 	struct eo_err err;
-	if (pl_parse(argc, argv, flags, n, p, &err) != 0)
+	if (cli_parse(argc, argv, flags, n, p, &err) != 0)
 		return pl_usage_error(cmd, "%s", err.msg);
 	if (p->help) {
 		pl_help(stdout, cmd);
@@ -209,10 +209,10 @@ int pl_parse_global_only(const char *cmd, int argc, char **argv, struct pl_parse
 
 int pl_api_fail(const struct eo_err *err, const char *name, const char *ns)
 {
-	if (err->code == 404 && name && strstr(err->msg, "not found") &&
+	if (err->code == EO_HTTP_NOT_FOUND && name && strstr(err->msg, "not found") &&
 	    !strstr(err->msg, "could not find the requested resource"))
 		return pl_fail("etcdcluster \"%s\" not found in namespace \"%s\"", name, ns);
-	if (err->code == 404)
+	if (err->code == EO_HTTP_NOT_FOUND)
 		return pl_fail("the EtcdCluster API (%s) is not served by this cluster (%s): "
 			       "install the CRD first (kubectl apply -k manifests/crd)",
 			       "etcdclusters.etcd.k8s-operator.io", err->msg);

@@ -86,7 +86,7 @@ static const char ZSH_SCRIPT[] =
 
 int completion_main(int argc, char **argv)
 {
-	struct pl_parsed p;
+	struct cli_parsed p;
 	int rc = pl_parse_global_only("completion", argc, argv, &p);
 	if (rc >= 0)
 		return rc;
@@ -122,19 +122,19 @@ static void complete_clusters(const char *cmd, int argc, char **argv, const char
 {
 	struct scale_opts so; /* its global part is all we need */
 	pl_global_init(&so.g);
-	struct pl_flag flags[PL_MAX_FLAGS];
-	size_t n = pl_command_flags(cmd, flags, PL_MAX_FLAGS);
+	struct cli_flag flags[CLI_MAX_FLAGS];
+	size_t n = pl_command_flags(cmd, flags, CLI_MAX_FLAGS);
 	/* Re-point the global flags at so.g, keeping the command's own flags
 	 * as scratch: parse leniently, a half-typed line is normal here. */
-	struct pl_flag globals[PL_MAX_FLAGS];
-	size_t ng = pl_global_flags(&so.g, globals, PL_MAX_FLAGS);
+	struct cli_flag globals[CLI_MAX_FLAGS];
+	size_t ng = pl_global_flags(&so.g, globals, CLI_MAX_FLAGS);
 	for (size_t i = 0; i < n; i++)
 		for (size_t k = 0; k < ng; k++)
 			if (strcmp(flags[i].name, globals[k].name) == 0)
 				flags[i] = globals[k];
-	struct pl_parsed p;
+	struct cli_parsed p;
 	struct eo_err err;
-	if (pl_parse(argc, argv, flags, n, &p, &err) != 0 || p.npos > 0)
+	if (cli_parse(argc, argv, flags, n, &p, &err) != 0 || p.npos > 0)
 		return;
 	if (so.g.request_timeout_ms <= 0 || so.g.request_timeout_ms > 5000)
 		so.g.request_timeout_ms = 5000;
@@ -158,7 +158,7 @@ static void complete_clusters(const char *cmd, int argc, char **argv, const char
 	kube_client_free(kc);
 }
 
-static int flag_value(const char *cmd, const struct pl_flag *f, const char *prefix,
+static int flag_value(const char *cmd, const struct cli_flag *f, const char *prefix,
 		      bool descriptions)
 {
 	if (strcmp(f->name, "output") == 0) {
@@ -212,15 +212,15 @@ int complete_main(int argc, char **argv, bool descriptions)
 		return PL_EXIT_OK;
 	}
 	const char *cmd = argc > 1 ? argv[0] : "completion"; /* lone "-…": the global flags */
-	struct pl_flag flags[PL_MAX_FLAGS];
-	size_t n = pl_command_flags(cmd, flags, PL_MAX_FLAGS);
+	struct cli_flag flags[CLI_MAX_FLAGS];
+	size_t n = pl_command_flags(cmd, flags, CLI_MAX_FLAGS);
 	if (n == 0) {
 		printf(":%d\n", DIR_NOFILE);
 		return PL_EXIT_OK;
 	}
 	const char *prev = argc >= 2 ? argv[argc - 2] : "";
-	const struct pl_flag *pf = argc >= 3 ? pl_flag_lookup(prev, flags, n) : NULL;
-	bool prev_wants_value = pf && pl_flag_takes_value(pf) && !strchr(prev, '=') &&
+	const struct cli_flag *pf = argc >= 3 ? cli_flag_lookup(prev, flags, n) : NULL;
+	bool prev_wants_value = pf && cli_flag_takes_value(pf) && !strchr(prev, '=') &&
 				!(prev[0] == '-' && prev[1] != '-' && prev[2]);
 	if (prev_wants_value) {
 		directive = flag_value(cmd, pf, cur, descriptions);

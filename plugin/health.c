@@ -19,10 +19,10 @@
 #include "live.h"
 #include "render.h"
 
-size_t health_flags(struct live_opts *o, struct pl_flag *out, size_t max)
+size_t health_flags(struct live_opts *o, struct cli_flag *out, size_t max)
 {
-	const struct pl_flag own[] = {
-		PL_FLAG("output", 'o', PL_STR, &o->output, "FORMAT", "json or yaml"),
+	const struct cli_flag own[] = {
+		CLI_FLAG("output", 'o', CLI_STR, &o->output, "FORMAT", "json or yaml"),
 	};
 	return pl_own_then_global_flags(own, EO_ARRAY_LEN(own), &o->g, out, max);
 }
@@ -152,7 +152,7 @@ int health_main(int argc, char **argv)
 		bool color = pl_color(&o.g, stdout);
 		for (int i = 0; t && i < n; i++) {
 			char took[32];
-			pl_duration_text(vs[i].took_ms, took, sizeof(took));
+			dur_text(vs[i].took_ms, took, sizeof(took));
 			const char *cells[4] = {vs[i].name, vs[i].healthy ? "true" : "false",
 						vs[i].why[0] && !vs[i].took_ms ? "-" : took,
 						vs[i].healthy ? "" : vs[i].why};

@@ -252,7 +252,7 @@ const struct pl_command *pl_command_find(const char *name)
 	return NULL;
 }
 
-size_t pl_command_flags(const char *name, struct pl_flag *out, size_t max)
+size_t pl_command_flags(const char *name, struct cli_flag *out, size_t max)
 {
 	/* Scratch destinations: the tables are only read, never parsed into. */
 	static struct status_opts st;
@@ -312,19 +312,19 @@ void pl_help(FILE *out, const char *cmd)
 			fprintf(out, "  %-11s %s\n", pl_commands[i].name, pl_commands[i].summary);
 		fputs("\nkubectl's global flags go after the command (kubectl refuses them before\n"
 		      "the plugin's name):\n", out);
-		struct pl_flag flags[PL_MAX_FLAGS];
-		size_t n = pl_command_flags("completion", flags, PL_MAX_FLAGS);
-		pl_flags_help(out, flags, n);
+		struct cli_flag flags[CLI_MAX_FLAGS];
+		size_t n = pl_command_flags("completion", flags, CLI_MAX_FLAGS);
+		cli_flags_help(out, flags, n);
 		fputs("\nExit status: 0 ok, 1 failed/refused/timed out/not found, 2 usage, "
 		      "130 interrupted.\n"
 		      "Run 'kubectl etcd COMMAND --help' for a command's flags.\n", out);
 		return;
 	}
 	fprintf(out, "%s.\n\n%s", c->summary, c->usage);
-	struct pl_flag flags[PL_MAX_FLAGS];
-	size_t n = pl_command_flags(c->name, flags, PL_MAX_FLAGS);
+	struct cli_flag flags[CLI_MAX_FLAGS];
+	size_t n = pl_command_flags(c->name, flags, CLI_MAX_FLAGS);
 	if (n && strcmp(c->name, "help") != 0) {
 		fputs("\nFlags:\n", out);
-		pl_flags_help(out, flags, n);
+		cli_flags_help(out, flags, n);
 	}
 }

@@ -29,10 +29,10 @@
 extern const char pl_install_manifests[];
 extern const size_t pl_install_manifests_len;
 
-size_t install_flags(struct install_opts *o, struct pl_flag *out, size_t max)
+size_t install_flags(struct install_opts *o, struct cli_flag *out, size_t max)
 {
-	const struct pl_flag own[] = {
-		PL_FLAG("image", 0, PL_STR, &o->image, "REF",
+	const struct cli_flag own[] = {
+		CLI_FLAG("image", 0, CLI_STR, &o->image, "REF",
 			"the operator's image (default " PL_IMAGE_REPO ":" PL_VERSION ")"),
 	};
 	return pl_own_then_global_flags(own, EO_ARRAY_LEN(own), &o->g, out, max);
@@ -42,10 +42,10 @@ int install_parse(int argc, char **argv, struct install_opts *o, bool *help, str
 {
 	memset(o, 0, sizeof(*o));
 	pl_global_init(&o->g);
-	struct pl_flag flags[PL_MAX_FLAGS];
-	size_t n = install_flags(o, flags, PL_MAX_FLAGS);
-	struct pl_parsed p;
-	if (pl_parse(argc, argv, flags, n, &p, err) != 0)
+	struct cli_flag flags[CLI_MAX_FLAGS];
+	size_t n = install_flags(o, flags, CLI_MAX_FLAGS);
+	struct cli_parsed p;
+	if (cli_parse(argc, argv, flags, n, &p, err) != 0)
 		return -1;
 	*help = p.help;
 	if (p.help)

@@ -172,7 +172,7 @@ enum lc_result lc_watch_feed(struct lc_watch *w, const struct etcd_cluster *c, i
 	if (k && k->message[0] && strcmp(k->message, w->last_message) != 0) {
 		eo_strlcpy(w->last_message, k->message, sizeof(w->last_message));
 		char el[32];
-		pl_duration_text(now_ms - w->started_ms, el, sizeof(el));
+		dur_text(now_ms - w->started_ms, el, sizeof(el));
 		eo_buf_printf(out, "  [%s] ", el);
 		term_safe_append(out, k->message, 0);
 		eo_buf_append(out, "\n", 1);

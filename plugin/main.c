@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "plugin.h"
+#include "version.h"
 
 /* Edit distance, for "did you mean". */
 static int distance(const char *a, const char *b)
@@ -62,8 +63,8 @@ int main(int argc, char **argv)
 	 * value, so `kubectl etcd -n team-a status` works as well. */
 	struct pl_global g;
 	pl_global_init(&g);
-	struct pl_flag flags[PL_MAX_FLAGS];
-	size_t nflags = pl_global_flags(&g, flags, PL_MAX_FLAGS);
+	struct cli_flag flags[CLI_MAX_FLAGS];
+	size_t nflags = pl_global_flags(&g, flags, CLI_MAX_FLAGS);
 	int ci = -1;
 	bool help = false, version = false;
 	for (int i = 1; i < argc; i++) {
@@ -75,8 +76,8 @@ int main(int argc, char **argv)
 				help = true;
 			if (!strcmp(a, "--version"))
 				version = true;
-			const struct pl_flag *f = pl_flag_lookup(a, flags, nflags);
-			if (f && pl_flag_takes_value(f) && !strchr(a, '=') && (a[1] == '-' || !a[2]))
+			const struct cli_flag *f = cli_flag_lookup(a, flags, nflags);
+			if (f && cli_flag_takes_value(f) && !strchr(a, '=') && (a[1] == '-' || !a[2]))
 				i++;
 			continue;
 		}
@@ -84,8 +85,10 @@ int main(int argc, char **argv)
 		break;
 	}
 	if (ci < 0) {
-		if (version)
-			return version_main(0, NULL);
+		if (version) { /* one line, as every program here prints it */
+			printf("kubectl-etcd %s\n", PL_VERSION);
+			return 0;
+		}
 		if (help || argc == 1) {
 			pl_help(stdout, NULL);
 			return PL_EXIT_OK;

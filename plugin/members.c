@@ -20,10 +20,10 @@
 #include "term.h"
 #include "yamljson.h"
 
-size_t members_flags(struct live_opts *o, struct pl_flag *out, size_t max)
+size_t members_flags(struct live_opts *o, struct cli_flag *out, size_t max)
 {
-	const struct pl_flag own[] = {
-		PL_FLAG("output", 'o', PL_STR, &o->output, "FORMAT",
+	const struct cli_flag own[] = {
+		CLI_FLAG("output", 'o', CLI_STR, &o->output, "FORMAT",
 			"wide (all URLs, applied index, errors), name, json, yaml or jsonpath=TEMPLATE"),
 	};
 	return pl_own_then_global_flags(own, EO_ARRAY_LEN(own), &o->g, out, max);
@@ -49,16 +49,16 @@ int pl_print_doc(json_object *obj, const char *output)
 }
 
 int live_parse(const char *cmd, int argc, char **argv, struct live_opts *o,
-	       size_t (*flags_of)(struct live_opts *, struct pl_flag *, size_t),
+	       size_t (*flags_of)(struct live_opts *, struct cli_flag *, size_t),
 	       const char *const *formats, int *rc)
 {
 	memset(o, 0, sizeof(*o));
 	pl_global_init(&o->g);
-	struct pl_flag flags[PL_MAX_FLAGS];
-	size_t n = flags_of(o, flags, PL_MAX_FLAGS);
-	struct pl_parsed p;
+	struct cli_flag flags[CLI_MAX_FLAGS];
+	size_t n = flags_of(o, flags, CLI_MAX_FLAGS);
+	struct cli_parsed p;
 	struct eo_err err;
-	if (pl_parse(argc, argv, flags, n, &p, &err) != 0) {
+	if (cli_parse(argc, argv, flags, n, &p, &err) != 0) {
 		*rc = pl_usage_error(cmd, "%s", err.msg);
 		return -1;
 	}

@@ -19,6 +19,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "cli.h"
+#include "duration.h"
 #include "eo.h"
 #include "kube.h"
 
@@ -39,77 +41,14 @@ struct pl_global {
 };
 void pl_global_init(struct pl_global *g);
 
-/* ---- flags (flags.c, pure) ---- */
-
-enum pl_ftype {
-	PL_BOOL,     /* bool *: --yes, --yes=true|false */
-	PL_STR,      /* const char **: borrowed from argv */
-	PL_INT,      /* int64_t * */
-	PL_DURATION, /* int64_t * milliseconds: "0", "5s", "1m30s", bare integer = seconds */
-	PL_STRLIST,  /* struct pl_strlist *: repeatable (-f a -f b) */
-	PL_REFUSED,  /* recognised but not supported: help says why (--as) */
-};
-
-#define PL_MAX_LIST 32
-struct pl_strlist {
-	const char *v[PL_MAX_LIST];
-	int n;
-};
-
-struct pl_flag {
-	const char *name;    /* long name without "--" */
-	char shortc;         /* one-letter form, or 0 */
-	enum pl_ftype type;
-	void *dest;          /* see enum pl_ftype; NULL only for PL_REFUSED */
-	const char *metavar; /* value name in --help ("N", "FILE"); NULL for booleans */
-	const char *help;    /* one line; for PL_REFUSED the reason it is refused */
-	bool hidden;         /* accepted, left out of --help */
-	const char *noopt;   /* PL_STR: the value when written bare ("--dry-run" = "client");
-				a value then needs "=" (pflag's NoOptDefVal) */
-};
-
-/* Table entries: PL_FLAG(name, 'x' or 0, type, dest, metavar, help). */
-#define PL_FLAG(n, s, t, d, mv, h) \
-	{ .name = (n), .shortc = (s), .type = (t), .dest = (d), .metavar = (mv), .help = (h) }
-
-#define PL_MAX_POS 16
-struct pl_parsed {
-	const char *pos[PL_MAX_POS]; /* positional arguments, borrowed from argv */
-	int npos;
-	bool help; /* -h/--help seen: the caller prints usage and exits 0 */
-};
+/* ---- flags (flags.c, pure): kubectl's global flags on the one command-line layer (cli.h) ---- */
 
 /* The global flags as a table pointing into g; returns how many (≤ max). */
-size_t pl_global_flags(struct pl_global *g, struct pl_flag *out, size_t max);
+size_t pl_global_flags(struct pl_global *g, struct cli_flag *out, size_t max);
 /* A command's table: its own flags first (they win in --help order), then
  * the global ones; returns how many (≤ max). */
-size_t pl_own_then_global_flags(const struct pl_flag *own, size_t nown, struct pl_global *g,
-				struct pl_flag *out, size_t max);
-#define PL_MAX_FLAGS 40
-
-/*
- * Parse argv[0..argc) (the words after the command) against flags. Flags and
- * positional arguments may be interleaved; "--" ends the flags. A flag given
- * twice keeps the last value (lists append). On a usage error returns -1 with
- * err->code EO_EINVAL and a message in kubectl's words ("unknown flag: --x",
- * "flag needs an argument: --namespace").
- */
-int pl_parse(int argc, char *const argv[], const struct pl_flag *flags, size_t nflags,
-	     struct pl_parsed *out, struct eo_err *err);
-
-/* The flag a word names ("--namespace", "-n", "--v=3", "-nfoo"), or NULL. */
-const struct pl_flag *pl_flag_lookup(const char *word, const struct pl_flag *flags, size_t n);
-/* Whether a flag consumes the next word as its value when written "--name value". */
-bool pl_flag_takes_value(const struct pl_flag *f);
-
-/* Go / kubectl durations: "0", "500ms", "5s", "1m30s", "1.5h"; a bare integer
- * means seconds (kubectl's --request-timeout). Negative values are refused. */
-int pl_duration_parse(const char *s, int64_t *ms);
-/* "250ms", "4.2s", "5m0s", "1h2m3s" */
-void pl_duration_text(int64_t ms, char *out, size_t size);
-
-/* The flag table as help text: "  -n, --namespace NS   help…". */
-void pl_flags_help(FILE *out, const struct pl_flag *flags, size_t n);
+size_t pl_own_then_global_flags(const struct cli_flag *own, size_t nown, struct pl_global *g,
+				struct cli_flag *out, size_t max);
 
 /* ---- connection, terminal, signals (common.c) ---- */
 
@@ -152,7 +91,7 @@ int pl_api_fail(const struct eo_err *err, const char *name, const char *ns);
 /* ---- commands: argv holds the words after the command name ---- */
 
 /* Each command: its options, its flag table (own flags then the global ones,
- * pointing into opts; ≤ PL_MAX_FLAGS), a parser that fills opts (pure, for
+ * pointing into opts; ≤ CLI_MAX_FLAGS), a parser that fills opts (pure, for
  * tests), and its entry point returning an exit code. */
 struct status_opts {
 	struct pl_global g;
@@ -161,7 +100,7 @@ struct status_opts {
 	bool watch;
 	const char *name;   /* NULL: all clusters */
 };
-size_t status_flags(struct status_opts *o, struct pl_flag *out, size_t max);
+size_t status_flags(struct status_opts *o, struct cli_flag *out, size_t max);
 int status_parse(int argc, char **argv, struct status_opts *o, bool *help, struct eo_err *err);
 int status_main(int argc, char **argv);
 /* The Events (an array) about this very object: involvedObject.uid equal to
@@ -177,16 +116,16 @@ struct scale_opts {
 	const char *dry_run;  /* NULL, "client" or "server" (after parsing) */
 	int64_t timeout_ms, step_timeout_ms;
 };
-size_t scale_flags(struct scale_opts *o, struct pl_flag *out, size_t max);
+size_t scale_flags(struct scale_opts *o, struct cli_flag *out, size_t max);
 int scale_parse(int argc, char **argv, struct scale_opts *o, bool *help, struct eo_err *err);
 int scale_main(int argc, char **argv);
 
 struct validate_opts {
 	struct pl_global g;
-	struct pl_strlist files, old;
+	struct cli_strlist files, old;
 	bool recursive; /* -R: directories of -f with their subdirectories */
 };
-size_t validate_flags(struct validate_opts *o, struct pl_flag *out, size_t max);
+size_t validate_flags(struct validate_opts *o, struct cli_flag *out, size_t max);
 int validate_parse(int argc, char **argv, struct validate_opts *o, bool *help, struct eo_err *err);
 int validate_main(int argc, char **argv);
 /* The core of validate, pure: judge every document of one source (YAML or
@@ -223,7 +162,7 @@ struct backup_opts {
 	char bucket[64], claim[254], prefix[256];
 	const char *like;     /* etcdbackup/NAME: copy its destination */
 };
-size_t backup_flags(struct backup_opts *o, struct pl_flag *out, size_t max);
+size_t backup_flags(struct backup_opts *o, struct cli_flag *out, size_t max);
 int backup_parse_args(int argc, char **argv, struct backup_opts *o, bool *help, struct eo_err *err);
 /* The EtcdBackup to create (new reference); dest NULL: from the flags. */
 json_object *backup_object(const struct backup_opts *o, const char *ns, const char *name,
@@ -235,7 +174,7 @@ struct backups_opts {
 	struct pl_global g;
 	const char *output;
 };
-size_t backups_flags(struct backups_opts *o, struct pl_flag *out, size_t max);
+size_t backups_flags(struct backups_opts *o, struct cli_flag *out, size_t max);
 /* The table (pure): backups is an array of the cluster's EtcdBackups. */
 int render_snapshots(json_object *backups, const char *cluster, int64_t now, bool color,
 		     struct eo_buf *out);
@@ -249,7 +188,7 @@ struct restore_opts {
 	int64_t replicas, timeout_ms;
 	bool wait;
 };
-size_t restore_flags(struct restore_opts *o, struct pl_flag *out, size_t max);
+size_t restore_flags(struct restore_opts *o, struct cli_flag *out, size_t max);
 int restore_parse_args(int argc, char **argv, struct restore_opts *o, bool *help, struct eo_err *err);
 /* security: the backed-up cluster's spec.security to copy, or NULL. */
 json_object *restore_object(const struct restore_opts *o, const char *ns, const char *version,
@@ -266,7 +205,7 @@ struct upgrade_opts {
 	const char *dry_run;  /* NULL, "client" or "server" (after parsing) */
 	int64_t timeout_ms;
 };
-size_t upgrade_flags(struct upgrade_opts *o, struct pl_flag *out, size_t max);
+size_t upgrade_flags(struct upgrade_opts *o, struct cli_flag *out, size_t max);
 int upgrade_parse(int argc, char **argv, struct upgrade_opts *o, bool *help, struct eo_err *err);
 int upgrade_main(int argc, char **argv);
 
@@ -278,7 +217,7 @@ struct suspend_opts {
 	bool yes, wait;
 	int64_t timeout_ms;
 };
-size_t suspend_flags(struct suspend_opts *o, bool resume, struct pl_flag *out, size_t max);
+size_t suspend_flags(struct suspend_opts *o, bool resume, struct cli_flag *out, size_t max);
 int suspend_parse(int argc, char **argv, bool resume, struct suspend_opts *o, bool *help,
 		  struct eo_err *err);
 int suspend_main(int argc, char **argv);
@@ -290,7 +229,7 @@ struct install_opts {
 	struct pl_global g;
 	const char *image; /* NULL: the operator's image at this build's version */
 };
-size_t install_flags(struct install_opts *o, struct pl_flag *out, size_t max);
+size_t install_flags(struct install_opts *o, struct cli_flag *out, size_t max);
 int install_parse(int argc, char **argv, struct install_opts *o, bool *help, struct eo_err *err);
 /* The manifests text with every operator image line set to image and the
  * controller's --operator-image=image added to its args; appends to out.
@@ -315,9 +254,9 @@ struct live_opts {
 	const char *jsonpath; /* members' -o jsonpath=… template */
 	const char *name;
 };
-size_t members_flags(struct live_opts *o, struct pl_flag *out, size_t max);
-size_t health_flags(struct live_opts *o, struct pl_flag *out, size_t max);
-size_t alarm_flags(struct live_opts *o, struct pl_flag *out, size_t max);
+size_t members_flags(struct live_opts *o, struct cli_flag *out, size_t max);
+size_t health_flags(struct live_opts *o, struct cli_flag *out, size_t max);
+size_t alarm_flags(struct live_opts *o, struct cli_flag *out, size_t max);
 int members_main(int argc, char **argv);
 int health_main(int argc, char **argv);
 int alarm_main(int argc, char **argv);
@@ -325,7 +264,7 @@ int alarm_main(int argc, char **argv);
  * (NULL-terminated). -1 when the command is done: *rc is the exit code
  * (--help printed, or a usage error reported). */
 int live_parse(const char *cmd, int argc, char **argv, struct live_opts *o,
-	       size_t (*flags_of)(struct live_opts *, struct pl_flag *, size_t),
+	       size_t (*flags_of)(struct live_opts *, struct cli_flag *, size_t),
 	       const char *const *formats, int *rc);
 /* -o json or yaml of a document (a new line after JSON); 0 or the exit code. */
 int pl_print_doc(json_object *obj, const char *output);
@@ -334,11 +273,11 @@ int pl_print_doc(json_object *obj, const char *output);
  * against the global flags into p. Returns -1 when the command goes on with
  * p.pos, else the exit code it is done with: --help printed (PL_EXIT_OK) or
  * a usage error reported (PL_EXIT_USAGE). */
-int pl_parse_global_only(const char *cmd, int argc, char **argv, struct pl_parsed *p);
+int pl_parse_global_only(const char *cmd, int argc, char **argv, struct cli_parsed *p);
 int version_main(int argc, char **argv);
 /* version's flag table (--client, -o, --operator-namespace, then the global
  * ones), for help and completion. */
-size_t version_flags(struct pl_global *scratch, struct pl_flag *out, size_t max);
+size_t version_flags(struct pl_global *scratch, struct cli_flag *out, size_t max);
 /* What `version` shows of one operator Deployment: {image, version (the
  * image's tag or digest), replicas, readyReplicas}. Pure; new reference. */
 json_object *version_component(json_object *deploy);
@@ -358,7 +297,7 @@ extern const size_t pl_ncommands;
 const struct pl_command *pl_command_find(const char *name);
 /* The flag table of a command, pointing into scratch storage (help and
  * completion only). Returns how many, 0 for an unknown command. */
-size_t pl_command_flags(const char *name, struct pl_flag *out, size_t max);
+size_t pl_command_flags(const char *name, struct cli_flag *out, size_t max);
 /* Usage of one command (NULL: the top level) on out. */
 void pl_help(FILE *out, const char *cmd);
 

@@ -43,7 +43,7 @@ void progress_init(struct progress *p, const char *name, int from, int to, int64
 static int elapsed_line(struct progress *p, const char *label, int64_t now_ms, struct eo_buf *out)
 {
 	char el[32];
-	pl_duration_text(now_ms - p->step_started_ms, el, sizeof(el));
+	dur_text(now_ms - p->step_started_ms, el, sizeof(el));
 	int pad = 40 - (int)pl_text_width(label);
 	return eo_buf_printf(out, "  %s%*s %s\n", label, pad > 0 ? pad : 0, "", el);
 }

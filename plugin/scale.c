@@ -37,16 +37,16 @@ static bool in_range(int64_t n)
 	return n >= EC_MIN_REPLICAS && n <= EC_MAX_REPLICAS;
 }
 
-size_t scale_flags(struct scale_opts *o, struct pl_flag *out, size_t max)
+size_t scale_flags(struct scale_opts *o, struct cli_flag *out, size_t max)
 {
-	const struct pl_flag own[] = {
-		PL_FLAG("replicas", 0, PL_INT, &o->replicas, "N", "the number of members to reach (1-9); required"),
-		PL_FLAG("yes", 'y', PL_BOOL, &o->yes, NULL, "proceed without asking (required when stdin is not a terminal)"),
-		{.name = "dry-run", .type = PL_STR, .dest = &o->dry_run, .metavar = "MODE", .noopt = "client",
+	const struct cli_flag own[] = {
+		CLI_FLAG("replicas", 0, CLI_INT, &o->replicas, "N", "the number of members to reach (1-9); required"),
+		CLI_FLAG("yes", 'y', CLI_BOOL, &o->yes, NULL, "proceed without asking (required when stdin is not a terminal)"),
+		{.name = "dry-run", .type = CLI_STR, .dest = &o->dry_run, .metavar = "MODE", .noopt = "client",
 		 .help = "print the plan, write nothing; --dry-run=server also asks the API server's admission"},
-		PL_FLAG("timeout", 0, PL_DURATION, &o->timeout_ms, "DURATION", "stop waiting after this long in all (default 30m)"),
-		PL_FLAG("step-timeout", 0, PL_DURATION, &o->step_timeout_ms, "DURATION", "stop waiting when one step takes longer (default 5m)"),
-		PL_FLAG("take-over", 0, PL_BOOL, &o->take_over, NULL, "head for N although another change is in flight (its step finishes first)"),
+		CLI_FLAG("timeout", 0, CLI_DURATION, &o->timeout_ms, "DURATION", "stop waiting after this long in all (default 30m)"),
+		CLI_FLAG("step-timeout", 0, CLI_DURATION, &o->step_timeout_ms, "DURATION", "stop waiting when one step takes longer (default 5m)"),
+		CLI_FLAG("take-over", 0, CLI_BOOL, &o->take_over, NULL, "head for N although another change is in flight (its step finishes first)"),
 	};
 	return pl_own_then_global_flags(own, EO_ARRAY_LEN(own), &o->g, out, max);
 }
@@ -58,10 +58,10 @@ int scale_parse(int argc, char **argv, struct scale_opts *o, bool *help, struct 
 	o->replicas = -1;
 	o->timeout_ms = DEFAULT_TIMEOUT_MS;
 	o->step_timeout_ms = DEFAULT_STEP_TIMEOUT_MS;
-	struct pl_flag flags[PL_MAX_FLAGS];
-	size_t n = scale_flags(o, flags, PL_MAX_FLAGS);
-	struct pl_parsed p;
-	if (pl_parse(argc, argv, flags, n, &p, err) != 0)
+	struct cli_flag flags[CLI_MAX_FLAGS];
+	size_t n = scale_flags(o, flags, CLI_MAX_FLAGS);
+	struct cli_parsed p;
+	if (cli_parse(argc, argv, flags, n, &p, err) != 0)
 		return -1;
 	*help = p.help;
 	if (p.help)
@@ -293,7 +293,7 @@ static int write_step(struct scale_run *r, bool dry)
 				       "accept the first step; nothing was written.\n");
 			return PL_EXIT_OK;
 		}
-		if (err.code != 409 || attempt + 1 >= MAX_CONFLICTS)
+		if (err.code != EO_HTTP_CONFLICT || attempt + 1 >= MAX_CONFLICTS)
 			return pl_api_fail(&err, r->o->name, r->ns);
 		/* The object changed since it was read (a status update, most
 		 * likely): read it again and check the decision still holds. */

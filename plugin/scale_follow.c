@@ -123,11 +123,11 @@ static int timed_out(struct follow *f, int why)
 	const struct etcd_cluster *c = &r->c;
 	char dur[32];
 	if (why == STOP_STEP) {
-		pl_duration_text(r->o->step_timeout_ms, dur, sizeof(dur));
+		dur_text(r->o->step_timeout_ms, dur, sizeof(dur));
 		pl_fail("step %d/%d (%d \xe2\x86\x92 %d) did not finish within %s (--step-timeout)",
 			f->pg.step, f->pg.nsteps, f->pg.step_from, f->pg.step_to, dur);
 	} else {
-		pl_duration_text(r->o->timeout_ms, dur, sizeof(dur));
+		dur_text(r->o->timeout_ms, dur, sizeof(dur));
 		pl_fail("the scale did not finish within %s (--timeout)", dur);
 	}
 	fprintf(stderr, "Reached: %s.\n", f->pg.reached);
@@ -220,7 +220,7 @@ int scale_follow(struct scale_run *r)
 	int why = atomic_load(&f->why);
 	int code;
 	char took[32];
-	pl_duration_text(eo_now_ms() - f->started_ms, took, sizeof(took));
+	dur_text(eo_now_ms() - f->started_ms, took, sizeof(took));
 	if (f->result == PROGRESS_DONE) {
 		printf("Done: %s/%s has %lld member%s (%s).\n", r->ns, r->o->name,
 		       (long long)r->o->replicas, r->o->replicas == 1 ? "" : "s", took);

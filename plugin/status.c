@@ -29,11 +29,11 @@
 #include "term.h"
 #include "yamljson.h"
 
-size_t status_flags(struct status_opts *o, struct pl_flag *out, size_t max)
+size_t status_flags(struct status_opts *o, struct cli_flag *out, size_t max)
 {
-	const struct pl_flag own[] = {
-		PL_FLAG("output", 'o', PL_STR, &o->output, "FORMAT", "json or yaml (the objects as the API server has them), wide, name or jsonpath=TEMPLATE"),
-		PL_FLAG("watch", 'w', PL_BOOL, &o->watch, NULL, "keep watching: show the view again after every change (Ctrl-C ends)"),
+	const struct cli_flag own[] = {
+		CLI_FLAG("output", 'o', CLI_STR, &o->output, "FORMAT", "json or yaml (the objects as the API server has them), wide, name or jsonpath=TEMPLATE"),
+		CLI_FLAG("watch", 'w', CLI_BOOL, &o->watch, NULL, "keep watching: show the view again after every change (Ctrl-C ends)"),
 	};
 	return pl_own_then_global_flags(own, EO_ARRAY_LEN(own), &o->g, out, max);
 }
@@ -42,10 +42,10 @@ int status_parse(int argc, char **argv, struct status_opts *o, bool *help, struc
 {
 	memset(o, 0, sizeof(*o));
 	pl_global_init(&o->g);
-	struct pl_flag flags[PL_MAX_FLAGS];
-	size_t n = status_flags(o, flags, PL_MAX_FLAGS);
-	struct pl_parsed p;
-	if (pl_parse(argc, argv, flags, n, &p, err) != 0)
+	struct cli_flag flags[CLI_MAX_FLAGS];
+	size_t n = status_flags(o, flags, CLI_MAX_FLAGS);
+	struct cli_parsed p;
+	if (cli_parse(argc, argv, flags, n, &p, err) != 0)
 		return -1;
 	*help = p.help;
 	if (p.help)
@@ -134,7 +134,7 @@ static json_object *fetch_events(const struct view *v, const char *name, char *n
 	int rc = kube_request(v->kc, "GET", path, NULL, NULL, &out, &err);
 	pl_log_call("LIST", "events", t0, rc, &err);
 	free(path);
-	if (rc != 0 && err.code == 400) {
+	if (rc != 0 && err.code == EO_HTTP_BAD_REQUEST) {
 		t0 = eo_now_ms();
 		rc = kube_request(v->kc, "GET", base, NULL, NULL, &out, &err);
 		pl_log_call("LIST", "events (no field selector)", t0, rc, &err);

@@ -22,16 +22,16 @@
 #define DEFAULT_TIMEOUT_MS (10 * 60 * 1000)
 #define MAX_CONFLICTS 5
 
-size_t suspend_flags(struct suspend_opts *o, bool resume, struct pl_flag *out, size_t max)
+size_t suspend_flags(struct suspend_opts *o, bool resume, struct cli_flag *out, size_t max)
 {
-	const struct pl_flag suspend_own[] = {
-		PL_FLAG("yes", 'y', PL_BOOL, &o->yes, NULL, "proceed without asking (required when stdin is not a terminal)"),
-		PL_FLAG("wait", 'w', PL_BOOL, &o->wait, NULL, "follow until every member is stopped (phase Suspended)"),
-		PL_FLAG("timeout", 0, PL_DURATION, &o->timeout_ms, "DURATION", "with --wait: stop following after this long (default 10m)"),
+	const struct cli_flag suspend_own[] = {
+		CLI_FLAG("yes", 'y', CLI_BOOL, &o->yes, NULL, "proceed without asking (required when stdin is not a terminal)"),
+		CLI_FLAG("wait", 'w', CLI_BOOL, &o->wait, NULL, "follow until every member is stopped (phase Suspended)"),
+		CLI_FLAG("timeout", 0, CLI_DURATION, &o->timeout_ms, "DURATION", "with --wait: stop following after this long (default 10m)"),
 	};
-	const struct pl_flag resume_own[] = {
-		PL_FLAG("wait", 'w', PL_BOOL, &o->wait, NULL, "follow until the cluster is Running with every member ready"),
-		PL_FLAG("timeout", 0, PL_DURATION, &o->timeout_ms, "DURATION", "with --wait: stop following after this long (default 10m)"),
+	const struct cli_flag resume_own[] = {
+		CLI_FLAG("wait", 'w', CLI_BOOL, &o->wait, NULL, "follow until the cluster is Running with every member ready"),
+		CLI_FLAG("timeout", 0, CLI_DURATION, &o->timeout_ms, "DURATION", "with --wait: stop following after this long (default 10m)"),
 	};
 	if (resume)
 		return pl_own_then_global_flags(resume_own, EO_ARRAY_LEN(resume_own), &o->g, out, max);
@@ -46,10 +46,10 @@ int suspend_parse(int argc, char **argv, bool resume, struct suspend_opts *o, bo
 	o->resume = resume;
 	o->timeout_ms = DEFAULT_TIMEOUT_MS;
 	const char *cmd = resume ? "resume" : "suspend";
-	struct pl_flag flags[PL_MAX_FLAGS];
-	size_t n = suspend_flags(o, resume, flags, PL_MAX_FLAGS);
-	struct pl_parsed p;
-	if (pl_parse(argc, argv, flags, n, &p, err) != 0)
+	struct cli_flag flags[CLI_MAX_FLAGS];
+	size_t n = suspend_flags(o, resume, flags, CLI_MAX_FLAGS);
+	struct cli_parsed p;
+	if (cli_parse(argc, argv, flags, n, &p, err) != 0)
 		return -1;
 	*help = p.help;
 	if (p.help)
@@ -105,7 +105,7 @@ static int write_flag(struct suspend_run *r)
 		free(patch);
 		if (rc == 0)
 			return PL_EXIT_OK;
-		if (err.code != 409 || attempt + 1 >= MAX_CONFLICTS)
+		if (err.code != EO_HTTP_CONFLICT || attempt + 1 >= MAX_CONFLICTS)
 			return pl_api_fail(&err, r->o->name, r->ns);
 		if (lc_read(r->kc, r->ns, r->o->name, &r->c, &err) != 0)
 			return err.code == EO_EPARSE ? pl_fail("%s", err.msg)
@@ -126,7 +126,7 @@ static int follow(struct suspend_run *r, int64_t generation)
 	struct eo_err err = {0};
 	enum lc_outcome out = lc_follow(r->kc, r->ns, o->name, &w, &r->c, o->timeout_ms, &err);
 	char took[32], status[400], dur[32];
-	pl_duration_text(eo_now_ms() - t0, took, sizeof(took));
+	dur_text(eo_now_ms() - t0, took, sizeof(took));
 	lc_cmd_text("status", o->name, r->ns, status, sizeof(status));
 	const char *what = o->resume ? "resuming" : "suspending";
 	switch (out) {
@@ -147,7 +147,7 @@ static int follow(struct suspend_run *r, int64_t generation)
 		       what, status);
 		return PL_EXIT_INTERRUPTED;
 	case LC_OUT_TIMEOUT:
-		pl_duration_text(o->timeout_ms, dur, sizeof(dur));
+		dur_text(o->timeout_ms, dur, sizeof(dur));
 		pl_fail("%s %s/%s did not finish within %s (--timeout); spec.suspended stays %s",
 			what, r->ns, o->name, dur, o->resume ? "false" : "true");
 		if (w.last_message[0])

@@ -25,14 +25,14 @@
 #define DEFAULT_TIMEOUT_MS (30 * 60 * 1000)
 #define MAX_CONFLICTS 5
 
-size_t upgrade_flags(struct upgrade_opts *o, struct pl_flag *out, size_t max)
+size_t upgrade_flags(struct upgrade_opts *o, struct cli_flag *out, size_t max)
 {
-	const struct pl_flag own[] = {
-		PL_FLAG("version", 0, PL_STR, &o->version_arg, "X.Y.Z", "the etcd version to run (one minor at a time, never down); required"),
-		PL_FLAG("yes", 'y', PL_BOOL, &o->yes, NULL, "proceed without asking (required when stdin is not a terminal)"),
-		{.name = "dry-run", .type = PL_STR, .dest = &o->dry_run, .metavar = "MODE", .noopt = "client",
+	const struct cli_flag own[] = {
+		CLI_FLAG("version", 0, CLI_STR, &o->version_arg, "X.Y.Z", "the etcd version to run (one minor at a time, never down); required"),
+		CLI_FLAG("yes", 'y', CLI_BOOL, &o->yes, NULL, "proceed without asking (required when stdin is not a terminal)"),
+		{.name = "dry-run", .type = CLI_STR, .dest = &o->dry_run, .metavar = "MODE", .noopt = "client",
 		 .help = "print the plan, write nothing; --dry-run=server also asks the API server's admission"},
-		PL_FLAG("timeout", 0, PL_DURATION, &o->timeout_ms, "DURATION", "stop following after this long (default 30m); the upgrade goes on"),
+		CLI_FLAG("timeout", 0, CLI_DURATION, &o->timeout_ms, "DURATION", "stop following after this long (default 30m); the upgrade goes on"),
 	};
 	return pl_own_then_global_flags(own, EO_ARRAY_LEN(own), &o->g, out, max);
 }
@@ -42,10 +42,10 @@ int upgrade_parse(int argc, char **argv, struct upgrade_opts *o, bool *help, str
 	memset(o, 0, sizeof(*o));
 	pl_global_init(&o->g);
 	o->timeout_ms = DEFAULT_TIMEOUT_MS;
-	struct pl_flag flags[PL_MAX_FLAGS];
-	size_t n = upgrade_flags(o, flags, PL_MAX_FLAGS);
-	struct pl_parsed p;
-	if (pl_parse(argc, argv, flags, n, &p, err) != 0)
+	struct cli_flag flags[CLI_MAX_FLAGS];
+	size_t n = upgrade_flags(o, flags, CLI_MAX_FLAGS);
+	struct cli_parsed p;
+	if (cli_parse(argc, argv, flags, n, &p, err) != 0)
 		return -1;
 	*help = p.help;
 	if (p.help)
@@ -130,7 +130,7 @@ static int write_version(struct upgrade_run *r, bool dry)
 				       "accept the change; nothing was written.\n");
 			return PL_EXIT_OK;
 		}
-		if (err.code != 409 || attempt + 1 >= MAX_CONFLICTS)
+		if (err.code != EO_HTTP_CONFLICT || attempt + 1 >= MAX_CONFLICTS)
 			return pl_api_fail(&err, r->o->name, r->ns);
 		/* changed since it was read (a status update, most likely) */
 		if (lc_read(r->kc, r->ns, r->o->name, &r->c, &err) != 0)
@@ -149,7 +149,7 @@ static int follow(struct upgrade_run *r, int64_t generation)
 	struct eo_err err = {0};
 	enum lc_outcome out = lc_follow(r->kc, r->ns, r->o->name, &w, &r->c, r->o->timeout_ms, &err);
 	char took[32], status[400], dur[32];
-	pl_duration_text(eo_now_ms() - t0, took, sizeof(took));
+	dur_text(eo_now_ms() - t0, took, sizeof(took));
 	lc_cmd_text("status", r->o->name, r->ns, status, sizeof(status));
 	switch (out) {
 	case LC_OUT_DONE:
@@ -166,7 +166,7 @@ static int follow(struct upgrade_run *r, int64_t generation)
 		       "remaining members to %s.\nFollow it:  %s --watch\n", r->o->version, status);
 		return PL_EXIT_INTERRUPTED;
 	case LC_OUT_TIMEOUT:
-		pl_duration_text(r->o->timeout_ms, dur, sizeof(dur));
+		dur_text(r->o->timeout_ms, dur, sizeof(dur));
 		pl_fail("the upgrade to %s did not finish within %s (--timeout); it goes on, "
 			"spec.version stays %s", r->o->version, dur, r->o->version);
 		if (w.last_message[0])

@@ -77,12 +77,12 @@ bool validate_has_schema(void)
 	return crd_schema() != NULL;
 }
 
-size_t validate_flags(struct validate_opts *o, struct pl_flag *out, size_t max)
+size_t validate_flags(struct validate_opts *o, struct cli_flag *out, size_t max)
 {
-	const struct pl_flag own[] = {
-		PL_FLAG("filename", 'f', PL_STRLIST, &o->files, "FILE", "YAML or JSON file of EtcdClusters, '-' for stdin (repeatable)"),
-		PL_FLAG("old", 0, PL_STRLIST, &o->old, "FILE", "the objects as they are now: judge -f as UPDATEs of these (repeatable)"),
-		PL_FLAG("recursive", 'R', PL_BOOL, &o->recursive, NULL, "with a directory for -f, its subdirectories too"),
+	const struct cli_flag own[] = {
+		CLI_FLAG("filename", 'f', CLI_STRLIST, &o->files, "FILE", "YAML or JSON file of EtcdClusters, '-' for stdin (repeatable)"),
+		CLI_FLAG("old", 0, CLI_STRLIST, &o->old, "FILE", "the objects as they are now: judge -f as UPDATEs of these (repeatable)"),
+		CLI_FLAG("recursive", 'R', CLI_BOOL, &o->recursive, NULL, "with a directory for -f, its subdirectories too"),
 	};
 	return pl_own_then_global_flags(own, EO_ARRAY_LEN(own), &o->g, out, max);
 }
@@ -91,10 +91,10 @@ int validate_parse(int argc, char **argv, struct validate_opts *o, bool *help, s
 {
 	memset(o, 0, sizeof(*o));
 	pl_global_init(&o->g);
-	struct pl_flag flags[PL_MAX_FLAGS];
-	size_t n = validate_flags(o, flags, PL_MAX_FLAGS);
-	struct pl_parsed p;
-	if (pl_parse(argc, argv, flags, n, &p, err) != 0)
+	struct cli_flag flags[CLI_MAX_FLAGS];
+	size_t n = validate_flags(o, flags, CLI_MAX_FLAGS);
+	struct cli_parsed p;
+	if (cli_parse(argc, argv, flags, n, &p, err) != 0)
 		return -1;
 	*help = p.help;
 	if (p.help)

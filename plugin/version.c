@@ -31,18 +31,18 @@ struct version_opts {
 	const char *operator_ns;
 };
 
-static size_t flags_of(struct version_opts *o, struct pl_flag *out, size_t max)
+static size_t flags_of(struct version_opts *o, struct cli_flag *out, size_t max)
 {
-	const struct pl_flag own[] = {
-		PL_FLAG("client", 0, PL_BOOL, &o->client, NULL, "the plugin's version only: contact nothing"),
-		PL_FLAG("output", 'o', PL_STR, &o->output, "FORMAT", "json or yaml"),
-		PL_FLAG("operator-namespace", 0, PL_STR, &o->operator_ns, "NS",
+	const struct cli_flag own[] = {
+		CLI_FLAG("client", 0, CLI_BOOL, &o->client, NULL, "the plugin's version only: contact nothing"),
+		CLI_FLAG("output", 'o', CLI_STR, &o->output, "FORMAT", "json or yaml"),
+		CLI_FLAG("operator-namespace", 0, CLI_STR, &o->operator_ns, "NS",
 			"where the controller and webhook run (" OPERATOR_NS ")"),
 	};
 	return pl_own_then_global_flags(own, EO_ARRAY_LEN(own), &o->g, out, max);
 }
 
-size_t version_flags(struct pl_global *scratch, struct pl_flag *out, size_t max)
+size_t version_flags(struct pl_global *scratch, struct cli_flag *out, size_t max)
 {
 	static struct version_opts o;
 	o.g = *scratch;
@@ -82,7 +82,7 @@ static void component(struct kube_client *kc, const char *ns, const char *deploy
 	if (rc != 0) {
 		json_object *c = json_object_new_object();
 		char why[300];
-		if (err.code == 404)
+		if (err.code == EO_HTTP_NOT_FOUND)
 			snprintf(why, sizeof(why), "no Deployment %s/%s", ns, deploy_name);
 		else
 			snprintf(why, sizeof(why), "%s", err.msg);
@@ -109,11 +109,11 @@ int version_main(int argc, char **argv)
 	struct version_opts o;
 	memset(&o, 0, sizeof(o));
 	pl_global_init(&o.g);
-	struct pl_flag flags[PL_MAX_FLAGS];
-	size_t n = flags_of(&o, flags, PL_MAX_FLAGS);
-	struct pl_parsed p;
+	struct cli_flag flags[CLI_MAX_FLAGS];
+	size_t n = flags_of(&o, flags, CLI_MAX_FLAGS);
+	struct cli_parsed p;
 	struct eo_err err;
-	if (pl_parse(argc, argv, flags, n, &p, &err) != 0)
+	if (cli_parse(argc, argv, flags, n, &p, &err) != 0)
 		return pl_usage_error("version", "%s", err.msg);
 	if (p.help) {
 		pl_help(stdout, "version");

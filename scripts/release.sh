@@ -25,8 +25,8 @@ dist=${2:-$root/dist}
 image_dir=${IMAGE_DIR:-$build/image}
 say() { printf 'release: %s\n' "$*" >&2; }
 
-version=$("$build/kubectl-etcd" version | awk '{print $3}')
-[ -n "$version" ] || { say "$build/kubectl-etcd printed no version"; exit 1; }
+version=$("$build/kubectl-etcd" --version | awk 'NR==1 {print $2}')
+[ -n "$version" ] || { say "$build/kubectl-etcd --version printed no version"; exit 1; }
 [ -f "$image_dir/digest" ] || { say "no image in $image_dir (make image)"; exit 1; }
 digest=$(cat "$image_dir/digest")
 name=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["manifests"][0]["annotations"]["io.containerd.image.name"].rsplit(":", 1)[0])' "$image_dir/oci/index.json")

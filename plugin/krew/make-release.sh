@@ -16,8 +16,8 @@ base=${2:-https://github.com/etcd-k8s-operator/etcd-operator/releases/download}
 dist=${DIST:-$build/krew}
 [ -x "$build/kubectl-etcd" ] || { echo "make-release: $build/kubectl-etcd not built (make)" >&2; exit 1; }
 # the version the binary itself reports (EO_VERSION, from git via the Makefile)
-version=$("$build/kubectl-etcd" version | awk '{print $3}')
-[ -n "$version" ] || { echo "make-release: $build/kubectl-etcd version printed no version" >&2; exit 1; }
+version=$("$build/kubectl-etcd" --version | awk 'NR==1 {print $2}')
+[ -n "$version" ] || { echo "make-release: $build/kubectl-etcd version --version printed no version" >&2; exit 1; }
 archive=kubectl-etcd_linux_amd64.tar.gz
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT

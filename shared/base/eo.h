@@ -14,8 +14,11 @@
 #include <stdint.h>
 
 /*
- * err->code: an HTTP status when a server answered (404, 409, 422, 503 …),
- * an ETCD_E* code from etcd.h for etcd's own errors, or one of these.
+ * err->code, one space for every error of every module:
+ *   EO_OK and the negative EO_E* below — our own;
+ *   100..599 — the HTTP status a server answered with (the API server, S3):
+ *              compare with the EO_HTTP_* names, never a bare number;
+ *   ≥ 1000   — etcd's own errors (ETCD_E*, etcd/etcd.h).
  */
 enum {
 	EO_OK = 0,
@@ -26,6 +29,15 @@ enum {
 	EO_ETIMEOUT = -5,   /* the deadline passed */
 	EO_ECANCELED = -6,  /* stopped by the caller (signal, stop flag) */
 	EO_ENOMEM = -7,
+	EO_EUSAGE = -8,     /* a command line that cannot run: exit status 2 and a pointer to --help */
+};
+
+/* The HTTP statuses the code acts on. */
+enum {
+	EO_HTTP_BAD_REQUEST = 400,
+	EO_HTTP_NOT_FOUND = 404,
+	EO_HTTP_CONFLICT = 409, /* resourceVersion moved on, or it already exists */
+	EO_HTTP_GONE = 410,     /* a watch's resourceVersion is too old */
 };
 
 struct eo_err {

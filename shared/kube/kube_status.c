@@ -110,11 +110,11 @@ void kube_status_message(json_object *st, long code, char *out, size_t size)
 	} else {
 		struct eo_buf what = {0};
 		describe_object(details, &what);
-		if (what.len && (code == 404 || !strcmp(reason, "NotFound")))
+		if (what.len && (code == EO_HTTP_NOT_FOUND || !strcmp(reason, "NotFound")))
 			eo_buf_printf(&b, "%s not found", what.data);
 		else if (what.len && !strcmp(reason, "AlreadyExists"))
 			eo_buf_printf(&b, "%s already exists", what.data);
-		else if (what.len && (code == 409 || !strcmp(reason, "Conflict")))
+		else if (what.len && (code == EO_HTTP_CONFLICT || !strcmp(reason, "Conflict")))
 			eo_buf_printf(&b, "Operation cannot be fulfilled on %s", what.data);
 		else if (what.len)
 			eo_buf_printf(&b, "%s: %s", what.data, *reason ? reason : http_reason(code));

@@ -263,7 +263,7 @@ int kube_informer_run(struct kube_client *kc, const struct kube_res *res, const 
 			}
 			continue;
 		}
-		if (e.code == 410) {
+		if (e.code == EO_HTTP_GONE) {
 			log_info("watch expired; relisting", "resource=%s rv=%s", res->plural, rv);
 			need_list = 1;
 			continue;

@@ -543,7 +543,7 @@ int s3_delete(struct s3_client *c, const char *key, struct eo_err *err)
 	struct req r = {.method = "DELETE", .key = key};
 	int rc = perform(c, &r, err);
 	req_done(&r);
-	if (rc != 0 && err->code == 404) {
+	if (rc != 0 && err->code == EO_HTTP_NOT_FOUND) {
 		eo_err_clear(err);
 		rc = 0;
 	}
@@ -601,7 +601,7 @@ int s3_make_bucket(struct s3_client *c, struct eo_err *err)
 	struct req r = {.method = "PUT", .key = ""};
 	int rc = perform(c, &r, err);
 	req_done(&r);
-	if (rc != 0 && err->code == 409) {
+	if (rc != 0 && err->code == EO_HTTP_CONFLICT) {
 		eo_err_clear(err);
 		rc = 0;
 	}

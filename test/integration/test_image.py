@@ -24,8 +24,8 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD = os.environ.get("EO_BUILD", os.path.join(ROOT, "build"))
 PROGRAMS = ["etcd-controller", "etcd-webhook", "kubectl-etcd", "etcd-certs", "etcd-member-guard"]
 EPOCH = "1700000000"
-VERSION = subprocess.run([os.path.join(BUILD, "kubectl-etcd"), "version"], capture_output=True,
-                         text=True).stdout.split()[-1]
+VERSION = subprocess.run([os.path.join(BUILD, "kubectl-etcd"), "--version"], capture_output=True,
+                         text=True).stdout.split()[1]
 
 
 def build_image(out, epoch=EPOCH):

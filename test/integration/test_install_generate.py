@@ -82,7 +82,7 @@ class InstallGenerate(unittest.TestCase):
         self.assertIn(f"--operator-image={IMAGE}", ctl["spec"]["template"]["spec"]["containers"][0]["args"])
 
     def test_default_image_is_this_version(self):
-        version = run("version").stdout.split()[-1]
+        version = run("--version").stdout.split()[1]
         r = run("install", "generate")
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(r.stdout.count(f"image: {REPO}:{version}\n"), 2)

@@ -24,8 +24,8 @@ sys.path.insert(0, os.path.join(ROOT, "test"))
 from kbed import yamlish  # noqa: E402
 
 BUILD = os.environ.get("EO_BUILD", os.path.join(ROOT, "build"))
-VERSION = subprocess.run([os.path.join(BUILD, "kubectl-etcd"), "version"], capture_output=True,
-                         text=True).stdout.split()[-1]
+VERSION = subprocess.run([os.path.join(BUILD, "kubectl-etcd"), "--version"], capture_output=True,
+                         text=True).stdout.split()[1]
 NAME = "ghcr.io/etcd-k8s-operator/etcd-operator"
 
 

@@ -27,7 +27,7 @@ check() { # label, output
 for b in kubectl-etcd etcd-webhook etcd-controller etcd-certs etcd-member-guard; do
 	check "$b --version" "$("$build/$b" --version)"
 done
-check "kubectl-etcd version" "$("$build/kubectl-etcd" version)"
+check "kubectl-etcd version --client" "$("$build/kubectl-etcd" version --client | sed 's/ (commit .*//')"
 check "make -s version" "$(make -s --no-print-directory version)"
 # outside git (a tarball of the sources): no hash to show, and it says so
 out=$(GIT_DIR=/nonexistent GIT_CEILING_DIRECTORIES=/ scripts/version.sh)

@@ -238,40 +238,40 @@ static void test_durations(void **state)
 		  {"1.5h", 5400000}, {"500ms", 500}, {"7", 7000},     {"2h3m4s", 7384000},
 		  {"1500us", 2},   {"0s", 0}};
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
-		assert_int_equal(pl_duration_parse(ok[i].in, &ms), 0);
+		assert_int_equal(dur_parse(ok[i].in, &ms), 0);
 		assert_int_equal(ms, ok[i].ms);
 	}
 	const char *bad[] = {"", "-1s", "-5", "abc", "5x", "s", "1..5s", "5 s"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		assert_int_equal(pl_duration_parse(bad[i], &ms), -1);
+		assert_int_equal(dur_parse(bad[i], &ms), -1);
 	char t[32];
-	pl_duration_text(400, t, sizeof(t));
+	dur_text(400, t, sizeof(t));
 	assert_string_equal(t, "400ms");
-	pl_duration_text(4200, t, sizeof(t));
+	dur_text(4200, t, sizeof(t));
 	assert_string_equal(t, "4.2s");
-	pl_duration_text(300000, t, sizeof(t));
+	dur_text(300000, t, sizeof(t));
 	assert_string_equal(t, "5m0s");
-	pl_duration_text(3723000, t, sizeof(t));
+	dur_text(3723000, t, sizeof(t));
 	assert_string_equal(t, "1h2m3s");
 }
 
 static void test_lookup_and_values(void **state)
 {
 	(void)state;
-	struct pl_flag flags[PL_MAX_FLAGS];
-	size_t n = pl_command_flags("scale", flags, PL_MAX_FLAGS);
+	struct cli_flag flags[CLI_MAX_FLAGS];
+	size_t n = pl_command_flags("scale", flags, CLI_MAX_FLAGS);
 	assert_true(n > 10);
-	const struct pl_flag *f = pl_flag_lookup("--namespace=x", flags, n);
+	const struct cli_flag *f = cli_flag_lookup("--namespace=x", flags, n);
 	assert_non_null(f);
 	assert_string_equal(f->name, "namespace");
-	assert_ptr_equal(pl_flag_lookup("-n", flags, n), f);
-	assert_true(pl_flag_takes_value(f));
-	f = pl_flag_lookup("--dry-run", flags, n);
+	assert_ptr_equal(cli_flag_lookup("-n", flags, n), f);
+	assert_true(cli_flag_takes_value(f));
+	f = cli_flag_lookup("--dry-run", flags, n);
 	assert_non_null(f);
-	assert_false(pl_flag_takes_value(f)); /* only with '=' */
-	assert_null(pl_flag_lookup("--nope", flags, n));
-	assert_null(pl_flag_lookup("plain", flags, n));
-	assert_int_equal(pl_command_flags("nope", flags, PL_MAX_FLAGS), 0);
+	assert_false(cli_flag_takes_value(f)); /* only with '=' */
+	assert_null(cli_flag_lookup("--nope", flags, n));
+	assert_null(cli_flag_lookup("plain", flags, n));
+	assert_int_equal(pl_command_flags("nope", flags, CLI_MAX_FLAGS), 0);
 }
 
 static void test_human_formats(void **state)

@@ -113,16 +113,16 @@ static void test_suspend_resume_parse(void **state)
 static void test_flag_tables(void **state)
 {
 	(void)state;
-	struct pl_flag f[PL_MAX_FLAGS];
-	size_t n = pl_command_flags("upgrade", f, PL_MAX_FLAGS);
+	struct cli_flag f[CLI_MAX_FLAGS];
+	size_t n = pl_command_flags("upgrade", f, CLI_MAX_FLAGS);
 	assert_true(n > 4);
 	assert_string_equal(f[0].name, "version");
-	assert_non_null(pl_flag_lookup("--dry-run", f, n));
-	n = pl_command_flags("resume", f, PL_MAX_FLAGS);
-	assert_null(pl_flag_lookup("--yes", f, n));
-	assert_non_null(pl_flag_lookup("-w", f, n));
-	n = pl_command_flags("suspend", f, PL_MAX_FLAGS);
-	assert_non_null(pl_flag_lookup("-y", f, n));
+	assert_non_null(cli_flag_lookup("--dry-run", f, n));
+	n = pl_command_flags("resume", f, CLI_MAX_FLAGS);
+	assert_null(cli_flag_lookup("--yes", f, n));
+	assert_non_null(cli_flag_lookup("-w", f, n));
+	n = pl_command_flags("suspend", f, CLI_MAX_FLAGS);
+	assert_non_null(cli_flag_lookup("-y", f, n));
 	assert_non_null(pl_command_find("upgrade"));
 	assert_non_null(pl_command_find("suspend"));
 	assert_non_null(pl_command_find("resume"));
