@@ -26,6 +26,10 @@ packages ship them, at their merged-/usr paths with the soname links) and
 the dynamic loader; /lib and /lib64 as links into /usr as on Debian; CA
 certificates; /etc/passwd and /etc/group with the non-root user 65532;
 an empty /tmp. No shell, no package manager. The config runs as 65532:65532.
+
+The writing is a library too (Tree, init_layout, write_image, write_index,
+operator_tree): the test bed's image store (test/kbed/imagestore.py) builds
+etcd images with it and takes this image as `make image` made it.
 """
 import argparse
 import datetime
@@ -259,23 +263,58 @@ def write_blob(layout, data):
     return d
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--build", required=True, help="where make put the programs")
-    ap.add_argument("--out", required=True)
-    ap.add_argument("--version", required=True)
-    ap.add_argument("--name", default="ghcr.io/etcd-k8s-operator/etcd-operator")
-    ap.add_argument("--revision", default="unknown", help="the git commit, for the labels")
-    args = ap.parse_args()
+def init_layout(layout):
+    """An OCI image layout's skeleton (blobs/sha256 and oci-layout); keeps what is there."""
+    os.makedirs(os.path.join(layout, "blobs", "sha256"), exist_ok=True)
+    with open(os.path.join(layout, "oci-layout"), "wb") as f:
+        f.write(canon_json({"imageLayoutVersion": "1.0.0"}))
 
-    epoch = int(os.environ.get("SOURCE_DATE_EPOCH", "0"))
+
+def write_image(layout, tree, image_config, epoch, created_by, annotations=None):
+    """One single-layer image of tree into layout's blobs, every byte
+    reproducible (see the module comment): the layer, the config (the
+    container config image_config: User, Entrypoint, Cmd, Env, WorkingDir,
+    Labels…) and the manifest. Returns the manifest's descriptor (mediaType,
+    digest, size) for an index; the index is the caller's (write_index)."""
     created = datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    layer_tar = tree.tar(epoch)
+    layer_gz = gzip.compress(layer_tar, compresslevel=6, mtime=0)
+    config = {
+        "created": created, "architecture": "amd64", "os": "linux",
+        "config": image_config,
+        "rootfs": {"type": "layers", "diff_ids": [sha256(layer_tar)]},
+        "history": [{"created": created, "created_by": created_by}],
+    }
+    config_b = canon_json(config)
+    layer_d = write_blob(layout, layer_gz)
+    config_d = write_blob(layout, config_b)
+    manifest = {"schemaVersion": 2, "mediaType": MT_MANIFEST,
+                "config": {"mediaType": MT_CONFIG, "digest": config_d, "size": len(config_b)},
+                "layers": [{"mediaType": MT_LAYER, "digest": layer_d, "size": len(layer_gz)}]}
+    if annotations:
+        manifest["annotations"] = annotations
+    manifest_b = canon_json(manifest)
+    return {"mediaType": MT_MANIFEST, "digest": write_blob(layout, manifest_b), "size": len(manifest_b),
+            "_layer": (len(layer_tar), len(layer_gz))}
 
+
+def write_index(layout, descriptors):
+    """layout's index.json: these manifest descriptors, in this order."""
+    index = {"schemaVersion": 2, "mediaType": MT_INDEX,
+             "manifests": [{k: v for k, v in d.items() if not k.startswith("_")} for d in descriptors]}
+    tmp = os.path.join(layout, "index.json.tmp")
+    with open(tmp, "wb") as f:
+        f.write(canon_json(index))
+    os.replace(tmp, os.path.join(layout, "index.json"))
+
+
+def operator_tree(build):
+    """The operator image's files from the programs in build (see the module comment)."""
     tree = Tree()
     libs = []
     with tempfile.TemporaryDirectory() as tmp:
         for p in PROGRAMS:
-            src = os.path.join(args.build, p)
+            src = os.path.join(build, p)
             if not os.access(src, os.X_OK):
                 die(f"{src} is not built (make)")
             stripped = os.path.join(tmp, p)
@@ -294,46 +333,41 @@ def main():
     # merged /usr, as on Debian: the loader's path in every ELF is /lib64/…
     tree.add_link("lib", "usr/lib")
     tree.add_link("lib64", "usr/lib64")
+    return tree
 
-    layer_tar = tree.tar(epoch)
-    layer_gz = gzip.compress(layer_tar, compresslevel=6, mtime=0)
-    revision = args.revision
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--build", required=True, help="where make put the programs")
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--version", required=True)
+    ap.add_argument("--name", default="ghcr.io/etcd-k8s-operator/etcd-operator")
+    ap.add_argument("--revision", default="unknown", help="the git commit, for the labels")
+    args = ap.parse_args()
+
+    epoch = int(os.environ.get("SOURCE_DATE_EPOCH", "0"))
+    created = datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    tree = operator_tree(args.build)
     labels = {"org.opencontainers.image.title": "etcd-k8s-operator",
               "org.opencontainers.image.description":
                   "Safe, one-member-at-a-time scaling of etcd clusters on Kubernetes",
               "org.opencontainers.image.source": "https://github.com/etcd-k8s-operator/etcd-k8s-operator",
               "org.opencontainers.image.version": args.version,
-              "org.opencontainers.image.revision": revision,
+              "org.opencontainers.image.revision": args.revision,
               "org.opencontainers.image.created": created}
-    config = {
-        "created": created, "architecture": "amd64", "os": "linux",
-        "config": {"User": USER, "Entrypoint": ["/usr/local/bin/etcd-controller"], "WorkingDir": "/",
-                   "Env": ["PATH=/usr/local/bin", f"SSL_CERT_FILE={CA_FILE}"], "Labels": labels},
-        "rootfs": {"type": "layers", "diff_ids": [sha256(layer_tar)]},
-        "history": [{"created": created, "created_by": f"scripts/image.py (make image, {args.version})"}],
-    }
-
+    revision = args.revision
     layout = os.path.join(args.out, "oci")
     shutil.rmtree(layout, ignore_errors=True)
-    os.makedirs(os.path.join(layout, "blobs", "sha256"))
-    config_b = canon_json(config)
-    layer_d = write_blob(layout, layer_gz)
-    config_d = write_blob(layout, config_b)
-    manifest = {"schemaVersion": 2, "mediaType": MT_MANIFEST,
-                "config": {"mediaType": MT_CONFIG, "digest": config_d, "size": len(config_b)},
-                "layers": [{"mediaType": MT_LAYER, "digest": layer_d, "size": len(layer_gz)}],
-                "annotations": labels}
-    manifest_b = canon_json(manifest)
-    digest = write_blob(layout, manifest_b)
+    init_layout(layout)
+    desc = write_image(layout, tree, {"User": USER, "Entrypoint": ["/usr/local/bin/etcd-controller"],
+                                      "WorkingDir": "/", "Env": ["PATH=/usr/local/bin", f"SSL_CERT_FILE={CA_FILE}"],
+                                      "Labels": labels},
+                       epoch, f"scripts/image.py (make image, {args.version})", labels)
+    digest = desc["digest"]
     ref = f"{args.name}:{args.version}"
-    index = {"schemaVersion": 2, "mediaType": MT_INDEX,
-             "manifests": [{"mediaType": MT_MANIFEST, "digest": digest, "size": len(manifest_b),
-                            "annotations": {"org.opencontainers.image.ref.name": args.version,
-                                            "io.containerd.image.name": ref}}]}
-    with open(os.path.join(layout, "index.json"), "wb") as f:
-        f.write(canon_json(index))
-    with open(os.path.join(layout, "oci-layout"), "wb") as f:
-        f.write(canon_json({"imageLayoutVersion": "1.0.0"}))
+    write_index(layout, [dict(desc, annotations={"org.opencontainers.image.ref.name": args.version,
+                                                 "io.containerd.image.name": ref})])
 
     # the layout as one archive, made as reproducibly as the layer
     archive = Tree()
@@ -353,8 +387,9 @@ def main():
     with open(os.path.join(args.out, "digest"), "w") as f:
         f.write(digest + "\n")
     nfiles = sum(1 for k in tree.entries.values() if k[0] == "file")
+    tar_n, gz_n = desc["_layer"]
     print(f"image: {ref} {digest}\n"
-          f"image: {nfiles} files, layer {len(layer_tar) >> 20} MiB ({len(layer_gz) >> 20} MiB gzip), "
+          f"image: {nfiles} files, layer {tar_n >> 20} MiB ({gz_n >> 20} MiB gzip), "
           f"created {created}; layout {layout}, archive and SBOM in {args.out}")
 
 

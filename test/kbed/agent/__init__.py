@@ -4,7 +4,8 @@ kube-apiserver, kube-controller-manager and kube-scheduler are the real ones;
 this agent plays the part a kubelet, a container runtime, a CSI provisioner,
 CoreDNS and kube-proxy play on real nodes, against the real API server:
 - registers the bed's Nodes and keeps their Leases and status (nodes.py);
-- runs every Pod bound to one of them as real processes, with probes,
+- runs every Pod bound to one of them as real processes inside its image's
+  root file system (pulled from a local OCI store: images.py), with probes,
   restarts, graceful deletion and the Pod's user and fsGroup (kubelet.py,
   container.py, sandbox.py, probes.py, podspec.py);
 - provisions a directory PersistentVolume for each claim (volumes.py);
@@ -14,7 +15,8 @@ CoreDNS and kube-proxy play on real nodes, against the real API server:
 `start(cfg)` returns the handle the bed drives: stop(), fault(), state(),
 wait_ready(). cfg keys: dir, api, ca_file, cert_file, key_file, nodes,
 node_ips, cluster_domain, hosts_path, build, etcd_bins, backoff_base,
-kube_version.
+kube_version, image_store (default BUILD/kbed-images: the OCI store Pods'
+images come from, filled from BUILD's `make image` and etcd_bins).
 
 Faults (fault(kind, params); ValueError for bad params, LookupError when the
 target does not exist):
@@ -27,7 +29,6 @@ target does not exist):
 import logging
 import os
 import queue
-import shutil
 import signal
 import threading
 
@@ -35,8 +36,8 @@ from . import container as ctr
 from . import kubelet as kl
 from . import kubeletapi
 from . import network
+from . import images
 from . import podnet
-from . import podspec
 from . import proxy as px
 from . import volumes as vols
 from .nodes import Nodes
@@ -79,41 +80,6 @@ def _signal(v):
         raise ValueError("unknown signal %r (use e.g. KILL, TERM, INT, 9)" % v) from None
 
 
-def _link_or_copy(src, dst):
-    """A hard link where the file system allows (a 60 MB etcd costs nothing), else a copy."""
-    try:
-        os.link(src, dst)
-    except OSError:
-        shutil.copy2(src, dst)
-
-
-def _stage_binaries(cfg):
-    """Copy the images' programs where a non-root container user can run them
-    (the build cache lives under root's home, which other users cannot enter)."""
-    root = os.path.join(cfg["dir"], "images")
-    etcd = {}
-    for version, d in (cfg.get("etcd_bins") or {}).items():
-        dst = os.path.join(root, "etcd-" + version)
-        os.makedirs(dst, exist_ok=True)
-        for b in ("etcd", "etcdctl", "etcdutl"):
-            src = os.path.join(d, b)
-            if os.path.exists(src) and not os.path.exists(os.path.join(dst, b)):
-                _link_or_copy(src, os.path.join(dst, b))
-        etcd[version] = dst
-    build = cfg.get("build")
-    if build:
-        dst = os.path.join(root, "operator")
-        os.makedirs(dst, exist_ok=True)
-        for b in podspec.OPERATOR_BINS:
-            src = os.path.join(build, b)
-            if os.path.exists(src):
-                _link_or_copy(src, os.path.join(dst, b))
-        build = dst
-    for dirpath, dirnames, _ in os.walk(root):
-        os.chmod(dirpath, 0o755)
-    return etcd, build
-
-
 class Agent:
     def __init__(self, cfg):
         cfg = dict(cfg)
@@ -125,13 +91,18 @@ class Agent:
         cfg.setdefault("nodes", ["bed-node-0", "bed-node-1", "bed-node-2"])
         cfg.setdefault("node_ips", {n: "10.244.0.%d" % (10 + i) for i, n in enumerate(cfg["nodes"])})
         cfg.setdefault("pod_prefixes", {n: "10.244.%d" % (1 + i) for i, n in enumerate(cfg["nodes"])})
-        os.chmod(cfg["dir"], 0o755)   # container users traverse it to their volumes and programs
+        os.chmod(cfg["dir"], 0o755)   # container users traverse it to their volumes
         os.makedirs(cfg["logs_dir"], exist_ok=True)
         agent_dir = os.path.join(cfg["dir"], "agent")
         os.makedirs(os.path.join(agent_dir, "pods"), exist_ok=True)
         os.chmod(agent_dir, 0o755)
         cfg["dir_agent"] = agent_dir
-        podspec.ETCD_BINS, cfg["build"] = _stage_binaries(cfg)
+        # the images Pods run (images.py): filled once, reused by later beds
+        cfg.setdefault("image_store", os.path.join(cfg["build"], "kbed-images") if cfg.get("build")
+                       else os.path.join(cfg["dir"], "images"))
+        self.images = images.Store(cfg["image_store"])
+        refs = self.images.fill(cfg.get("build"), cfg.get("etcd_bins"), log)
+        log.info("image store %s: %s", cfg["image_store"], ", ".join(sorted(refs)) or "(empty)")
         self.cfg = cfg
         client = Client(cfg["api"], cfg["ca_file"], cfg["cert_file"], cfg["key_file"])
         self.store = RemoteStore(client)
@@ -141,6 +112,7 @@ class Agent:
         self.volumes = vols.Volumes(self.store, agent_dir, lambda: self.kubelet.in_use())
         kcfg = dict(cfg, dir=agent_dir)
         self.kubelet = kl.Kubelet(self.store, kcfg, self.volumes, self.faults, self.spawner)
+        self.kubelet.images = self.images
         self.net = network.ServiceNetwork(self.store, cfg, self.proxy)
         self.nodes = Nodes(self.store, cfg["nodes"], cfg["node_ips"], cfg.get("kube_version", "v1.37.2"))
         self._pv_q = queue.Queue()

@@ -92,6 +92,7 @@ class Container:
         self._status_path = None
         self._log_path = None
         self.env = {}
+        self.image_id = None            # repo@sha256:… of the image pulled
         self.startup = self.readiness = self.liveness = None
         self.probes_live = False
 
@@ -112,7 +113,7 @@ class Container:
 
     def status(self):
         img = self.spec.get("image", "")
-        st = {"name": self.name, "image": img, "imageID": "kbed://" + podspec.image_repo(img),
+        st = {"name": self.name, "image": img, "imageID": self.image_id or "",
               "ready": self.ready if not self.init else bool(self.done and self._succeeded()),
               "restartCount": self.restart_count, "state": self.state, "lastState": self.last_state}
         if not self.init:
@@ -231,7 +232,7 @@ class Container:
             if w.faults.image_failing(image):
                 raise podspec.ImageError('Failed to pull image "%s": rpc error: code = NotFound desc = '
                                          'failed to pull and unpack image "%s": not found (injected by the test bed)' % (image, image))
-            podspec.image_family(image)
+            img = w.k.pull(image)
         except podspec.ImageError as e:
             delay = self.pull_backoff.next_delay(0)
             self.next_start = now + max(delay, 0.5)
@@ -243,14 +244,15 @@ class Container:
             self.state = {"waiting": {"reason": reason, "message": msg}}
             w.event("Warning", "Failed" if reason == "ErrImagePull" else "BackOff", msg)
             return
+        if self.pull_backoff.current:
+            w.event("Normal", "Pulled", 'Successfully pulled image "%s"' % image)
         self.pull_backoff.current = 0.0
+        self.image_id = img.image_id
         try:
-            self.env = w.container_env(self.spec)
+            self.env = w.container_env(self.spec, img)
             mounts = w.container_mounts(self.spec, self.env)
-            mounts += [{"source": src, "target": dst, "readOnly": True, "file": True}
-                       for dst, src in podspec.image_programs(image, w.cfg.get("build")).items()]
-            argv = podspec.container_argv(self.spec, self.env, w.cfg.get("build"))
-            run_as = w.run_as(self.spec)
+            argv = podspec.container_argv(self.spec, self.env, img.config)
+            run_as = w.run_as(self.spec, img)
             csc = self.spec.get("securityContext") or {}
         except podspec.ConfigError as e:
             self.state = {"waiting": {"reason": "CreateContainerConfigError", "message": str(e)}}
@@ -278,7 +280,8 @@ class Container:
             os.unlink(self._status_path)
         except OSError:
             pass
-        spec = {"argv": argv, "env": self.env, "cwd": self.spec.get("workingDir") or "/",
+        spec = {"argv": argv, "env": self.env, "rootfs": img.rootfs,
+                "cwd": self.spec.get("workingDir") or img.config.get("WorkingDir") or "/",
                 "hostname": w.hostname, "hosts": w.cfg["hosts_path"], "scratch": scratch, "netns": w.netns,
                 "mounts": mounts, "status": self._status_path, "parent": os.getpid(),
                 "uid": run_as[0], "gid": run_as[1], "groups": run_as[2],
@@ -323,8 +326,7 @@ class Container:
             p = self.spec.get(kind + "Probe")
             if not p:
                 return None
-            pr = probes.Prober(kind, p, self.w.ip, self.spec, self.proc.pid, self.env,
-                               self.w.cfg.get("build"), self._probe_note)
+            pr = probes.Prober(kind, p, self.w.ip, self.spec, self.proc.pid, self.env, self._probe_note)
             pr.start()
             return pr
         if not after_startup:

@@ -26,6 +26,7 @@ import threading
 import time
 
 from . import container as ctr
+from . import images
 from . import podspec
 from . import network
 from . import podnet
@@ -246,24 +247,40 @@ class PodWorker(threading.Thread):
     def fs_group(self):
         return ((self.pod.get("spec") or {}).get("securityContext") or {}).get("fsGroup")
 
-    def run_as(self, cspec):
-        """(uid, gid, supplementary groups) the container runs as: its securityContext over the Pod's."""
+    def run_as(self, cspec, img):
+        """(uid, gid, supplementary groups) the container runs as: its
+        securityContext over the Pod's over the image's User, as kubelet and
+        the runtime decide (an unset group: the user's group in the image's
+        /etc/passwd, else 0)."""
         psc = (self.pod.get("spec") or {}).get("securityContext") or {}
         csc = cspec.get("securityContext") or {}
         uid = csc.get("runAsUser", psc.get("runAsUser"))
         gid = csc.get("runAsGroup", psc.get("runAsGroup"))
         nonroot = csc.get("runAsNonRoot", psc.get("runAsNonRoot"))
+        user = (img.config or {}).get("User") or ""
         if uid is None:
-            uid = self.k.image_user(cspec.get("image", ""))
+            try:
+                uid, img_gid, numeric = images.parse_user(user, img.rootfs)
+            except KeyError as e:
+                raise podspec.ConfigError(str(e))
+            if nonroot and not numeric:
+                raise podspec.ConfigError("container has runAsNonRoot and image has non-numeric user (%s), "
+                                          "cannot verify user is non-root" % user.partition(":")[0])
+            if gid is None:
+                gid = img_gid
         if nonroot and uid == 0:
             raise podspec.ConfigError("container has runAsNonRoot and image will run as root")
+        if gid is None:
+            gid = images.passwd_gid(img.rootfs, uid)
         groups = list(psc.get("supplementalGroups") or [])
         if psc.get("fsGroup") is not None:
             groups.append(psc["fsGroup"])
-        return uid, (uid if gid is None else gid), groups
+        return uid, gid, groups
 
-    def container_env(self, spec):
-        base = {"PATH": podspec.PATH_ENV, "HOSTNAME": self.hostname}
+    def container_env(self, spec, img):
+        """The image's Env, then HOSTNAME and the service variables, then the container's."""
+        base = podspec.image_env(img.config)
+        base["HOSTNAME"] = self.hostname
         base.update(self.k.service_env())
         pod = dict(self.pod)
         pod["status"] = dict(pod.get("status") or {}, podIP=self.ip, hostIP=self.host_ip, podIPs=[{"ip": self.ip}])
@@ -405,6 +422,7 @@ class Kubelet:
         self._closing = False
         self._t = threading.Thread(target=self._loop, name="kubelet", daemon=True)
         self._sa = None
+        self.images = None     # images.Store, set by the agent
 
     def start(self):
         self._t.start()
@@ -422,9 +440,14 @@ class Kubelet:
                 return {}
         return self._sa
 
-    def image_user(self, image):
-        """The user an image runs as when the Pod names none (root, as most images)."""
-        return 0
+    def pull(self, image):
+        """The image from the bed's store (images.Image); podspec.ImageError as kubelet words it."""
+        if self.images is None:
+            raise podspec.ImageError('Failed to pull image "%s": the test bed has no image store' % image)
+        try:
+            return self.images.pull(image)
+        except images.PullError as e:
+            raise podspec.ImageError('Failed to pull image "%s": %s' % (image, e)) from None
 
     def on_event(self, etype, obj):
         self._q.put((etype, obj))

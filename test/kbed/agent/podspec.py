@@ -1,30 +1,23 @@
 """What a container spec means, as pure functions (no processes, no store
-I/O): image → executable, Kubernetes `$(VAR)` expansion, the environment
-(env, envFrom, fieldRef, secretKeyRef, configMapKeyRef, resourceFieldRef),
-and the kubelet's restart back-off.
+I/O): the container's argv from its command/args and its image's config,
+Kubernetes `$(VAR)` expansion, the environment (the image's Env, then env,
+envFrom, fieldRef, secretKeyRef, configMapKeyRef, resourceFieldRef), and the
+kubelet's restart back-off.
 
-The one idea: an image is modelled as what its Dockerfile declares —
-ENTRYPOINT, CMD and which executables it contains — and the container's
-command/args are combined with it exactly as a container runtime does
-(command replaces ENTRYPOINT, args replace CMD). Executables are then mapped
-by basename to real binaries on this machine: an etcd image contains only
-etcd, etcdctl and etcdutl (upstream images are distroless: no shell — a
-manifest that runs /bin/sh in an etcd image fails here as it would in a
-cluster); this project's image (debian-slim, see the Dockerfile) contains the binaries
-in BUILD and a base system, but no etcd tools; shell images contain whatever
-the host has. Objects (Secrets, ConfigMaps) are passed in
+The one idea: an image is what its config declares (images.py pulls it from
+the bed's OCI store) — Entrypoint, Cmd, Env, WorkingDir, User — and the
+container's command/args are combined with it exactly as a container runtime
+does (command replaces Entrypoint and drops Cmd, args replace Cmd). The
+program is looked up inside the image's root when the container starts
+(sandbox.py), so a manifest that runs /bin/sh in a distroless image fails
+here as it would in a cluster. Objects (Secrets, ConfigMaps) are passed in
 through a lookup function, so everything here is testable with plain dicts.
 """
 import base64
 import os
 import re
-import shutil
 
-PATH_ENV = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-SHELL_IMAGES = {"busybox", "alpine", "debian", "ubuntu", "bash", "fedora", "centos", "python"}
-OPERATOR_BINS = {"etcd-controller", "etcd-webhook", "kubectl-etcd", "etcd-certs", "etcd-member-guard"}
-# on this machine but not in the project's debian-slim image
-NOT_IN_SLIM = {"etcd", "etcdctl", "etcdutl", "kubectl", "curl", "wget", "python3", "python"}
+PATH_ENV = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"   # an image without PATH
 
 
 class ImageError(Exception):
@@ -48,122 +41,32 @@ def image_repo(image):
     return ref
 
 
-# version -> directory holding that release's etcd, etcdctl and etcdutl (set by the agent)
-ETCD_BINS = {}
+def image_env(config):
+    """The image config's Env ("K=V" list) as an ordered dict; PATH defaulted as runtimes do."""
+    env = {}
+    for kv in (config or {}).get("Env") or []:
+        k, _, v = kv.partition("=")
+        env[k] = v
+    env.setdefault("PATH", PATH_ENV)
+    return env
 
 
-def image_tag(image):
-    ref = (image or "").split("@", 1)[0]
-    last = ref.rsplit("/", 1)[-1]
-    return last.split(":", 1)[1] if ":" in last else "latest"
-
-
-def image_family(image):
-    """("etcd"|"operator"|"shell", model) or raise ImageError."""
-    repo = image_repo(image or "")
-    last = repo.rsplit("/", 1)[-1]
-    if last == "etcd":
-        version = image_tag(image).lstrip("v")
-        if version not in ETCD_BINS:
-            raise ImageError('Failed to pull image "%s": the test bed holds etcd images for v%s only'
-                             % (image, ", v".join(sorted(ETCD_BINS)) or "(none built)"))
-        return "etcd", {"entrypoint": [], "cmd": ["/usr/local/bin/etcd"],
-                        "bins": ("etcd", "etcdctl", "etcdutl"), "dir": ETCD_BINS[version]}
-    if repo.endswith("etcd-operator"):
-        # the project's Dockerfile: debian-slim, its programs in /usr/local/bin, no ENTRYPOINT
-        return "operator", {"entrypoint": [], "cmd": ["/usr/local/bin/etcd-controller", "--help"], "bins": None}
-    if last in SHELL_IMAGES:
-        return "shell", {"entrypoint": [], "cmd": ["sh"], "bins": None}
-    raise ImageError('Failed to pull image "%s": the test bed has no image "%s" (it knows etcd images '
-                     '(…/etcd), this project\'s image (…/etcd-operator) and shell images such as busybox)'
-                     % (image, repo))
-
-
-IMAGE_BIN = "/usr/local/bin"     # where etcd's and this project's images keep their programs
-
-
-def image_programs(image, build):
-    """{container path: host file} of the programs an image holds at IMAGE_BIN;
-    the container sees them there (bind mounts), as it would in the image."""
-    family, model = image_family(image)
-    if family == "etcd":
-        return {os.path.join(IMAGE_BIN, b): os.path.join(model["dir"], b) for b in model["bins"]}
-    if family == "operator" and build:
-        return {os.path.join(IMAGE_BIN, b): os.path.join(build, b) for b in sorted(OPERATOR_BINS)
-                if os.path.isfile(os.path.join(build, b))}
-    return {}
-
-
-def resolve_executable(family, model, name, build):
-    """The path to exec for `name` inside an image of `family` (the container
-    path for an image's own programs, else a host path); StartError if the
-    image lacks it."""
-    base = os.path.basename(name)
-    missing = StartError('exec: "%s": stat %s: no such file or directory' % (name, name))
-    if name not in (base, os.path.join(IMAGE_BIN, base)) and family in ("etcd", "operator"):
-        raise missing
-    if family == "etcd":
-        if base not in model["bins"]:
-            raise missing
-        return os.path.join(IMAGE_BIN, base)
-    if family == "operator":
-        p = os.path.join(build or "", base)
-        if base in OPERATOR_BINS:
-            if build and os.path.isfile(p) and os.access(p, os.X_OK):
-                return os.path.join(IMAGE_BIN, base)
-            raise StartError('exec: "%s": %s not built (looked for %s; build with make BUILD=…)' % (name, base, p))
-        if base in NOT_IN_SLIM:
-            raise missing
-    if "/" in name:
-        if os.path.isfile(name) and os.access(name, os.X_OK):
-            return name
-        found = shutil.which(base)
-    else:
-        found = shutil.which(name, path=PATH_ENV)
-    if not found:
-        raise missing
-    return found
-
-
-def container_argv(container, env, build):
-    """The argv the container runs, argv[0] a host path; ImageError/StartError."""
-    family, model = image_family(container.get("image"))
+def container_argv(container, env, config):
+    """The argv the container runs (argv[0] resolved in the image at start);
+    StartError when neither the Pod nor the image names a program."""
+    entrypoint = list((config or {}).get("Entrypoint") or [])
+    cmd = list((config or {}).get("Cmd") or [])
     command = container.get("command")
     args = container.get("args")
     if command:
         argv = [expand(c, env) for c in command] + [expand(a, env) for a in (args or [])]
-    elif args is not None and args != []:
-        argv = list(model["entrypoint"]) + [expand(a, env) for a in args]
+    elif args:
+        argv = entrypoint + [expand(a, env) for a in args]
     else:
-        argv = list(model["entrypoint"]) + list(model["cmd"])
+        argv = entrypoint + cmd
     if not argv:
         raise StartError("no command specified")
-    if in_volume(container, argv[0]):
-        # a program on one of the container's volumes (etcd's container runs
-        # the guard its init step copied onto an emptyDir): the sandbox execs
-        # it inside the mount namespace, where the volume is at its path; a
-        # missing file is a start error there, as in a runtime
-        return argv
-    argv[0] = resolve_executable(family, model, argv[0], build)
     return argv
-
-
-def in_volume(container, path):
-    """Whether an absolute path lies below one of the container's volumeMounts."""
-    if not isinstance(path, str) or not path.startswith("/"):
-        return False
-    path = os.path.normpath(path)
-    for m in container.get("volumeMounts") or []:
-        mp = os.path.normpath(m.get("mountPath") or "")
-        if mp != "/" and path.startswith(mp + "/"):
-            return True
-    return False
-
-
-def map_exec_argv(container, argv, build):
-    """argv[0] of an exec probe mapped like a container's command."""
-    family, model = image_family(container.get("image"))
-    return [resolve_executable(family, model, argv[0], build)] + list(argv[1:])
 
 
 def expand(s, env):

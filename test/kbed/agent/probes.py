@@ -5,8 +5,9 @@ consecutive success/failure counters and turns them into one boolean the pod
 worker reads (`ok`), calling `notify()` whenever that boolean flips, so the
 worker never blocks on a probe's timeout. httpGet goes to the Pod's IP (2xx
 and 3xx succeed), tcpSocket connects, exec runs the command inside the
-container's namespaces with nsenter (mount, UTS and root: it sees the same
-volumes and /etc/hosts). Thresholds and timings follow the Pod API defaults.
+container's namespaces with nsenter (mount, UTS and root: it sees the
+image's root, the same volumes and /etc/hosts; the program is looked up in
+the container's PATH there). Thresholds and timings follow the Pod API defaults.
 """
 import http.client
 import logging
@@ -41,7 +42,7 @@ def _insecure_context():
     return _INSECURE[0]
 
 
-def run_once(probe, pod_ip, container, pid, env, build):
+def run_once(probe, pod_ip, container, pid, env):
     """(success, message) of one probe attempt."""
     timeout = max(1, int(probe.get("timeoutSeconds") or 1))
     where = ""
@@ -80,7 +81,6 @@ def run_once(probe, pod_ip, container, pid, env, build):
             argv = [podspec.expand(a, static) for a in probe["exec"].get("command") or []]
             if not argv:
                 return False, "exec probe has no command"
-            argv = podspec.map_exec_argv(container, argv, build)
             cmd = ["nsenter", "-t", str(pid), "-m", "-u", "-n", "-r", "-w", "--"] + argv
             try:
                 r = subprocess.run(cmd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -113,10 +113,10 @@ class Prober(threading.Thread):
     True after the first success (and then the thread ends), and .failed is
     set after failureThreshold failures."""
 
-    def __init__(self, kind, probe, pod_ip, container, pid, env, build, notify):
+    def __init__(self, kind, probe, pod_ip, container, pid, env, notify):
         super().__init__(name="probe-%s-%s" % (kind, container.get("name")), daemon=True)
         self.kind, self.probe, self.pod_ip = kind, probe, pod_ip
-        self.container, self.pid, self.env, self.build = container, pid, env, build
+        self.container, self.pid, self.env = container, pid, env
         self.notify = notify
         self.ok = kind == "liveness"
         self.failed = False
@@ -141,7 +141,7 @@ class Prober(threading.Thread):
             return
         succ = fail = 0
         while not self._stop_ev.is_set():
-            ok, msg = run_once(p, self.pod_ip, self.container, self.pid, self.env, self.build)
+            ok, msg = run_once(p, self.pod_ip, self.container, self.pid, self.env)
             if self._stop_ev.is_set():
                 return
             if ok:

@@ -1,6 +1,13 @@
 """Container launcher: puts one process into a private mount (and UTS)
 namespace with its volumes at their mountPaths and the bed's hosts file over
-/etc/hosts, then execs the container's command. The kubelet runs
+/etc/hosts, then execs the container's command.
+
+Every Pod container has an image (spec "rootfs", the agent's unpacked
+image): setup_image() builds an overlay of it, mounts /proc, /dev, /sys, the
+volumes and the bed's files into it and pivot_roots there, so the process
+sees the image and its volumes and nothing of the host. What follows about
+shadowing is the host-root mode, left for `sandbox.py --hosts` (`kbed run`:
+a host program inside the bed's network) and a host without /etc/hosts. The kubelet runs
 `python3 sandbox.py SPEC.json` for every container start; the exec keeps the
 pid, so the kubelet's child *is* the container process.
 
@@ -23,9 +30,11 @@ O_PATH descriptor before anything is mounted and mounted from
 a later one. The process gets PR_SET_PDEATHSIG=SIGKILL, so it dies with the
 kubelet thread that spawned it even if the bed is killed outright.
 
-SPEC (JSON): argv, env, cwd, hostname, hosts, scratch (an existing empty
-directory owned by the kubelet), mounts [{source, target, readOnly, file}],
-status (a file for a start error: {"reason", "message"}; then exit 128).
+SPEC (JSON): argv (argv[0] looked up in env's PATH inside the root when it
+has no slash), env, cwd, hostname, hosts, rootfs, netns, scratch (an
+existing empty directory owned by the kubelet), mounts [{source, target,
+readOnly, file}], uid, gid, groups, readOnlyRoot, noNewPrivs, status (a file
+for a start error: {"reason", "message"}; then exit 128).
 
 Also a CLI for tests and people: `sandbox.py --hosts FILE -- CMD ARGS…` runs
 CMD with only the hosts file replaced ("inside the cluster network").
@@ -41,12 +50,19 @@ CLONE_NEWNS = 0x00020000
 CLONE_NEWUTS = 0x04000000
 CLONE_NEWNET = 0x40000000
 MS_RDONLY = 1
+MS_NOSUID = 2
+MS_NODEV = 4
+MS_NOEXEC = 8
 MS_REMOUNT = 32
 MS_BIND = 4096
 MS_REC = 16384
 MS_PRIVATE = 1 << 18
 PR_SET_PDEATHSIG = 1
 PR_SET_NO_NEW_PRIVS = 38
+MNT_DETACH = 2
+SYS_PIVOT_ROOT = 155            # x86_64; glibc has no wrapper
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+DEV_NODES = ("null", "zero", "full", "random", "urandom", "tty")
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -77,9 +93,10 @@ def _bind(src, target, readonly=False, rec=True):
 class Namespace:
     """Builds the container's view; see the module comment."""
 
-    def __init__(self, scratch_fd_path):
+    def __init__(self, scratch_fd_path, image_root=None):
         self.scratch = scratch_fd_path
-        self.root = "/"
+        self.root = image_root or "/"
+        self.image = image_root is not None   # an overlay of the image: every path is ours
         self.ours = set()      # real paths (under root) this namespace may create entries in
         self.stash_n = 0
 
@@ -158,7 +175,7 @@ class Namespace:
             return base
         if base == self.root and self.root == "/":
             raise SandboxError("internal: a top-level mount path needs new_root() first")
-        if base not in self.ours:
+        if not self.image and base not in self.ours:
             self.shadow(base)
         cur = base
         for i, c in enumerate(rest):
@@ -234,6 +251,105 @@ def setup(spec):
     os.chdir(cwd)
 
 
+def setup_image(spec):
+    """The container's view when it has an image (every Pod container): the
+    unpacked image (spec["rootfs"], shared and never written) as the lower
+    layer of an overlay whose upper layer is a tmpfs of this namespace (the
+    container's writable layer, gone with it, as a runtime's), /proc, a
+    minimal /dev, /sys read-only, the volumes, /etc/hosts, /etc/hostname and
+    /etc/resolv.conf mounted into it; then pivot_root into it and detach the
+    host's tree, so nothing of the host is reachable. readOnlyRoot: the
+    overlay is made read-only last (volumes, separate mounts, stay writable)."""
+    mounts = sorted(spec.get("mounts") or [], key=lambda m: m["target"].rstrip("/").count("/"))
+    if spec.get("netns"):
+        fd = os.open(spec["netns"], os.O_RDONLY)
+        try:
+            _check(_libc.setns(fd, CLONE_NEWNET), "setns(%s)" % spec["netns"])
+        finally:
+            os.close(fd)
+    _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWUTS), "unshare(CLONE_NEWNS|CLONE_NEWUTS)")
+    _mount(None, "/", None, MS_REC | MS_PRIVATE)
+    fds = {}
+    for i, m in enumerate(mounts):
+        try:
+            fds[i] = os.open(m["source"], os.O_PATH)
+        except OSError as e:
+            raise SandboxError("volume source %s for %s: %s" % (m["source"], m["target"], e.strerror))
+    hosts_fd = os.open(spec["hosts"], os.O_PATH) if spec.get("hosts") else None
+    try:
+        lower_fd = os.open(spec["rootfs"], os.O_PATH | os.O_DIRECTORY)
+    except OSError as e:
+        raise SandboxError("image root %s: %s" % (spec["rootfs"], e.strerror))
+    hostname = spec.get("hostname") or ""
+    if hostname:
+        h = hostname.encode()
+        _check(_libc.sethostname(h, len(h)), "sethostname %s" % hostname)
+    scratch = spec["scratch"]
+    _mount("tmpfs", scratch, "tmpfs", 0, "mode=700")
+    sfd = os.open(scratch, os.O_PATH)
+    sp = "/proc/self/fd/%d" % sfd
+    for d in ("upper", "work", "root"):
+        os.mkdir(os.path.join(sp, d), 0o755)
+    root = os.path.join(sp, "root")
+    _mount("overlay", root, "overlay", 0, "lowerdir=/proc/self/fd/%d,upperdir=%s/upper,workdir=%s/work"
+           % (lower_fd, sp, sp))
+    ns = Namespace(sp, image_root=root)
+    # the kernel's file systems
+    _mount("proc", ns.ensure("/proc", True), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    dev = ns.ensure("/dev", True)
+    _mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=755,size=65536k")
+    for n in DEV_NODES:
+        if os.path.exists("/dev/" + n):
+            with open(os.path.join(dev, n), "w"):
+                pass
+            _bind("/dev/" + n, os.path.join(dev, n), rec=False)
+    for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
+                         ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")):
+        os.symlink(target, os.path.join(dev, name))
+    os.mkdir(os.path.join(dev, "shm"), 0o1777)
+    _mount("shm", os.path.join(dev, "shm"), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k")
+    try:
+        _mount("sysfs", ns.ensure("/sys", True), "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY)
+    except SandboxError:
+        pass    # not every host lets a network namespace mount sysfs; nothing here needs it
+    for i, m in enumerate(mounts):
+        target = ns.ensure(m["target"], not m.get("file"))
+        _bind("/proc/self/fd/%d" % fds[i], target, readonly=bool(m.get("readOnly")))
+    if hosts_fd is not None:
+        _bind("/proc/self/fd/%d" % hosts_fd, ns.ensure("/etc/hosts", False), rec=False)
+    if hostname:
+        hf = os.path.join(sp, "hostname")
+        with open(hf, "w") as f:
+            f.write(hostname + "\n")
+        os.chmod(hf, 0o644)
+        _bind(hf, ns.ensure("/etc/hostname", False), rec=False)
+    cwd = spec.get("cwd") or "/"
+    ns.ensure(cwd, True)     # the runtime creates a missing working directory
+    # into the image, the host's tree detached: pivot_root(".", ".") stacks the
+    # old root on the new one, and the lazy unmount takes it away
+    os.chdir(root)
+    _check(_libc.syscall(SYS_PIVOT_ROOT, b".", b"."), "pivot_root")
+    _check(_libc.umount2(b".", MNT_DETACH), "umount the host's root")
+    os.chdir("/")
+    for fd in list(fds.values()) + [lower_fd, sfd] + ([hosts_fd] if hosts_fd is not None else []):
+        os.close(fd)
+    if spec.get("readOnlyRoot"):
+        _mount(None, "/", None, MS_BIND | MS_REMOUNT | MS_RDONLY)
+    os.chdir(cwd)
+
+
+def lookup_path(argv0, env):
+    """argv[0] as the runtime resolves it: a name without a slash through the
+    container's PATH, inside the container's root."""
+    if "/" in argv0:
+        return argv0
+    for d in (env.get("PATH") or DEFAULT_PATH).split(":"):
+        p = os.path.join(d or ".", argv0)
+        if os.path.isfile(p) and os.access(p, os.X_OK):
+            return p
+    raise SandboxError('exec: "%s": executable file not found in $PATH' % argv0)
+
+
 def become(spec):
     """Drop to the container's user, as the runtime does just before exec."""
     if spec.get("noNewPrivs"):
@@ -253,21 +369,37 @@ def main_spec(path):
     _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if spec.get("parent") and os.getppid() != spec["parent"]:
         return 128   # the kubelet is already gone
+    # opened now: after pivot_root the pod directory is out of reach
+    status_fd = None
+    if spec.get("status"):
+        try:
+            status_fd = os.open(spec["status"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+        except OSError:
+            pass
     try:
-        setup(spec)
+        argv = list(spec["argv"])
+        env = spec.get("env") or {}
+        if spec.get("rootfs"):
+            setup_image(spec)
+        else:
+            setup(spec)
         become(spec)
-        argv = spec["argv"]
-        os.execve(argv[0], argv, spec.get("env") or {})
+        argv[0] = lookup_path(argv[0], env)
+        os.execve(argv[0], argv, env)
     except (SandboxError, OSError) as e:
         msg = str(e)
         if isinstance(e, OSError) and not isinstance(e, SandboxError):
-            msg = "exec %s: %s" % (spec["argv"][0], e.strerror or e)
+            # runc's wording
+            what = spec["argv"][0]
+            if e.errno == 2:
+                msg = 'exec: "%s": stat %s: no such file or directory' % (what, what)
+            else:
+                msg = 'exec: "%s": %s' % (what, (e.strerror or str(e)).lower())
         sys.stderr.write("kbed sandbox: %s\n" % msg)
         sys.stderr.flush()
-        if spec.get("status"):
+        if status_fd is not None:
             try:
-                with open(spec["status"], "w") as f:
-                    json.dump({"reason": "StartError", "message": msg}, f)
+                os.write(status_fd, json.dumps({"reason": "StartError", "message": msg}).encode())
             except OSError:
                 pass
         return 128
