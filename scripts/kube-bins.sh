@@ -4,6 +4,7 @@
 #   kube-apiserver, kube-controller-manager, kube-scheduler  (test/kubebins)
 #   kubectl at the same release                              (test/kubectlbin)
 #   etcd, etcdctl, etcdutl for each etcd release             (test/etcdbins/v*)
+#   helm, for the chart's lint and install test               (test/helmbin)
 # Each set lands in $CACHE/<name>-<version>-<hash of go.mod+go.sum>/, so a
 # change of pinned version builds anew and anything already built is reused.
 # Prints the directory of each set as NAME=DIR lines on stdout (the bed reads
@@ -74,3 +75,11 @@ done
 sver=$(awk '$1=="github.com/seaweedfs/seaweedfs" && $2 ~ /^v/ {print $2}' test/s3bins/go.mod | head -1)
 [ -n "$sver" ] || { say "no seaweedfs version in test/s3bins/go.mod"; exit 1; }
 build_set s3 "$sver" test/s3bins "" github.com/seaweedfs/seaweedfs/weed:weed
+
+# helm (test/helmbin: upstream's command, pinned by the module's `tool` line),
+# for charts/etcd-operator's lint and the install test. Last, because --print
+# stops at the first set not yet built and the bed needs the lines above.
+hver=$(awk '$1=="helm.sh/helm/v4" && $2 ~ /^v/ {print $2}' test/helmbin/go.mod | head -1)
+[ -n "$hver" ] || { say "no helm.sh/helm/v4 version in test/helmbin/go.mod"; exit 1; }
+build_set helm "$hver" test/helmbin "-X helm.sh/helm/v4/internal/version.version=$hver -X helm.sh/helm/v4/internal/version.gitTreeState=clean" \
+	helm.sh/helm/v4/cmd/helm:helm
