@@ -148,6 +148,11 @@ void sc_status(const struct sc_observed *o, const struct sc_action *a, struct ec
 						      o->members[i].reachable ? " (no leader)"
 									      : " (unreachable)");
 			cluster_set_condition(out, "Degraded", "True", "MemberUnhealthy", msg, now);
+			/* `kubectl get ec` shows the phase: it must not say Running
+			 * while a condition says Degraded. A step in flight keeps its
+			 * own phase (a member restarting in a roll is expected). */
+			if (out->phase == EC_RUNNING)
+				out->phase = EC_DEGRADED;
 		} else {
 			cluster_set_condition(out, "Degraded", "False", "Healthy",
 					      "every voter is healthy", now);

@@ -293,6 +293,25 @@ static void test_scale_down_moves_leadership_first(void **state)
 	assert_int_equal(w.transfers, 1);
 }
 
+static void test_unhealthy_member_shows_in_the_phase(void **state)
+{
+	/* kubectl get ec prints the phase: with a voter down it says Degraded,
+	 * as the condition does, and Running again once the voter is back. */
+	struct world w;
+	world_created(&w, 3);
+	w.down[1] = true;
+	struct sc_action a;
+	world_reconcile(&w, NO_CRASH, &a);
+	const struct ec_condition *c = cluster_condition(&w.ec.status, "Degraded");
+	assert_string_equal(c->status, "True");
+	assert_string_equal(c->reason, "MemberUnhealthy");
+	assert_int_equal(w.ec.status.phase, EC_DEGRADED);
+	w.down[1] = false;
+	world_reconcile(&w, NO_CRASH, &a);
+	assert_int_equal(w.ec.status.phase, EC_RUNNING);
+	assert_string_equal(cluster_condition(&w.ec.status, "Degraded")->status, "False");
+}
+
 static void test_scale_down_refused_without_quorum_after(void **state)
 {
 	struct world w;
@@ -889,6 +908,7 @@ int main(void)
 		cmocka_unit_test(test_staged_target_walks_one_step_at_a_time),
 		cmocka_unit_test(test_patch_waits_for_settled_status),
 		cmocka_unit_test(test_scale_down_moves_leadership_first),
+		cmocka_unit_test(test_unhealthy_member_shows_in_the_phase),
 		cmocka_unit_test(test_scale_down_refused_without_quorum_after),
 		cmocka_unit_test(test_quorum_lost_reports_and_never_acts),
 		cmocka_unit_test(test_pods_come_back_for_members_while_degraded),
