@@ -53,12 +53,11 @@ int alarm_main(int argc, char **argv)
 		return rc;
 	if (!sub)
 		return pl_usage_error("alarm", "a subcommand is required: alarm list NAME");
-	pl_setup_logging(&o.g);
 	struct kube_client *kc = NULL;
+	const char *ns = NULL;
+	if ((rc = live_connect(&o, &kc, &ns)) != 0)
+		return rc;
 	struct eo_err err;
-	if (pl_connect(&o.g, &kc, &err) != 0)
-		return pl_fail("%s", err.msg);
-	const char *ns = pl_namespace(kc);
 	struct etcd_cluster *c = calloc(1, sizeof(*c));
 	struct etcd_members *ms = calloc(1, sizeof(*ms));
 	struct etcd_alarms *al = calloc(1, sizeof(*al));

@@ -105,12 +105,11 @@ int health_main(int argc, char **argv)
 	int rc = PL_EXIT_OK;
 	if (live_parse("health", argc, argv, &o, health_flags, formats, &rc) != 0)
 		return rc;
-	pl_setup_logging(&o.g);
 	struct kube_client *kc = NULL;
+	const char *ns = NULL;
+	if ((rc = live_connect(&o, &kc, &ns)) != 0)
+		return rc;
 	struct eo_err err;
-	if (pl_connect(&o.g, &kc, &err) != 0)
-		return pl_fail("%s", err.msg);
-	const char *ns = pl_namespace(kc);
 	struct etcd_cluster *c = calloc(1, sizeof(*c));
 	struct verdict *vs = calloc(ETCD_MAX_MEMBERS, sizeof(*vs));
 	if (!c || !vs) {

@@ -99,6 +99,16 @@ int live_parse(const char *cmd, int argc, char **argv, struct live_opts *o,
 	return 0;
 }
 
+int live_connect(struct live_opts *o, struct kube_client **kc, const char **ns)
+{
+	struct eo_err err;
+	pl_setup_logging(&o->g);
+	if (pl_connect(&o->g, kc, &err) != 0)
+		return pl_fail("%s", err.msg);
+	*ns = pl_namespace(*kc);
+	return 0;
+}
+
 int members_main(int argc, char **argv)
 {
 	static const char *const formats[] = {"wide", "name", "json", "yaml", "jsonpath", NULL};
@@ -106,12 +116,11 @@ int members_main(int argc, char **argv)
 	int rc = PL_EXIT_OK;
 	if (live_parse("members", argc, argv, &o, members_flags, formats, &rc) != 0)
 		return rc;
-	pl_setup_logging(&o.g);
 	struct kube_client *kc = NULL;
+	const char *ns = NULL;
+	if ((rc = live_connect(&o, &kc, &ns)) != 0)
+		return rc;
 	struct eo_err err;
-	if (pl_connect(&o.g, &kc, &err) != 0)
-		return pl_fail("%s", err.msg);
-	const char *ns = pl_namespace(kc);
 	struct etcd_cluster *c = calloc(1, sizeof(*c));
 	struct live_view *v = calloc(1, sizeof(*v));
 	if (!c || !v) {

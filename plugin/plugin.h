@@ -266,6 +266,9 @@ int alarm_main(int argc, char **argv);
 int live_parse(const char *cmd, int argc, char **argv, struct live_opts *o,
 	       size_t (*flags_of)(struct live_opts *, struct cli_flag *, size_t),
 	       const char *const *formats, int *rc);
+/* After live_parse: logging as the flags say, a connection, the namespace.
+ * 0, or the exit code after reporting why not. */
+int live_connect(struct live_opts *o, struct kube_client **kc, const char **ns);
 /* -o json or yaml of a document (a new line after JSON); 0 or the exit code. */
 int pl_print_doc(json_object *obj, const char *output);
 

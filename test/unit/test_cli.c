@@ -1,8 +1,8 @@
 /*
  * Unit tests for the one command-line layer (shared/base/cli.c) beyond the
  * plugin's use of it (test_plugin_flags.c): ranges of integers and
- * durations, fixed buffers, and the duration grammar and printer
- * (shared/base/duration.c) the daemons share.
+ * durations, fixed buffers; and the one duration grammar and printer
+ * (shared/base/duration.c).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -76,7 +76,9 @@ static void test_durations(void **state)
 		int64_t ms; /* -1: refused */
 	} cases[] = {{"30", 30000},  {"+5", 5000},    {"500ms", 500},  {"1m30s", 90000},
 		     {"1.5h", 5400000}, {"2h45m", 9900000}, {"0", 0},   {"-1s", -1},
-		     {"", -1},       {"5x", -1},      {"m", -1},       {"1.5.2s", -1}};
+		     {"", -1},       {"5x", -1},      {"m", -1},       {"1.5.2s", -1},
+		     {"2h3m4s", 7384000}, {"1500us", 2}, {"0s", 0},    {"-5", -1},
+		     {"5 s", -1},    {"1..5s", -1},   {"abc", -1}};
 	for (size_t i = 0; i < EO_ARRAY_LEN(cases); i++) {
 		int64_t ms = -2;
 		int rc = dur_parse(cases[i].in, &ms);

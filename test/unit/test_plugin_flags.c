@@ -227,34 +227,6 @@ static void test_validate_parse(void **state)
 	assert_non_null(strstr(err.msg, "name files with -f"));
 }
 
-static void test_durations(void **state)
-{
-	(void)state;
-	int64_t ms;
-	struct {
-		const char *in;
-		int64_t ms;
-	} ok[] = {{"0", 0},       {"5s", 5000},     {"1m", 60000},   {"1m30s", 90000},
-		  {"1.5h", 5400000}, {"500ms", 500}, {"7", 7000},     {"2h3m4s", 7384000},
-		  {"1500us", 2},   {"0s", 0}};
-	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
-		assert_int_equal(dur_parse(ok[i].in, &ms), 0);
-		assert_int_equal(ms, ok[i].ms);
-	}
-	const char *bad[] = {"", "-1s", "-5", "abc", "5x", "s", "1..5s", "5 s"};
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		assert_int_equal(dur_parse(bad[i], &ms), -1);
-	char t[32];
-	dur_text(400, t, sizeof(t));
-	assert_string_equal(t, "400ms");
-	dur_text(4200, t, sizeof(t));
-	assert_string_equal(t, "4.2s");
-	dur_text(300000, t, sizeof(t));
-	assert_string_equal(t, "5m0s");
-	dur_text(3723000, t, sizeof(t));
-	assert_string_equal(t, "1h2m3s");
-}
-
 static void test_lookup_and_values(void **state)
 {
 	(void)state;
@@ -316,7 +288,6 @@ int main(void)
 		cmocka_unit_test(test_scale_dry_run_and_booleans),
 		cmocka_unit_test(test_status_parse),
 		cmocka_unit_test(test_validate_parse),
-		cmocka_unit_test(test_durations),
 		cmocka_unit_test(test_lookup_and_values),
 		cmocka_unit_test(test_human_formats),
 	};
