@@ -8,6 +8,8 @@ cluster), and `status NAME` showing only the Events of this very cluster
 """
 import json
 import os
+import re
+import subprocess
 import shutil
 import sys
 import tempfile
@@ -16,7 +18,7 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from plugintest import MANIFESTS, Bed, Plugin, cluster  # noqa: E402
+from plugintest import MANIFESTS, Bed, Plugin, build_dir, cluster  # noqa: E402
 
 CONTROLLER_FLAGS = ["--step-timeout", "60s", "--etcd-heartbeat-ms", "50", "--etcd-election-ms", "500"]
 
@@ -185,7 +187,9 @@ class Day2Reads(unittest.TestCase):
         r = self.etcd("version")
         self.assertEqual(r.returncode, 0, r.stderr)
         lines = r.stdout.splitlines()
-        self.assertRegex(lines[0], r"^kubectl-etcd version 0\.1\.0 \(commit [0-9a-z-]+\)$")
+        version = subprocess.run([os.path.join(build_dir(), "kubectl-etcd"), "--version"], capture_output=True,
+                                 text=True).stdout.split()[1]
+        self.assertRegex(lines[0], r"^kubectl-etcd version %s \(commit [0-9a-f]+(-dirty)?\)$" % re.escape(version))
         self.assertIn("controller  9.9.9 (image registry.example/etcd-operator:9.9.9, 0/0 ready", r.stdout)
         self.assertIn("webhook     unknown: no Deployment etcd-operator-system/etcd-webhook", r.stdout)
         doc = json.loads(self.etcd("version", "-o", "json").stdout)
