@@ -127,6 +127,9 @@ static int parse_flag(struct mi_config *cfg, const char *name, const char *v, st
 		{"--peer-tls-dir", offsetof(struct mi_config, peer_tls_dir), sizeof(((struct mi_config *)0)->peer_tls_dir)},
 		{"--client-tls-dir", offsetof(struct mi_config, client_tls_dir), sizeof(((struct mi_config *)0)->client_tls_dir)},
 		{"--peer-allowed-cn", offsetof(struct mi_config, peer_allowed_cn), sizeof(((struct mi_config *)0)->peer_allowed_cn)},
+		{"--auto-compaction-mode", offsetof(struct mi_config, compaction_mode), sizeof(((struct mi_config *)0)->compaction_mode)},
+		{"--auto-compaction-retention", offsetof(struct mi_config, compaction_retention), sizeof(((struct mi_config *)0)->compaction_retention)},
+		{"--quota-backend-bytes", offsetof(struct mi_config, quota_bytes), sizeof(((struct mi_config *)0)->quota_bytes)},
 	};
 	static const struct {
 		const char *flag;
@@ -233,6 +236,19 @@ int mi_config_parse(int argc, char **argv, struct mi_config *cfg, struct eo_err 
 				  "member-init: Pod name \"%s\" is not \"%s<ordinal>\": is this Pod from "
 				  "the StatefulSet of EtcdCluster %s?",
 				  cfg->pod_name, prefix, cfg->cluster_name);
+	/* These go into etcd's YAML as they are: only the characters etcd's
+	 * values have, so nothing can end the quoting. */
+	if (cfg->compaction_mode[0] && strcmp(cfg->compaction_mode, "periodic") != 0 &&
+	    strcmp(cfg->compaction_mode, "revision") != 0)
+		return eo_err_set(err, EO_EINVAL, "member-init: --auto-compaction-mode: periodic or "
+				  "revision, not \"%s\"", cfg->compaction_mode);
+	if (cfg->compaction_retention[0] &&
+	    strspn(cfg->compaction_retention, "0123456789hms.") != strlen(cfg->compaction_retention))
+		return eo_err_set(err, EO_EINVAL, "member-init: --auto-compaction-retention: a duration "
+				  "(1h, 30m) or a count, not \"%s\"", cfg->compaction_retention);
+	if (cfg->quota_bytes[0] && strspn(cfg->quota_bytes, "0123456789") != strlen(cfg->quota_bytes))
+		return eo_err_set(err, EO_EINVAL, "member-init: --quota-backend-bytes: a number of "
+				  "bytes, not \"%s\"", cfg->quota_bytes);
 	if (cfg->election_ms < 5 * cfg->heartbeat_ms)
 		return eo_err_set(err, EO_EINVAL,
 				  "member-init: --election-ms %d must be at least 5 × --heartbeat-ms (%d)",
@@ -611,6 +627,12 @@ int mi_render_config(const struct mi_config *cfg, const struct mi_decision *d, s
 		d->verdict == MI_START_NEW ? "new" : "existing", d->token[0] ? d->token : cfg->token,
 		cfg->heartbeat_ms,
 		cfg->election_ms);
+	if (rc == 0 && cfg->compaction_mode[0])
+		rc = eo_buf_printf(out, "auto-compaction-mode: '%s'\n", cfg->compaction_mode);
+	if (rc == 0 && cfg->compaction_retention[0])
+		rc = eo_buf_printf(out, "auto-compaction-retention: '%s'\n", cfg->compaction_retention);
+	if (rc == 0 && cfg->quota_bytes[0])
+		rc = eo_buf_printf(out, "quota-backend-bytes: %s\n", cfg->quota_bytes);
 	if (rc == 0)
 		rc = render_tls(cfg, out);
 	if (rc != 0)

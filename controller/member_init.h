@@ -101,6 +101,11 @@ struct mi_config {
 	char peer_tls_dir[256];   /* --peer-tls-dir */
 	char client_tls_dir[256]; /* --client-tls-dir */
 	char peer_allowed_cn[96]; /* --peer-allowed-cn */
+	/* Space (spec.maintenance): etcd's auto-compaction and backend quota,
+	 * read by etcd only when it starts; "" leaves etcd's default. */
+	char compaction_mode[16];      /* --auto-compaction-mode: periodic | revision */
+	char compaction_retention[32]; /* --auto-compaction-retention: "1h", "10000" */
+	char quota_bytes[24];          /* --quota-backend-bytes: decimal bytes */
 };
 
 /* Parse the subcommand's arguments (argv[0] is "member-init") and the Pod's

@@ -412,10 +412,22 @@ static json_object *init_container(const struct etcd_cluster *c, const struct re
 	snprintf(a_cn, sizeof(a_cn), "--peer-allowed-cn=");
 	if (c->spec.tls_peer.mode == EC_TLS_AUTO)
 		ectls_peer_cn(c, a_cn + strlen(a_cn), sizeof(a_cn) - strlen(a_cn));
-	const char *args[16] = {a_name, a_domain, "--data-dir=" RES_DATA_DIR,
+	/* Space (spec.maintenance): etcd reads these when it starts */
+	char a_cm[48], a_cr[80], a_q[64];
+	const struct ec_maintenance *m = &c->spec.maint;
+	snprintf(a_cm, sizeof(a_cm), "--auto-compaction-mode=%s",
+		 m->compaction_mode == EC_COMPACT_INVALID ? "periodic"
+							  : ec_compaction_mode_flag(m->compaction_mode));
+	snprintf(a_cr, sizeof(a_cr), "--auto-compaction-retention=%s",
+		 m->compaction_mode == EC_COMPACT_INVALID || !m->compaction_retention[0]
+			 ? EC_DEFAULT_COMPACTION_RETENTION
+			 : m->compaction_retention);
+	snprintf(a_q, sizeof(a_q), "--quota-backend-bytes=%lld",
+		 (long long)(m->quota_bytes > 0 ? m->quota_bytes : EC_DEFAULT_QUOTA_BYTES));
+	const char *args[20] = {a_name, a_domain, "--data-dir=" RES_DATA_DIR,
 				"--config-file=" RES_CONFIG_FILE, a_hb, a_el, a_wait,
-				"--install-guard=" RES_GUARD_BIN};
-	size_t na = 8;
+				"--install-guard=" RES_GUARD_BIN, a_cm, a_cr, a_q};
+	size_t na = 11;
 	if (ectls_peer_on(c))
 		args[na++] = "--peer-tls-dir=" RES_TLS_PEER_DIR;
 	if (c->spec.tls_peer.mode == EC_TLS_AUTO)

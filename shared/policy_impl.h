@@ -40,4 +40,7 @@ void policy_refuse(struct policy_decision *d, const char *fmt, ...)
  * "status.phase is Degraded", "2 of 3 members are ready" … */
 void policy_unsettled_why(const struct etcd_cluster *c, char *out, size_t size);
 
+/* spec.maintenance (policy_space.c): refuses a value etcd cannot use. */
+void policy_check_space(struct policy_decision *d, const struct etcd_cluster *n);
+
 #endif

@@ -634,6 +634,8 @@ void policy_validate(const struct policy_request *req, struct policy_decision *d
 		check_names(d, o, n);
 	if (d->allowed)
 		check_tls(d, o, n);
+	if (d->allowed)
+		policy_check_space(d, n);
 	if (!d->allowed)
 		return;
 
