@@ -343,6 +343,32 @@ int etcd_parse_member_add(const char *body, size_t len, struct etcd_member *out,
 	return rc;
 }
 
+int etcd_parse_alarms(const char *body, size_t len, struct etcd_alarms *out, struct eo_err *err)
+{
+	memset(out, 0, sizeof(*out));
+	json_object *o = parse_body(body, len, "alarm", err);
+	if (!o)
+		return -1;
+	int rc = 0;
+	json_object *as = json_at(o, "alarms");
+	if (as && json_object_is_type(as, json_type_array)) {
+		for (size_t i = 0; i < json_object_array_length(as) && out->n < ETCD_MAX_ALARMS; i++) {
+			json_object *a = json_object_array_get_idx(as, i);
+			struct etcd_alarm *d = &out->a[out->n];
+			if (get_u64(a, "memberID", &d->member_id, err) != 0) {
+				rc = -1;
+				break;
+			}
+			/* the gateway omits the zero value, NONE */
+			eo_strlcpy(d->alarm, json_opt_str(a, "alarm", "NONE"), sizeof(d->alarm));
+			if (strcmp(d->alarm, "NONE") != 0)
+				out->n++;
+		}
+	}
+	json_object_put(o);
+	return rc;
+}
+
 int etcd_parse_status(const char *body, size_t len, struct etcd_status *out,
 		      struct eo_err *err)
 {
@@ -360,6 +386,8 @@ int etcd_parse_status(const char *body, size_t len, struct etcd_status *out,
 	    get_i64(o, "dbSize", &out->db_size, err) != 0 ||
 	    get_i64(o, "dbSizeInUse", &out->db_size_in_use, err) != 0)
 		goto out;
+	if (get_i64(o, "header.revision", &out->revision, err) != 0)
+		goto out;
 	eo_strlcpy(out->version, json_opt_str(o, "version", ""), sizeof(out->version));
 	out->is_learner = json_opt_bool(o, "isLearner", false);
 	json_object *errs = json_at(o, "errors");
@@ -370,6 +398,7 @@ int etcd_parse_status(const char *body, size_t len, struct etcd_status *out,
 			eo_buf_printf(&b, "%s%s", i ? "; " : "", e ? e : "");
 		}
 		eo_strlcpy(out->errors, b.data ? b.data : "", sizeof(out->errors));
+		out->nospace = b.data && strstr(b.data, "NOSPACE") != NULL;
 		eo_buf_free(&b);
 	}
 	if (out->member_id == 0) {
