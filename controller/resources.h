@@ -125,5 +125,8 @@ json_object *res_pod_bootstrap_off_patch(void);
 const char *res_sts_image(json_object *sts);
 const char *res_pod_image(json_object *pod);
 bool res_sts_set_image(json_object *sts, const char *image);
+/* The member-init step's spec.maintenance flags (auto-compaction, quota) in
+ * the template as c asks; true when it changed sts. */
+bool res_sts_set_space_args(json_object *sts, const struct etcd_cluster *c);
 
 #endif
