@@ -586,6 +586,8 @@ int rec_reconcile(struct ctl *c, const char *key, int64_t *requeue_ms, struct eo
 	space_plan(&o, !suspension && !(ts.on && !ts.ok) && a.kind == SC_NONE && roll_left <= 0 &&
 			       ec.status.phase == EC_RUNNING && !ec.status.scaling.active,
 		   &sp);
+	if (sp.in.nospace)
+		a.event_reason[0] = '\0'; /* the NoSpace Event says it; no Event a pass */
 	if (sp.in.nospace && acting(a.kind)) {
 		log_info("held for NOSPACE", "cluster=%s action=%s", key, sc_kind_name(a.kind));
 		a.kind = SC_WAIT;

@@ -50,6 +50,11 @@ void space_plan(const struct observation *o, bool settled, struct space_plan *p)
 		in->n++;
 	}
 	in->compacted_revision = ec->status.maint.compacted_revision;
+	in->compacted_at_ms = obs_time_ms(ec->status.maint.compacted_at);
+	in->now_ms = o->s.now_ms;
+	for (int i = 0; i < ec->status.maint.ndefragmented && in->ndone < EC_MAX_MEMBERS; i++)
+		if (etcd_id_parse(ec->status.maint.defragmented[i], &in->done[in->ndone]) == 0)
+			in->ndone++;
 	in->quota_bytes = ec->spec.maint.quota_bytes > 0 ? ec->spec.maint.quota_bytes
 							 : EC_DEFAULT_QUOTA_BYTES;
 	in->threshold_pct = ec->spec.maint.defrag_threshold;
@@ -111,7 +116,7 @@ int space_act(struct ctl *c, struct observation *o, const struct space_plan *p,
 	}
 	if (a->kind == SP_NONE || a->kind == SP_WAIT || a->kind == SP_STUCK) {
 		if (a->kind != SP_NONE)
-			log_info("space", "cluster=%s/%s decision=%s msg=%s", ec->namespace, ec->name,
+			log_debug("space", "cluster=%s/%s decision=%s msg=%s", ec->namespace, ec->name,
 				 sp_kind_name(a->kind), log_q(q, sizeof(q), a->message));
 		return 0;
 	}
@@ -126,6 +131,8 @@ int space_act(struct ctl *c, struct observation *o, const struct space_plan *p,
 		rc = etcd_compact(cl, a->revision, err);
 		if (rc == 0) {
 			st->maint.compacted_revision = a->revision;
+			eo_strlcpy(st->maint.compacted_at, o->s.now_rfc3339, sizeof(st->maint.compacted_at));
+			st->maint.ndefragmented = 0; /* a recovery starts over */
 			reason = "Compacted";
 			snprintf(done, sizeof(done), "%scompacted the history up to revision %lld",
 				 a->recovery ? "NOSPACE recovery: " : "", (long long)a->revision);
@@ -136,6 +143,8 @@ int space_act(struct ctl *c, struct observation *o, const struct space_plan *p,
 		etcd_client_set_timeout(cl, SPACE_DEFRAG_TIMEOUT_MS);
 		int64_t t0 = eo_now_ms();
 		rc = etcd_defragment(cl, p->urls[a->member], err);
+		if (rc == 0 && a->recovery && st->maint.ndefragmented < EC_MAX_MEMBERS)
+			etcd_id_dec(m->id, st->maint.defragmented[st->maint.ndefragmented++]);
 		if (rc == 0) {
 			reason = "Defragmented";
 			snprintf(done, sizeof(done), "%sdefragmented %s%s (%d%% of %lld bytes was free) "

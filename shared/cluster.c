@@ -262,6 +262,14 @@ static int parse_status(json_object *st, struct ec_status *out, struct eo_err *e
 	if (status_int(st, "status", "maintenance.compactedRevision", INT64_MAX,
 		       &out->maint.compacted_revision, err) != 0)
 		return -1;
+	opt_copy(st, "maintenance.compactedTime", out->maint.compacted_at, sizeof(out->maint.compacted_at));
+	json_object *dm = json_at(st, "maintenance.defragmentedMembers");
+	for (size_t i = 0; dm && json_object_is_type(dm, json_type_array) &&
+			   i < json_object_array_length(dm) && out->maint.ndefragmented < EC_MAX_MEMBERS; i++) {
+		const char *id = json_object_get_string(json_object_array_get_idx(dm, i));
+		eo_strlcpy(out->maint.defragmented[out->maint.ndefragmented++], id ? id : "",
+			   sizeof(out->maint.defragmented[0]));
+	}
 	opt_copy(st, "maintenance.lastAction", out->maint.last_action, sizeof(out->maint.last_action));
 	opt_copy(st, "maintenance.lastActionTime", out->maint.last_action_at,
 		 sizeof(out->maint.last_action_at));
@@ -443,6 +451,13 @@ json_object *cluster_status_json(const struct ec_status *st)
 		if (st->maint.compacted_revision)
 			json_object_object_add(m, "compactedRevision",
 					       json_object_new_int64(st->maint.compacted_revision));
+		add_str(m, "compactedTime", st->maint.compacted_at);
+		if (st->maint.ndefragmented > 0) {
+			json_object *dm = json_object_new_array();
+			for (int i = 0; i < st->maint.ndefragmented; i++)
+				json_object_array_add(dm, json_object_new_string(st->maint.defragmented[i]));
+			json_object_object_add(m, "defragmentedMembers", dm);
+		}
 		add_str(m, "lastAction", st->maint.last_action);
 		add_str(m, "lastActionTime", st->maint.last_action_at);
 		json_object_object_add(o, "maintenance", m);

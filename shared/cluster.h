@@ -189,6 +189,10 @@ struct ec_tls_status {
  * revision it last compacted to (a NOSPACE recovery compacts once). */
 struct ec_maint_status {
 	int64_t compacted_revision;
+	char compacted_at[32]; /* RFC 3339: when (members apply it on their own, later) */
+	/* members (decimal ids) a NOSPACE recovery defragmented since it compacted */
+	char defragmented[EC_MAX_MEMBERS][24];
+	int ndefragmented;
 	char last_action[256];
 	char last_action_at[32];
 };

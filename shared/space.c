@@ -44,6 +44,14 @@ static int pick(const struct sp_observed *o, int64_t pct)
 	return best >= 0 ? best : leader;
 }
 
+static bool done(const struct sp_observed *o, uint64_t id)
+{
+	for (int i = 0; i < o->ndone; i++)
+		if (o->done[i] == id)
+			return true;
+	return false;
+}
+
 static void mib(int64_t b, char *out, size_t size)
 {
 	snprintf(out, size, "%.1f MiB", (double)b / (1024.0 * 1024.0));
@@ -85,16 +93,28 @@ void sp_decide(const struct sp_observed *o, struct sp_action *a)
 				 (long long)o->revision);
 			return;
 		}
-		int k = pick(o, SP_RECOVER_PCT);
+		if (o->compacted_at_ms > 0 && o->now_ms - o->compacted_at_ms < SP_COMPACT_SETTLE_MS) {
+			a->kind = SP_WAIT;
+			snprintf(a->message, sizeof(a->message),
+				 "NOSPACE recovery waits for every member to apply the compaction");
+			return;
+		}
+		/* every member once, followers first, the leader last */
+		int k = -1;
+		for (int pass = 0; pass < 2 && k < 0; pass++)
+			for (int i = 0; i < o->n && k < 0; i++)
+				if (o->m[i].leader == (pass == 1) && !done(o, o->m[i].id))
+					k = i;
 		if (k >= 0) {
 			defrag(o, k, a);
 			return;
 		}
+		int64_t full = o->quota_bytes > 0 ? o->quota_bytes / 100 * SP_FULL_PCT : INT64_MAX;
 		int64_t in_use = 0;
 		for (int i = 0; i < o->n; i++)
-			if (o->m[i].db_in_use > in_use)
-				in_use = o->m[i].db_in_use;
-		if (o->quota_bytes > 0 && in_use >= o->quota_bytes / 100 * SP_FULL_PCT) {
+			if (o->m[i].db_size > in_use)
+				in_use = o->m[i].db_size; /* defragmented: the file is the live data */
+		if (in_use >= full) {
 			char use[32], q[32];
 			mib(in_use, use, sizeof(use));
 			mib(o->quota_bytes, q, sizeof(q));

@@ -11,11 +11,14 @@
  * (status.maintenance.compactedRevision), so a NOSPACE recovery compacts
  * once and then moves on.
  *
- * NOSPACE recovery: compact to the current revision → defragment each
+ * NOSPACE recovery: compact to the current revision → defragment every
  * member one at a time, followers first, the leader last, every member
- * answering before the next → deactivate the alarm. If the data in use
- * still fills the quota after that, disarming would only raise the alarm
- * again: it is reported instead (SP_STUCK) with what a person can do.
+ * answering before the next → deactivate the alarm. Which members are done
+ * is recorded (status.maintenance.defragmentedMembers), not read from
+ * dbSizeInUse: a quiet follower frees its compacted pages only at its next
+ * write, which the alarm forbids, so its in-use figure stays high. If the
+ * files still fill the quota after that, disarming would only raise the
+ * alarm again: it is reported instead (SP_STUCK) with what a person can do.
  *
  * Threshold defragmentation: only on a settled cluster (the caller says so:
  * no scaling, roll, upgrade or suspension), every member healthy, and only
@@ -39,6 +42,11 @@
 /* Disarming while the data in use is above this share of the quota would
  * only raise the alarm again. */
 #define SP_FULL_PCT 90
+/* Each member applies a compaction on its own, and frees the pages in the
+ * background after it: its dbSizeInUse drops a moment later, and a
+ * defragmentation before that frees nothing. A recovery waits this long
+ * after its compaction before it picks the first member. */
+#define SP_COMPACT_SETTLE_MS 5000
 
 struct sp_member {
 	uint64_t id;
@@ -58,6 +66,10 @@ struct sp_observed {
 	int64_t quota_bytes;         /* the backend quota the members run with */
 	int64_t threshold_pct;       /* spec.maintenance.defragThreshold; 0: never */
 	bool settled;                /* nothing else in flight (the caller's word) */
+	int64_t now_ms;              /* wall clock, Unix ms */
+	int64_t compacted_at_ms;     /* when compacted_revision was compacted (0: unknown) */
+	uint64_t done[EC_MAX_MEMBERS]; /* defragmented by this recovery since it compacted */
+	int ndone;
 };
 
 enum sp_kind {
