@@ -138,6 +138,9 @@ static const struct {
 	MI_STR("peer-tls-dir", peer_tls_dir),
 	MI_STR("client-tls-dir", client_tls_dir),
 	MI_STR("peer-allowed-cn", peer_allowed_cn),
+	MI_STR("auto-compaction-mode", compaction_mode),
+	MI_STR("auto-compaction-retention", compaction_retention),
+	MI_STR("quota-backend-bytes", quota_bytes),
 };
 #define MI_NSTRS EO_ARRAY_LEN(mi_strs)
 
@@ -259,6 +262,19 @@ int mi_config_parse(int argc, char **argv, struct mi_config *cfg, struct eo_err 
 				  "member-init: Pod name \"%s\" is not \"%s<ordinal>\": is this Pod from "
 				  "the StatefulSet of EtcdCluster %s?",
 				  cfg->pod_name, prefix, cfg->cluster_name);
+	/* These go into etcd's YAML as they are: only the characters etcd's
+	 * values have, so nothing can end the quoting. */
+	if (cfg->compaction_mode[0] && strcmp(cfg->compaction_mode, "periodic") != 0 &&
+	    strcmp(cfg->compaction_mode, "revision") != 0)
+		return eo_err_set(err, EO_EINVAL, "member-init: --auto-compaction-mode: periodic or "
+				  "revision, not \"%s\"", cfg->compaction_mode);
+	if (cfg->compaction_retention[0] &&
+	    strspn(cfg->compaction_retention, "0123456789hms.") != strlen(cfg->compaction_retention))
+		return eo_err_set(err, EO_EINVAL, "member-init: --auto-compaction-retention: a duration "
+				  "(1h, 30m) or a count, not \"%s\"", cfg->compaction_retention);
+	if (cfg->quota_bytes[0] && strspn(cfg->quota_bytes, "0123456789") != strlen(cfg->quota_bytes))
+		return eo_err_set(err, EO_EINVAL, "member-init: --quota-backend-bytes: a number of "
+				  "bytes, not \"%s\"", cfg->quota_bytes);
 	if (ec_timing_check(cfg->heartbeat_ms, cfg->election_ms, "--heartbeat-ms", "--election-ms",
 			    err) != 0) {
 		eo_err_prefix(err, "member-init: ");
@@ -638,6 +654,12 @@ int mi_render_config(const struct mi_config *cfg, const struct mi_decision *d, s
 		d->verdict == MI_START_NEW ? "new" : "existing", d->token[0] ? d->token : cfg->token,
 		cfg->heartbeat_ms,
 		cfg->election_ms);
+	if (rc == 0 && cfg->compaction_mode[0])
+		rc = eo_buf_printf(out, "auto-compaction-mode: '%s'\n", cfg->compaction_mode);
+	if (rc == 0 && cfg->compaction_retention[0])
+		rc = eo_buf_printf(out, "auto-compaction-retention: '%s'\n", cfg->compaction_retention);
+	if (rc == 0 && cfg->quota_bytes[0])
+		rc = eo_buf_printf(out, "quota-backend-bytes: %s\n", cfg->quota_bytes);
 	if (rc == 0)
 		rc = render_tls(cfg, out);
 	/* spec.etcd.extraArgs last: plain scalars, so YAML types them as etcd's

@@ -107,6 +107,11 @@ struct mi_config {
 	 * policy at admission, and again here: cluster_extra_arg_ok) */
 	struct ec_extra_arg extra[EC_MAX_EXTRA_ARGS];
 	int nextra;
+	/* Space (spec.maintenance): etcd's auto-compaction and backend quota,
+	 * read by etcd only when it starts; "" leaves etcd's default. */
+	char compaction_mode[16];      /* --auto-compaction-mode: periodic | revision */
+	char compaction_retention[32]; /* --auto-compaction-retention: "1h", "10000" */
+	char quota_bytes[24];          /* --quota-backend-bytes: decimal bytes */
 };
 
 /* Parse the subcommand's arguments (argv[0] is "member-init") and the Pod's

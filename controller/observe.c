@@ -195,6 +195,9 @@ void obs_member_status(const struct etcd_status *st, uint64_t cluster_id, struct
 	sm->raft_index = st->raft_index;
 	sm->raft_applied_index = st->raft_applied_index;
 	sm->db_size = st->db_size;
+	sm->db_size_in_use = st->db_size_in_use;
+	sm->revision = st->revision;
+	sm->nospace = st->nospace;
 	eo_strlcpy(sm->version, st->version, sizeof(sm->version));
 }
 

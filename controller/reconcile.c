@@ -26,6 +26,7 @@
 #include "log.h"
 #include "observe.h"
 #include "resources.h"
+#include "space_ctl.h"
 #include "tls.h"
 #include "volumes.h"
 
@@ -289,19 +290,17 @@ static void sync_owned(struct ctl *c, const struct observation *o, const struct 
 	char q[300];
 	if (o->s.members_quorum_read)
 		sync_voter_labels(c, o, a);
-	/* The template follows spec.image / spec.version for Pods made from now
-	 * on (OnDelete: running members are not restarted). */
+	/* The template follows spec.image / spec.version and spec.maintenance
+	 * for Pods made from now on (OnDelete: running members are not
+	 * restarted; etcd reads its quota and compaction flags only at start). */
 	char image[300];
 	cluster_etcd_image(ec, image, sizeof(image));
 	json_object *sts = NULL;
-	char pod_spec[24];
-	cluster_pod_revision(ec, pod_spec, sizeof(pod_spec));
-	if (o->sts && (strcmp(res_sts_image(o->sts), image) != 0 ||
-		       strcmp(o->s.sts_pod_spec, pod_spec) != 0) &&
-	    json_object_deep_copy(o->sts, &sts, NULL) == 0) {
-		/* spec.pod / extraArgs: the whole template again (image included) */
-		if (!res_sts_sync_template(sts, ec, &c->res))
-			res_sts_set_image(sts, image);
+	/* spec.pod / extraArgs: the whole template again (image and the space
+	 * flags with it); else the image and spec.maintenance's flags in place */
+	if (o->sts && json_object_deep_copy(o->sts, &sts, NULL) == 0 &&
+	    (res_sts_sync_template(sts, ec, &c->res) | res_sts_set_image(sts, image) |
+	     res_sts_set_space_args(sts, ec))) {
 		if (kube_update(c->kc, &KUBE_STATEFULSETS, ec->namespace, ec->name, NULL, sts, NULL,
 				&err) != 0)
 			log_warn("StatefulSet template not updated", "cluster=%s/%s error=%s",
@@ -309,8 +308,8 @@ static void sync_owned(struct ctl *c, const struct observation *o, const struct 
 		else
 			log_info("StatefulSet template updated", "cluster=%s/%s image=%s", ec->namespace,
 				 ec->name, image);
-		json_object_put(sts);
 	}
+	json_object_put(sts);
 	if (o->sts && o->want_revision[0] && strcmp(o->s.sts_revision, o->want_revision) != 0) {
 		/* Pods made from now on carry it; running ones are rolled (sc_roll) */
 		json_object *patch = json_object_new_object();
@@ -598,6 +597,23 @@ int rec_reconcile(struct ctl *c, const char *key, int64_t *requeue_ms, struct eo
 	 * template's, made again the same way. */
 	int roll_left = (ts.on && !ts.ok) || suspension ? -1
 							 : sc_roll(&o.s, rotating ? ts.trust_fp : "", &a);
+	/* Space (space_ctl.c): a NOSPACE alarm holds every other change until
+	 * it is recovered; a threshold defragmentation waits for a settled
+	 * cluster with nothing else to do. */
+	struct space_plan sp;
+	space_plan(&o, !suspension && !(ts.on && !ts.ok) && a.kind == SC_NONE && roll_left <= 0 &&
+			       ec.status.phase == EC_RUNNING && !ec.status.scaling.active,
+		   &sp);
+	if (sp.in.nospace)
+		a.event_reason[0] = '\0'; /* the NoSpace Event says it; no Event a pass */
+	if (sp.in.nospace && acting(a.kind)) {
+		log_info("held for NOSPACE", "cluster=%s action=%s", key, sc_kind_name(a.kind));
+		a.kind = SC_WAIT;
+		a.scaling = ec.status.scaling;
+		a.event_reason[0] = '\0';
+		snprintf(a.message, sizeof(a.message), "held until the NOSPACE alarm is recovered");
+		a.requeue_ms = 2000;
+	}
 	sc_status(&o.s, &a, &st);
 	bk_cluster_condition(c->backup, ec.namespace, ec.name, &st, o.s.now_rfc3339);
 	if (ts.on) {
@@ -605,6 +621,7 @@ int rec_reconcile(struct ctl *c, const char *key, int64_t *requeue_ms, struct eo
 		cluster_set_condition(&st, TLS_CONDITION, ts.ok ? "True" : "False", ts.reason,
 				      ts.message, o.s.now_rfc3339);
 	}
+	space_report(&o, &sp, &st);
 	const struct ec_scaling *old = &ec.status.scaling;
 
 	/* A replica that lost the Lease writes and does nothing more. */
@@ -657,6 +674,20 @@ int rec_reconcile(struct ctl *c, const char *key, int64_t *requeue_ms, struct eo
 				  log_q(q, sizeof(q), e2.msg));
 	}
 
+	/* … then space: one compaction, defragmentation or disarm, recorded. */
+	int space_rc = 0;
+	if (sp.in.nospace || sp.act.kind != SP_NONE) {
+		struct eo_err e2 = {0};
+		space_rc = space_act(c, &o, &sp, &st, &e2);
+		if (space_rc < 0)
+			log_warn("space action failed", "cluster=%s action=%s error=%s", key,
+				 sp_kind_name(sp.act.kind), log_q(q, sizeof(q), e2.msg));
+		eo_err_clear(&e2);
+		if (space_rc > 0 && publish(c, &o, &st, &e2) != 0)
+			log_warn("space record not written", "cluster=%s error=%s", key,
+				 log_q(q, sizeof(q), e2.msg));
+	}
+
 	/* 3. Tell. */
 	if (!old->active && st.scaling.active)
 		ev_emit(c->kc, o.ec, false, "ScaleStepStarted", st.scaling.message[0] ? st.scaling.message
@@ -679,6 +710,8 @@ int rec_reconcile(struct ctl *c, const char *key, int64_t *requeue_ms, struct eo
 		log_debug("reconciled", "cluster=%s decision=%s phase=%s msg=%s", key,
 			  sc_kind_name(a.kind), ec_phase_name(st.phase), log_q(q, sizeof(q), a.message));
 	*requeue_ms = soon ? 1000 : a.requeue_ms;
+	if ((sp.in.nospace || space_rc != 0) && (*requeue_ms <= 0 || *requeue_ms > 2000))
+		*requeue_ms = 2000; /* the next step of a recovery, or a member seen healthy again */
 	metrics_reconcile(c->metrics, acting(a.kind) || a.kind == SC_WAIT ? "requeue" : "success",
 			  (eo_now_ms() - t0) / 1000.0);
 	obs_free(&o);

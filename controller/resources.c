@@ -397,6 +397,21 @@ static json_object *resources(const char *cpu, const char *memory, const char *m
 	return r;
 }
 
+/* The init step's space flags (spec.maintenance); a value the policy would
+ * refuse falls back to the default rather than into etcd's configuration. */
+static void space_args(const struct etcd_cluster *c, char a_cm[48], char a_cr[80], char a_q[64])
+{
+	const struct ec_maintenance *m = &c->spec.maint;
+	bool bad = m->compaction_mode == EC_COMPACT_INVALID;
+	snprintf(a_cm, 48, "--auto-compaction-mode=%s",
+		 bad ? "periodic" : ec_compaction_mode_flag(m->compaction_mode));
+	snprintf(a_cr, 80, "--auto-compaction-retention=%s",
+		 bad || !m->compaction_retention[0] ? EC_DEFAULT_COMPACTION_RETENTION
+						    : m->compaction_retention);
+	snprintf(a_q, 64, "--quota-backend-bytes=%lld",
+		 (long long)(m->quota_bytes > 0 ? m->quota_bytes : EC_DEFAULT_QUOTA_BYTES));
+}
+
 static json_object *init_container(const struct etcd_cluster *c, const struct res_opts *opts)
 {
 	char a_name[300], a_domain[300], a_hb[48], a_el[48], a_wait[48];
@@ -412,10 +427,13 @@ static json_object *init_container(const struct etcd_cluster *c, const struct re
 	snprintf(a_cn, sizeof(a_cn), "--peer-allowed-cn=");
 	if (c->spec.tls_peer.mode == EC_TLS_AUTO)
 		ectls_peer_cn(c, a_cn + strlen(a_cn), sizeof(a_cn) - strlen(a_cn));
-	const char *args[16] = {a_name, a_domain, "--data-dir=" RES_DATA_DIR,
+	/* Space (spec.maintenance): etcd reads these when it starts */
+	char a_cm[48], a_cr[80], a_q[64];
+	space_args(c, a_cm, a_cr, a_q);
+	const char *args[20] = {a_name, a_domain, "--data-dir=" RES_DATA_DIR,
 				"--config-file=" RES_CONFIG_FILE, a_hb, a_el, a_wait,
-				"--install-guard=" RES_GUARD_BIN};
-	size_t na = 8;
+				"--install-guard=" RES_GUARD_BIN, a_cm, a_cr, a_q};
+	size_t na = 11;
 	if (ectls_peer_on(c))
 		args[na++] = "--peer-tls-dir=" RES_TLS_PEER_DIR;
 	if (c->spec.tls_peer.mode == EC_TLS_AUTO)
@@ -746,6 +764,42 @@ const char *res_pod_image(json_object *pod)
 			return json_opt_str(k, "image", "");
 	}
 	return "";
+}
+
+bool res_sts_set_space_args(json_object *sts, const struct etcd_cluster *c)
+{
+	char want[3][80];
+	space_args(c, want[0], want[1], want[2]);
+	json_object *ks = json_at(sts, "spec.template.spec.initContainers");
+	json_object *args = NULL;
+	for (size_t i = 0; ks && json_object_is_type(ks, json_type_array) &&
+			   i < json_object_array_length(ks); i++) {
+		json_object *k = json_object_array_get_idx(ks, i);
+		if (strcmp(json_opt_str(k, "name", ""), RES_INIT_CONTAINER) == 0)
+			args = json_at(k, "args");
+	}
+	if (!args || !json_object_is_type(args, json_type_array))
+		return false;
+	bool changed = false;
+	for (int w = 0; w < 3; w++) {
+		size_t flag = (size_t)(strchr(want[w], '=') - want[w]) + 1;
+		bool found = false;
+		for (size_t j = 0; j < json_object_array_length(args) && !found; j++) {
+			const char *a = json_object_get_string(json_object_array_get_idx(args, j));
+			if (!a || strncmp(a, want[w], flag) != 0)
+				continue;
+			found = true;
+			if (strcmp(a, want[w]) != 0) {
+				json_object_array_put_idx(args, j, str(want[w]));
+				changed = true;
+			}
+		}
+		if (!found) { /* a StatefulSet made before spec.maintenance */
+			json_object_array_add(args, str(want[w]));
+			changed = true;
+		}
+	}
+	return changed;
 }
 
 bool res_sts_set_image(json_object *sts, const char *image)

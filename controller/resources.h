@@ -143,5 +143,8 @@ bool res_sts_sync_template(json_object *sts, const struct etcd_cluster *c,
 			   const struct res_opts *opts);
 const char *res_pod_image(json_object *pod);
 bool res_sts_set_image(json_object *sts, const char *image);
+/* The member-init step's spec.maintenance flags (auto-compaction, quota) in
+ * the template as c asks; true when it changed sts. */
+bool res_sts_set_space_args(json_object *sts, const struct etcd_cluster *c);
 
 #endif

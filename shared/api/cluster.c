@@ -51,6 +51,90 @@ static int spec_str(json_object *obj, const char *path, char *out, size_t size,
 	return 0;
 }
 
+const char *ec_compaction_mode_flag(enum ec_compaction_mode m)
+{
+	return m == EC_COMPACT_PERIODIC ? "periodic" : m == EC_COMPACT_REVISION ? "revision" : "";
+}
+
+int64_t ec_quantity_bytes(const char *s)
+{
+	static const struct { const char *suf; int64_t mul; } sfx[] = {
+		{"Ki", 1LL << 10}, {"Mi", 1LL << 20}, {"Gi", 1LL << 30}, {"Ti", 1LL << 40},
+		{"k", 1000LL}, {"M", 1000000LL}, {"G", 1000000000LL}, {"T", 1000000000000LL}, {"", 1}};
+	if (!s || !*s)
+		return -1;
+	int64_t v = 0;
+	const char *p = s;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (v > (INT64_MAX - (*p - '0')) / 10)
+			return -1;
+		v = v * 10 + (*p - '0');
+	}
+	if (p == s)
+		return -1;
+	for (size_t i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++)
+		if (strcmp(p, sfx[i].suf) == 0)
+			return v > INT64_MAX / sfx[i].mul ? -1 : v * sfx[i].mul;
+	return -1;
+}
+
+/* spec.maintenance: absent fields take the defaults; a wrong JSON type is an
+ * error naming its path, a wrong value is left for the policy to refuse. */
+static int parse_maintenance(json_object *obj, const char *storage, struct ec_maintenance *m,
+			     struct eo_err *err)
+{
+	json_object *mt = json_at(obj, "spec.maintenance");
+	if (mt && !json_object_is_type(mt, json_type_null) && !json_object_is_type(mt, json_type_object))
+		return eo_err_set(err, EO_EPARSE, "spec.maintenance: expected an object, got %s",
+				  json_type_label(mt));
+	json_object *ac = json_at(obj, "spec.maintenance.autoCompaction");
+	if (ac && !json_object_is_type(ac, json_type_null) && !json_object_is_type(ac, json_type_object))
+		return eo_err_set(err, EO_EPARSE, "spec.maintenance.autoCompaction: expected an object, "
+				  "got %s", json_type_label(ac));
+	if (spec_str(obj, "spec.maintenance.autoCompaction.mode", m->compaction_mode_raw,
+		     sizeof(m->compaction_mode_raw), "Periodic", NULL, err) != 0)
+		return -1;
+	m->compaction_mode = strcmp(m->compaction_mode_raw, "Periodic") == 0   ? EC_COMPACT_PERIODIC
+			     : strcmp(m->compaction_mode_raw, "Revision") == 0 ? EC_COMPACT_REVISION
+									       : EC_COMPACT_INVALID;
+	json_object *ret = json_at(obj, "spec.maintenance.autoCompaction.retention");
+	if (ret && json_object_is_type(ret, json_type_int)) {
+		snprintf(m->compaction_retention, sizeof(m->compaction_retention), "%lld",
+			 (long long)json_object_get_int64(ret));
+	} else if (spec_str(obj, "spec.maintenance.autoCompaction.retention", m->compaction_retention,
+			    sizeof(m->compaction_retention),
+			    m->compaction_mode == EC_COMPACT_REVISION ? "10000"
+								      : EC_DEFAULT_COMPACTION_RETENTION,
+			    NULL, err) != 0) {
+		return -1;
+	}
+	json_object *q = json_at(obj, "spec.maintenance.quotaBackendBytes");
+	if (q && json_object_is_type(q, json_type_int)) {
+		snprintf(m->quota_raw, sizeof(m->quota_raw), "%lld", (long long)json_object_get_int64(q));
+		m->quota_set = true;
+	} else if (spec_str(obj, "spec.maintenance.quotaBackendBytes", m->quota_raw,
+			    sizeof(m->quota_raw), "", &m->quota_set, err) != 0) {
+		eo_err_set(err, EO_EPARSE, "spec.maintenance.quotaBackendBytes: expected a quantity "
+			   "(\"2Gi\") or an integer of bytes");
+		return -1;
+	}
+	if (m->quota_set) {
+		m->quota_bytes = ec_quantity_bytes(m->quota_raw);
+	} else {
+		int64_t vol = ec_quantity_bytes(storage);
+		m->quota_bytes = EC_DEFAULT_QUOTA_BYTES;
+		if (vol > 0 && vol / 4 * 3 < m->quota_bytes)
+			m->quota_bytes = vol / 4 * 3;
+		snprintf(m->quota_raw, sizeof(m->quota_raw), "%lld", (long long)m->quota_bytes);
+	}
+	json_object *th = json_at(obj, "spec.maintenance.defragThreshold");
+	m->defrag_threshold = EC_DEFAULT_DEFRAG_THRESHOLD;
+	if (th && !json_object_is_type(th, json_type_null) &&
+	    json_get_int(obj, "spec.maintenance.defragThreshold", &m->defrag_threshold, err) != 0)
+		return -1;
+	return 0;
+}
+
 static void opt_copy(json_object *obj, const char *path, char *out, size_t size)
 {
 	eo_strlcpy(out, json_opt_str(obj, path, ""), size);
@@ -175,6 +259,20 @@ static int parse_status(json_object *st, struct ec_status *out, struct eo_err *e
 	opt_copy(st, "tls.peerNotAfter", out->tls.peer, sizeof(out->tls.peer));
 	opt_copy(st, "tls.serverNotAfter", out->tls.server, sizeof(out->tls.server));
 	opt_copy(st, "tls.clientNotAfter", out->tls.client, sizeof(out->tls.client));
+	if (status_int(st, "status", "maintenance.compactedRevision", INT64_MAX,
+		       &out->maint.compacted_revision, err) != 0)
+		return -1;
+	opt_copy(st, "maintenance.compactedTime", out->maint.compacted_at, sizeof(out->maint.compacted_at));
+	json_object *dm = json_at(st, "maintenance.defragmentedMembers");
+	for (size_t i = 0; dm && json_object_is_type(dm, json_type_array) &&
+			   i < json_object_array_length(dm) && out->maint.ndefragmented < EC_MAX_MEMBERS; i++) {
+		const char *id = json_object_get_string(json_object_array_get_idx(dm, i));
+		eo_strlcpy(out->maint.defragmented[out->maint.ndefragmented++], id ? id : "",
+			   sizeof(out->maint.defragmented[0]));
+	}
+	opt_copy(st, "maintenance.lastAction", out->maint.last_action, sizeof(out->maint.last_action));
+	opt_copy(st, "maintenance.lastActionTime", out->maint.last_action_at,
+		 sizeof(out->maint.last_action_at));
 
 	json_object *members = json_at(st, "members");
 	if (members && json_object_is_type(members, json_type_array)) {
@@ -321,7 +419,8 @@ int cluster_parse(json_object *obj, struct etcd_cluster *out, struct eo_err *err
 			return eo_err_set(err, EO_EPARSE, "spec.bootstrap.restore.backupName: required "
 					  "(the EtcdBackup to restore from)");
 	}
-	if (cluster_parse_pod(obj, &s->pod, err) != 0)
+	if (cluster_parse_pod(obj, &s->pod, err) != 0 ||
+	    parse_maintenance(obj, s->storage_size, &s->maint, err) != 0)
 		return -1;
 	if (!s->version[0])
 		eo_strlcpy(s->version, EC_DEFAULT_VERSION, sizeof(s->version));
@@ -357,6 +456,22 @@ json_object *cluster_status_json(const struct ec_status *st)
 		add_str(t, "serverNotAfter", st->tls.server);
 		add_str(t, "clientNotAfter", st->tls.client);
 		json_object_object_add(o, "tls", t);
+	}
+	if (st->maint.compacted_revision || st->maint.last_action[0]) {
+		json_object *m = json_object_new_object();
+		if (st->maint.compacted_revision)
+			json_object_object_add(m, "compactedRevision",
+					       json_object_new_int64(st->maint.compacted_revision));
+		add_str(m, "compactedTime", st->maint.compacted_at);
+		if (st->maint.ndefragmented > 0) {
+			json_object *dm = json_object_new_array();
+			for (int i = 0; i < st->maint.ndefragmented; i++)
+				json_object_array_add(dm, json_object_new_string(st->maint.defragmented[i]));
+			json_object_object_add(m, "defragmentedMembers", dm);
+		}
+		add_str(m, "lastAction", st->maint.last_action);
+		add_str(m, "lastActionTime", st->maint.last_action_at);
+		json_object_object_add(o, "maintenance", m);
 	}
 
 	json_object *members = json_object_new_array();

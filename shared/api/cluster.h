@@ -168,6 +168,34 @@ struct ec_pod {
 	int nextra_args;
 };
 
+/*
+ * spec.maintenance (issue 14, space): etcd's own auto-compaction, its backend
+ * quota, and the fragmentation at which the controller defragments a member.
+ * The raw strings are kept so the policy can name a wrong value; the parse
+ * only refuses wrong JSON types (as the CRD's schema would).
+ */
+enum ec_compaction_mode { EC_COMPACT_PERIODIC, EC_COMPACT_REVISION, EC_COMPACT_INVALID };
+#define EC_DEFAULT_COMPACTION_RETENTION "1h"
+#define EC_DEFAULT_QUOTA "2Gi"
+#define EC_DEFAULT_QUOTA_BYTES (2LL * 1024 * 1024 * 1024) /* etcd's own default */
+#define EC_DEFAULT_DEFRAG_THRESHOLD 50
+struct ec_maintenance {
+	enum ec_compaction_mode compaction_mode;
+	char compaction_mode_raw[32];
+	char compaction_retention[32]; /* Periodic: etcd duration ("1h", "30m"); Revision: a count */
+	char quota_raw[32];            /* as written ("2Gi", "33554432") */
+	int64_t quota_bytes;           /* parsed; -1 when quota_raw is not a quantity. Absent:
+					  etcd's 2Gi, or 3/4 of spec.storage.size when that is
+					  smaller (room is left for the WAL and snapshots) */
+	bool quota_set;
+	int64_t defrag_threshold;      /* percent of the file that is free; 0: never */
+};
+/* etcd's names for the mode ("periodic", "revision"); "" for INVALID. */
+const char *ec_compaction_mode_flag(enum ec_compaction_mode m);
+/* A Kubernetes quantity as bytes: "2Gi", "500Mi", "1G", "33554432"; -1 when
+ * malformed, negative, fractional or beyond int64. */
+int64_t ec_quantity_bytes(const char *s);
+
 struct ec_spec {
 	int64_t replicas; /* as sent: may be anything a client wrote (10^9, -1) */
 	bool replicas_set;
@@ -187,12 +215,25 @@ struct ec_spec {
 	char restore_key[512];
 	/* spec.pod and spec.etcd.extraArgs (cluster_pod.c) */
 	struct ec_pod pod;
+	struct ec_maintenance maint;
 };
 
 /* Each certificate's notAfter (RFC 3339) as the controller last saw it:
  * status.tls.{ca,peer,server,client}NotAfter; "" when there is none. */
 struct ec_tls_status {
 	char ca[32], peer[32], server[32], client[32];
+};
+
+/* status.maintenance: what the controller did about space, and the
+ * revision it last compacted to (a NOSPACE recovery compacts once). */
+struct ec_maint_status {
+	int64_t compacted_revision;
+	char compacted_at[32]; /* RFC 3339: when (members apply it on their own, later) */
+	/* members (decimal ids) a NOSPACE recovery defragmented since it compacted */
+	char defragmented[EC_MAX_MEMBERS][24];
+	int ndefragmented;
+	char last_action[256];
+	char last_action_at[32];
 };
 
 struct ec_status {
@@ -211,6 +252,7 @@ struct ec_status {
 	struct ec_condition conditions[EC_MAX_CONDITIONS];
 	int nconditions;
 	struct ec_tls_status tls;
+	struct ec_maint_status maint;
 };
 
 /* target annotation states */

@@ -211,6 +211,11 @@ bool cluster_extra_arg_ok(const struct ec_extra_arg *a, char *why, size_t size)
 		owned = owned || strcmp(n, owned_exact[i]) == 0;
 	for (size_t i = 0; i < EO_ARRAY_LEN(owned_prefix); i++)
 		owned = owned || strncmp(n, owned_prefix[i], strlen(owned_prefix[i])) == 0;
+	if (strcmp(n, "quota-backend-bytes") == 0 || strncmp(n, "auto-compaction-", 16) == 0) {
+		snprintf(why, size, "set by spec.maintenance (quotaBackendBytes, autoCompaction), "
+			 "which the operator checks against the volume and acts on");
+		return false;
+	}
 	if (owned) {
 		snprintf(why, size, "the operator sets this flag itself (member names, URLs, "
 			 "membership, data directory, TLS and logging are its own); use the "

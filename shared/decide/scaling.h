@@ -51,6 +51,10 @@ struct sc_member {
 	uint64_t raft_applied_index;
 	int64_t db_size;
 	char version[32];     /* the etcd version it reports; "" unknown */
+	/* Space (space.h): what its status says of its database and alarms. */
+	int64_t db_size_in_use;
+	int64_t revision;     /* the store's revision it reports */
+	bool nospace;         /* its status names the NOSPACE alarm */
 };
 
 /* One Pod of the StatefulSet, by ordinal. */

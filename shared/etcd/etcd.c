@@ -476,6 +476,61 @@ int etcd_status(struct etcd_client *c, const char *endpoint, struct etcd_status 
 	return rc;
 }
 
+int etcd_alarm_list(struct etcd_client *c, struct etcd_alarms *out, struct eo_err *err)
+{
+	struct step st = {"/v3/maintenance/alarm", "{\"action\":\"GET\"}"};
+	struct reply r = {0};
+	int rc = cluster_call(c, "alarm list", CALL_READ, &st, 1, &r, err);
+	if (rc == 0)
+		rc = parsed(etcd_parse_alarms(r.body.data, r.body.len, out, err), &r, "alarm list", err);
+	eo_buf_free(&r.body);
+	return rc;
+}
+
+int etcd_alarm_disarm(struct etcd_client *c, uint64_t member_id, const char *alarm,
+		      struct eo_err *err)
+{
+	if (!alarm || strspn(alarm, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != strlen(alarm) || !*alarm)
+		return eo_err_set(err, EO_EINVAL, "alarm disarm: \"%.20s\" is not an alarm name",
+				  alarm ? alarm : "(null)");
+	char *body = eo_strdupf("{\"action\":\"DEACTIVATE\",\"memberID\":\"%" PRIu64
+				"\",\"alarm\":\"%s\"}", member_id, alarm);
+	struct step st = {"/v3/maintenance/alarm", body};
+	struct reply r = {0};
+	int rc = cluster_call(c, "alarm disarm", CALL_WRITE, &st, 1, &r, err);
+	free(body);
+	eo_buf_free(&r.body);
+	return rc;
+}
+
+int etcd_compact(struct etcd_client *c, int64_t revision, struct eo_err *err)
+{
+	if (revision <= 0)
+		return eo_err_set(err, EO_EINVAL, "compact: revision %lld is not a revision",
+				  (long long)revision);
+	char *body = eo_strdupf("{\"revision\":\"%lld\",\"physical\":true}", (long long)revision);
+	struct step st = {"/v3/kv/compaction", body};
+	struct reply r = {0};
+	int rc = cluster_call(c, "compact", CALL_WRITE, &st, 1, &r, err);
+	free(body);
+	eo_buf_free(&r.body);
+	/* "mvcc: required revision has been compacted": done before */
+	if (rc != 0 && err && strstr(err->msg, "has been compacted")) {
+		eo_err_clear(err);
+		rc = 0;
+	}
+	return rc;
+}
+
+int etcd_defragment(struct etcd_client *c, const char *endpoint, struct eo_err *err)
+{
+	struct reply r = {0};
+	int rc = member_call(c, endpoint, "defragment", "/v3/maintenance/defragment", "{}", &r, false,
+			     err);
+	eo_buf_free(&r.body);
+	return rc;
+}
+
 int etcd_move_leader(struct etcd_client *c, const char *leader_endpoint, uint64_t target_id,
 		     struct eo_err *err)
 {

@@ -128,6 +128,8 @@ struct etcd_status {
 	/* Added later. */
 	uint64_t cluster_id;
 	int64_t db_size_in_use;
+	int64_t revision;        /* header.revision: the store's current revision */
+	bool nospace;            /* errors name the NOSPACE alarm */
 };
 /* Maintenance status of the member at endpoint. */
 int etcd_status(struct etcd_client *c, const char *endpoint, struct etcd_status *out,
@@ -137,6 +139,33 @@ int etcd_move_leader(struct etcd_client *c, const char *leader_endpoint, uint64_
 		     struct eo_err *err);
 /* GET /health on one endpoint: 0 when {"health":"true"}. */
 int etcd_health(struct etcd_client *c, const char *endpoint, struct eo_err *err);
+
+/*
+ * Space (issue 14): alarms, compaction, defragmentation. etcd keeps alarms
+ * per member, replicated through raft: the NOSPACE alarm of one member makes
+ * the whole cluster refuse writes until it is deactivated, and etcd raises
+ * it again at once if the member is still over its quota.
+ */
+#define ETCD_MAX_ALARMS 32
+struct etcd_alarm {
+	uint64_t member_id;
+	char alarm[16]; /* "NOSPACE", "CORRUPT" */
+};
+struct etcd_alarms {
+	struct etcd_alarm a[ETCD_MAX_ALARMS];
+	int n;
+};
+/* Every alarm of the cluster (action GET). */
+int etcd_alarm_list(struct etcd_client *c, struct etcd_alarms *out, struct eo_err *err);
+/* Deactivate the alarm ("NOSPACE") of one member. */
+int etcd_alarm_disarm(struct etcd_client *c, uint64_t member_id, const char *alarm,
+		      struct eo_err *err);
+/* Compact the key space up to revision (physical: wait until it is applied
+ * to the backend). An already compacted revision is success. */
+int etcd_compact(struct etcd_client *c, int64_t revision, struct eo_err *err);
+/* Defragment the member at endpoint. It blocks that member (reads and
+ * writes) while it rewrites its file: the caller's timeout must allow it. */
+int etcd_defragment(struct etcd_client *c, const char *endpoint, struct eo_err *err);
 
 /* Key/value, for tests and probes. */
 int etcd_put(struct etcd_client *c, const char *key, const void *val, size_t len,
@@ -181,21 +210,11 @@ int etcd_parse_member_add(const char *body, size_t len, struct etcd_member *out,
 			  struct eo_err *err);
 int etcd_parse_status(const char *body, size_t len, struct etcd_status *out,
 		      struct eo_err *err);
+int etcd_parse_alarms(const char *body, size_t len, struct etcd_alarms *out, struct eo_err *err);
 /* A Range answer: *val (malloc'd, NUL-terminated) is the first value or
  * NULL; count is the answer's count (0 when omitted). val/count may be NULL. */
 int etcd_parse_range(const char *body, size_t len, char **val, size_t *vlen,
 		     int64_t *count, struct eo_err *err);
-/* POST /v3/maintenance/alarm {"action":"GET"}: the alarms raised, by member. */
-struct etcd_alarm {
-	uint64_t member_id;
-	char alarm[16]; /* "NOSPACE", "CORRUPT", as the gateway names them */
-};
-#define ETCD_MAX_ALARMS 32
-struct etcd_alarms {
-	struct etcd_alarm a[ETCD_MAX_ALARMS];
-	int n;
-};
-int etcd_parse_alarms(const char *body, size_t len, struct etcd_alarms *out, struct eo_err *err);
 /* GET /health: 0 for {"health":"true"}. */
 int etcd_parse_health(long http_status, const char *body, size_t len, struct eo_err *err);
 /* Request bodies (malloc'd JSON). Keys may hold any bytes. */

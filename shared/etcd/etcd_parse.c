@@ -360,6 +360,8 @@ int etcd_parse_status(const char *body, size_t len, struct etcd_status *out,
 	    get_i64(o, "dbSize", &out->db_size, err) != 0 ||
 	    get_i64(o, "dbSizeInUse", &out->db_size_in_use, err) != 0)
 		goto out;
+	if (get_i64(o, "header.revision", &out->revision, err) != 0)
+		goto out;
 	eo_strlcpy(out->version, json_opt_str(o, "version", ""), sizeof(out->version));
 	out->is_learner = json_opt_bool(o, "isLearner", false);
 	json_object *errs = json_at(o, "errors");
@@ -370,6 +372,7 @@ int etcd_parse_status(const char *body, size_t len, struct etcd_status *out,
 			eo_buf_printf(&b, "%s%s", i ? "; " : "", e ? e : "");
 		}
 		eo_strlcpy(out->errors, b.data ? b.data : "", sizeof(out->errors));
+		out->nospace = b.data && strstr(b.data, "NOSPACE") != NULL;
 		eo_buf_free(&b);
 	}
 	if (out->member_id == 0) {
@@ -570,9 +573,10 @@ int etcd_parse_alarms(const char *body, size_t len, struct etcd_alarms *out, str
 			rc = -1;
 			break;
 		}
-		/* The enum by name; NONE (0) is omitted like any zero field. */
+		/* The enum by name; NONE (0) is omitted like any zero field, and is no alarm. */
 		eo_strlcpy(x->alarm, json_opt_str(a, "alarm", "NONE"), sizeof(x->alarm));
-		out->n++;
+		if (strcmp(x->alarm, "NONE") != 0)
+			out->n++;
 	}
 	json_object_put(o);
 	return rc;

@@ -303,5 +303,11 @@ int policy_from_scale(json_object *scale, struct etcd_cluster *out, struct eo_er
 	eo_strlcpy(out->spec.version, EC_DEFAULT_VERSION, sizeof(out->spec.version));
 	eo_strlcpy(out->spec.storage_size, EC_DEFAULT_STORAGE, sizeof(out->spec.storage_size));
 	eo_strlcpy(out->spec.cluster_domain, EC_DEFAULT_DOMAIN, sizeof(out->spec.cluster_domain));
+	eo_strlcpy(out->spec.maint.compaction_mode_raw, "Periodic", sizeof(out->spec.maint.compaction_mode_raw));
+	eo_strlcpy(out->spec.maint.compaction_retention, EC_DEFAULT_COMPACTION_RETENTION,
+		   sizeof(out->spec.maint.compaction_retention));
+	eo_strlcpy(out->spec.maint.quota_raw, EC_DEFAULT_QUOTA, sizeof(out->spec.maint.quota_raw));
+	out->spec.maint.quota_bytes = EC_DEFAULT_QUOTA_BYTES;
+	out->spec.maint.defrag_threshold = EC_DEFAULT_DEFRAG_THRESHOLD;
 	return 0;
 }

@@ -44,5 +44,7 @@ void policy_unsettled_why(const struct etcd_cluster *c, char *out, size_t size);
  * NULL on CREATE. */
 void policy_check_spec(struct policy_decision *d, const struct etcd_cluster *o,
 		       const struct etcd_cluster *n);
+/* spec.maintenance (policy_space.c): refuses a value etcd cannot use. */
+void policy_check_space(struct policy_decision *d, const struct etcd_cluster *n);
 
 #endif

@@ -638,6 +638,8 @@ void policy_validate(const struct policy_request *req, struct policy_decision *d
 		check_tls(d, o, n);
 	if (d->allowed)
 		policy_check_spec(d, o, n);
+	if (d->allowed)
+		policy_check_space(d, n);
 	if (!d->allowed)
 		return;
 

@@ -189,6 +189,22 @@ static void test_parse_member_add(void **state)
 	assert_string_equal(err.msg, "member add answer: member: required field is missing");
 }
 
+static void test_parse_alarms(void **state)
+{
+	(void)state;
+	struct etcd_alarms al;
+	struct eo_err err;
+	const char two[] = "{\"header\":{\"revision\":\"9\"},\"alarms\":[{\"memberID\":"
+			   "\"2355298574412579808\",\"alarm\":\"NOSPACE\"},{\"memberID\":\"7\"}]}";
+	assert_int_equal(etcd_parse_alarms(two, LEN(two), &al, &err), 0);
+	assert_int_equal(al.n, 1); /* the second is NONE (omitted zero) */
+	assert_true(al.a[0].member_id == 2355298574412579808ull);
+	assert_string_equal(al.a[0].alarm, "NOSPACE");
+	const char none[] = "{\"header\":{}}";
+	assert_int_equal(etcd_parse_alarms(none, LEN(none), &al, &err), 0);
+	assert_int_equal(al.n, 0);
+}
+
 static void test_parse_status(void **state)
 {
 	struct etcd_status st;
@@ -203,6 +219,8 @@ static void test_parse_status(void **state)
 	assert_int_equal(st.db_size_in_use, 16384);
 	assert_false(st.is_learner);
 	assert_string_equal(st.errors, "");
+	assert_int_equal(st.revision, 1);
+	assert_false(st.nospace);
 
 	assert_int_equal(etcd_parse_status(status_learner, LEN(status_learner), &st, &err), 0);
 	assert_true(st.is_learner);
@@ -215,6 +233,11 @@ static void test_parse_status(void **state)
 	const char two[] = "{\"header\":{\"member_id\":\"5\"},\"errors\":[\"a\",\"b\"]}";
 	assert_int_equal(etcd_parse_status(two, LEN(two), &st, &err), 0);
 	assert_string_equal(st.errors, "a; b");
+	/* the alarm as etcd 3.5 puts it among a member's errors */
+	const char full[] = "{\"header\":{\"member_id\":\"5\"},\"errors\":[\"memberID:5 "
+			    "alarm:NOSPACE \"]}";
+	assert_int_equal(etcd_parse_status(full, LEN(full), &st, &err), 0);
+	assert_true(st.nospace);
 	assert_int_equal(st.db_size, 0); /* omitted zero */
 
 	const char big[] = "{\"header\":{\"member_id\":\"5\"},\"dbSize\":\"9223372036854775808\"}";
@@ -457,6 +480,7 @@ static void test_client_bad_input(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse_alarms),
 		cmocka_unit_test(test_id_parse),
 		cmocka_unit_test(test_id_print),
 		cmocka_unit_test(test_parse_members),

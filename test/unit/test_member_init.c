@@ -665,9 +665,42 @@ static void test_install_guard(void **state)
 	rmdir(dir);
 }
 
+static void test_space_flags(void **state)
+{
+	(void)state;
+	struct mi_config cfg;
+	struct eo_err err;
+	setenv("POD_NAME", "demo-0", 1);
+	setenv("POD_NAMESPACE", "prod", 1);
+	setenv("POD_IP", "10.0.0.7", 1);
+	assert_int_equal(parse(&cfg, &err, "--cluster-name=demo", "--data-dir=d", "--config-file=c",
+			       "--auto-compaction-mode=revision", "--auto-compaction-retention=10000",
+			       "--quota-backend-bytes=16777216", NULL), 0);
+	/* an added, unstarted member: it joins */
+	struct mi_facts f = facts(2, member(11, "", P(0), false), member(12, "demo-1", P(1), false));
+	struct mi_decision d;
+	mi_decide(&cfg, &f, &d);
+	assert_int_equal(d.verdict, MI_START_EXISTING);
+	struct eo_buf b = {0};
+	assert_int_equal(mi_render_config(&cfg, &d, &b, &err), 0);
+	assert_non_null(strstr(b.data, "\nauto-compaction-mode: 'revision'\n"));
+	assert_non_null(strstr(b.data, "\nauto-compaction-retention: '10000'\n"));
+	assert_non_null(strstr(b.data, "\nquota-backend-bytes: 16777216\n"));
+	eo_buf_free(&b);
+	/* nothing that could end etcd's YAML quoting gets in */
+	assert_int_equal(parse(&cfg, &err, "--cluster-name=demo", "--data-dir=d", "--config-file=c",
+			       "--auto-compaction-retention=1h'\nforce-new-cluster: true", NULL), -1);
+	assert_int_equal(parse(&cfg, &err, "--cluster-name=demo", "--data-dir=d", "--config-file=c",
+			       "--auto-compaction-mode=hourly", NULL), -1);
+	assert_int_equal(parse(&cfg, &err, "--cluster-name=demo", "--data-dir=d", "--config-file=c",
+			       "--quota-backend-bytes=2Gi", NULL), -1);
+	clear_env();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_space_flags),
 		cmocka_unit_test(test_config_from_env_and_flags),
 		cmocka_unit_test(test_config_errors),
 		cmocka_unit_test(test_bootstrap_id_matches_etcd),

@@ -892,9 +892,98 @@ static void test_staged_path(void **state)
 	assert_true(strlen(d.reason) < sizeof(d.reason));
 }
 
+/* ---- spec.maintenance (space) -------------------------------------------- */
+
+/* The settled 1-member cluster with spec.storage.size and a spec.maintenance
+ * JSON object ("" for none), parsed the way the webhook parses it. */
+static struct etcd_cluster with_maint(const char *size, const char *maint)
+{
+	char text[1024];
+	snprintf(text, sizeof(text),
+		 "{\"apiVersion\":\"etcd.k8s-operator.io/v1alpha1\",\"kind\":\"EtcdCluster\","
+		 "\"metadata\":{\"name\":\"demo\",\"namespace\":\"default\"},\"spec\":{"
+		 "\"replicas\":1,\"version\":\"3.5.17\",\"storage\":{\"size\":\"%s\"}%s%s}}",
+		 size, maint[0] ? ",\"maintenance\":" : "", maint);
+	json_object *o = parse(text);
+	struct etcd_cluster c;
+	struct eo_err err = {0};
+	assert_int_equal(cluster_parse(o, &c, &err), 0);
+	json_object_put(o);
+	return c;
+}
+
+static void test_space_defaults(void **state)
+{
+	(void)state;
+	struct etcd_cluster c = with_maint("1Gi", "");
+	assert_int_equal(c.spec.maint.compaction_mode, EC_COMPACT_PERIODIC);
+	assert_string_equal(c.spec.maint.compaction_retention, "1h");
+	assert_false(c.spec.maint.quota_set);
+	/* 3/4 of a 1Gi volume: below etcd's 2Gi */
+	assert_int_equal(c.spec.maint.quota_bytes, 805306368);
+	assert_int_equal(c.spec.maint.defrag_threshold, 50);
+	assert_true(run_validate(POLICY_CREATE, NULL, &c).allowed);
+	c = with_maint("10Gi", "{}");
+	assert_int_equal(c.spec.maint.quota_bytes, 2147483648LL);
+	c = with_maint("1Gi", "{\"autoCompaction\":{\"mode\":\"Revision\"}}");
+	assert_string_equal(c.spec.maint.compaction_retention, "10000");
+	assert_true(run_validate(POLICY_CREATE, NULL, &c).allowed);
+}
+
+static void test_space_refusals(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *size, *maint, *want; /* want NULL: allowed */
+	} cases[] = {
+		{"1Gi", "{\"quotaBackendBytes\":\"32Mi\"}", NULL},
+		{"1Gi", "{\"quotaBackendBytes\":33554432}", NULL},
+		{"1Gi", "{\"quotaBackendBytes\":\"1Gi\"}", NULL},
+		{"1Gi", "{\"quotaBackendBytes\":\"2Gi\"}", "larger than the volume"},
+		{"1Gi", "{\"quotaBackendBytes\":\"lots\"}", "not a quantity"},
+		{"1Gi", "{\"quotaBackendBytes\":\"1.5Mi\"}", "not a quantity"},
+		{"1Gi", "{\"quotaBackendBytes\":\"4Mi\"}", "below 8Mi"},
+		{"1Gi", "{\"autoCompaction\":{\"mode\":\"Hourly\"}}", "not a mode etcd has"},
+		{"1Gi", "{\"autoCompaction\":{\"retention\":\"1h30m\"}}", NULL},
+		{"1Gi", "{\"autoCompaction\":{\"retention\":\"1 hour\"}}", "not a duration"},
+		{"1Gi", "{\"autoCompaction\":{\"mode\":\"Revision\",\"retention\":\"1h\"}}",
+		 "not a number of revisions"},
+		{"1Gi", "{\"autoCompaction\":{\"mode\":\"Revision\",\"retention\":5000}}", NULL},
+		{"1Gi", "{\"defragThreshold\":101}", "not a percentage"},
+		{"1Gi", "{\"defragThreshold\":0}", NULL},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct etcd_cluster c = with_maint(cases[i].size, cases[i].maint);
+		struct policy_decision d = run_validate(POLICY_CREATE, NULL, &c);
+		if (!cases[i].want) {
+			if (!d.allowed)
+				fail_msg("%s refused: %s", cases[i].maint, d.reason);
+			continue;
+		}
+		assert_false(d.allowed);
+		if (!strstr(d.reason, cases[i].want))
+			fail_msg("%s: \"%s\" lacks \"%s\"", cases[i].maint, d.reason, cases[i].want);
+		assert_non_null(strstr(d.reason, "spec.maintenance."));
+	}
+	/* a wrong JSON type is the parse's error, naming the path */
+	json_object *o = parse("{\"metadata\":{\"name\":\"demo\"},\"spec\":{\"maintenance\":"
+			       "{\"quotaBackendBytes\":true}}}");
+	struct etcd_cluster c;
+	struct eo_err err = {0};
+	assert_int_equal(cluster_parse(o, &c, &err), -1);
+	assert_non_null(strstr(err.msg, "spec.maintenance.quotaBackendBytes"));
+	json_object_put(o);
+	assert_int_equal(ec_quantity_bytes("16Mi"), 16777216);
+	assert_int_equal(ec_quantity_bytes("2G"), 2000000000);
+	assert_int_equal(ec_quantity_bytes("99999999999999999999"), -1);
+	assert_int_equal(ec_quantity_bytes("Mi"), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_space_defaults),
+		cmocka_unit_test(test_space_refusals),
 		cmocka_unit_test(test_settled_edges),
 		cmocka_unit_test(test_create_stages),
 		cmocka_unit_test(test_create_admit_allowed),

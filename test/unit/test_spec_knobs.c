@@ -71,7 +71,7 @@ static void refused(const struct policy_decision *d, const char *needle)
 	"\"tolerations\":[{\"key\":\"dedicated\",\"operator\":\"Equal\",\"value\":\"etcd\",\"effect\":\"NoSchedule\"}]," \
 	"\"priorityClassName\":\"system-cluster-critical\"," \
 	"\"labels\":{\"team\":\"infra\"},\"annotations\":{\"example.com/owner\":\"ops\"}}," \
-	"\"etcd\":{\"extraArgs\":{\"quota-backend-bytes\":8589934592,\"log-level\":\"warn\"," \
+	"\"etcd\":{\"extraArgs\":{\"snapshot-count\":50000,\"log-level\":\"warn\"," \
 	"\"experimental-warning-apply-duration\":\"200ms\"}}}"
 
 static void test_parse_knobs(void **state)
@@ -80,8 +80,8 @@ static void test_parse_knobs(void **state)
 	assert_non_null(strstr(c.spec.pod.json, "\"nodeSelector\":{\"disk\":\"ssd\"}"));
 	assert_string_equal(c.spec.pod.owned_key, "");
 	assert_int_equal(c.spec.pod.nextra_args, 3);
-	assert_string_equal(c.spec.pod.extra_args[0].name, "quota-backend-bytes");
-	assert_string_equal(c.spec.pod.extra_args[0].value, "8589934592");
+	assert_string_equal(c.spec.pod.extra_args[0].name, "snapshot-count");
+	assert_string_equal(c.spec.pod.extra_args[0].value, "50000");
 	/* absent and empty ask for nothing: no hash, no roll of older Pods */
 	char rev[24];
 	struct etcd_cluster none = cluster("{\"pod\":{}}");
@@ -134,6 +134,11 @@ static void test_admission(void **state)
 		refused(&d, "the operator sets this flag itself");
 		assert_non_null(strstr(d.reason, owned[i]));
 	}
+	/* the space flags belong to spec.maintenance, which checks them against the volume */
+	c = cluster("{\"replicas\":1,\"etcd\":{\"extraArgs\":{\"quota-backend-bytes\":\"8589934592\"}}}");
+	refused((d = validate(NULL, &c), &d), "set by spec.maintenance");
+	c = cluster("{\"replicas\":1,\"etcd\":{\"extraArgs\":{\"auto-compaction-retention\":\"5m\"}}}");
+	refused((d = validate(NULL, &c), &d), "set by spec.maintenance");
 	c = cluster("{\"replicas\":1,\"etcd\":{\"extraArgs\":{\"--log-level\":\"warn\"}}}");
 	refused((d = validate(NULL, &c), &d), "without its leading dashes");
 	c = cluster("{\"replicas\":1,\"etcd\":{\"extraArgs\":{\"log-level\":\"warn\\nname: x\"}}}");
@@ -207,7 +212,7 @@ static void test_template(void **state)
 	assert_int_equal(json_opt_int(t, "spec.securityContext.fsGroup", 0), RES_RUN_AS);
 	assert_int_equal(json_opt_int(t, "spec.securityContext.runAsUser", 0), RES_RUN_AS);
 	json_object *args = json_at(t, "spec.initContainers[0].args");
-	assert_string_equal(arg_with(args, RES_ARG_ETCD "quota"), RES_ARG_ETCD "quota-backend-bytes=8589934592");
+	assert_string_equal(arg_with(args, RES_ARG_ETCD "snapshot"), RES_ARG_ETCD "snapshot-count=50000");
 	assert_string_equal(arg_with(args, RES_ARG_ETCD "log"), RES_ARG_ETCD "log-level=warn");
 	json_object_put(s);
 
@@ -255,8 +260,8 @@ static void test_init_step_writes_extra_args(void **state)
 	setenv("POD_NAMESPACE", "prod", 1);
 	setenv("POD_IP", "10.0.0.7", 1);
 	char *argv[] = {"member-init", "--cluster-name=demo", "--data-dir=/d", "--config-file=/c",
-			"--etcd-arg=log-level=warn", "--etcd-arg=quota-backend-bytes=8589934592",
-			"--etcd-arg=auto-compaction-retention="};
+			"--etcd-arg=log-level=warn", "--etcd-arg=snapshot-count=50000",
+			"--etcd-arg=max-request-bytes="};
 	struct mi_config cfg;
 	struct eo_err err;
 	assert_int_equal(mi_config_parse(7, argv, &cfg, &err), 0);
@@ -267,8 +272,8 @@ static void test_init_step_writes_extra_args(void **state)
 	struct eo_buf b = {0};
 	assert_int_equal(mi_render_config(&cfg, &d, &b, &err), 0);
 	assert_non_null(strstr(b.data, "\nlog-level: warn\n"));
-	assert_non_null(strstr(b.data, "\nquota-backend-bytes: 8589934592\n"));
-	assert_non_null(strstr(b.data, "\nauto-compaction-retention: ''\n"));
+	assert_non_null(strstr(b.data, "\nsnapshot-count: 50000\n"));
+	assert_non_null(strstr(b.data, "\nmax-request-bytes: ''\n"));
 	eo_buf_free(&b);
 	/* the init step checks again what admission checked */
 	char *bad[] = {"member-init", "--cluster-name=demo", "--data-dir=/d", "--config-file=/c",
