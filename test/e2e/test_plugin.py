@@ -25,6 +25,12 @@ from plugintest import (ANN, FIXTURES, ROOT, Bed, Plugin, build_dir, cluster,  #
 from kbed import yamlish  # noqa: E402  (test/, on the path through plugintest)
 
 
+def built_version():
+    """What `kubectl-etcd --version` says: the tree's one version (scripts/version.sh)."""
+    return subprocess.run([os.path.join(build_dir(), "kubectl-etcd"), "--version"], capture_output=True,
+                          text=True, check=True).stdout.split()[1]
+
+
 class PluginOnBed(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -106,7 +112,8 @@ class PluginOnBed(unittest.TestCase):
     def test_version(self):
         r = self.ok("version", kubeconfig="/nonexistent")
         # offline: the plugin's line, the commit it was built from, exit 0
-        self.assertRegex(r.stdout.strip(), r"^kubectl-etcd version 0\.1\.0 \(commit [0-9a-z-]+\)$")
+        self.assertRegex(r.stdout.strip(), r"^kubectl-etcd version %s \(commit [0-9a-f]+(-dirty)?\)$"
+                         % built_version().replace(".", r"\."))
         self.assertIn("not connected", r.stderr)
 
     # ---- status --------------------------------------------------------
@@ -544,9 +551,10 @@ class PluginOnBed(unittest.TestCase):
         p = m["spec"]["platforms"][0]
         self.assertEqual(m["kind"], "Plugin")
         self.assertEqual(m["metadata"]["name"], "etcd")
-        self.assertEqual(m["spec"]["version"], "v0.1.0")
+        v = "v" + built_version()  # the version the binary reports (git describe)
+        self.assertEqual(m["spec"]["version"], v)
         self.assertEqual(p["sha256"], digest)
-        self.assertTrue(p["uri"].endswith("/v0.1.0/kubectl-etcd_linux_amd64.tar.gz"))
+        self.assertTrue(p["uri"].endswith("/%s/kubectl-etcd_linux_amd64.tar.gz" % v))
         self.assertEqual(p["bin"], "kubectl-etcd")
         self.assertNotIn("@", json.dumps(m))
 
