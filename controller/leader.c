@@ -167,8 +167,7 @@ int leader_acquire(struct leader *l, volatile sig_atomic_t *stop, struct eo_err 
 			log_info("standing by", "lease=%s/%s holder=%s", l->namespace, l->name,
 				 l->seen.holder[0] ? l->seen.holder : "(racing)");
 		said = said || r == 0;
-		for (int i = 0; i < l->retry_s * 10 && !(stop && *stop); i++)
-			eo_sleep_ms(100);
+		eo_nap_ms(l->retry_s * 1000LL, stop);
 	}
 	return eo_err_set(err, EO_ECANCELED, "stopped while waiting for the Lease %s/%s",
 			  l->namespace, l->name);

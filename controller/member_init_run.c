@@ -140,17 +140,6 @@ static uint64_t nonce(void)
 	return v ? v : 1;
 }
 
-static bool sleep_or_stop(int64_t ms, volatile sig_atomic_t *stop)
-{
-	int64_t until = eo_now_ms() + ms;
-	while (eo_now_ms() < until) {
-		if (stop && *stop)
-			return false;
-		eo_sleep_ms(until - eo_now_ms() < 100 ? until - eo_now_ms() : 100);
-	}
-	return !(stop && *stop);
-}
-
 int mi_run(const struct mi_config *cfg, volatile sig_atomic_t *stop, struct eo_err *err)
 {
 	char q[600], why[256];
@@ -221,7 +210,7 @@ int mi_run(const struct mi_config *cfg, volatile sig_atomic_t *stop, struct eo_e
 					  "member-init: gave up after %d s: %s (last error: %s); the "
 					  "kubelet will run this step again", cfg->wait_s, d.message,
 					  why[0] ? why : "none");
-		if (!sleep_or_stop(cfg->retry_ms, stop))
+		if (eo_nap_ms(cfg->retry_ms, stop) != 0)
 			return eo_err_set(err, EO_ECANCELED, "member-init: stopped by a signal while "
 					  "waiting: %s", d.message);
 	}

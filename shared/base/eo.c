@@ -240,6 +240,19 @@ void eo_sleep_ms(int64_t ms)
 		;
 }
 
+int eo_nap_ms(int64_t ms, volatile sig_atomic_t *stop)
+{
+	int64_t until = eo_now_ms() + ms;
+	for (;;) {
+		if (stop && *stop)
+			return -1;
+		int64_t left = until - eo_now_ms();
+		if (left <= 0)
+			return 0;
+		eo_sleep_ms(left < 50 ? left : 50);
+	}
+}
+
 void eo_rfc3339_now(char out[32])
 {
 	time_t now = time(NULL);

@@ -9,6 +9,7 @@
 #ifndef EO_H
 #define EO_H
 
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -91,6 +92,9 @@ int eo_write_file(const char *path, const void *data, size_t len, int mode,
 int64_t eo_now_ms(void);      /* monotonic milliseconds */
 int64_t eo_wall_ms(void);     /* Unix epoch milliseconds */
 void eo_sleep_ms(int64_t ms);
+/* Sleep up to ms, waking within 50 ms once *stop is set (stop may be NULL):
+ * 0 when the time passed, -1 when stopped. The one stoppable sleep. */
+int eo_nap_ms(int64_t ms, volatile sig_atomic_t *stop);
 /* RFC 3339 UTC timestamp "2026-11-29T05:20:22Z" of the current time. */
 void eo_rfc3339_now(char out[32]);
 /* Parse RFC 3339 ("...Z" or with offset, optional fraction) to epoch seconds. */

@@ -114,7 +114,7 @@ static int get_typed(json_object *root, const char *path, json_type want, const 
 
 int json_get_str(json_object *root, const char *path, const char **out, struct eo_err *err)
 {
-	json_object *o;
+	json_object *o = NULL;
 	if (get_typed(root, path, json_type_string, "a string", &o, err) != 0)
 		return -1;
 	*out = json_object_get_string(o);
@@ -177,23 +177,9 @@ int json_get_int_range(json_object *root, const char *path, int64_t min, int64_t
 	return 0;
 }
 
-int json_get_bool(json_object *root, const char *path, bool *out, struct eo_err *err)
-{
-	json_object *o;
-	if (get_typed(root, path, json_type_boolean, "a boolean", &o, err) != 0)
-		return -1;
-	*out = json_object_get_boolean(o);
-	return 0;
-}
-
 int json_get_obj(json_object *root, const char *path, json_object **out, struct eo_err *err)
 {
 	return get_typed(root, path, json_type_object, "an object", out, err);
-}
-
-int json_get_arr(json_object *root, const char *path, json_object **out, struct eo_err *err)
-{
-	return get_typed(root, path, json_type_array, "an array", out, err);
 }
 
 const char *json_opt_str(json_object *root, const char *path, const char *def)

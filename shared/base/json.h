@@ -33,9 +33,7 @@ int json_get_int(json_object *root, const char *path, int64_t *out, struct eo_er
  * range (0 to 2147483647)". Use it before narrowing to a smaller type. */
 int json_get_int_range(json_object *root, const char *path, int64_t min, int64_t max,
 		       int64_t *out, struct eo_err *err);
-int json_get_bool(json_object *root, const char *path, bool *out, struct eo_err *err);
 int json_get_obj(json_object *root, const char *path, json_object **out, struct eo_err *err);
-int json_get_arr(json_object *root, const char *path, json_object **out, struct eo_err *err);
 
 const char *json_opt_str(json_object *root, const char *path, const char *def);
 int64_t json_opt_int(json_object *root, const char *path, int64_t def);

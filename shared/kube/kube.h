@@ -76,7 +76,6 @@ struct kube_client *kube_client_new(struct kube_conn *conn, const struct kube_cl
 void kube_client_free(struct kube_client *kc);
 /* The resolved default namespace of the connection. */
 const char *kube_client_namespace(const struct kube_client *kc);
-const struct kube_conn *kube_client_conn(const struct kube_client *kc);
 
 /* "/apis/apps/v1/namespaces/ns/statefulsets/name/scale"; ns NULL or "" for
  * all namespaces / cluster-scoped; name and sub may be NULL. malloc'd. */

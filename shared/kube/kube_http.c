@@ -149,11 +149,6 @@ const char *kube_client_namespace(const struct kube_client *kc)
 	return kc && kc->conn && kc->conn->namespace ? kc->conn->namespace : "default";
 }
 
-const struct kube_conn *kube_client_conn(const struct kube_client *kc)
-{
-	return kc ? kc->conn : NULL;
-}
-
 static CURL *handle_get(struct kube_client *kc)
 {
 	CURL *h = NULL;
@@ -440,20 +435,6 @@ static long retry_wait(const struct kube_call *call, const struct attempt *a, CU
 	return wait / 2 + (long)(rand_r(seed) % (unsigned)(wait / 2 + 1));
 }
 
-/* Sleep up to ms, waking early when *stop is set; 0, or -1 if stopped. */
-static int nap(long ms, volatile sig_atomic_t *stop)
-{
-	int64_t until = eo_now_ms() + ms;
-	for (;;) {
-		if (stop && *stop)
-			return -1;
-		int64_t left = until - eo_now_ms();
-		if (left <= 0)
-			return 0;
-		eo_sleep_ms(left < 50 ? left : 50);
-	}
-}
-
 /* "Failed to connect to 127.0.0.1 port 6443 after 0 ms: Connection refused"
  * → "Connection refused": the address is already in our own message. */
 static const char *transport_reason(const char *errbuf, CURLcode rc)
@@ -609,7 +590,7 @@ int kube_call_run(struct kube_client *kc, struct kube_call *call, struct eo_err 
 		}
 		eo_buf_free(&a.warnings);
 		last = *err;
-		if (nap(wait, call->stop) != 0) {
+		if (eo_nap_ms(wait, call->stop) != 0) {
 			eo_err_set(err, EO_ECANCELED, "%s %s: stopped", call->method, call->path);
 			break;
 		}

@@ -196,18 +196,6 @@ static int relist(struct informer *inf, const char *ns, const char *selector, ch
 	return rc;
 }
 
-static int nap(long ms, volatile sig_atomic_t *stop)
-{
-	int64_t until = eo_now_ms() + ms;
-	while (!(stop && *stop)) {
-		int64_t left = until - eo_now_ms();
-		if (left <= 0)
-			return 0;
-		eo_sleep_ms(left < 50 ? left : 50);
-	}
-	return -1;
-}
-
 #define INFORMER_BACKOFF_MIN_MS 500
 #define INFORMER_BACKOFF_MAX_MS 30000
 
@@ -236,7 +224,7 @@ int kube_informer_run(struct kube_client *kc, const struct kube_res *res, const 
 			if (r < 0) {
 				log_warn("list failed; retrying", "resource=%s retry_in_ms=%ld error=%s",
 					 res->plural, backoff, log_q(q, sizeof(q), e.msg));
-				nap(backoff, stop);
+				eo_nap_ms(backoff, stop);
 				backoff = grow(backoff);
 				continue;
 			}
@@ -256,7 +244,7 @@ int kube_informer_run(struct kube_client *kc, const struct kube_res *res, const 
 		if (r == 0) {
 			/* A server closing at once, again and again, must not spin us. */
 			if (inf.events == 0 && eo_now_ms() - t0 < 1000) {
-				nap(backoff, stop);
+				eo_nap_ms(backoff, stop);
 				backoff = grow(backoff);
 			} else {
 				backoff = INFORMER_BACKOFF_MIN_MS;
@@ -270,7 +258,7 @@ int kube_informer_run(struct kube_client *kc, const struct kube_res *res, const 
 		}
 		log_warn("watch failed; retrying", "resource=%s retry_in_ms=%ld error=%s", res->plural,
 			 backoff, log_q(q, sizeof(q), e.msg));
-		nap(backoff, stop);
+		eo_nap_ms(backoff, stop);
 		backoff = grow(backoff);
 	}
 	if (inf.fn_stopped)
