@@ -149,7 +149,7 @@ if want e2e; then suite "end to end on the real control plane"
 		[test_controller]=155 [test_realk8s]=145 [test_plugin_lifecycle]=120 [test_member_guard]=47
 		[test_controller_oldorder]=43 [test_plugin]=41 [test_controller_leader]=35 [test_install]=30
 		[test_plugin_scale]=30 [test_volumes]=40 [test_etcd37]=65 [test_webhook]=11 [test_helm]=55
-		[test_spec]=30 [test_plugin_day2]=60 [test_space]=60)
+		[test_spec]=30 [test_plugin_day2]=60 [test_space]=60 [test_release_install]=85)
 	files=(); for s in test/e2e/test_*.py; do [ -f "$s" ] && [[ $s != *test_zz_* ]] && files+=("$s"); done
 	mapfile -t files < <(for s in "${files[@]}"; do b=$(basename "$s" .py); echo "${weight[$b]:-60} $s"; done |
 		sort -rn | cut -d' ' -f2)
