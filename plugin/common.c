@@ -218,6 +218,14 @@ int pl_api_fail(const struct eo_err *err, const char *name, const char *ns)
 			       "etcdclusters.etcd.k8s-operator.io", err->msg);
 	if (err->code >= 400) {
 		print_safe_line(stderr, "Error from server: ", err->msg);
+		/* The API server could not reach the admission webhook: with
+		 * failurePolicy Fail every change waits for it. Say where to look. */
+		if (strstr(err->msg, "failed calling webhook") && strstr(err->msg, "etcd.k8s-operator.io"))
+			fprintf(stderr, "hint: the operator's admission webhook is not answering, so no "
+				"EtcdCluster can change until it does. Check it with:\n"
+				"  kubectl -n " PL_OPERATOR_NS " get pods -l app.kubernetes.io/name=etcd-webhook\n"
+				"  kubectl -n " PL_OPERATOR_NS " logs deployment/etcd-webhook\n"
+				"(docs/install.md, \"When the webhook is down\")\n");
 		return PL_EXIT_FAIL;
 	}
 	return pl_fail("%s", err->msg);

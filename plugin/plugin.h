@@ -32,6 +32,9 @@ enum {
 	PL_EXIT_INTERRUPTED = 130 /* Ctrl-C */
 };
 
+/* Where manifests/ install the operator (its Deployments: version, hints). */
+#define PL_OPERATOR_NS "etcd-operator-system"
+
 /* kubectl's global flags, accepted after every command. */
 struct pl_global {
 	const char *kubeconfig, *context, *cluster, *user, *namespace, *token, *server;

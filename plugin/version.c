@@ -20,7 +20,6 @@
 #include "yamljson.h"
 
 
-#define OPERATOR_NS "etcd-operator-system"
 
 static const struct kube_res DEPLOYMENTS = {"apps", "v1", "deployments", "Deployment", true};
 
@@ -37,7 +36,7 @@ static size_t flags_of(struct version_opts *o, struct cli_flag *out, size_t max)
 		CLI_FLAG("client", 0, CLI_BOOL, &o->client, NULL, "the plugin's version only: contact nothing"),
 		CLI_FLAG("output", 'o', CLI_STR, &o->output, "FORMAT", "json or yaml"),
 		CLI_FLAG("operator-namespace", 0, CLI_STR, &o->operator_ns, "NS",
-			"where the controller and webhook run (" OPERATOR_NS ")"),
+			"where the controller and webhook run (" PL_OPERATOR_NS ")"),
 	};
 	return pl_own_then_global_flags(own, EO_ARRAY_LEN(own), &o->g, out, max);
 }
@@ -141,7 +140,7 @@ int version_main(int argc, char **argv)
 		if (pl_connect(&o.g, &kc, &err) != 0) {
 			pl_warn("not connected, the operator's version is unknown: %s", err.msg);
 		} else {
-			const char *ns = o.operator_ns ? o.operator_ns : OPERATOR_NS;
+			const char *ns = o.operator_ns ? o.operator_ns : PL_OPERATOR_NS;
 			component(kc, ns, "etcd-controller", "controller", doc, &text);
 			component(kc, ns, "etcd-webhook", "webhook", doc, &text);
 		}

@@ -147,6 +147,9 @@ class ScaleWithController(unittest.TestCase):
         self.assertEqual(r.returncode, 1)
         self.assertIn("Error from server: ", r.stderr)
         self.assertIn("etcd.k8s-operator.io", r.stderr)  # names the webhook that failed
+        # and says what to do about it
+        self.assertIn("hint: the operator's admission webhook is not answering", r.stderr)
+        self.assertIn("logs deployment/etcd-webhook", r.stderr)
         self.assertEqual(self.bed.get("etcdclusters", "demo")["spec"]["replicas"], 3)
 
     def test_3_down_to_one(self):
