@@ -11,9 +11,13 @@ libcurl4-openssl-dev libjson-c-dev libmicrohttpd-dev libssl-dev libyaml-dev libc
 python3 util-linux procps iproute2 ca-certificates openssl curl
 valgrind
 umoci
+git
 "
 # umoci: test/integration/test_image.py reads the image `make image` writes
 # (scripts/image.py) with it, an OCI tool independent of the writer.
+# git: the version of everything built is `git describe` (scripts/version.sh)
+# and the image's timestamp the commit's; a machine that fetched the tree
+# without git builds 0.0.0-unknown.
 # Only the benchmarks need these (the Go peer webhook and the load generator).
 BENCH_PACKAGES="golang-go wrk"
 

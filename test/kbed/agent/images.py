@@ -223,8 +223,11 @@ class Store:
     @staticmethod
     def _make_image(build, out, log):
         """`make image`'s recipe without `make all` (the bed does not build)."""
-        def git(*a):
-            r = subprocess.run(["git", "-C", ROOT] + list(a), capture_output=True, text=True)
+        def git(*a):  # "" without git or outside a checkout: the image is still made
+            try:
+                r = subprocess.run(["git", "-C", ROOT] + list(a), capture_output=True, text=True)
+            except OSError:
+                return ""
             return r.stdout.strip() if r.returncode == 0 else ""
         version = subprocess.run([os.path.join(ROOT, "scripts", "version.sh")], capture_output=True,
                                  text=True).stdout.strip() or "0.0.0-unknown"
