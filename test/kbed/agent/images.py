@@ -389,7 +389,12 @@ class Store:
                             shutil.rmtree(target)
                         else:
                             os.unlink(target)
-                    t.extract(m, root, numeric_owner=True, filter="fully_trusted")
+                    t.extract(m, root, numeric_owner=True, **_TRUSTED)
+
+
+# Every member was checked above, so tarfile's own filter (3.11.4 and later;
+# Debian bookworm's python3 is 3.11.2) is told not to second-guess it.
+_TRUSTED = {"filter": "fully_trusted"} if hasattr(tarfile, "fully_trusted_filter") else {}
 
 
 def _link_or_copy(src, dst):
