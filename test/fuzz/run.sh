@@ -17,7 +17,8 @@ command -v "$CC" >/dev/null || { echo "fuzz: $CC not found (scripts/install-deps
 # Only the files the target needs: the decoder, the rules and what they use
 # (GnuTLS for the patch's base64, as in the webhook).
 SRCS="test/fuzz/fuzz_review.c webhook/review.c shared/base/eo.c shared/base/json.c shared/base/log.c
-      shared/base/term.c shared/api/cluster.c shared/policy/policy.c shared/policy/policy_mutate.c
+      shared/base/term.c shared/api/cluster.c shared/api/cluster_pod.c shared/policy/policy.c
+      shared/policy/policy_mutate.c shared/policy/policy_spec.c shared/policy/policy_space.c
       shared/policy/policy_validate.c shared/base/jsonpatch.c"
 # shellcheck disable=SC2046,SC2086
 "$CC" -g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
